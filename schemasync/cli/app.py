@@ -1,0 +1,230 @@
+"""The Typer application, the common options every command shares, and error handling at the edge.
+
+Commands live in sibling modules grouped by job (`info`, `schema`, `backups`, `operators`...), each
+registering on `app`. Heavy imports (SQLAlchemy, Prefect, boto3) happen inside the commands that need
+them, so `schemasync --help` and `status` stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import sys
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from schemasync import secrets
+from schemasync.config import Loaded, load_settings
+from schemasync.errors import ExitCode, SchemasyncError
+
+app = typer.Typer(
+    name="schemasync",
+    help="Keep a PostgreSQL schema in step with SQLAlchemy models, safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Options shared by every command that reads settings; declared once, added by @uses_settings.
+_COMMON: list[inspect.Parameter] = [
+    inspect.Parameter(
+        "database_url",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--database-url",
+                help="PostgreSQL URL (else DATABASE_URL; else the embedded server).",
+                show_default=False,
+                rich_help_panel="Connection",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "env",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--env",
+                help="Environment name; 'production' reads PROD_DATABASE_URL / PROD_DB_*.",
+                show_default=False,
+                rich_help_panel="Connection",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "models",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--models",
+                help="module:attribute of the SQLAlchemy MetaData or declarative base.",
+                show_default=False,
+                rich_help_panel="Project",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "app_version",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--app-version",
+                help="App version (else pyproject.toml or package.json).",
+                show_default=False,
+                rich_help_panel="Project",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "project_dir",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--project-dir",
+                help="Directory of the app's pyproject.toml (default: current).",
+                show_default=False,
+                rich_help_panel="Project",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "debug",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--debug", help="Show debug logs and tracebacks.", rich_help_panel="Output")
+        ],
+    ),
+]
+_COMMON_NAMES = {p.name for p in _COMMON}
+
+
+def uses_settings(fn: F) -> F:
+    """Give a command the common options and call it with `loaded=` resolved settings instead."""
+    signature = inspect.signature(fn)
+    hints = typing.get_type_hints(fn, include_extras=True)  # resolve string annotations for Typer
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name != "loaded"
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        common = {name: kwargs.pop(name) for name in _COMMON_NAMES}
+        if common.pop("debug"):
+            enable_debug()
+        loaded = load_settings(common)
+        return fn(loaded=loaded, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *_COMMON], return_annotation=None)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_COMMON]}
+    return wrapper  # type: ignore[return-value]
+
+
+def enable_debug() -> None:
+    _state["debug"] = True
+    logging.getLogger("schemasync").setLevel(logging.DEBUG)
+
+
+class _Notices(logging.Handler):
+    """Engine log records at INFO and above, one line each on stderr; debug detail under --debug."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = secrets.scrub(record.getMessage())
+        style = {logging.WARNING: "yellow", logging.ERROR: "red"}.get(record.levelno, "dim")
+        prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+        err.print(f"{prefix}{message}", style=style, markup=False, soft_wrap=True)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("schemasync")
+    if not any(isinstance(h, _Notices) for h in logger.handlers):
+        logger.addHandler(_Notices())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def fail(error: SchemasyncError) -> None:
+    """Print a user-facing error as one paragraph and exit with its code."""
+    text = secrets.scrub(error.message)
+    err.print(
+        f"[bold red]Error:[/] {_escape(text)}" + (f" {_escape(secrets.scrub(error.hint))}" if error.hint else ""),
+        soft_wrap=True,
+    )
+    raise SystemExit(int(error.exit_code))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning every failure into a message and an exit code."""
+    from schemasync.cli import commands  # noqa: F401  (registers every command on `app`)
+
+    _setup_logging()
+    if "--debug" in sys.argv:
+        enable_debug()
+    try:
+        code = app(standalone_mode=False)
+    except SchemasyncError as exc:
+        if _state["debug"]:
+            err.print_exception()
+        fail(exc)
+    except KeyboardInterrupt:
+        err.print("Interrupted; nothing further was changed.")
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and genuine bugs
+        _unexpected(exc)
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(exc: Exception) -> None:
+    if isinstance(exc, typer.Abort):
+        err.print("Aborted; nothing was changed.")
+        raise SystemExit(int(ExitCode.REFUSED))
+    if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):  # Typer's (vendored click) usage errors
+        exc.show(file=sys.stderr)
+        code = int(getattr(exc, "exit_code", 1))
+        raise SystemExit(int(ExitCode.USAGE) if code == 2 else code)
+    if _state["debug"]:
+        err.print_exception()
+    err.print(
+        f"[bold red]Error:[/] unexpected {type(exc).__name__}: {_escape(secrets.scrub(str(exc)))}. "
+        "This is a bug in schemasync; run again with --debug and report the traceback.",
+        soft_wrap=True,
+    )
+    raise SystemExit(int(ExitCode.ERROR))
+
+
+def loaded_debug() -> bool:
+    return _state["debug"]
+
+
+__all__ = ["Loaded", "app", "err", "fail", "main", "out", "uses_settings"]

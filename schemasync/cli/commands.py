@@ -1,0 +1,3 @@
+"""Imports every command module so that each registers its commands on the Typer app."""
+
+from schemasync.cli import info  # noqa: F401

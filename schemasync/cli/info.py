@@ -1,0 +1,214 @@
+"""Commands that look and record the baseline: `status`, `history`, `setup`, `config`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from schemasync import db, inventory, versions
+from schemasync.cli.app import app, out, uses_settings
+from schemasync.config import Loaded, describe
+from schemasync.errors import ConfigError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of the table.")]
+
+
+def app_version_of(loaded: Loaded, *, required: bool) -> str | None:
+    """The app version, validated, or None when it is unknown and not required."""
+    version = loaded.settings.app_version
+    if version is None and not required:
+        return None
+    versions.parse_version(version, loaded.source_of("app_version"))
+    return version
+
+
+@app.command()
+@uses_settings
+def status(loaded: Loaded, json_output: JsonOpt = False) -> None:
+    """Where the database stands: versions, tables, rows, keys, indexes (the guide's db:quick)."""
+    settings = loaded.settings
+    app_version = app_version_of(loaded, required=False)
+    target = db.resolve(settings, dict(loaded.sources))
+    with db.session(target, settings) as conn:
+        db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=max(settings.statement_timeout, 30))
+        inv = inventory.take(conn, settings.include_schemas or None)
+        has_table = versions.table_columns(conn) is not None
+        latest = versions.latest(conn) if has_table else None
+    db_version = latest.schema_version if latest else None
+    relation = None
+    if app_version and db_version:
+        relation = versions.relation(
+            versions.parse_version(app_version, loaded.source_of("app_version")),
+            versions.parse_version(db_version, f"schema_versions row {latest.id if latest else '?'}"),
+        )
+    elif app_version:
+        relation = versions.Relation.UNRECORDED
+    report: dict[str, Any] = {
+        "database": target.display,
+        "environment": settings.env,
+        "app_version": app_version,
+        "app_version_source": loaded.source_of("app_version"),
+        "database_version": db_version,
+        "last_updated": latest.applied_at.isoformat() if latest and latest.applied_at else None,
+        "version_state": str(relation) if relation else None,
+        "schema_versions_table": has_table,
+        **inv.to_json(),
+        "rows_exact": inv.rows_are_exact,
+    }
+    if json_output:
+        out.print_json(json.dumps(report, default=str))
+        return
+    _print_status(report, inv)
+
+
+def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    state_styles = {
+        str(versions.Relation.IN_STEP): "[green]in step[/]",
+        str(versions.Relation.APP_AHEAD): "[yellow]app ahead: sync needed[/]",
+        str(versions.Relation.DB_AHEAD): "[red]database ahead of the app (downgrade)[/]",
+        str(versions.Relation.UNRECORDED): "[yellow]no version recorded: run schemasync setup[/]",
+    }
+    rows_note = (
+        "exact"
+        if inv.rows_are_exact
+        else f"exact for {inv.rows_exact_tables} tables, planner estimate for {inv.rows_estimated_tables} large ones"
+    )
+    grid.add_row("Database", f"{report['database']}  (PostgreSQL {inv.server_version})")
+    grid.add_row("Environment", report["environment"])
+    grid.add_row(
+        "App version", f"{report['app_version'] or '[dim]unknown[/]'}  [dim]({report['app_version_source']})[/]"
+    )
+    grid.add_row("Database version", report["database_version"] or "[dim]none recorded[/]")
+    grid.add_row("Last updated", (report["last_updated"] or "-").replace("T", " ")[:19])
+    grid.add_row("Versions", state_styles.get(report["version_state"] or "", "[dim]unknown (no app version)[/]"))
+    grid.add_row("Tables", f"{inv.tables:,}" + (f"  [dim]in {', '.join(inv.schemas)}[/]" if inv.schemas else ""))
+    grid.add_row("Rows", f"{inv.rows:,}  [dim]({rows_note})[/]")
+    grid.add_row("Foreign keys", f"{inv.foreign_keys:,}")
+    grid.add_row("Indexes", f"{inv.indexes:,}")
+    grid.add_row("Size", _size(inv.size_bytes))
+    grid.add_row(
+        "schema_versions",
+        "[green]present[/]" if report["schema_versions_table"] else "[yellow]missing: run schemasync setup[/]",
+    )
+    out.print(grid)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+@app.command()
+@uses_settings
+def history(
+    loaded: Loaded,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many rows.")] = 20,
+    json_output: JsonOpt = False,
+) -> None:
+    """Recorded versions, newest first: who changed what, when, from which backup."""
+    target = db.resolve(loaded.settings, dict(loaded.sources))
+    with db.session(target, loaded.settings) as conn:
+        exists = versions.table_columns(conn) is not None
+        rows = versions.history(conn, limit) if exists else []
+    if json_output:
+        out.print_json(json.dumps([r.to_json() for r in rows], default=str))
+        return
+    if not exists:
+        out.print("No schema_versions table in this database yet: run [bold]schemasync setup[/] to start the history.")
+        return
+    table = Table(title=f"schema_versions on {target.display}", title_justify="left")
+    for name in ("id", "version", "status", "applied at (UTC)", "env", "by", "description"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        who = (r.approved_by and f"{r.applied_by} (approved by {r.approved_by})") or r.applied_by
+        table.add_row(
+            str(r.id),
+            r.schema_version or "",
+            r.status or "",
+            f"{r.applied_at:%Y-%m-%d %H:%M:%S}" if r.applied_at else "",
+            r.environment or "",
+            who or "",
+            r.description or r.notes or "",
+        )
+    out.print(table)
+
+
+AllowDowngrade = Annotated[
+    bool, typer.Option("--allow-downgrade", help="Allow recording a version older than the database's.")
+]
+
+
+@app.command()
+@uses_settings
+def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
+    """Create schema_versions (or adapt an older layout) and record the initial version (db:schema-setup)."""
+    settings = loaded.settings
+    app_version = app_version_of(loaded, required=True)
+    assert app_version is not None
+    target = db.resolve(settings, dict(loaded.sources))
+    with db.session(target, settings, autocommit=False) as conn:
+        db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        with db.advisory_lock(conn, target, settings.advisory_lock_timeout):
+            with conn.transaction():
+                adaptation = versions.ensure_table(conn)
+                latest = versions.latest(conn)
+                if latest is not None:
+                    versions.refuse_downgrade(app_version, latest.schema_version, allow=allow_downgrade, action="setup")
+                inserted = None
+                if adaptation.created or latest is None:
+                    inserted = versions.record(
+                        conn,
+                        versions.Record(
+                            schema_version=app_version,
+                            app_version=app_version,
+                            status=versions.Status.INITIAL,
+                            environment=settings.env,
+                            description="Initial version recorded by schemasync setup",
+                        ),
+                    )
+            conn.commit()
+    if inserted is not None:
+        out.print(f"[green]Recorded[/] version {app_version} in schema_versions on {target.display} ({settings.env}).")
+    elif adaptation.changed:
+        out.print(
+            f"schema_versions on {target.display} is up to date; the database is at version {latest.schema_version if latest else '?'}."
+        )
+    else:
+        out.print(
+            f"Nothing to do: schema_versions on {target.display} is already set up (version {latest.schema_version if latest else '?'})."
+        )
+
+
+@app.command("config")
+@uses_settings
+def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
+    """Print the resolved settings and where each came from; secrets are masked."""
+    rows = describe(loaded)
+    if json_output:
+        out.print_json(json.dumps({name: {"value": value, "source": source} for name, value, source in rows}))
+        return
+    table = Table(title="schemasync settings", title_justify="left")
+    table.add_column("setting", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_column("from", style="dim")
+    for name, value, source in rows:
+        table.add_row(name, value, source)
+    out.print(table)
+    try:
+        target = db.resolve(loaded.settings, dict(loaded.sources), start_embedded=False)
+        out.print(f"Database: {target.display} [dim]({target.origin})[/]")
+    except ConfigError:
+        out.print(
+            "Database: [dim]none configured: commands use the embedded PostgreSQL in[/] "
+            + str(loaded.settings.embedded_dir)
+        )

@@ -1,0 +1,316 @@
+"""Settings: what to connect to, which models, which version, where backups go, how cautious to be.
+
+Resolution order, highest first: command-line flags, environment variables, a `.env` file in the
+project directory, `[tool.schemasync]` in the project's `pyproject.toml`, defaults. `describe()` says,
+for every setting, where its value came from, so `schemasync config` can answer "why is it using that?".
+
+Our own variables carry the `SCHEMASYNC_` prefix. The database URLs keep the names every other tool
+uses (`DATABASE_URL`, `PROD_DATABASE_URL`, `PROD_DB_*`), and AWS credentials are left entirely to
+boto3's own chain: we never read, store or print them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from schemasync import secrets
+from schemasync.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from `5`, `500ms`, `5s`, `2min`, `1h` or `30d`; plain numbers are seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a duration; use a number of seconds or a value such as 500ms, 5s, 2min, 1h, 30d"
+        )
+    return float(match[1]) * _UNIT_SECONDS[(match[2] or "s").lower()]
+
+
+def _split_list(value: object) -> object:
+    """Lists from the environment are comma-separated, which is friendlier than JSON in a shell."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+NameList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
+
+
+def _aliases(name: str, *extra: str) -> AliasChoices:
+    return AliasChoices(name, f"schemasync_{name}", *extra)
+
+
+class Settings(BaseSettings):
+    """Everything a command may need; commands read only what they use."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCHEMASYNC_", extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    # Where and what
+    project_dir: Path = Field(default_factory=Path.cwd, description="Directory holding the app's pyproject.toml")
+    env: str = Field("development", description="Environment name recorded in schema_versions")
+    database_url: SecretStr | None = Field(None, validation_alias=_aliases("database_url", "database_url"))
+    prod_database_url: SecretStr | None = Field(None, validation_alias=AliasChoices("prod_database_url"))
+    prod_db_host: str | None = Field(None, validation_alias=AliasChoices("prod_db_host"))
+    prod_db_port: int = Field(5432, validation_alias=AliasChoices("prod_db_port"))
+    prod_db_user: str | None = Field(None, validation_alias=AliasChoices("prod_db_user"))
+    prod_db_pass: SecretStr | None = Field(None, validation_alias=AliasChoices("prod_db_pass"))
+    prod_db_name: str | None = Field(None, validation_alias=AliasChoices("prod_db_name"))
+    models: str | None = Field(None, description="module:attribute naming a SQLAlchemy MetaData or declarative base")
+    app_version: str | None = None
+    embedded_dir: Path = Path(".schemasync/pgdata")
+
+    # Safety and timeouts
+    connect_timeout: Duration = 5.0
+    lock_timeout: Duration = 5.0
+    statement_timeout: Duration = 600.0
+    advisory_lock_timeout: Duration = 60.0
+    lock_retries: int = Field(0, ge=0, le=20, description="Retries of a plan that hit lock_timeout")
+    prune: bool = False
+    concurrent_indexes: bool = False
+    include_schemas: NameList = Field(default_factory=list)
+    include_tables: NameList = Field(default_factory=list)
+    exclude_tables: NameList = Field(default_factory=list)
+    backup_before_sync: Literal["destructive", "always", "never"] = "destructive"
+
+    # Backups and storage
+    backup_dir: Path = Path("backups")
+    s3_bucket: str | None = None
+    s3_prefix: str = "schemasync"
+    s3_region: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_sse: Literal["AES256", "aws:kms", "none"] = "AES256"
+    s3_kms_key_id: str | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_multipart_threshold: int = Field(64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    s3_max_concurrency: int = Field(8, ge=1, le=64)
+    backup_keep: int = Field(10, ge=1)
+    backup_max_age: Duration = 30 * 86400.0
+
+    # Production workflow
+    build_command: str | None = None
+    verify_command: str | None = None
+    health_check_url: str | None = None
+    health_check_status: int = 200
+    command_timeout: Duration = 600.0
+    approval_timeout: Duration = 24 * 3600.0
+    approval_poll_interval: Duration = 10.0
+    alembic_ini: Path | None = None
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,19}", value):
+            raise ValueError(
+                "use lowercase letters, digits, '-' or '_', at most 20 characters (for example production)"
+            )
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _check_models(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.]+:[\w.]+", value.strip()):
+            raise ValueError("use module:attribute, for example myapp.models:Base")
+        return value.strip() if value else value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+FLAG_NAMES: dict[str, str] = {
+    "database_url": "--database-url",
+    "env": "--env",
+    "models": "--models",
+    "app_version": "--app-version",
+    "project_dir": "--project-dir",
+    "prune": "--prune",
+    "lock_timeout": "--lock-timeout",
+    "statement_timeout": "--statement-timeout",
+    "backup_dir": "--backup-dir",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """Settings plus where each value came from, for `schemasync config` and error messages."""
+
+    settings: Settings
+    sources: Mapping[str, str]
+
+    def source_of(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+
+def _env_names(name: str) -> list[str]:
+    field = Settings.model_fields[name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice).upper() for choice in alias.choices]
+    return [f"SCHEMASYNC_{name.upper()}"]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"Could not read {path}: {exc}.", "Fix the file's TOML syntax and run the command again."
+        ) from exc
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
+    """Resolve settings from flags, environment, `.env` and pyproject.toml; raise ConfigError on bad values."""
+    flags = {key: value for key, value in (flags or {}).items() if value is not None}
+    environ = os.environ if environ is None else environ
+    project_dir = Path(flags.get("project_dir") or environ.get("SCHEMASYNC_PROJECT_DIR") or Path.cwd())
+    pyproject = project_dir / "pyproject.toml"
+    dotenv = project_dir / ".env"
+    sources: dict[str, str] = {}
+    try:
+        init = InitSettingsSource(Settings, {**flags, "project_dir": project_dir})
+        env_source = EnvSettingsSource(Settings)
+        env_source.env_vars = {key.lower(): value for key, value in environ.items()}
+        chain: list[PydanticBaseSettingsSource] = [init, env_source]
+        if dotenv.is_file():
+            chain.append(DotEnvSettingsSource(Settings, env_file=dotenv))
+        table = _project_table(pyproject)
+        merged: dict[str, Any] = dict(table)
+        for source in reversed(chain):
+            merged.update({k: v for k, v in source().items() if v is not None})
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, flags, environ) from None
+
+    dotenv_keys = {k.lower() for k in _dotenv_keys(dotenv)}
+    for name in Settings.model_fields:
+        if name in flags:
+            sources[name] = f"flag {FLAG_NAMES.get(name, '--' + name.replace('_', '-'))}"
+        elif found := next((n for n in _env_names(name) if n in environ or n.lower() in environ), None):
+            sources[name] = f"environment {found}"
+        elif found := next((n for n in _env_names(name) if n.lower() in dotenv_keys), None):
+            sources[name] = f".env {found}"
+        elif name in table:
+            sources[name] = "pyproject.toml [tool.schemasync]"
+    if "project_dir" not in sources:
+        sources["project_dir"] = "current directory"
+
+    if settings.app_version is None:
+        version, origin = detect_app_version(project_dir)
+        if version is not None:
+            settings = settings.model_copy(update={"app_version": version})
+            sources["app_version"] = origin
+    for secret in (settings.database_url, settings.prod_database_url, settings.prod_db_pass):
+        if secret is not None:
+            _register_url_secret(secret.get_secret_value())
+    return Loaded(settings, sources)
+
+
+def _project_table(pyproject: Path) -> dict[str, Any]:
+    """`[tool.schemasync]` of the project's pyproject.toml, with dashed keys accepted as underscores."""
+    if not pyproject.is_file():
+        return {}
+    table = _read_toml(pyproject).get("tool", {}).get("schemasync", {})
+    return {key.replace("-", "_"): value for key, value in table.items()}
+
+
+def _dotenv_keys(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    keys = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip().removeprefix("export ")
+        if line and not line.startswith("#") and "=" in line:
+            keys.append(line.split("=", 1)[0].strip())
+    return keys
+
+
+def _register_url_secret(value: str) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    secrets.register(value if "://" not in value else None)
+    if "://" in value:
+        try:
+            password = urlsplit(value).password
+        except ValueError:
+            password = None
+        if password:
+            secrets.register(password)
+            secrets.register(unquote(password))
+
+
+def _config_error(exc: ValidationError, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ConfigError:
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        where = FLAG_NAMES.get(name) if name in flags else None
+        if where is None and name in Settings.model_fields:
+            where = next((n for n in _env_names(name) if n in environ), None) or f"setting {name!r}"
+        shown = (
+            "***" if "secret" in str(error.get("type", "")) or "pass" in name or "url" in name else error.get("input")
+        )
+        problems.append(f"{where or name} = {shown!r}: {error['msg'].removeprefix('Value error, ')}")
+    return ConfigError(
+        "Invalid configuration: " + "; ".join(problems) + ".", "Correct the value and run the command again."
+    )
+
+
+def detect_app_version(project_dir: Path) -> tuple[str | None, str]:
+    """The app's version: `[project].version` of pyproject.toml, else `version` of package.json."""
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.is_file():
+        version = _read_toml(pyproject).get("project", {}).get("version")
+        if version is not None:
+            return str(version), "pyproject.toml [project].version"
+    package_json = project_dir / "package.json"
+    if package_json.is_file():
+        try:
+            version = json.loads(package_json.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"Could not read {package_json}: {exc}.", "Fix the file or pass --app-version.") from exc
+        if version is not None:
+            return str(version), "package.json version"
+    return None, "not found"
+
+
+def describe(loaded: Loaded) -> list[tuple[str, str, str]]:
+    """(name, value with secrets masked, source) for every setting, in declaration order."""
+    rows = []
+    for name in Settings.model_fields:
+        value = getattr(loaded.settings, name)
+        if isinstance(value, SecretStr):
+            shown = secrets.scrub(value.get_secret_value()) if "://" in value.get_secret_value() else secrets.MASK
+        elif value is None or value == []:
+            shown = ""
+        elif isinstance(value, list):
+            shown = ", ".join(value)
+        else:
+            shown = str(value)
+        rows.append((name, shown, loaded.source_of(name)))
+    return rows

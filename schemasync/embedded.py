@@ -1,0 +1,63 @@
+"""The embedded default: a PostgreSQL server of our own when no database is configured.
+
+It lets the README's first command work on a machine with nothing installed but Python. The server
+(from the `pgserver` package, PostgreSQL 16 binaries in a wheel) lives in `.schemasync/pgdata` under
+the project directory, keeps running between commands so the next one reuses it, and is never
+started when a database is configured. The application database inside it is called `app`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+
+from schemasync import db
+from schemasync.config import Settings
+from schemasync.errors import ConfigError
+
+log = logging.getLogger(__name__)
+DBNAME = "app"
+
+
+def ensure(settings: Settings) -> db.Database:
+    """Start (or reuse) the embedded server and return its `app` database."""
+    try:
+        import pgserver  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigError(
+            "No database is configured and the embedded PostgreSQL is not installed.",
+            "Set DATABASE_URL (or pass --database-url), or install the extra: pip install 'schemasync[embedded]'.",
+        ) from None
+    pgdata = (settings.project_dir / settings.embedded_dir).resolve()
+    fresh = not (pgdata / "PG_VERSION").exists()
+    try:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        uri = server.get_uri()
+    except Exception as exc:  # pgserver raises plain exceptions with the server log in the message
+        raise ConfigError(
+            f"The embedded PostgreSQL in {pgdata} could not be started: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.",
+            f"Look at {pgdata / 'log'}; delete {pgdata} to start afresh (its data is lost), or set DATABASE_URL.",
+        ) from None
+    admin = db.Database(uri, "embedded", embedded=True)
+    with psycopg.connect(admin.conninfo, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DBNAME,)).fetchone() is None:
+            conn.execute(f"CREATE DATABASE {DBNAME}")
+    log.info(
+        "%s the embedded PostgreSQL in %s (no DATABASE_URL configured).",
+        "Started" if fresh else "Using",
+        pgdata.relative_to(settings.project_dir.resolve())
+        if pgdata.is_relative_to(settings.project_dir.resolve())
+        else pgdata,
+    )
+    return admin.with_dbname(DBNAME)
+
+
+def bin_dir() -> str | None:
+    """Directory of the embedded server's client programs (pg_dump, pg_restore), if installed."""
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return str(POSTGRES_BIN_PATH)

@@ -1,0 +1,262 @@
+"""The schema as a value: what `status` counts, `diff` compares, snapshots store and `compare` diffs.
+
+Plain frozen dataclasses with tuples, so equality is structural and the diff can be driven by value
+equality, the way migra does it. Every text field holds what PostgreSQL itself renders
+(`format_type`, `pg_get_expr`, `pg_get_constraintdef`, `pg_get_indexdef`): both the live and the
+desired side are inspected by the same inspector (the models are materialised first, see
+`schema/target.py`), so equal schemas compare equal without a reconciling layer.
+
+Names are stored unquoted, exactly as in the catalog. `Schema.to_json()` / `Schema.from_json()` give a
+stable serialisation; `Schema.hash()` is a SHA-256 of it, used to refuse stale plans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
+FormatVersion = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str  # format_type(): "character varying(255)", "integer", "public.user_role", "text[]"
+    nullable: bool = True
+    default: str | None = None  # pg_get_expr of the default; None for identity and generated columns
+    identity: Literal["always", "by default"] | None = None
+    generated: str | None = None  # expression of a STORED generated column
+    collation: str | None = None  # only when it differs from the type's default
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrimaryKey:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueConstraint:
+    name: str
+    columns: tuple[str, ...]
+    deferrable: bool = False
+    initially_deferred: bool = False
+    nulls_not_distinct: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"  # one of FK_ACTIONS
+    on_update: str = "NO ACTION"
+    match_full: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    validated: bool = True  # False while added NOT VALID and not yet validated
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConstraint:
+    name: str
+    expression: str  # pg_get_constraintdef without the CHECK keyword: "((amount > 0))"
+    validated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """A standalone index (indexes backing primary keys and unique constraints live with them)."""
+
+    name: str
+    unique: bool
+    method: str  # btree, gin, gist, hash, brin, ...
+    keys: tuple[str, ...]  # per key column or expression, as pg_get_indexdef renders it, with opclass and order
+    include: tuple[str, ...] = ()
+    where: str | None = None  # partial index predicate
+    nulls_not_distinct: bool = False
+    definition: str = ""  # pg_get_indexdef with schema-qualified names, for display and exact re-creation
+    valid: bool = True  # False after a failed CREATE INDEX CONCURRENTLY: such an index must be rebuilt
+
+    def shape(self) -> tuple[object, ...]:
+        """What makes two indexes the same index, whatever their name."""
+        return (self.unique, self.method, self.keys, self.include, self.where, self.nulls_not_distinct)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: PrimaryKey | None = None
+    uniques: tuple[UniqueConstraint, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    comment: str | None = None
+    row_estimate: int = field(default=-1, compare=False)  # pg_class.reltuples; -1 when never analysed
+    size_bytes: int = field(default=0, compare=False)  # pg_total_relation_size; facts, not schema
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Enum:
+    schema: str
+    name: str
+    labels: tuple[str, ...]
+    comment: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    """A standalone sequence; sequences owned by serial or identity columns belong to their column."""
+
+    schema: str
+    name: str
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    min_value: int | None = None
+    max_value: int | None = None
+    cycle: bool = False
+    cache: int = 1
+    owned_by: str | None = None  # "table.column" when owned by a column without being its default
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """An object we list but never create, alter or drop: views, functions, triggers, policies."""
+
+    kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy", "extension"]
+    schema: str
+    name: str
+    table: str | None = None  # for triggers and policies
+    definition_hash: str = ""  # lets compare/snapshots notice a changed body without storing it
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A database's schema (or the models' desired one): the unit everything else works on."""
+
+    tables: tuple[Table, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    schemas: tuple[str, ...] = ()  # namespaces, beyond the ones PostgreSQL always has
+    reported: tuple[Reported, ...] = ()
+    server_version: int = field(default=0, compare=False)  # server_version_num, e.g. 160002
+
+    def table(self, schema: str, name: str) -> Table | None:
+        return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def enum(self, schema: str, name: str) -> Enum | None:
+        return next((e for e in self.enums if e.schema == schema and e.name == name), None)
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FormatVersion, **asdict(self)}
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True, separators=None if indent else (",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        data = {k: v for k, v in data.items() if k != "format"}
+        return _build(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Schema:
+        return cls.from_dict(json.loads(text))
+
+    def hash(self) -> str:
+        """SHA-256 of the schema's comparable content: what a plan was made from, to refuse stale plans."""
+        return hashlib.sha256(json.dumps(_comparable(self), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def sorted(self) -> Schema:
+        """The same schema with every collection in a canonical order (catalog order is not stable)."""
+        return Schema(
+            tables=tuple(sorted((_sort_table(t) for t in self.tables), key=lambda t: t.key)),
+            enums=tuple(sorted(self.enums, key=lambda e: e.key)),
+            sequences=tuple(sorted(self.sequences, key=lambda s: s.key)),
+            schemas=tuple(sorted(self.schemas)),
+            reported=tuple(sorted(self.reported, key=lambda r: (r.kind, r.schema, r.table or "", r.name))),
+            server_version=self.server_version,
+        )
+
+
+def _sort_table(t: Table) -> Table:
+    # Columns keep their ordinal order: it is part of the table. Constraints and indexes are sets.
+    by_name = lambda x: x.name  # noqa: E731
+    return Table(
+        schema=t.schema,
+        name=t.name,
+        columns=t.columns,
+        primary_key=t.primary_key,
+        uniques=tuple(sorted(t.uniques, key=by_name)),
+        foreign_keys=tuple(sorted(t.foreign_keys, key=by_name)),
+        checks=tuple(sorted(t.checks, key=by_name)),
+        indexes=tuple(sorted(t.indexes, key=by_name)),
+        comment=t.comment,
+        row_estimate=t.row_estimate,
+        size_bytes=t.size_bytes,
+    )
+
+
+def _comparable(value: Any) -> Any:
+    """Only the fields that take part in equality, recursively, as plain JSON data."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _comparable(getattr(value, f.name)) for f in fields(value) if f.compare}
+    if isinstance(value, tuple | list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a (nested) dataclass from `asdict` output, turning lists back into tuples."""
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin is tuple:
+        return tuple(_convert(args[0], v) for v in value)
+    if args and type(None) in args:  # Optional[X]
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value) if len(inner) == 1 else value
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _build(hint, value)
+    return value
