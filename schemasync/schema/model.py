@@ -260,3 +260,28 @@ def _convert(hint: Any, value: Any) -> Any:
     if isinstance(hint, type) and is_dataclass(hint):
         return _build(hint, value)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class RenameHints:
+    """Declared renames (`info={"renamed_from": ...}` or `--rename`), so the diff keeps data.
+
+    Not part of `Schema`: a hint says how to get from the old schema to the new one, which is not a
+    property of either.
+    """
+
+    tables: tuple[tuple[str, str, str], ...] = ()  # (schema, new table name, old table name)
+    columns: tuple[
+        tuple[str, str, str, str], ...
+    ] = ()  # (schema, table as named in the models, new column, old column)
+
+    def old_table(self, schema: str, name: str) -> str | None:
+        return next((old for s, new, old in self.tables if (s, new) == (schema, name)), None)
+
+    def old_column(self, schema: str, table: str, column: str) -> str | None:
+        return next((old for s, t, new, old in self.columns if (s, t, new) == (schema, table, column)), None)
+
+    def merged(self, other: RenameHints) -> RenameHints:
+        return RenameHints(
+            tuple(dict.fromkeys(self.tables + other.tables)), tuple(dict.fromkeys(self.columns + other.columns))
+        )

@@ -1,0 +1,1 @@
+"""The example app: organisations, their users and memberships, and an audit log."""
