@@ -284,7 +284,7 @@ def connect(
             return conn
         except psycopg.OperationalError as exc:
             if attempt < attempts and is_transient(exc):
-                log.info(
+                log.debug(
                     "connection attempt %d to %s failed (%s); retrying in %.1fs",
                     attempt,
                     db.display,

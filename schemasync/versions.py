@@ -150,6 +150,10 @@ class VersionRow:
         return data
 
 
+def _is_text(type_name: str) -> bool:
+    return type_name.startswith(("character", "text", "varchar"))
+
+
 def table_columns(conn: psycopg.Connection) -> dict[str, str] | None:
     """The existing table's columns (name -> type), or None when the table does not exist."""
     rows = conn.execute(
@@ -194,33 +198,43 @@ def ensure_table(conn: psycopg.Connection, *, announce: bool = True) -> Adaptati
     for name, ddl in ALL_COLUMNS.items():
         if name in existing:
             continue
-        column_ddl = "SERIAL" if name == "id" and has_pk else ddl  # a second primary key is impossible
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(QUALIFIED, sql.Identifier(name), sql.SQL(column_ddl))
-        )
+        column = sql.Identifier(name)
+        if name == "id":  # SERIAL numbers the existing rows; a second primary key is impossible
+            ddl_sql = sql.SQL("SERIAL" if has_pk else ddl)
+            conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(QUALIFIED, column, ddl_sql))
+        else:  # added without the default, so old rows stay NULL (unknown) rather than "now" or 'production'
+            type_, _, default = ddl.partition(" DEFAULT ")
+            conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(QUALIFIED, column, sql.SQL(type_)))
+            if default:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(QUALIFIED, column, sql.SQL(default))
+                )
         added.append(name)
 
-    backfills = {
-        "schema_version": "schema_version IS NULL AND version IS NOT NULL",
-        "version": "version IS NULL AND schema_version IS NOT NULL",
-        "applied_at": "applied_at IS NULL AND created_at IS NOT NULL",
-        "created_at": "created_at IS NULL AND applied_at IS NOT NULL",
-    }
-    sources = {
-        "schema_version": "version::varchar(20)",
-        "version": "schema_version",
-        "applied_at": "created_at::timestamp",
-        "created_at": "applied_at::timestamp",
-    }
+    # Back-fill each column from its twin, converting through text to whatever type the old layout used;
+    # a twin whose type cannot hold the value (an INTEGER `version` for '1.6.0') is left alone.
+    columns = table_columns(conn) or {}
     backfilled: dict[str, int] = {}
-    for column, condition in backfills.items():
+    for target, source in (
+        ("schema_version", "version"),
+        ("version", "schema_version"),
+        ("applied_at", "created_at"),
+        ("created_at", "applied_at"),
+    ):
+        if target in ("version", "schema_version") and not _is_text(columns[target]):
+            continue
         cur = conn.execute(
-            sql.SQL("UPDATE {} SET {} = {} WHERE {}").format(
-                QUALIFIED, sql.Identifier(column), sql.SQL(sources[column]), sql.SQL(condition)
+            sql.SQL("UPDATE {} SET {} = {}::text::{} WHERE {} IS NULL AND {} IS NOT NULL").format(
+                QUALIFIED,
+                sql.Identifier(target),
+                sql.Identifier(source),
+                sql.SQL(columns[target]),
+                sql.Identifier(target),
+                sql.Identifier(source),
             )
         )
         if cur.rowcount:
-            backfilled[column] = cur.rowcount
+            backfilled[target] = cur.rowcount
     nullable = conn.execute(
         "SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'schema_version'",
         (f"{SCHEMA}.{TABLE}",),

@@ -52,6 +52,8 @@ def url_for(name: str) -> str:
 class TestDB:
     """A database created for one test."""
 
+    __test__ = False  # a fixture value, not a test class
+
     name: str
     url: str
 
