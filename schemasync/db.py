@@ -65,9 +65,9 @@ class Database:
     def display(self) -> str:
         """host:port/dbname as user@, with no password: safe for output, logs and artifacts."""
         p = self.parts
-        host = str(p.get("host", "localhost"))
-        where = "embedded (" + host + ")" if self.embedded else f"{host}:{p.get('port', 5432)}"
-        return f"{p.get('user', '')}@{where}/{self.name}".lstrip("@")
+        if self.embedded:
+            return f"{self.name} on the embedded PostgreSQL"
+        return f"{p.get('user', '')}@{p.get('host', 'localhost')}:{p.get('port', 5432)}/{self.name}".lstrip("@")
 
     @property
     def sqlalchemy_url(self) -> str:

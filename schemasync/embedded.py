@@ -9,6 +9,7 @@ started when a database is configured. The application database inside it is cal
 from __future__ import annotations
 
 import logging
+import warnings
 
 import psycopg
 
@@ -23,7 +24,9 @@ DBNAME = "app"
 def ensure(settings: Settings) -> db.Database:
     """Start (or reuse) the embedded server and return its `app` database."""
     try:
-        import pgserver  # type: ignore[import-untyped]
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR in containers: not ours to fix
+            warnings.simplefilter("ignore")
+            import pgserver  # type: ignore[import-untyped]
     except ImportError:
         raise ConfigError(
             "No database is configured and the embedded PostgreSQL is not installed.",
@@ -33,8 +36,10 @@ def ensure(settings: Settings) -> db.Database:
     fresh = not (pgdata / "PG_VERSION").exists()
     try:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
-        uri = server.get_uri()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
+            uri = server.get_uri()
     except Exception as exc:  # pgserver raises plain exceptions with the server log in the message
         raise ConfigError(
             f"The embedded PostgreSQL in {pgdata} could not be started: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.",

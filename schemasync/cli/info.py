@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from schemasync import db, inventory, versions
@@ -79,15 +80,18 @@ def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
         if inv.rows_are_exact
         else f"exact for {inv.rows_exact_tables} tables, planner estimate for {inv.rows_estimated_tables} large ones"
     )
-    grid.add_row("Database", f"{report['database']}  (PostgreSQL {inv.server_version})")
-    grid.add_row("Environment", report["environment"])
+    grid.add_row("Database", f"{escape(report['database'])}  (PostgreSQL {escape(inv.server_version)})")
+    grid.add_row("Environment", escape(report["environment"]))
     grid.add_row(
-        "App version", f"{report['app_version'] or '[dim]unknown[/]'}  [dim]({report['app_version_source']})[/]"
+        "App version",
+        f"{escape(report['app_version'] or '') or '[dim]unknown[/]'}  [dim]({escape(report['app_version_source'])})[/]",
     )
-    grid.add_row("Database version", report["database_version"] or "[dim]none recorded[/]")
+    grid.add_row("Database version", escape(report["database_version"] or "") or "[dim]none recorded[/]")
     grid.add_row("Last updated", (report["last_updated"] or "-").replace("T", " ")[:19])
     grid.add_row("Versions", state_styles.get(report["version_state"] or "", "[dim]unknown (no app version)[/]"))
-    grid.add_row("Tables", f"{inv.tables:,}" + (f"  [dim]in {', '.join(inv.schemas)}[/]" if inv.schemas else ""))
+    grid.add_row(
+        "Tables", f"{inv.tables:,}" + (f"  [dim]in {escape(', '.join(inv.schemas))}[/]" if inv.schemas else "")
+    )
     grid.add_row("Rows", f"{inv.rows:,}  [dim]({rows_note})[/]")
     grid.add_row("Foreign keys", f"{inv.foreign_keys:,}")
     grid.add_row("Indexes", f"{inv.indexes:,}")
@@ -126,12 +130,12 @@ def history(
     if not exists:
         out.print("No schema_versions table in this database yet: run [bold]schemasync setup[/] to start the history.")
         return
-    table = Table(title=f"schema_versions on {target.display}", title_justify="left")
+    table = Table(title=f"schema_versions on {escape(target.display)}", title_justify="left")
     for name in ("id", "version", "status", "applied at (UTC)", "env", "by", "description"):
         table.add_column(name, overflow="fold")
     for r in rows:
         who = (r.approved_by and f"{r.applied_by} (approved by {r.approved_by})") or r.applied_by
-        table.add_row(
+        cells = (
             str(r.id),
             r.schema_version or "",
             r.status or "",
@@ -140,6 +144,7 @@ def history(
             who or "",
             r.description or r.notes or "",
         )
+        table.add_row(*(escape(c) for c in cells))
     out.print(table)
 
 
@@ -178,14 +183,18 @@ def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
                     )
             conn.commit()
     if inserted is not None:
-        out.print(f"[green]Recorded[/] version {app_version} in schema_versions on {target.display} ({settings.env}).")
+        out.print(
+            f"[green]Recorded[/] version {escape(app_version)} in schema_versions on {escape(target.display)} ({settings.env})."
+        )
     elif adaptation.changed:
         out.print(
-            f"schema_versions on {target.display} is up to date; the database is at version {latest.schema_version if latest else '?'}."
+            f"schema_versions on {escape(target.display)} is up to date; "
+            f"the database is at version {escape(latest.schema_version or '?') if latest else '?'}."
         )
     else:
         out.print(
-            f"Nothing to do: schema_versions on {target.display} is already set up (version {latest.schema_version if latest else '?'})."
+            f"Nothing to do: schema_versions on {escape(target.display)} is already set up "
+            f"(version {escape(latest.schema_version or '?') if latest else '?'})."
         )
 
 
@@ -202,11 +211,11 @@ def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
     table.add_column("value", overflow="fold")
     table.add_column("from", style="dim")
     for name, value, source in rows:
-        table.add_row(name, value, source)
+        table.add_row(name, escape(value), escape(source))
     out.print(table)
     try:
         target = db.resolve(loaded.settings, dict(loaded.sources), start_embedded=False)
-        out.print(f"Database: {target.display} [dim]({target.origin})[/]")
+        out.print(f"Database: {escape(target.display)} [dim]({escape(target.origin)})[/]")
     except ConfigError:
         out.print(
             "Database: [dim]none configured: commands use the embedded PostgreSQL in[/] "

@@ -68,13 +68,18 @@ def test_downgrade_refused_by_setup(cli, pg: TestDB) -> None:  # type: ignore[no
 
 
 def test_config_shows_sources_and_masks_secrets(cli) -> None:  # type: ignore[no-untyped-def]
-    (cli.project / "pyproject.toml").write_text('[project]\nversion = "1.0"\n[tool.schemasync]\ns3-bucket = "backups-bucket"\n')
+    (cli.project / "pyproject.toml").write_text(
+        '[project]\nversion = "1.0"\n[tool.schemasync]\ns3-bucket = "backups-bucket"\n'
+    )
     env = {"DATABASE_URL": f"postgresql://app:{ENCODED}@db.internal/shop", "PROD_DB_PASS": "prod-Pass-Word"}
     result = cli("config", "--json", env=env)
     assert result.code == 0
     settings = json.loads(result.stdout)
     assert settings["s3_bucket"] == {"value": "backups-bucket", "source": "pyproject.toml [tool.schemasync]"}
-    assert settings["database_url"] == {"value": "postgresql://app:***@db.internal/shop", "source": "environment DATABASE_URL"}
+    assert settings["database_url"] == {
+        "value": "postgresql://app:***@db.internal/shop",
+        "source": "environment DATABASE_URL",
+    }
     assert settings["prod_db_pass"]["value"] == "***"
     for output in (result, cli("config", env=env)):
         assert_clean(output)
@@ -92,7 +97,11 @@ def test_wrong_port_wrong_password_missing_database_never_print_the_password(cli
     }
     for name, (url, expected) in cases.items():
         for command in ("status", "setup", "history"):
-            result = cli(command, "--app-version", "1.0", env={"DATABASE_URL": url}) if command == "setup" else cli(command, "--database-url", url)
+            result = (
+                cli(command, "--app-version", "1.0", env={"DATABASE_URL": url})
+                if command == "setup"
+                else cli(command, "--database-url", url)
+            )
             assert result.code == 1, (name, command, result.output)
             assert expected in result.stderr, (name, command, result.stderr)
             assert_clean(result)
@@ -135,7 +144,12 @@ def silent_server() -> Iterator[int]:
 
 def test_unreachable_host_fails_within_seconds(cli, silent_server: int) -> None:  # type: ignore[no-untyped-def]
     started = time.monotonic()
-    result = cli("status", "--database-url", f"postgresql://u:{ENCODED}@127.0.0.1:{silent_server}/db", env={"SCHEMASYNC_CONNECT_TIMEOUT": "2"})
+    result = cli(
+        "status",
+        "--database-url",
+        f"postgresql://u:{ENCODED}@127.0.0.1:{silent_server}/db",
+        env={"SCHEMASYNC_CONNECT_TIMEOUT": "2"},
+    )
     elapsed = time.monotonic() - started
     assert result.code == 1 and "Timed out connecting" in result.stderr
     assert elapsed < 15, elapsed  # a generous bound against a hang, not a speed target

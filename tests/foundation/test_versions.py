@@ -48,7 +48,9 @@ def test_adapting_legacy_layouts_keeps_rows_and_backfills(pg: TestDB, layout: st
         assert conn.execute(f"SELECT {', '.join(old_columns)} FROM schema_versions ORDER BY 1").fetchall() == old_values
         assert conn.execute("SELECT count(*) FROM schema_versions WHERE schema_version IS NULL").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM schema_versions WHERE applied_at IS NULL").fetchone() == (0,)
-        notnull = conn.execute("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'schema_versions'::regclass AND attname = 'schema_version'").fetchone()
+        notnull = conn.execute(
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'schema_versions'::regclass AND attname = 'schema_version'"
+        ).fetchone()
         assert notnull == (True,)
         rows = snapshot_rows(conn)
         with conn.transaction():
@@ -67,11 +69,21 @@ def test_latest_version_is_newest_by_applied_at_then_id(pg: TestDB) -> None:
             "('9.9', '2025-01-01', 'rejected')"
         )
         latest = versions.latest(conn)
-        assert latest is not None and latest.schema_version == "1.1"  # same applied_at: higher id wins; rejected rows never count
+        assert (
+            latest is not None and latest.schema_version == "1.1"
+        )  # same applied_at: higher id wins; rejected rows never count
         assert [r.schema_version for r in versions.history(conn, 2)] == ["9.9", "1.1"]
 
 
-@pytest.mark.parametrize(("app", "db", "relation"), [("1.6.0", "1.6.0", "in step"), ("1.10.0", "1.9.0", "app ahead"), ("1.0.0-beta.2", "1.0.0", "database ahead"), ("v2", "1.9", "app ahead")])
+@pytest.mark.parametrize(
+    ("app", "db", "relation"),
+    [
+        ("1.6.0", "1.6.0", "in step"),
+        ("1.10.0", "1.9.0", "app ahead"),
+        ("1.0.0-beta.2", "1.0.0", "database ahead"),
+        ("v2", "1.9", "app ahead"),
+    ],
+)
 def test_version_ordering_is_pep440(app: str, db: str, relation: str) -> None:
     assert str(versions.relation(versions.parse_version(app, "a"), versions.parse_version(db, "b"))) == relation
 
