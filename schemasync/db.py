@@ -178,7 +178,7 @@ def resolve(settings: Settings, sources: dict[str, str] | None = None, *, start_
 
 _TRANSIENT = re.compile(
     r"the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)"
-    r"|too many clients|remaining connection slots are reserved|sorry, too many|server closed the connection unexpectedly"
+    r"|too many clients|too many connections|remaining connection slots are reserved|server closed the connection unexpectedly"
     r"|connection refused|could not receive data|terminating connection due to administrator command",
     re.IGNORECASE,
 )
@@ -236,9 +236,9 @@ def explain(exc: psycopg.Error, db: Database) -> SchemasyncError:
             "Check that PostgreSQL is running and the host and port are right.",
         ),
         (
-            r"too many clients|remaining connection slots",
+            r"too many clients|too many connections|remaining connection slots",
             f"The server at {where} has no free connection slots.",
-            "Wait for other clients to disconnect, or raise max_connections.",
+            "Wait for other clients to disconnect, or raise max_connections (or the role's CONNECTION LIMIT).",
         ),
         (
             r"starting up|shutting down|recovery mode",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -184,4 +187,44 @@ def test_permission_denied_is_explained(cli, pg: TestDB) -> None:  # type: ignor
         assert result.code == 1 and "may not connect" in result.stderr, result.stderr
     finally:
         pg.execute(f'GRANT CONNECT ON DATABASE "{pg.name}" TO PUBLIC')
+        pg.execute(f"DROP ROLE {role}")
+
+
+def test_transient_connection_failures_are_retried(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """A role at its connection limit is a transient failure: retried with backoff, then it succeeds."""
+    role = f"ss_limited_{pg.name[-8:]}"
+    pg.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+    blocker = pg.connect(user=role)  # takes the only slot
+    url = pg.url.replace("postgres@", f"{role}@")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCHEMASYNC_", "DATABASE_URL"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "schemasync", "status", "--json", "--debug", "--database-url", url],
+        cwd=cli.project,
+        env={**env, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first failed attempt, logged under --debug
+        assert "too many connections" in first, first
+        blocker.close()  # a slot frees up while the command backs off
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 0, stderr
+        assert json.loads(stdout)["database_name"] == pg.name
+    finally:
+        proc.kill()
+        blocker.close()
+        pg.execute(f"DROP ROLE {role}")
+
+
+def test_transient_failures_give_up_with_a_clear_message(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    role = f"ss_zero_{pg.name[-8:]}"
+    pg.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    try:
+        result = cli("status", "--database-url", pg.url.replace("postgres@", f"{role}@"))
+        assert result.code == 1 and "no free connection slots" in result.stderr
+        assert "Traceback" not in result.output
+    finally:
         pg.execute(f"DROP ROLE {role}")

@@ -30,7 +30,10 @@ def test_no_database_configured_uses_the_embedded_server(cli, embedded_project: 
     (embedded_project / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0.3.0"\n')
     first = cli("setup")
     assert first.code == 0, first.output
-    assert "embedded PostgreSQL" in first.stderr and len([line for line in first.stderr.splitlines() if "embedded" in line]) == 1
+    assert (
+        "embedded PostgreSQL" in first.stderr
+        and len([line for line in first.stderr.splitlines() if "embedded" in line]) == 1
+    )
     assert (embedded_project / ".schemasync" / "pgdata" / "PG_VERSION").exists()
 
     status = cli("status", "--json")
