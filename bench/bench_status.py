@@ -69,9 +69,13 @@ def main() -> None:
         )
         probe_run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
         queries = next(line.split()[1] for line in probe_run.stderr.splitlines() if line.startswith("QUERIES"))
-    print(f"status, {args.tables} tables x {args.rows} rows: median {statistics.median(walls):.3f}s, min {min(walls):.3f}s over {args.runs} runs")
+    print(
+        f"status, {args.tables} tables x {args.rows} rows: median {statistics.median(walls):.3f}s, min {min(walls):.3f}s over {args.runs} runs"
+    )
     print(f"import of the CLI alone: median {statistics.median(baseline):.3f}s")
-    print(f"statements sent by status: {queries} (Connection.execute + Cursor.execute calls, nested calls counted twice)")
+    print(
+        f"statements sent by status: {queries} (Connection.execute + Cursor.execute calls, nested calls counted twice)"
+    )
 
 
 if __name__ == "__main__":

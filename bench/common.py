@@ -29,13 +29,20 @@ def wide_schema_ddl(tables: int, columns: int = 10, rows: int = 0) -> str:
     """DDL for `tables` tables of about `columns` columns, each with an index and a foreign key."""
     statements = []
     for i in range(tables):
-        cols = ["id bigserial PRIMARY KEY", "parent_id bigint", "name varchar(100) NOT NULL", "created_at timestamptz DEFAULT now()"]
+        cols = [
+            "id bigserial PRIMARY KEY",
+            "parent_id bigint",
+            "name varchar(100) NOT NULL",
+            "created_at timestamptz DEFAULT now()",
+        ]
         cols += [f"c{j} integer" for j in range(columns - len(cols))]
         statements.append(f"CREATE TABLE t{i:05d} ({', '.join(cols)})")
         statements.append(f"CREATE INDEX ix_t{i:05d}_name ON t{i:05d} (name)")
         if rows:
             statements.append(f"INSERT INTO t{i:05d} (name) SELECT 'n' || g FROM generate_series(1, {rows}) g")
     for i in range(tables):
-        statements.append(f"ALTER TABLE t{i:05d} ADD CONSTRAINT fk_t{i:05d}_parent FOREIGN KEY (parent_id) REFERENCES t{(i + 1) % tables:05d} (id)")
+        statements.append(
+            f"ALTER TABLE t{i:05d} ADD CONSTRAINT fk_t{i:05d}_parent FOREIGN KEY (parent_id) REFERENCES t{(i + 1) % tables:05d} (id)"
+        )
     statements.append("ANALYZE")
     return ";\n".join(statements)
