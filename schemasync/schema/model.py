@@ -6,7 +6,9 @@ equality, the way migra does it. Every text field holds what PostgreSQL itself r
 desired side are inspected by the same inspector (the models are materialised first, see
 `schema/target.py`), so equal schemas compare equal without a reconciling layer.
 
-Names are stored unquoted, exactly as in the catalog. `Schema.to_json()` / `Schema.from_json()` give a
+Names are stored unquoted, exactly as in the catalog. Rendered SQL (types, defaults, expressions,
+index definitions) is rendered with an empty search path, so every user-defined name in it is
+schema-qualified and quoted where needed (`public.user_role`, `nextval('public.t_id_seq'::regclass)`). `Schema.to_json()` / `Schema.from_json()` give a
 stable serialisation; `Schema.hash()` is a SHA-256 of it, used to refuse stale plans.
 """
 
@@ -29,7 +31,7 @@ class Column:
     default: str | None = None  # pg_get_expr of the default; None for identity and generated columns
     identity: Literal["always", "by default"] | None = None
     generated: str | None = None  # expression of a STORED generated column
-    collation: str | None = None  # only when it differs from the type's default
+    collation: str | None = None  # only when not the type's default; ready for COLLATE: '"C"', 'public.nocase'
     comment: str | None = None
 
 
@@ -136,7 +138,7 @@ class Sequence:
     data_type: str = "bigint"
     start: int = 1
     increment: int = 1
-    min_value: int | None = None
+    min_value: int | None = None  # None: the default for the type and direction (NO MINVALUE)
     max_value: int | None = None
     cycle: bool = False
     cache: int = 1
