@@ -1,0 +1,593 @@
+"""SQLAlchemy models -> `Schema`: the schema the models ask for, *as PostgreSQL renders it*.
+
+Why materialise instead of translating. Reconciling declared SQLAlchemy objects with reflected ones is
+where Alembic's false positives come from (`VARCHAR` vs `character varying`, `now()` vs
+`CURRENT_TIMESTAMP`, casts and quoting in stored defaults, serial vs identity, naming-convention
+names). So we do not translate at all: the models' DDL is run on the same server as the live side
+and read back with the same inspector (`schema/inspect.py`). Whatever PostgreSQL does to a default,
+a type or an index expression, it does to both sides, and equal schemas compare equal.
+
+Where. In the target database itself, inside a transaction that is always rolled back:
+  1. the DDL of `metadata.create_all()` is compiled for the PostgreSQL dialect through a mock engine,
+     with SQLAlchemy's schema-translate placeholders in place of every schema name;
+  2. one scratch schema per schema the models use (random names such as
+     `ss_scratch_3f9a0c1e22b4_0`; tables with `schema=None` count as `public`) is created, the
+     search path is set to the caller's with each models schema preceded by its scratch schema (so
+     unqualified names in text defaults and expressions find the models' objects first and the
+     database's extensions after), and the DDL runs: all of it in one round trip;
+  3. the scratch schemas are inspected, and their names are mapped back to the real ones in every
+     field (table and FK target schemas, enum types, `nextval('...')` defaults, index definitions);
+  4. the transaction is rolled back: nothing is left behind, also when the DDL fails or the process
+     dies (the server aborts an unfinished transaction). Uncommitted scratch schemas are invisible
+     to every other session, so concurrent runs and the live inspection never see them.
+Same server, same extensions, collations and version as the live side, which a separate scratch
+database would not guarantee (and creating one needs CREATEDB and leaves debris when killed).
+
+Privileges: the user needs CREATE on the database (for `CREATE SCHEMA`), which an application owner
+normally has; without it `desired` fails with a ConfigError that says so. Nothing is committed and
+no live table is locked (the DDL only touches the scratch schemas, unless the models' own DDL events
+name real schemas explicitly).
+
+Cache: the result is stored as JSON in `cache_dir`, keyed by a hash of the compiled DDL text (with
+placeholders, so it is stable), the server version, the database (host, port, name: extensions may
+differ between databases) and the inspector's own source, so a repeated check needs no round trip
+at all and an upgraded schemasync never reads a stale entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+import uuid
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.rows import tuple_row
+
+from schemasync.errors import ConfigError
+from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
+from schemasync.schema.model import RenameHints, Schema, Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEMA = "public"
+CACHE_KEEP = 16  # cached results kept per cache directory, newest first
+_PLACEHOLDER = re.compile(r"__\[SCHEMA_([^\]]+)\]")  # SQLAlchemy's schema-translate placeholder
+_NONE_SCHEMA = "_none"  # what SQLAlchemy writes in the placeholder for schema=None
+SETUP = "the scratch schema setup"
+
+
+# -- loading the models ------------------------------------------------------------------------
+
+
+def load_models(spec: str, project_dir: Path) -> MetaData:
+    """Import `module:attribute` (the project directory first on sys.path) and return its MetaData.
+
+    The attribute may be a MetaData or anything with a `.metadata` (a declarative base); a dotted
+    attribute path (`app.db:Base.metadata`) works too. Every failure is a ConfigError, never a
+    traceback: the user's module is input like any other.
+    """
+    from sqlalchemy import MetaData
+
+    module_name, sep, attr_path = spec.strip().partition(":")
+    if not sep or not module_name or not attr_path or not all(p.isidentifier() for p in module_name.split(".")):
+        raise ConfigError(
+            f"The models setting {spec!r} is not of the form module:attribute.",
+            "Name the module and the MetaData or declarative base in it, for example myapp.models:Base.",
+        )
+    where = str(project_dir)
+    project = project_dir.resolve()
+    _forget_foreign_module(module_name, project)
+    sys.path[:] = [str(project)] + [p for p in sys.path if p not in (where, str(project))]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            raise ConfigError(
+                f"The models module {module_name!r} (from models = {spec!r}) was not found in {where} or on the Python path.",
+                "Check the module name, run schemasync from the project directory (or pass --project-dir), "
+                "and make sure the package has an __init__.py if it needs one.",
+            ) from None
+        raise ConfigError(
+            f"Importing the models module {module_name!r} failed: it imports {missing!r}, which is not installed"
+            f"{_origin(exc, project)}.",
+            f"Install {missing!r} in the environment schemasync runs in, or fix the import.",
+        ) from None
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"The models module {module_name!r} has a syntax error: {exc.msg} ({exc.filename}, line {exc.lineno}).",
+            "Fix the syntax error; `python -c 'import " + module_name + "'` shows the same problem.",
+        ) from None
+    except (Exception, SystemExit) as exc:
+        raise ConfigError(
+            f"Importing the models module {module_name!r} raised {type(exc).__name__}: {_first_line(exc)}{_origin(exc, project)}.",
+            f"Fix the error in the module; `python -c 'import {module_name}'` from {where} shows the full traceback.",
+        ) from None
+    target: Any = module
+    for part in attr_path.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ConfigError(
+                f"The models module {module_name!r} has no attribute {attr_path!r} (models = {spec!r}).",
+                "Name the MetaData or the declarative base defined in that module, for example "
+                f"{module_name}:Base or {module_name}:metadata.",
+            ) from None
+    if isinstance(target, MetaData):
+        return target
+    metadata = getattr(target, "metadata", None)
+    if isinstance(metadata, MetaData):
+        return metadata
+    raise ConfigError(
+        f"{spec} is of type {type(target).__name__}, not a SQLAlchemy MetaData or declarative base.",
+        f"Point the models setting at the MetaData or the declarative base class, for example {module_name}:Base.",
+    )
+
+
+def _forget_foreign_module(module_name: str, project: Path) -> None:
+    """Drop a same-named module imported earlier from another project, so this project's is loaded."""
+    parts = module_name.split(".")
+    for i in range(len(parts), 0, -1):
+        name = ".".join(parts[:i])
+        loaded = sys.modules.get(name)
+        file = getattr(loaded, "__file__", None)
+        if loaded is not None and file and not Path(file).resolve().is_relative_to(project):
+            for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+                del sys.modules[key]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def _origin(exc: BaseException, project: Path) -> str:
+    """' (models.py, line 12)': the innermost frame in the project, else the innermost one of ours."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    in_project = [f for f in frames if Path(f.filename).resolve().is_relative_to(project)]
+    candidates = in_project or [f for f in frames if "importlib" not in f.filename]
+    return f" ({candidates[-1].filename}, line {candidates[-1].lineno})" if candidates else ""
+
+
+# -- rename hints --------------------------------------------------------------------------------
+
+
+def rename_hints(metadata: MetaData) -> RenameHints:
+    """Renames declared with `info={"renamed_from": "old"}` on Tables and Columns."""
+    tables: list[tuple[str, str, str]] = []
+    columns: list[tuple[str, str, str, str]] = []
+    for table in metadata.tables.values():
+        schema = table.schema or DEFAULT_SCHEMA
+        old = _renamed_from(table.info, f"table {schema}.{table.name}")
+        if old is not None and old != table.name:
+            tables.append((schema, table.name, old))
+        for column in table.columns:
+            old = _renamed_from(column.info, f"column {schema}.{table.name}.{column.name}")
+            if old is not None and old != column.name:
+                columns.append((schema, table.name, column.name, old))
+    return RenameHints(tuple(sorted(tables)), tuple(sorted(columns)))
+
+
+def _renamed_from(info: dict[str, Any], what: str) -> str | None:
+    value = info.get("renamed_from")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f'The rename hint on {what} is {value!r}; info={{"renamed_from": ...}} must be the old name as a string.',
+            'Write the previous name, for example info={"renamed_from": "old_name"}, or remove the hint.',
+        )
+    return value
+
+
+# -- compiling the models' DDL -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One DDL statement of `create_all`, with schema placeholders, and what it creates (for errors)."""
+
+    what: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDDL:
+    statements: tuple[Statement, ...]
+    schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
+
+    def digest(self) -> str:
+        """Hash of the statements as a set: create_all emits a table's indexes in set order."""
+        return hashlib.sha256("\n;\n".join(sorted(s.text for s in self.statements)).encode()).hexdigest()
+
+
+def compile_models(metadata: MetaData) -> ModelDDL:
+    """The DDL `metadata.create_all()` would run on PostgreSQL, in order, with schema placeholders.
+
+    Besides SQLAlchemy's own placeholders, schema-qualified names the models write by hand in text
+    (`server_default=text("nextval('inventory.batch_seq')")`, a CHECK or index expression) are turned
+    into placeholders too when they name an object the models create: outside `public` such names
+    must be qualified, and without this they would point at the live object, or fail when it does
+    not exist yet. Names of other objects (an extension's `public.citext`) are left alone.
+    """
+    from sqlalchemy import create_mock_engine, exc
+
+    collected: list[tuple[str, str, bool]] = []
+    objects: set[tuple[str, str]] = set()
+
+    def collect(element: Any, *multiparams: Any, **params: Any) -> None:
+        what = describe(element)
+        try:
+            compiled = element.compile(dialect=engine.dialect, schema_translate_map={None: None})
+        except exc.SQLAlchemyError as error:
+            raise ConfigError(
+                f"The models' DDL for {what} cannot be compiled for PostgreSQL: {_first_line(error)}.",
+                "Fix that object in the models; SQLAlchemy's reason is given above.",
+            ) from None
+        created = _created_object(element)
+        if created is not None:
+            objects.add(created)
+        collected.append((what, str(compiled).strip(), type(element).__name__ not in _VERBATIM))
+
+    engine = create_mock_engine("postgresql+psycopg://", collect)  # type: ignore[arg-type]
+    try:
+        metadata.create_all(engine, checkfirst=False)  # type: ignore[arg-type]
+    except ConfigError:
+        raise
+    except exc.SQLAlchemyError as error:
+        raise ConfigError(
+            f"The models cannot be turned into PostgreSQL DDL: {_first_line(error)}.",
+            "Fix the model definition the message names (for example a ForeignKey to a table or column that "
+            "does not exist, or a name longer than PostgreSQL's 63 bytes).",
+        ) from None
+
+    def placeholder(m: re.Match[str]) -> str:
+        schema, name = _unquote(m.group("schema")), _unquote(m.group("name"))
+        if (schema, name) in objects:
+            return f"__[SCHEMA_{schema}]{m.group('dot')}{m.group('name')}"
+        return m.group(0)
+
+    statements = tuple(
+        Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text) for what, text, rewrite in collected
+    )
+    names = {_real(m) for s in statements for m in _PLACEHOLDER.findall(s.text)}
+    return ModelDDL(statements, tuple(sorted(names)))
+
+
+# Statements whose text is data, not references: enum labels and comments are kept verbatim.
+_VERBATIM = {"CreateEnumType", "SetTableComment", "SetColumnComment", "DropTableComment", "DropColumnComment"}
+_IDENT = r'(?:[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*|"(?:[^"]|"")+")'
+_QUALIFIED = re.compile(rf'(?<![\w$".\]])(?P<schema>{_IDENT})(?P<dot>\s*\.\s*)(?P<name>{_IDENT})(?![\w$"])')
+
+
+def _unquote(identifier: str) -> str:
+    """An identifier as the catalog stores it: quoted ones verbatim, bare ones folded to lower case."""
+    if identifier.startswith('"'):
+        return identifier[1:-1].replace('""', '"')
+    return identifier.lower()
+
+
+def _created_object(element: Any) -> tuple[str, str] | None:
+    """(schema, name) of the table, sequence, type or index a DDL element creates, if any."""
+    kind = type(element).__name__
+    target = getattr(element, "element", None)
+    if target is None or kind not in {
+        "CreateTable",
+        "CreateSequence",
+        "CreateEnumType",
+        "CreateDomainType",
+        "CreateIndex",
+    }:
+        return None
+    owner = target.table if kind == "CreateIndex" else target
+    name = getattr(target, "name", None)
+    if not isinstance(name, str):
+        return None
+    return (getattr(owner, "schema", None) or DEFAULT_SCHEMA, name)
+
+
+def model_schemas(metadata: MetaData) -> tuple[str, ...]:
+    """The schemas the models put objects in (`public` for schema=None): what to inspect live."""
+    return compile_models(metadata).schemas
+
+
+def describe(element: Any) -> str:
+    """'index ix_users_email on public.users': the object a DDL element creates, for error messages."""
+    target = getattr(element, "element", None)
+    kind = type(element).__name__
+    kinds = {
+        "CreateTable": "table",
+        "CreateIndex": "index",
+        "CreateSequence": "sequence",
+        "CreateEnumType": "enum type",
+        "CreateDomainType": "domain",
+        "AddConstraint": "constraint",
+        "SetTableComment": "the comment on table",
+        "SetColumnComment": "the comment on column",
+        "CreateSchema": "schema",
+        "CreateView": "view",
+    }
+    if kind == "CreateIndex" and target is not None:
+        return f"index {target.name} on table {_qualified(target.table)}"
+    if kind == "AddConstraint" and target is not None:
+        return f"constraint {target.name} on table {_qualified(target.table)}"
+    if kind == "SetColumnComment" and target is not None:
+        return f"the comment on column {_qualified(target.table)}.{target.name}"
+    if kind in kinds and target is not None:
+        name = _qualified(target) if hasattr(target, "schema") else str(target)
+        return f"{kinds[kind]} {name}"
+    if kind == "DDL":
+        return f"custom DDL {str(getattr(element, 'statement', ''))[:60]!r}"
+    return kind
+
+
+def _qualified(obj: Any) -> str:
+    if obj is None:
+        return "?"
+    return f"{getattr(obj, 'schema', None) or DEFAULT_SCHEMA}.{getattr(obj, 'name', obj)}"
+
+
+def _real(placeholder_name: str) -> str:
+    return DEFAULT_SCHEMA if placeholder_name == _NONE_SCHEMA else placeholder_name
+
+
+# -- materialising and inspecting ----------------------------------------------------------------
+
+
+def desired(conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None) -> Schema:
+    """The models' schema as PostgreSQL renders it (see the module docstring for how and why)."""
+    ddl = compile_models(metadata)
+    key = _cache_key(conn, ddl)
+    cached = _cache_read(cache_dir, key)
+    if cached is not None:
+        return cached
+    result = materialise(conn, ddl)
+    _cache_write(cache_dir, key, result)
+    return result
+
+
+def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+    """Run the DDL in scratch schemas inside a rolled-back transaction and inspect the result."""
+    token = uuid.uuid4().hex[:12]
+    scratch = {real: f"ss_scratch_{token}_{i}" for i, real in enumerate(ddl.schemas)}
+    setup = _setup_statements(scratch)
+    batch = ";\n".join([*setup, *(_render(s.text, scratch) for s in ddl.statements)])
+    failure: psycopg.Error | None = None
+    with conn.transaction(force_rollback=True):
+        cur = conn.cursor(row_factory=tuple_row)
+        try:
+            cur.execute(batch)  # one round trip: setup, scratch schemas, all the models' DDL
+        except psycopg.Error as error:
+            failure = error
+        if failure is None:
+            row = cur.fetchone()
+            quoted = dict(zip(scratch, row[0], strict=True)) if row else {}
+            inspected = inspect(conn, schemas=list(scratch.values()))
+    if failure is not None:
+        raise _explain_failure(conn, ddl, scratch, failure)
+    back = {name: real for real, name in scratch.items()}
+    return map_schema_names(inspected, back, {name: quoted.get(real, real) for real, name in scratch.items()})
+
+
+def _setup_statements(scratch: dict[str, str]) -> list[str]:
+    """Search path: the caller's, each models schema preceded by its scratch schema; then the schemas.
+
+    The first statement also returns each real schema name as `quote_ident` writes it, which is how
+    it must appear in rendered SQL after mapping back.
+    """
+    pairs = pgsql.SQL(", ").join(
+        pgsql.SQL("({}, {})").format(pgsql.Literal(r), pgsql.Literal(s)) for r, s in scratch.items()
+    )
+    reals = pgsql.SQL(", ").join(pgsql.Literal(r) for r in scratch)
+    first = pgsql.SQL(
+        """SELECT ARRAY(SELECT pg_catalog.quote_ident(r) FROM pg_catalog.unnest(ARRAY[{reals}]::text[]) WITH ORDINALITY AS q(r, o) ORDER BY o),
+       pg_catalog.set_config('search_path', COALESCE((
+         SELECT pg_catalog.string_agg(CASE WHEN m.scratch IS NULL THEN pg_catalog.quote_ident(p.s)
+                                           ELSE m.scratch || ', ' || pg_catalog.quote_ident(p.s) END, ', ' ORDER BY p.o)
+         FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS p(s, o)
+         LEFT JOIN (VALUES {pairs}) AS m(real, scratch) ON m.real = p.s), ''), true),
+       pg_catalog.quote_ident(current_user)"""
+    ).format(reals=reals if scratch else pgsql.SQL(""), pairs=pairs if scratch else pgsql.SQL("(NULL, NULL)"))
+    statements = [first.as_string(None)]
+    statements += [f"CREATE SCHEMA {name}" for name in scratch.values()]
+    return statements
+
+
+def _render(text: str, scratch: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: scratch[_real(m.group(1))], text)
+
+
+def _explain_failure(
+    conn: psycopg.Connection, ddl: ModelDDL, scratch: dict[str, str], error: psycopg.Error
+) -> ConfigError:
+    """Find which statement failed (one at a time this time: the error path may be slow) and say so."""
+    failed_what, failed_error, user = "the models' DDL", error, conn.info.user
+    with contextlib.suppress(psycopg.Error), conn.transaction(force_rollback=True):
+        cur = conn.cursor(row_factory=tuple_row)
+        steps = [(SETUP, text) for text in _setup_statements(scratch)]
+        steps += [(statement.what, _render(statement.text, scratch)) for statement in ddl.statements]
+        for i, (what, text) in enumerate(steps):
+            try:
+                cur.execute(text)
+            except psycopg.Error as exc:
+                failed_what, failed_error = what, exc
+                break
+            if i == 0:
+                user = cur.fetchone()[2]  # type: ignore[index]
+    message = _server_message(failed_error)
+    if isinstance(failed_error, psycopg.errors.InsufficientPrivilege) and failed_what == SETUP:
+        return ConfigError(
+            f"schemasync could not create its scratch schema in database {conn.info.dbname!r}: {message}.",
+            "Reading the models' schema needs CREATE on the database (everything is rolled back): "
+            f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}; or run as the database owner.",
+        )
+    if isinstance(failed_error, psycopg.errors.ReadOnlySqlTransaction):
+        return ConfigError(
+            f"The database {conn.info.dbname!r} is read-only, so the models cannot be materialised to read their schema: {message}.",
+            "Point schemasync at the primary (not a standby), or unset default_transaction_read_only for this user.",
+        )
+    return ConfigError(
+        f"The models cannot be created on PostgreSQL: {failed_what} fails with: {_unscratch(message, scratch)}.",
+        "Fix that object in the models (names longer than 63 bytes are truncated by PostgreSQL and may "
+        "collide; index operator classes must suit the column type); nothing was changed in the database.",
+    )
+
+
+def _server_message(error: psycopg.Error) -> str:
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag else None
+    text = primary or _first_line(error)
+    detail = getattr(diag, "message_detail", None) if diag else None
+    return f"{text} ({detail})" if detail else text
+
+
+def _unscratch(text: str, scratch: dict[str, str]) -> str:
+    for real, name in scratch.items():
+        text = text.replace(name, real)
+    return text
+
+
+def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, str] | None = None) -> Schema:
+    """The same value with schema names replaced (`names`: from -> to) wherever they appear.
+
+    Name fields (a table's schema, a foreign key's target, ...) are replaced exactly; rendered SQL
+    (types, defaults, expressions, index definitions) has the identifier replaced by `quoted[from]`
+    (the target as `quote_ident` writes it). The `from` names must be plain lower-case identifiers,
+    which PostgreSQL never quotes, and unusual enough never to occur otherwise: random scratch names.
+    """
+    quoted = quoted or {}
+    pattern = re.compile(r"(?<![\w$\"])(" + "|".join(map(re.escape, names)) + r")(?![\w$])") if names else None
+
+    def sub(value: str) -> str:
+        return pattern.sub(lambda m: quoted.get(m.group(1), names[m.group(1)]), value) if pattern else value
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else sub(value)
+
+    def name(value: str) -> str:
+        return names.get(value, value)
+
+    def table(t: Table) -> Table:
+        return replace(
+            t,
+            schema=name(t.schema),
+            columns=tuple(
+                replace(
+                    c,
+                    type=sub(c.type),
+                    default=text(c.default),
+                    generated=text(c.generated),
+                    collation=text(c.collation),
+                )
+                for c in t.columns
+            ),
+            foreign_keys=tuple(replace(fk, ref_schema=name(fk.ref_schema)) for fk in t.foreign_keys),
+            checks=tuple(replace(ck, expression=sub(ck.expression)) for ck in t.checks),
+            indexes=tuple(
+                replace(ix, keys=tuple(sub(k) for k in ix.keys), where=text(ix.where), definition=sub(ix.definition))
+                for ix in t.indexes
+            ),
+        )
+
+    return Schema(
+        tables=tuple(table(t) for t in schema.tables),
+        enums=tuple(replace(e, schema=name(e.schema)) for e in schema.enums),
+        sequences=tuple(replace(s, schema=name(s.schema)) for s in schema.sequences),
+        schemas=tuple(dict.fromkeys(n for n in (name(s) for s in schema.schemas) if n not in ALWAYS_PRESENT_SCHEMAS)),
+        reported=tuple(replace(r, schema=name(r.schema)) for r in schema.reported),
+        server_version=schema.server_version,
+    ).sorted()
+
+
+# -- cache ---------------------------------------------------------------------------------------
+
+
+def _cache_key(conn: psycopg.Connection, ddl: ModelDDL) -> str:
+    info = conn.info
+    material = {
+        "inspector": _inspector_fingerprint(),
+        "server_version": info.server_version,
+        "database": [info.host, info.port, info.dbname],
+        "schemas": list(ddl.schemas),
+        "ddl": ddl.digest(),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:40]
+
+
+_fingerprint: str | None = None
+
+
+def _inspector_fingerprint() -> str:
+    """A hash of the code that shapes the value, so a new schemasync never reads an old cache entry."""
+    global _fingerprint  # noqa: PLW0603
+    if _fingerprint is None:
+        digest = hashlib.sha256()
+        package = resources.files("schemasync.schema")
+        for name in ("model.py", "inspect.py", "target.py"):
+            digest.update(package.joinpath(name).read_bytes())
+        for entry in sorted(package.joinpath("sql").iterdir(), key=lambda p: p.name):
+            if entry.name.endswith(".sql"):
+                digest.update(entry.name.encode() + entry.read_bytes())
+        _fingerprint = digest.hexdigest()
+    return _fingerprint
+
+
+def _cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"desired-{key}.json"
+
+
+def _cache_read(cache_dir: Path | None, key: str) -> Schema | None:
+    if cache_dir is None:
+        return None
+    path = _cache_path(cache_dir, key)
+    try:
+        schema = Schema.from_json(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.debug("ignoring unreadable cache entry %s: %s", path, exc)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # keep recently used entries when pruning
+    return schema
+
+
+def _cache_write(cache_dir: Path | None, key: str, schema: Schema) -> None:
+    """Best effort: a cache that cannot be written only costs time, so it never fails the command."""
+    if cache_dir is None:
+        return
+    path = _cache_path(cache_dir, key)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(schema.to_json(), encoding="utf-8")
+        os.replace(tmp, path)
+        for old in _by_age(cache_dir)[CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("could not write the schema cache in %s: %s", cache_dir, exc)
+
+
+def _by_age(cache_dir: Path) -> list[Path]:
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(cache_dir.glob("desired-*.json"), key=mtime, reverse=True)
