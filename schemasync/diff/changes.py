@@ -1,0 +1,398 @@
+"""The closed set of changes a diff can produce: small frozen values, no behaviour.
+
+Three consumers dispatch on these types and nothing else: the ordering (`diff/order.py`), the
+human summary (`diff/summary.py`) and the SQL planner (`plan/`). Each change carries the names as
+they are at the moment it runs (after any renames ordered before it) and the desired values it
+needs, so it can be rendered without looking anything up. `Change` is the union of all of them;
+the planner checks at import time that it renders every member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from schemasync.schema.model import (
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Sequence,
+    Table,
+    UniqueConstraint,
+)
+
+Identity = Literal["always", "by default"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSchema:
+    name: str
+
+
+# -- tables ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateTable:
+    """Columns, primary key, unique and check constraints; foreign keys and indexes come as their own changes."""
+
+    table: Table
+
+
+@dataclass(frozen=True, slots=True)
+class DropTable:
+    schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameTable:
+    schema: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTableComment:
+    schema: str
+    table: str
+    comment: str | None
+
+
+# -- columns -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AddColumn:
+    schema: str
+    table: str
+    column: Column
+
+
+@dataclass(frozen=True, slots=True)
+class DropColumn:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameColumn:
+    schema: str
+    table: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlterColumnType:
+    schema: str
+    table: str
+    column: str
+    old_type: str
+    new_type: str
+    collation: str | None = None  # the desired collation (None: the type's default)
+    old_collation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlterColumnNullability:
+    schema: str
+    table: str
+    column: str
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlterColumnDefault:
+    schema: str
+    table: str
+    column: str
+    default: str | None  # None drops the default
+    old_default: str | None = None
+    drop_sequence: tuple[str, str] | None = None  # (schema, name) of a serial's own sequence, dropped with its default
+    create_sequence: tuple[str, str] | None = None  # (schema, name) of a serial sequence the new default needs
+
+
+@dataclass(frozen=True, slots=True)
+class AlterColumnIdentity:
+    schema: str
+    table: str
+    column: str
+    identity: Identity
+    old_identity: Identity
+
+
+@dataclass(frozen=True, slots=True)
+class AlterColumnGenerated:
+    """PostgreSQL cannot change a stored generation expression in place (before 17): drop and re-add."""
+
+    schema: str
+    table: str
+    column: Column  # the desired column
+    old_generated: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlterColumnComment:
+    schema: str
+    table: str
+    column: str
+    comment: str | None
+
+
+# -- constraints -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AddPrimaryKey:
+    schema: str
+    table: str
+    key: PrimaryKey
+
+
+@dataclass(frozen=True, slots=True)
+class DropPrimaryKey:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddUnique:
+    schema: str
+    table: str
+    constraint: UniqueConstraint
+
+
+@dataclass(frozen=True, slots=True)
+class DropUnique:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddForeignKey:
+    schema: str
+    table: str
+    constraint: ForeignKey
+
+
+@dataclass(frozen=True, slots=True)
+class DropForeignKey:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddCheck:
+    schema: str
+    table: str
+    constraint: CheckConstraint
+
+
+@dataclass(frozen=True, slots=True)
+class DropCheck:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateConstraint:
+    """A foreign key or check left NOT VALID (by an interrupted online run, or by hand) that the models want valid."""
+
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameConstraint:
+    schema: str
+    table: str
+    old: str
+    new: str
+
+
+# -- indexes -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateIndex:
+    schema: str
+    table: str
+    index: Index
+
+
+@dataclass(frozen=True, slots=True)
+class DropIndex:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameIndex:
+    schema: str
+    table: str
+    old: str
+    new: str
+
+
+# -- enums -------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateEnum:
+    enum: Enum
+
+
+@dataclass(frozen=True, slots=True)
+class AddEnumValue:
+    schema: str
+    name: str
+    label: str
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnumUse:
+    """A column whose values are recast when its enum type is recreated."""
+
+    schema: str
+    table: str
+    column: str
+    array: bool = False
+    default: str | None = None  # the default to restore after the recast (the desired one)
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateEnum:
+    """Labels removed or reordered: rename the old type, create the new, recast each column, drop the old."""
+
+    enum: Enum  # the desired type
+    old_labels: tuple[str, ...]
+    columns: tuple[EnumUse, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlterEnumComment:
+    schema: str
+    name: str
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DropEnum:
+    schema: str
+    name: str
+
+
+# -- sequences ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateSequence:
+    sequence: Sequence  # created without OWNED BY; an AlterSequence sets the owner once the table exists
+
+
+@dataclass(frozen=True, slots=True)
+class AlterSequence:
+    old: Sequence
+    new: Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class RenameSequence:
+    """A serial column's own sequence following its table or column rename (the default follows the OID)."""
+
+    schema: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropSequence:
+    schema: str
+    name: str
+
+
+Change = (
+    CreateSchema
+    | CreateTable
+    | DropTable
+    | RenameTable
+    | AlterTableComment
+    | AddColumn
+    | DropColumn
+    | RenameColumn
+    | AlterColumnType
+    | AlterColumnNullability
+    | AlterColumnDefault
+    | AlterColumnIdentity
+    | AlterColumnGenerated
+    | AlterColumnComment
+    | AddPrimaryKey
+    | DropPrimaryKey
+    | AddUnique
+    | DropUnique
+    | AddForeignKey
+    | DropForeignKey
+    | AddCheck
+    | DropCheck
+    | ValidateConstraint
+    | RenameConstraint
+    | CreateIndex
+    | DropIndex
+    | RenameIndex
+    | CreateEnum
+    | AddEnumValue
+    | RecreateEnum
+    | AlterEnumComment
+    | DropEnum
+    | CreateSequence
+    | AlterSequence
+    | RenameSequence
+    | DropSequence
+)
+
+
+def table_of(change: Change) -> tuple[str, str] | None:
+    """The (schema, table) a change touches, for grouping; None for schema-wide objects."""
+    match change:
+        case CreateTable(table=t):
+            return t.key
+        case DropTable(schema=s, name=n):
+            return (s, n)
+        case RenameTable(schema=s, new=n):
+            return (s, n)
+        case (
+            AlterTableComment(schema=s, table=t)
+            | AddColumn(schema=s, table=t)
+            | DropColumn(schema=s, table=t)
+            | RenameColumn(schema=s, table=t)
+            | AlterColumnType(schema=s, table=t)
+            | AlterColumnNullability(schema=s, table=t)
+            | AlterColumnDefault(schema=s, table=t)
+            | AlterColumnIdentity(schema=s, table=t)
+            | AlterColumnGenerated(schema=s, table=t)
+            | AlterColumnComment(schema=s, table=t)
+            | AddPrimaryKey(schema=s, table=t)
+            | DropPrimaryKey(schema=s, table=t)
+            | AddUnique(schema=s, table=t)
+            | DropUnique(schema=s, table=t)
+            | AddForeignKey(schema=s, table=t)
+            | DropForeignKey(schema=s, table=t)
+            | AddCheck(schema=s, table=t)
+            | DropCheck(schema=s, table=t)
+            | ValidateConstraint(schema=s, table=t)
+            | RenameConstraint(schema=s, table=t)
+            | CreateIndex(schema=s, table=t)
+            | DropIndex(schema=s, table=t)
+            | RenameIndex(schema=s, table=t)
+        ):
+            return (s, t)
+        case _:
+            return None
+
+
+def change_to_dict(change: Change) -> dict[str, object]:
+    """JSON-ready form: the class name as `change`, then the fields (nested values as dicts)."""
+    from dataclasses import asdict
+
+    return {"change": type(change).__name__, **asdict(change)}

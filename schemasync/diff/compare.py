@@ -1,0 +1,135 @@
+"""`compare(current, desired, options)`: two schema values in, an ordered list of typed changes out.
+
+`analyse` is the same with everything around the changes that a person needs to see: objects left
+alone because the models do not have them (dropped only with prune), rename suggestions for the
+interactive prompt (a non-interactive run never acts on them), the renames the changes perform,
+and the hash of the database side the changes were computed from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemasync.diff import changes as c
+from schemasync.diff.enums import compare_enums
+from schemasync.diff.order import order
+from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
+from schemasync.diff.schemas import compare_schemas
+from schemasync.diff.scope import CompareOptions, restrict
+from schemasync.diff.sequences import compare_sequences
+from schemasync.diff.tables import compare_tables
+from schemasync.schema.model import Reported, Schema
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """Something in the database the models do not have, left alone because prune is off."""
+
+    kind: str  # table, column, enum, sequence
+    schema: str
+    name: str
+    table: str | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        where = f"{self.schema}.{self.table}.{self.name}" if self.table else f"{self.schema}.{self.name}"
+        return f"{self.kind} {where}" + (f" ({self.note})" if self.note else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    changes: tuple[c.Change, ...]
+    unmanaged: tuple[Unmanaged, ...] = ()
+    suggestions: tuple[RenameSuggestion, ...] = ()
+    renames: Renames = field(default_factory=Renames)
+    source_hash: str = ""  # hash of the database side, as restricted to the compared scope
+    reported: tuple[Reported, ...] = ()  # views, functions, triggers...: listed, never changed
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def compare(current: Schema, desired: Schema, options: CompareOptions | None = None) -> list[c.Change]:
+    return list(analyse(current, desired, options).changes)
+
+
+def analyse(current: Schema, desired: Schema, options: CompareOptions | None = None) -> Diff:
+    options = options or CompareOptions()
+    cur = restrict(current, desired, options)
+    des = restrict(desired, desired, options)
+    renames = find_renames(cur, des, options.hints)
+    after = apply_renames(cur, renames)
+    found: list[c.Change] = [
+        *renames.changes(),
+        *compare_schemas(after, des),
+        *compare_enums(after, des, options),
+        *compare_sequences(after, des, options),
+        *compare_tables(after, des, options),
+    ]
+    found += _dependent_foreign_keys(found, after, des)
+    return Diff(
+        changes=tuple(order(found, after)),
+        unmanaged=() if options.prune else _unmanaged(after, des),
+        suggestions=suggest_renames(after, des),
+        renames=renames,
+        source_hash=cur.sorted().hash(),
+        reported=cur.reported,
+    )
+
+
+def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Schema) -> list[c.Change]:
+    """Foreign keys pointing at a key that is dropped or rebuilt: drop them first, add them back after."""
+    dropped_keys: set[tuple[str, str, tuple[str, ...]]] = set()
+    for change in found:
+        table = current.table(*(c.table_of(change) or ("", "")))
+        if table is None:
+            continue
+        match change:
+            case c.DropPrimaryKey() if table.primary_key:
+                dropped_keys.add((table.schema, table.name, table.primary_key.columns))
+            case c.DropUnique(name=name):
+                for u in table.uniques:
+                    if u.name == name:
+                        dropped_keys.add((table.schema, table.name, u.columns))
+            case c.DropIndex(name=name):
+                for i in table.indexes:
+                    if i.name == name and i.unique:
+                        dropped_keys.add((table.schema, table.name, i.keys))
+    if not dropped_keys:
+        return []
+    dropped = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey)}
+    added = {(x.schema, x.table, x.constraint.name) for x in found if isinstance(x, c.AddForeignKey)}
+    out: list[c.Change] = []
+    for table in current.tables:
+        for fk in table.foreign_keys:
+            if (fk.ref_schema, fk.ref_table, fk.ref_columns) not in dropped_keys:
+                continue
+            key = (table.schema, table.name, fk.name)
+            if key not in dropped:
+                out.append(c.DropForeignKey(*key))
+            want = desired.table(table.schema, table.name)
+            again = next((f for f in want.foreign_keys if f.name == fk.name), None) if want else None
+            if again is not None and key not in added:
+                out.append(c.AddForeignKey(table.schema, table.name, again))
+    return out
+
+
+def _unmanaged(current: Schema, desired: Schema) -> tuple[Unmanaged, ...]:
+    out: list[Unmanaged] = []
+    for table in sorted(current.tables, key=lambda t: t.key):
+        want = desired.table(table.schema, table.name)
+        if want is None:
+            out.append(Unmanaged("table", table.schema, table.name))
+            continue
+        wanted = {col.name for col in want.columns}
+        for col in table.columns:
+            if col.name not in wanted:
+                blocking = not col.nullable and col.default is None and col.identity is None and col.generated is None
+                note = "NOT NULL without a default: inserts that do not set it will fail" if blocking else ""
+                out.append(Unmanaged("column", table.schema, col.name, table.name, note))
+    wanted_enums = {e.key for e in desired.enums}
+    out += [Unmanaged("enum", e.schema, e.name) for e in current.enums if e.key not in wanted_enums]
+    wanted_seqs = {s.key for s in desired.sequences}
+    out += [Unmanaged("sequence", s.schema, s.name) for s in current.sequences if s.key not in wanted_seqs]
+    return tuple(out)

@@ -1,0 +1,124 @@
+"""The order a migration runs in: one explicit phase list, plus a topological sort where tables depend on each other.
+
+Renames come first, so every later change uses the new names. Then everything that is going away
+(foreign keys first, so nothing still points at what is dropped), then types and sequences, new
+tables, column changes, keys, indexes, and foreign keys last, once every table and key they point
+at exists. Tables are dropped referencing-first (graphlib, reversed); a foreign-key cycle among
+dropped tables is broken by dropping those foreign keys first. Within a phase, changes keep the
+order the comparators gave them (a column's own steps are already in the order PostgreSQL needs).
+"""
+
+from __future__ import annotations
+
+import graphlib
+from typing import get_args
+
+from schemasync.diff import changes as c
+from schemasync.schema.model import Schema
+
+PHASES: tuple[tuple[type, ...], ...] = (
+    (c.CreateSchema,),
+    (c.RenameTable,),
+    (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
+    (c.DropForeignKey,),
+    (c.DropIndex, c.DropCheck, c.DropUnique),
+    (c.DropPrimaryKey,),
+    (c.DropColumn,),
+    (c.DropTable,),
+    (c.CreateEnum, c.AddEnumValue, c.RecreateEnum, c.AlterEnumComment, c.CreateSequence),
+    (c.CreateTable,),
+    (
+        c.AddColumn,
+        c.AlterColumnGenerated,
+        c.AlterColumnDefault,
+        c.AlterColumnType,
+        c.AlterColumnNullability,
+        c.AlterColumnIdentity,
+        c.AlterColumnComment,
+        c.AlterTableComment,
+    ),
+    (c.AddPrimaryKey, c.AddUnique, c.AddCheck),
+    (c.CreateIndex,),
+    (c.AddForeignKey,),
+    (c.ValidateConstraint,),
+    (c.AlterSequence, c.DropEnum, c.DropSequence),
+)
+_PHASE_OF: dict[type, int] = {kind: n for n, kinds in enumerate(PHASES) for kind in kinds}
+_missing = set(get_args(c.Change)) - set(_PHASE_OF)
+if _missing:  # pragma: no cover - caught by the import in any test
+    raise TypeError(f"changes without a phase: {sorted(k.__name__ for k in _missing)}")
+
+
+def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
+    """`current` is the database before the plan (after renames), used for dependencies among dropped tables."""
+    changes = _break_drop_cycles(changes, current)
+    dropped_fks = {(x.schema, x.table, x.name) for x in changes if isinstance(x, c.DropForeignKey)}
+    new_fks = [x for x in changes if isinstance(x, c.AddForeignKey)]
+    by_phase: dict[int, list[c.Change]] = {}
+    for change in changes:
+        by_phase.setdefault(_PHASE_OF[type(change)], []).append(change)
+    out: list[c.Change] = []
+    for n in sorted(by_phase):
+        batch = by_phase[n]
+        if PHASES[n] == (c.DropTable,):
+            batch = _drop_order(batch, current, dropped_fks)
+        elif PHASES[n] == (c.CreateTable,):
+            batch = _create_order(batch, new_fks)
+        out.extend(batch)
+    return out
+
+
+Edges = dict[tuple[str, str], set[tuple[str, str]]]
+
+
+def _drop_edges(drops: set[tuple[str, str]], current: Schema, dropped_fks: set[tuple[str, str, str]]) -> Edges:
+    """For each dropped table, the other dropped tables it still refers to when the tables go."""
+    graph: Edges = {key: set() for key in drops}
+    for key in drops:
+        table = current.table(*key)
+        for fk in table.foreign_keys if table else ():
+            ref = (fk.ref_schema, fk.ref_table)
+            if ref in drops and ref != key and (key[0], key[1], fk.name) not in dropped_fks:
+                graph[key].add(ref)
+    return graph
+
+
+def _drop_order(batch: list[c.Change], current: Schema, dropped_fks: set[tuple[str, str, str]]) -> list[c.Change]:
+    drops = {(d.schema, d.name): d for d in batch if isinstance(d, c.DropTable)}
+    graph = _drop_edges(set(drops), current, dropped_fks)
+    referenced_first = list(graphlib.TopologicalSorter(graph).static_order())
+    return [drops[key] for key in reversed(referenced_first)]
+
+
+def _create_order(batch: list[c.Change], new_fks: list[c.AddForeignKey]) -> list[c.Change]:
+    """Referenced tables first, so the plan reads naturally (foreign keys are added after all tables anyway)."""
+    creates = {change.table.key: change for change in batch if isinstance(change, c.CreateTable)}
+    graph: Edges = {key: set() for key in creates}
+    for fk in new_fks:
+        ref = (fk.constraint.ref_schema, fk.constraint.ref_table)
+        if (fk.schema, fk.table) in graph and ref in graph and ref != (fk.schema, fk.table):
+            graph[(fk.schema, fk.table)].add(ref)
+    try:
+        return [creates[key] for key in graphlib.TopologicalSorter(graph).static_order()]
+    except graphlib.CycleError:
+        return batch  # a cycle: any order works, since the foreign keys come later
+
+
+def _break_drop_cycles(changes: list[c.Change], current: Schema) -> list[c.Change]:
+    """Dropped tables that refer to each other in a cycle: drop the foreign keys among them first."""
+    drops = {(d.schema, d.name) for d in changes if isinstance(d, c.DropTable)}
+    if not drops:
+        return changes
+    dropped_fks = {(x.schema, x.table, x.name) for x in changes if isinstance(x, c.DropForeignKey)}
+    try:
+        graphlib.TopologicalSorter(_drop_edges(drops, current, dropped_fks)).prepare()
+        return changes
+    except graphlib.CycleError:
+        pass
+    extra: list[c.Change] = []
+    for key in sorted(drops):
+        table = current.table(*key)
+        for fk in table.foreign_keys if table else ():
+            if (fk.ref_schema, fk.ref_table) in drops and (key[0], key[1], fk.name) not in dropped_fks:
+                extra.append(c.DropForeignKey(key[0], key[1], fk.name))
+    return extra + changes

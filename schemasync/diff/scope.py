@@ -1,0 +1,64 @@
+"""What the diff is allowed to look at: schemas, table filters, our own tables, prune, rename hints.
+
+Both sides are cut down to the same scope before anything is compared, so a filtered-out table is
+neither created, altered, dropped nor reported. The managed schemas are the ones the models use
+(or `include_schemas` when given): a database's other schemas are somebody else's business, even
+with prune. `schema_versions` and `schema_snapshots` are ours and never part of any diff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+
+from schemasync.schema.model import RenameHints, Schema, Table
+
+OWN_TABLES = frozenset({("public", "schema_versions"), ("public", "schema_snapshots")})
+
+
+@dataclass(frozen=True, slots=True)
+class CompareOptions:
+    prune: bool = False  # drop tables, columns, enums and sequences that the models do not have
+    include_schemas: tuple[str, ...] = ()  # empty: the schemas the models use
+    include_tables: tuple[str, ...] = ()  # globs on "table" or "schema.table"; empty: all
+    exclude_tables: tuple[str, ...] = ()
+    hints: RenameHints = field(default_factory=RenameHints)
+
+
+def table_selected(schema: str, name: str, options: CompareOptions) -> bool:
+    if (schema, name) in OWN_TABLES:
+        return False
+    names = (name, f"{schema}.{name}")
+    if options.include_tables and not any(fnmatchcase(n, p) for p in options.include_tables for n in names):
+        return False
+    return not any(fnmatchcase(n, p) for p in options.exclude_tables for n in names)
+
+
+def managed_schemas(desired: Schema, options: CompareOptions) -> frozenset[str]:
+    if options.include_schemas:
+        return frozenset(options.include_schemas)
+    used = {t.schema for t in desired.tables} | {e.schema for e in desired.enums}
+    used |= {s.schema for s in desired.sequences} | set(desired.schemas)
+    return frozenset(used)
+
+
+def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema:
+    """`schema` limited to what the diff manages under `options` (the desired side decides the schemas)."""
+    schemas = managed_schemas(desired, options)
+
+    def keep(t: Table) -> bool:
+        return t.schema in schemas and table_selected(t.schema, t.name, options)
+
+    return replace(
+        schema,
+        tables=tuple(t for t in schema.tables if keep(t)),
+        enums=tuple(e for e in schema.enums if e.schema in schemas),
+        sequences=tuple(s for s in schema.sequences if s.schema in schemas),
+        schemas=tuple(s for s in schema.schemas if s in schemas),
+        reported=tuple(r for r in schema.reported if r.schema in schemas),
+    )
+
+
+def scoped_hash(current: Schema, desired: Schema, options: CompareOptions) -> str:
+    """The hash a plan is made from: only the part of the database the plan is about."""
+    return restrict(current, desired, options).sorted().hash()

@@ -1,0 +1,145 @@
+"""The human summary of a diff, in the guide's style: "Found 2 new tables: user_sessions, audit_logs".
+
+One line per kind of change, items in plan order. Names are schema-qualified only outside `public`.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from schemasync.diff import changes as c
+from schemasync.diff.compare import Diff
+
+# (singular noun phrase, plural noun phrase), in the order lines are printed.
+GROUPS: dict[str, tuple[str, str]] = {
+    "schema+": ("new schema", "new schemas"),
+    "table+": ("new table", "new tables"),
+    "table~": ("renamed table", "renamed tables"),
+    "table-": ("table to drop (deletes its rows)", "tables to drop (deletes their rows)"),
+    "column+": ("new column", "new columns"),
+    "column~": ("renamed column", "renamed columns"),
+    "column-": ("column to drop (deletes its values)", "columns to drop (deletes their values)"),
+    "column*": ("changed column", "changed columns"),
+    "key+": ("new key or constraint", "new keys and constraints"),
+    "key-": ("key or constraint to drop", "keys and constraints to drop"),
+    "key~": ("renamed key or constraint", "renamed keys and constraints"),
+    "index+": ("new index", "new indexes"),
+    "index-": ("index to drop", "indexes to drop"),
+    "index~": ("renamed index", "renamed indexes"),
+    "enum+": ("new enum type", "new enum types"),
+    "enum*": ("changed enum type", "changed enum types"),
+    "enum-": ("enum type to drop", "enum types to drop"),
+    "sequence+": ("new sequence", "new sequences"),
+    "sequence*": ("changed sequence", "changed sequences"),
+    "sequence-": ("sequence to drop", "sequences to drop"),
+    "comment": ("changed comment", "changed comments"),
+}
+
+
+def name(schema: str, *parts: str) -> str:
+    return ".".join(parts) if schema == "public" else ".".join((schema, *parts))
+
+
+def describe(change: c.Change) -> tuple[str, str]:
+    """(group, item) for one change."""
+    match change:
+        case c.CreateSchema(name=n):
+            return "schema+", n
+        case c.CreateTable(table=t):
+            return "table+", name(t.schema, t.name)
+        case c.DropTable(schema=s, name=n):
+            return "table-", name(s, n)
+        case c.RenameTable(schema=s, old=o, new=n):
+            return "table~", f"{name(s, o)} -> {n}"
+        case c.AlterTableComment(schema=s, table=t):
+            return "comment", f"table {name(s, t)}"
+        case c.AddColumn(schema=s, table=t, column=col):
+            return "column+", name(s, t, col.name)
+        case c.DropColumn(schema=s, table=t, name=n):
+            return "column-", name(s, t, n)
+        case c.RenameColumn(schema=s, table=t, old=o, new=n):
+            return "column~", f"{name(s, t, o)} -> {n}"
+        case c.AlterColumnType(schema=s, table=t, column=col, old_type=a, new_type=b):
+            return "column*", f"{name(s, t, col)} (type {a} -> {b})" if a != b else f"{name(s, t, col)} (collation)"
+        case c.AlterColumnNullability(schema=s, table=t, column=col, nullable=nullable):
+            return "column*", f"{name(s, t, col)} ({'NULL allowed' if nullable else 'NOT NULL'})"
+        case c.AlterColumnDefault(schema=s, table=t, column=col, default=d):
+            return "column*", f"{name(s, t, col)} ({'default ' + d if d is not None else 'no default'})"
+        case c.AlterColumnIdentity(schema=s, table=t, column=col, identity=i):
+            return "column*", f"{name(s, t, col)} ({'identity ' + i if i else 'no identity'})"
+        case c.AlterColumnGenerated(schema=s, table=t, column=col):
+            return "column*", f"{name(s, t, col.name)} ({'generated' if col.generated else 'no longer generated'})"
+        case c.AlterColumnComment(schema=s, table=t, column=col):
+            return "comment", f"column {name(s, t, col)}"
+        case c.AddPrimaryKey(schema=s, table=t, key=k):
+            return "key+", f"primary key {name(s, t)} ({', '.join(k.columns)})"
+        case c.AddUnique(schema=s, table=t, constraint=u):
+            return "key+", f"unique {name(s, t)} ({', '.join(u.columns)})"
+        case c.AddForeignKey(schema=s, table=t, constraint=f):
+            return "key+", f"foreign key {name(s, t)} ({', '.join(f.columns)}) -> {name(f.ref_schema, f.ref_table)}"
+        case c.AddCheck(schema=s, table=t, constraint=k):
+            return "key+", f"check {k.name} on {name(s, t)}"
+        case (
+            c.DropPrimaryKey(schema=s, table=t, name=n)
+            | c.DropUnique(schema=s, table=t, name=n)
+            | c.DropForeignKey(schema=s, table=t, name=n)
+            | c.DropCheck(schema=s, table=t, name=n)
+        ):
+            return "key-", f"{n} on {name(s, t)}"
+        case c.ValidateConstraint(schema=s, table=t, name=n):
+            return "key+", f"validate {n} on {name(s, t)}"
+        case c.RenameConstraint(schema=s, table=t, old=o, new=n):
+            return "key~", f"{o} -> {n} on {name(s, t)}"
+        case c.CreateIndex(schema=s, table=t, index=i):
+            return "index+", f"{i.name} on {name(s, t)}"
+        case c.DropIndex(schema=s, table=t, name=n):
+            return "index-", f"{n} on {name(s, t)}"
+        case c.RenameIndex(schema=s, old=o, new=n):
+            return "index~", f"{o} -> {n}"
+        case c.CreateEnum(enum=e):
+            return "enum+", name(e.schema, e.name)
+        case c.AddEnumValue(schema=s, name=n, label=label):
+            return "enum*", f"{name(s, n)} (+ {label!r})"
+        case c.RecreateEnum(enum=e, old_labels=old):
+            removed = [x for x in old if x not in e.labels]
+            what = f"- {', '.join(map(repr, removed))}" if removed else "labels reordered"
+            return "enum*", f"{name(e.schema, e.name)} ({what}; recreated)"
+        case c.AlterEnumComment(schema=s, name=n):
+            return "comment", f"type {name(s, n)}"
+        case c.DropEnum(schema=s, name=n):
+            return "enum-", name(s, n)
+        case c.CreateSequence(sequence=q):
+            return "sequence+", name(q.schema, q.name)
+        case c.AlterSequence(new=q):
+            return "sequence*", name(q.schema, q.name)
+        case c.RenameSequence(schema=s, old=o, new=n):
+            return "sequence*", f"{name(s, o)} -> {n}"
+        case c.DropSequence(schema=s, name=n):
+            return "sequence-", name(s, n)
+        case _:
+            assert_never(change)
+
+
+def summary_lines(diff: Diff) -> list[str]:
+    grouped: dict[str, list[str]] = {}
+    for change in diff.changes:
+        group, item = describe(change)
+        if item not in grouped.setdefault(group, []):
+            grouped[group].append(item)
+    lines = []
+    for group, (one, many) in GROUPS.items():
+        items = grouped.get(group)
+        if items:
+            lines.append(f"Found {len(items)} {one if len(items) == 1 else many}: {', '.join(items)}")
+    if diff.unmanaged:
+        lines.append(
+            "Left alone (in the database, not in the models; --prune drops them): "
+            + ", ".join(u.describe() for u in diff.unmanaged)
+        )
+    return lines
+
+
+def description(diff: Diff, limit: int = 500) -> str:
+    """One paragraph for the schema_versions row."""
+    text = "; ".join(line.removeprefix("Found ") for line in summary_lines(diff) if line.startswith("Found "))
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,80 @@
+"""Tables: create, drop (with prune), and the per-table comparison of columns, constraints, indexes, comment.
+
+A new table is created with its columns, primary key, unique and check constraints; its foreign
+keys and indexes are separate changes, so that tables referring to each other (even in a cycle)
+can all be created before any foreign key between them is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schemasync.diff.changes import AddForeignKey, AlterTableComment, Change, CreateIndex, CreateTable, DropTable
+from schemasync.diff.columns import compare_columns
+from schemasync.diff.constraints import compare_constraints
+from schemasync.diff.indexes import compare_indexes
+from schemasync.diff.scope import CompareOptions
+from schemasync.schema.model import Schema, Table
+
+
+def compare_tables(current: Schema, desired: Schema, options: CompareOptions) -> list[Change]:
+    """`current` is the database as it will be after the renames; tables match by (schema, name)."""
+    out: list[Change] = []
+    taken = _relation_names(current)
+    for des in sorted(desired.tables, key=lambda t: t.key):
+        cur = current.table(des.schema, des.name)
+        if cur is None:
+            out.extend(create_table(des))
+        else:
+            out.extend(
+                compare_table(
+                    cur, des, current=current, desired=desired, options=options, taken=taken.get(des.schema, set())
+                )
+            )
+    if options.prune:
+        wanted = {t.key for t in desired.tables}
+        out.extend(
+            DropTable(t.schema, t.name) for t in sorted(current.tables, key=lambda t: t.key) if t.key not in wanted
+        )
+    return out
+
+
+def create_table(table: Table) -> list[Change]:
+    out: list[Change] = [CreateTable(replace(table, foreign_keys=(), indexes=()))]
+    out += [AddForeignKey(table.schema, table.name, fk) for fk in table.foreign_keys]
+    out += [CreateIndex(table.schema, table.name, i) for i in table.indexes]
+    return out
+
+
+def compare_table(
+    current_table: Table,
+    desired_table: Table,
+    *,
+    current: Schema,
+    desired: Schema,
+    options: CompareOptions,
+    taken: set[str],
+) -> list[Change]:
+    out = [
+        *compare_columns(current_table, desired_table, current, desired, options),
+        *compare_constraints(current_table, desired_table, options),
+        *compare_indexes(current_table, desired_table, options, taken),
+    ]
+    if current_table.comment != desired_table.comment:
+        out.append(AlterTableComment(desired_table.schema, desired_table.name, desired_table.comment))
+    return out
+
+
+def _relation_names(schema: Schema) -> dict[str, set[str]]:
+    """Names of tables, indexes (keys' included) and sequences per schema: one namespace in PostgreSQL."""
+    names: dict[str, set[str]] = {}
+    for t in schema.tables:
+        bucket = names.setdefault(t.schema, set())
+        bucket.add(t.name)
+        bucket.update(i.name for i in t.indexes)
+        bucket.update(u.name for u in t.uniques)
+        if t.primary_key:
+            bucket.add(t.primary_key.name)
+    for s in schema.sequences:
+        names.setdefault(s.schema, set()).add(s.name)
+    return names
