@@ -1,0 +1,65 @@
+"""The planning generic function and the context every renderer may read.
+
+`plan_change(change, ctx)` returns the statements for one change; a module per object kind
+registers its renderers with `@plan_change.register`. The context holds the database as it is
+before the plan (for table sizes, row estimates and the names probes must use), the desired schema
+(to tell a serial column from one using a declared sequence), and the planning choices.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from schemasync.diff.changes import Change
+from schemasync.diff.renames import Renames
+from schemasync.plan.hazards import LOCKING_MIN_BYTES, Hazard, HazardKind, size
+from schemasync.plan.model import Statement
+from schemasync.schema.model import Schema, Table
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    current: Schema = field(default_factory=Schema)  # the database before the plan (names before renames)
+    desired: Schema = field(default_factory=Schema)
+    renames: Renames = field(default_factory=Renames)
+    new_tables: frozenset[tuple[str, str]] = frozenset()  # created by this plan: empty, nothing to lock
+    concurrent_indexes: bool = False
+
+    def before(self, schema: str, table: str) -> Table | None:
+        """The database's table that will bear this name once renames ran (None for a new table)."""
+        if (schema, table) in self.new_tables:
+            return None
+        return self.current.table(schema, self.renames.old_table(schema, table))
+
+    def old_column(self, schema: str, table: str, column: str) -> str:
+        return self.renames.old_column(schema, table, column)
+
+    def is_new(self, schema: str, table: str) -> bool:
+        return self.before(schema, table) is None
+
+    def size_of(self, schema: str, table: str) -> str:
+        t = self.before(schema, table)
+        if t is None:
+            return "new table"
+        estimate = f"about {t.row_estimate:,} rows" if t.row_estimate >= 0 else "row count unknown (never analysed)"
+        return f"{size(t.size_bytes)}, {estimate}"
+
+    def big(self, schema: str, table: str) -> bool:
+        t = self.before(schema, table)
+        return t is not None and t.size_bytes >= LOCKING_MIN_BYTES
+
+    def locking(self, schema: str, table: str, what: str) -> tuple[Hazard, ...]:
+        """A LOCKING hazard for `what` on an existing table big enough for it to matter."""
+        if not self.big(schema, table):
+            return ()
+        return (Hazard(HazardKind.LOCKING, f"{what} on {_name(schema, table)} ({self.size_of(schema, table)})"),)
+
+
+def _name(schema: str, table: str) -> str:
+    return table if schema == "public" else f"{schema}.{table}"
+
+
+@functools.singledispatch
+def plan_change(change: Change, ctx: Context) -> list[Statement]:
+    raise TypeError(f"no planner for {type(change).__name__}")

@@ -1,0 +1,134 @@
+"""Counting the rows behind hazards: every probe of a plan, in a bounded number of queries.
+
+All probes on tables small enough to scan are answered by one UNION ALL statement. A probe on a
+table over `EXACT_MAX_TABLE_BYTES` (or past the total scan budget) is not counted: a "rows" probe
+uses the planner's row estimate and a "where" probe the planner's estimate for its predicate
+(`EXPLAIN`, one cheap query each); a "duplicates" probe says it was not counted. Each fact says
+which it is. Everything runs read-only in a transaction that is rolled back. If the combined query
+fails (a predicate naming a column the plan has yet to add), each probe is retried on its own in a
+savepoint so one bad probe costs only its own count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+import psycopg
+
+from schemasync.plan.hazards import Hazard, Probe, rows, size
+from schemasync.plan.model import Plan
+from schemasync.plan.sql import ident
+from schemasync.schema.model import Schema
+
+log = logging.getLogger(__name__)
+
+EXACT_MAX_TABLE_BYTES = 64 * 1024 * 1024
+EXACT_BUDGET_BYTES = 256 * 1024 * 1024
+
+
+def probe_sql(probe: Probe) -> str:
+    table = f"{ident(probe.schema, probe.table)} t"
+    if probe.kind == "rows":
+        return f"SELECT count(*) FROM {table}"  # noqa: S608 (identifiers quoted; catalog-rendered SQL)
+    if probe.kind == "where":
+        return f"SELECT count(*) FROM {table} WHERE {probe.predicate}"  # noqa: S608 (identifiers quoted; catalog-rendered SQL)
+    groups = ", ".join(probe.columns)
+    return (
+        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {probe.predicate} GROUP BY {groups} HAVING count(*) > 1) d"  # noqa: S608 (identifiers quoted; catalog-rendered SQL)
+    )
+
+
+def _counted(probe: Probe, n: int, *, estimated: bool = False) -> str:
+    amount = f"{n:,} repeated value" + ("" if n == 1 else "s") if probe.kind == "duplicates" else rows(n)
+    if estimated:
+        amount = f"about {amount} (planner estimate: the table is too large to count)"
+    return probe.template.format(count=amount)
+
+
+def measure(conn: psycopg.Connection, plan: Plan, current: Schema, *, statement_timeout: float = 60.0) -> Plan:
+    """The plan with every probe replaced by its count (or estimate); queries: 1 + one per huge-table probe."""
+    pending = [(i, j, h.probe) for i, s in enumerate(plan.statements) for j, h in enumerate(s.hazards) if h.probe]
+    if not pending:
+        return plan
+    results: dict[tuple[int, int], Hazard] = {}
+    exact: list[tuple[int, int, Probe]] = []
+    spent = 0
+    for i, j, probe in pending:
+        assert probe is not None
+        hazard = plan.statements[i].hazards[j]
+        table = current.table(probe.schema, probe.table)
+        nbytes = table.size_bytes if table else 0
+        if nbytes <= EXACT_MAX_TABLE_BYTES and spent + nbytes <= EXACT_BUDGET_BYTES:
+            exact.append((i, j, probe))
+            spent += nbytes
+        elif probe.kind == "rows" and table is not None:
+            n = max(table.row_estimate, 0)
+            results[(i, j)] = replace(
+                hazard, fact=_counted(probe, n, estimated=True), violations=n, estimated=True, probe=None
+            )
+        elif probe.kind == "where":
+            results[(i, j)] = _estimate(conn, hazard, probe, statement_timeout)
+        else:
+            what = f"{size(nbytes)}" if table else "unknown size"
+            results[(i, j)] = replace(
+                hazard, fact=f"{hazard.fact} (not counted: the table is too large to scan, {what})", probe=None
+            )
+    results.update(_count(conn, plan, exact, statement_timeout))
+    statements = []
+    for i, s in enumerate(plan.statements):
+        hazards = tuple(results.get((i, j), h) for j, h in enumerate(s.hazards))
+        statements.append(replace(s, hazards=hazards))
+    return replace(plan, statements=tuple(statements))
+
+
+def _count(
+    conn: psycopg.Connection, plan: Plan, probes: list[tuple[int, int, Probe]], timeout: float
+) -> dict[tuple[int, int], Hazard]:
+    if not probes:
+        return {}
+    out: dict[tuple[int, int], Hazard] = {}
+    union = " UNION ALL ".join(f"SELECT {k}, ({probe_sql(p)})" for k, (_, _, p) in enumerate(probes))
+    with conn.transaction(force_rollback=True):
+        conn.execute(f"SET LOCAL statement_timeout = '{int(timeout * 1000)}ms'")
+        try:
+            with conn.transaction():
+                found = dict(conn.execute(union).fetchall())  # type: ignore[arg-type]
+        except psycopg.Error:
+            found = {}
+            for k, (_, _, p) in enumerate(probes):
+                try:
+                    with conn.transaction():
+                        row = conn.execute(probe_sql(p)).fetchone()  # type: ignore[arg-type]
+                    found[k] = row[0] if row else 0
+                except psycopg.Error as exc:
+                    found[k] = _first_line(exc)
+    for k, (i, j, probe) in enumerate(probes):
+        hazard = plan.statements[i].hazards[j]
+        n = found.get(k)
+        if isinstance(n, int):
+            out[(i, j)] = replace(hazard, fact=_counted(probe, n), violations=n, probe=None)
+        else:
+            out[(i, j)] = replace(hazard, fact=f"{hazard.fact} (could not be counted: {n})", probe=None)
+    return out
+
+
+def _estimate(conn: psycopg.Connection, hazard: Hazard, probe: Probe, timeout: float) -> Hazard:
+    query = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {ident(probe.schema, probe.table)} t WHERE {probe.predicate}"  # noqa: S608 (identifiers quoted; catalog-rendered SQL)
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(f"SET LOCAL statement_timeout = '{int(timeout * 1000)}ms'")
+            row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+        explained = row[0] if row else None
+        if isinstance(explained, str):
+            explained = json.loads(explained)
+        n = int(explained[0]["Plan"]["Plan Rows"]) if explained else 0
+    except (psycopg.Error, KeyError, IndexError, TypeError, ValueError) as exc:
+        return replace(hazard, fact=f"{hazard.fact} (could not be estimated: {_first_line(exc)})", probe=None)
+    return replace(hazard, fact=_counted(probe, n, estimated=True), violations=n, estimated=True, probe=None)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,109 @@
+"""Planning table changes: CREATE TABLE (columns, keys, checks, comments), DROP, RENAME, COMMENT."""
+
+from __future__ import annotations
+
+from schemasync.diff import changes as c
+from schemasync.diff.names import SERIAL_TYPES, nextval_sequence
+from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.hazards import Hazard, HazardKind, Probe
+from schemasync.plan.model import Statement
+from schemasync.plan.sql import ident, idents, literal
+from schemasync.schema.model import CheckConstraint, Column, PrimaryKey, Schema, Table, UniqueConstraint
+
+
+def is_serial(column: Column, desired: Schema) -> bool:
+    """A default of nextval() on the column's own (undeclared) sequence: PostgreSQL's serial shorthand."""
+    seq = nextval_sequence(column.default)
+    return (
+        seq is not None
+        and column.type in SERIAL_TYPES
+        and column.identity is None
+        and all(s.key != seq for s in desired.sequences)
+    )
+
+
+def column_sql(column: Column, desired: Schema) -> str:
+    """A column definition as in CREATE TABLE or ADD COLUMN."""
+    serial = is_serial(column, desired)
+    parts = [ident(column.name), SERIAL_TYPES[column.type] if serial else column.type]
+    if column.collation:
+        parts.append(f"COLLATE {column.collation}")
+    if column.generated is not None:
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+    if column.identity is not None:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    if column.default is not None and not serial:
+        parts.append(f"DEFAULT {column.default}")
+    if not column.nullable:
+        parts.append("NOT NULL")
+    return " ".join(parts)
+
+
+def primary_key_sql(key: PrimaryKey) -> str:
+    return f"CONSTRAINT {ident(key.name)} PRIMARY KEY ({idents(key.columns)})"
+
+
+def unique_sql(u: UniqueConstraint) -> str:
+    nulls = " NULLS NOT DISTINCT" if u.nulls_not_distinct else ""
+    return f"CONSTRAINT {ident(u.name)} UNIQUE{nulls} ({idents(u.columns)}){deferrable_sql(u.deferrable, u.initially_deferred)}"
+
+
+def check_sql(k: CheckConstraint) -> str:
+    return f"CONSTRAINT {ident(k.name)} CHECK {k.expression}"
+
+
+def deferrable_sql(deferrable: bool, initially_deferred: bool) -> str:
+    if not deferrable:
+        return ""
+    return " DEFERRABLE INITIALLY DEFERRED" if initially_deferred else " DEFERRABLE"
+
+
+def comment_statements(table: Table) -> list[Statement]:
+    out = []
+    if table.comment is not None:
+        out.append(Statement(f"COMMENT ON TABLE {ident(table.schema, table.name)} IS {literal(table.comment)}"))
+    for col in table.columns:
+        if col.comment is not None:
+            target = ident(table.schema, table.name, col.name)
+            out.append(Statement(f"COMMENT ON COLUMN {target} IS {literal(col.comment)}"))
+    return out
+
+
+@plan_change.register
+def plan_create_table(change: c.CreateTable, ctx: Context) -> list[Statement]:
+    t = change.table
+    items = [column_sql(col, ctx.desired) for col in t.columns]
+    if t.primary_key:
+        items.append(primary_key_sql(t.primary_key))
+    items += [unique_sql(u) for u in t.uniques]
+    items += [check_sql(k) for k in t.checks]
+    body = ",\n    ".join(items)
+    return [Statement(f"CREATE TABLE {ident(t.schema, t.name)} (\n    {body}\n)"), *comment_statements(t)]
+
+
+@plan_change.register
+def plan_drop_table(change: c.DropTable, ctx: Context) -> list[Statement]:
+    name = change.name if change.schema == "public" else f"{change.schema}.{change.name}"
+    probe = Probe(change.schema, change.name, "rows", template=f"drops table {name} and its {{count}}")
+    return [
+        Statement(
+            f"DROP TABLE {ident(change.schema, change.name)}",
+            (Hazard(HazardKind.DELETES_DATA, f"drops table {name} and all its rows", probe=probe),),
+        )
+    ]
+
+
+@plan_change.register
+def plan_rename_table(change: c.RenameTable, ctx: Context) -> list[Statement]:
+    fact = f"queries that still use the old name {change.old} fail once it is renamed to {change.new}"
+    return [
+        Statement(
+            f"ALTER TABLE {ident(change.schema, change.old)} RENAME TO {ident(change.new)}",
+            (Hazard(HazardKind.CORRECTNESS, fact),),
+        )
+    ]
+
+
+@plan_change.register
+def plan_table_comment(change: c.AlterTableComment, ctx: Context) -> list[Statement]:
+    return [Statement(f"COMMENT ON TABLE {ident(change.schema, change.table)} IS {literal(change.comment)}")]
