@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -195,6 +196,34 @@ def test_json_round_trip_is_exact(pg: TestDB) -> None:
     assert again.to_json() == schema.to_json()
     assert again.hash() == schema.hash()
     assert again.tables[0].size_bytes == schema.tables[0].size_bytes  # non-compared facts survive too
+
+
+def test_serialisation_is_plain_asdict_and_hash_ignores_facts() -> None:
+    from dataclasses import asdict
+
+    from schemasync.schema.model import Column, Index, PrimaryKey, Reported, Sequence, Table
+
+    table = Table(
+        "s",
+        "t",
+        (Column("id", "integer", False, identity="always"), Column("c", "text", collation='"C"')),
+        primary_key=PrimaryKey("t_pkey", ("id",)),
+        indexes=(Index("i", False, "btree", ("c",), include=("id",), where="(c IS NULL)"),),
+        row_estimate=5,
+        size_bytes=8192,
+    )
+    schema = Schema(
+        tables=(table,),
+        sequences=(Sequence("s", "q", min_value=3),),
+        reported=(Reported("view", "s", "v", definition_hash="x"),),
+        schemas=("s",),
+        server_version=150000,
+    )
+    assert schema.to_dict() == {"format": 1, **asdict(schema)}
+    assert Schema.from_json(schema.to_json()) == schema
+    bigger = replace(schema, tables=(replace(table, row_estimate=10**6, size_bytes=10**9),), server_version=160000)
+    assert bigger == schema and bigger.hash() == schema.hash()
+    assert replace(schema, schemas=()).hash() != schema.hash()
 
 
 def _many_tables(db: TestDB, count: int) -> None:

@@ -212,6 +212,14 @@ def test_cache_entry_follows_the_models_and_survives_corruption(pg: TestDB, tmp_
     assert len(list(cache.glob("desired-*.json"))) == 2
 
 
+def test_model_schemas_without_compiling_match_the_compiled_ddl() -> None:
+    for metadata in (rich_models.build(), rich_models.build(extensions=False), _example_metadata()):
+        assert model_schemas(metadata) == compile_models(metadata).schemas
+    md = MetaData(schema="tenant")
+    Table("t", md, Column("id", Integer, primary_key=True))
+    assert model_schemas(md) == compile_models(md).schemas == ("tenant",)
+
+
 def test_compiled_ddl_is_stable_across_runs() -> None:
     """The cache key is a hash of the DDL: it must not depend on scratch names or object identity."""
     assert compile_models(rich_models.build()).digest() == compile_models(rich_models.build()).digest()
