@@ -3,7 +3,8 @@
 Both sides are cut down to the same scope before anything is compared, so a filtered-out table is
 neither created, altered, dropped nor reported. The managed schemas are the ones the models use
 (or `include_schemas` when given): a database's other schemas are somebody else's business, even
-with prune. `schema_versions` and `schema_snapshots` are ours and never part of any diff.
+with prune. Models with no objects at all therefore manage nothing: an empty or misconfigured
+MetaData must never read as "drop every table in public". `schema_versions` and `schema_snapshots` are ours and never part of any diff.
 """
 
 from __future__ import annotations

@@ -122,7 +122,10 @@ def describe(change: c.Change) -> tuple[str, str]:
 
 def summary_lines(diff: Diff) -> list[str]:
     grouped: dict[str, list[str]] = {}
+    created = {x.table.key for x in diff.changes if isinstance(x, c.CreateTable)}
     for change in diff.changes:
+        if isinstance(change, c.AddForeignKey | c.CreateIndex) and c.table_of(change) in created:
+            continue  # part of the new table, as far as a reader is concerned
         group, item = describe(change)
         if item not in grouped.setdefault(group, []):
             grouped[group].append(item)

@@ -119,7 +119,7 @@ def plan_column_type(change: c.AlterColumnType, ctx: Context) -> list[Statement]
                 ctx.renames.old_table(s, t),
                 "where",
                 predicate=before.fail_predicate or "false",
-                template=f"{{count}} of {_label(s, t)} hold {cast.why} for {change.new_type} in {name}",
+                template=f"{_label(s, t)} has {{count}} with {cast.why} in {name} (for {change.new_type})",
             )
         else:
             fact += " (not counted: no way to test this conversion without running it)"
@@ -150,7 +150,7 @@ def plan_column_nullability(change: c.AlterColumnNullability, ctx: Context) -> l
                     ctx.renames.old_table(s, t),
                     "where",
                     predicate=f"t.{ident(ctx.old_column(s, t, name))} IS NULL",
-                    template=f"{{count}} of {_label(s, t)} have NULL in {name}: fill them before it can be NOT NULL",
+                    template=f"{_label(s, t)} has {{count}} with NULL in {name}: fill them before it can be NOT NULL",
                 ),
             )
         )

@@ -39,7 +39,7 @@ def _duplicates(
             "duplicates",
             predicate=" AND ".join(f"{o} IS NOT NULL" for o in old) if nulls_distinct else "true",
             columns=tuple(old),
-            template=f"{{count}} of ({', '.join(columns)}) values repeat in {_label(schema, table)}: "
+            template=f"{_label(schema, table)} has {{count}} of ({', '.join(columns)}): "
             f"remove the duplicates before adding the {what}",
         ),
     )
@@ -142,7 +142,7 @@ def _orphans(ctx: Context, schema: str, table: str, fk: ForeignKey) -> Hazard:
             ctx.renames.old_table(schema, table),
             "where",
             predicate=predicate,
-            template=f"{{count}} of {_label(schema, table)} point at {_label(fk.ref_schema, fk.ref_table)} rows that do not exist "
+            template=f"{_label(schema, table)} has {{count}} pointing at missing {_label(fk.ref_schema, fk.ref_table)} rows "
             f"(foreign key {fk.name}): fix or remove them first",
         ),
     )
@@ -180,7 +180,7 @@ def _violations(ctx: Context, schema: str, table: str, name: str, expression: st
             ctx.renames.old_table(schema, table),
             "where",
             predicate=f"NOT {expression}",
-            template=f"{{count}} of {_label(schema, table)} violate check {name}: fix them first",
+            template=f"{_label(schema, table)} has {{count}} violating check {name}: fix them first",
         ),
     )
 

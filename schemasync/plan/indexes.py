@@ -61,7 +61,7 @@ def _duplicates(ctx: Context, change: c.CreateIndex) -> Hazard:
             "duplicates",
             predicate=" AND ".join(where),
             columns=tuple(keys),
-            template=f"{{count}} of key values repeat in {_label(s, t)}: remove the duplicates before "
+            template=f"{_label(s, t)} has {{count}} of the key: remove the duplicates before "
             f"building unique index {index.name}",
         ),
     )

@@ -68,12 +68,16 @@ class Plan:
         """(before the transaction, in it, after it). A non-transactional statement between transactional
         ones cannot be honoured: that is a planner bug, refused here rather than run half-atomically."""
         statements = list(self.statements)
-        first = next((i for i, s in enumerate(statements) if s.transactional), len(statements))
-        last = max((i for i, s in enumerate(statements) if s.transactional), default=first - 1)
-        middle = statements[first : last + 1]
+        start = 0
+        while start < len(statements) and not statements[start].transactional and statements[start].first:
+            start += 1
+        end = len(statements)
+        while end > start and not statements[end - 1].transactional and not statements[end - 1].first:
+            end -= 1
+        middle = statements[start:end]
         if any(not s.transactional for s in middle):
             raise ValueError("a non-transactional statement sits between transactional ones")
-        return tuple(statements[:first]), tuple(middle), tuple(statements[last + 1 :])
+        return tuple(statements[:start]), tuple(middle), tuple(statements[end:])
 
     def sql(self, *, comments: bool = True) -> str:
         """The plan as one SQL script, hazards as comments, the transaction boundaries explicit."""

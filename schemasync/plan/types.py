@@ -85,7 +85,7 @@ def plan_recreate_enum(change: c.RecreateEnum, ctx: Context) -> list[Statement]:
                         ctx.renames.old_table(use.schema, use.table),
                         "where",
                         predicate=test,
-                        template=f"{{count}} of {where} hold a removed label of {_label(e.schema, e.name)} in "
+                        template=f"{where} has {{count}} holding a removed label of {_label(e.schema, e.name)} in "
                         f"{use.column}: update them to a remaining label first",
                     ),
                 )

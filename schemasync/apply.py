@@ -1,0 +1,303 @@
+"""Running a plan: all or nothing, under the change lock, with both timeouts, recorded in the same transaction.
+
+The executor belongs to the library, so the CLI and the Prefect flows run plans the same way:
+
+1. refuse hazards the caller did not allow (before touching the database);
+2. take schemasync's session-level advisory lock (one change at a time per database);
+3. re-inspect and refuse a stale plan: the database must still hash to what the plan was made from;
+4. run the statements that must precede the transaction (rare: enum labels a later statement uses);
+5. in ONE transaction: every transactional statement, each under its own lock/statement timeout;
+   then inspect inside the transaction and compare with the models (a mismatch rolls everything
+   back); then the `schema_versions` row; then COMMIT;
+6. run what must follow the transaction (CREATE INDEX CONCURRENTLY, online validation), then
+   inspect again: the database must match the models, else fail loudly.
+
+A statement that hits lock_timeout rolls the transaction back; with `lock_retries` the whole
+transaction is retried after a pause that doubles each time. Any other failure rolls back and says
+plainly that nothing was changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg.pq import TransactionStatus
+
+from schemasync import db as dbmod
+from schemasync import secrets, versions
+from schemasync.config import Settings
+from schemasync.diff import CompareOptions, analyse
+from schemasync.diff.summary import summary_lines
+from schemasync.errors import ApplyFailed, Refused
+from schemasync.plan.hazards import HazardKind
+from schemasync.plan.model import Plan, Statement
+from schemasync.schema.inspect import inspect
+from schemasync.schema.model import Schema
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST_PAUSE = 0.5  # seconds before the first retry after a lock timeout; doubles each time
+RETRY_MAX_PAUSE = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    statements: int
+    duration_ms: int
+    version_id: int | None
+    schema_hash: str
+    attempts: int = 1
+
+
+class StalePlan(Refused):
+    """The database changed between planning and applying."""
+
+
+def refuse_hazards(plan: Plan, allow: Iterable[HazardKind]) -> None:
+    """Raise Refused naming every hazard kind in the plan that is not in `allow`."""
+    allowed = frozenset(allow)
+    missing = sorted(plan.kinds() - allowed)
+    if not missing:
+        return
+    facts = [h.fact for h in plan.hazards if h.kind in missing][:3]
+    raise Refused(
+        f"The plan has hazards that were not allowed ({', '.join(k.name for k in missing)}): "
+        + "; ".join(facts)
+        + ("; ..." if len([h for h in plan.hazards if h.kind in missing]) > 3 else "")
+        + ". Nothing was changed.",
+        "Review the plan and allow these hazards explicitly if they are intended.",
+    )
+
+
+def apply(
+    conn: psycopg.Connection,
+    target: dbmod.Database,
+    plan: Plan,
+    *,
+    settings: Settings,
+    desired: Schema,
+    options: CompareOptions,
+    allow: Iterable[HazardKind] = (),
+    record: versions.Record | None = None,
+) -> Applied:
+    """Run `plan` on the database `conn` is connected to (see the module docstring for the steps).
+
+    `record` is the schema_versions row to write with the changes (status, hash, description,
+    change count and duration are filled in here); None writes no row.
+    """
+    refuse_hazards(plan, allow)
+    before, inside, after = plan.parts()
+    _autocommit(conn)
+    dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+    with dbmod.advisory_lock(conn, target, settings.advisory_lock_timeout):
+        _refuse_stale(conn, plan, desired, options)
+        started = time.monotonic()
+        for n, statement in enumerate(before, 1):
+            _run_alone(conn, statement, settings, n=n, total=len(plan.statements), committed=False)
+        attempts = 0
+        pause = RETRY_FIRST_PAUSE
+        while True:
+            attempts += 1
+            try:
+                version_id, schema_hash = _transaction(
+                    conn,
+                    plan,
+                    inside,
+                    settings=settings,
+                    desired=desired,
+                    options=options,
+                    record=record,
+                    started=started,
+                    verify=not after,
+                    offset=len(before),
+                )
+                break
+            except _LockTimeout as exc:
+                if attempts > settings.lock_retries:
+                    raise exc.error from None
+                log.info(
+                    "lock_timeout on statement %d (%s); everything rolled back; retry %d of %d in %.1fs",
+                    exc.number,
+                    exc.statement.sql.splitlines()[0][:80],
+                    attempts,
+                    settings.lock_retries,
+                    pause,
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX_PAUSE)
+        offset = len(before) + len(inside)
+        for n, statement in enumerate(after, offset + 1):
+            _run_alone(conn, statement, settings, n=n, total=len(plan.statements), committed=True)
+        if after:
+            remaining = analyse(inspect(conn), desired, options)
+            if not remaining.empty:
+                raise ApplyFailed(
+                    "The plan ran (the transaction was committed and the statements after it ran), but the "
+                    "database still differs from the models: " + "; ".join(summary_lines(remaining)) + ".",
+                    "Run schemasync diff to see what is left; sync again to finish (an invalid index is rebuilt).",
+                )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return Applied(len(plan.statements), duration_ms, version_id, schema_hash, attempts)
+
+
+def record_only(
+    conn: psycopg.Connection,
+    target: dbmod.Database,
+    *,
+    settings: Settings,
+    current: Schema,
+    desired: Schema,
+    options: CompareOptions,
+    record: versions.Record,
+) -> int:
+    """Record a version when the schema needs no change (the database was behind only on paper)."""
+    _autocommit(conn)
+    dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+    source = analyse(current, desired, options).source_hash
+    with dbmod.advisory_lock(conn, target, settings.advisory_lock_timeout), conn.transaction():
+        live = analyse(inspect(conn), desired, options)
+        if not live.empty or live.source_hash != source:
+            raise StalePlan(
+                "The database schema changed while the version was being recorded; nothing was recorded.",
+                "Run the command again.",
+            )
+        versions.ensure_table(conn)
+        return versions.record(conn, replace(record, schema_hash=live.source_hash, changes=0))
+
+
+# -- the pieces ---------------------------------------------------------------------------------
+
+
+class _LockTimeout(Exception):
+    def __init__(self, error: ApplyFailed, number: int, statement: Statement) -> None:
+        super().__init__(str(error))
+        self.error, self.number, self.statement = error, number, statement
+
+
+def _autocommit(conn: psycopg.Connection) -> None:
+    """Transactions are explicit here (CONCURRENTLY must run outside one)."""
+    if conn.autocommit:
+        return
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError("apply() needs a connection with no transaction open")
+    conn.autocommit = True
+
+
+def _refuse_stale(conn: psycopg.Connection, plan: Plan, desired: Schema, options: CompareOptions) -> None:
+    now = analyse(inspect(conn), desired, options).source_hash
+    if now != plan.source_hash:
+        raise StalePlan(
+            "The database schema changed since this plan was made (another deployment or a manual change); "
+            "nothing was changed.",
+            "Run the command again to plan against the current schema.",
+        )
+
+
+def _timeouts(conn: psycopg.Connection, statement: Statement, settings: Settings, *, local: bool) -> None:
+    lock = settings.lock_timeout if statement.lock_timeout is None else statement.lock_timeout
+    stmt = settings.statement_timeout if statement.statement_timeout is None else statement.statement_timeout
+    dbmod.set_timeouts(conn, lock_timeout=lock, statement_timeout=stmt, local=local)
+
+
+def _transaction(
+    conn: psycopg.Connection,
+    plan: Plan,
+    inside: tuple[Statement, ...],
+    *,
+    settings: Settings,
+    desired: Schema,
+    options: CompareOptions,
+    record: versions.Record | None,
+    started: float,
+    verify: bool,
+    offset: int,
+) -> tuple[int | None, str]:
+    total = len(plan.statements)
+    with conn.transaction():
+        last: tuple[float | None, float | None] | None = None
+        for n, statement in enumerate(inside, offset + 1):
+            wanted = (statement.lock_timeout, statement.statement_timeout)
+            if wanted != last:
+                _timeouts(conn, statement, settings, local=True)
+                last = wanted
+            try:
+                with conn.transaction():  # a savepoint, so the error is attributed to this statement
+                    conn.execute(statement.sql)  # type: ignore[arg-type]
+            except psycopg.Error as exc:
+                error = _failed(exc, statement, n, total, committed=False, settings=settings)
+                if isinstance(exc, pgerrors.LockNotAvailable):
+                    raise _LockTimeout(error, n, statement) from None
+                raise error from None
+        dbmod.set_timeouts(
+            conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout, local=True
+        )
+        check = analyse(inspect(conn), desired, options)
+        if verify and not check.empty:
+            raise ApplyFailed(
+                "The plan ran, but the result does not match the models: "
+                + "; ".join(summary_lines(check))
+                + ". The transaction was rolled back: nothing was changed.",
+                "This is a schemasync bug or an object schemasync does not manage getting in the way; "
+                "run schemasync diff --sql and report it.",
+            )
+        version_id = None
+        if record is not None:
+            versions.ensure_table(conn, announce=False)
+            version_id = versions.record(
+                conn,
+                replace(
+                    record,
+                    status=versions.Status.APPLIED,
+                    schema_hash=check.source_hash,
+                    description=record.description or plan.description or None,
+                    changes=plan.change_count,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                ),
+            )
+    return version_id, check.source_hash
+
+
+def _run_alone(
+    conn: psycopg.Connection, statement: Statement, settings: Settings, *, n: int, total: int, committed: bool
+) -> None:
+    """A statement that cannot run in a transaction block, on its own (autocommit)."""
+    _timeouts(conn, statement, settings, local=False)
+    try:
+        conn.execute(statement.sql)  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        raise _failed(exc, statement, n, total, committed=committed, settings=settings) from None
+    finally:
+        dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+
+
+def _failed(
+    exc: psycopg.Error, statement: Statement, n: int, total: int, *, committed: bool, settings: Settings
+) -> ApplyFailed:
+    diag = getattr(exc, "diag", None)
+    message = (getattr(diag, "message_primary", None) if diag else None) or str(exc).strip().splitlines()[0]
+    shown = statement.sql if len(statement.sql) <= 300 else statement.sql[:297] + "..."
+    where = f"Statement {n} of {total} failed: {secrets.scrub(message)} (while running: {shown})."
+    if committed:
+        outcome = (
+            " It ran after the transaction, which had already been committed: the schema changes and the "
+            "version row are in place, this statement's change is not."
+        )
+    elif statement.transactional:
+        outcome = " The transaction was rolled back: nothing was changed."
+    else:
+        outcome = " It runs before the transaction, which was not started: nothing else was changed."
+    if isinstance(exc, pgerrors.LockNotAvailable):
+        hint = (
+            f"Another session held a conflicting lock for longer than lock_timeout ({settings.lock_timeout:g}s). "
+            "Run again when the table is less busy, raise --lock-timeout, or set lock_retries."
+        )
+    elif isinstance(exc, pgerrors.QueryCanceled):
+        hint = f"The statement ran longer than statement_timeout ({settings.statement_timeout:g}s); raise --statement-timeout."
+    else:
+        hint = "Fix the cause (the plan's hazards say what the data must satisfy) and run again."
+    return ApplyFailed(where + outcome, hint)

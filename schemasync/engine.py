@@ -1,0 +1,118 @@
+"""The pipeline every consumer runs: settings + connection -> current, desired, diff, plan.
+
+The CLI (`diff`, `check`, `sync`, `status`) and the Prefect tasks call `prepare`, so all of them see
+the same plan for the same database and models. Applying it is `schemasync.apply`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from schemasync.config import Settings
+from schemasync.diff import CompareOptions, Diff, analyse
+from schemasync.errors import ConfigError
+from schemasync.schema.model import RenameHints, Schema
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from schemasync.plan import Plan
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = Path(".schemasync") / "cache"
+NO_HINTS = RenameHints()
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """What the models ask for: the desired schema and the renames they declare."""
+
+    desired: Schema
+    hints: RenameHints = field(default_factory=RenameHints)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    current: Schema
+    desired: Schema
+    options: CompareOptions
+    diff: Diff
+    plan: Plan
+
+    @property
+    def in_sync(self) -> bool:
+        return self.diff.empty
+
+
+def load_metadata(settings: Settings) -> MetaData:
+    from schemasync.schema import target
+
+    if not settings.models:
+        raise ConfigError(
+            "No models are configured, so there is nothing to compare the database with.",
+            "Set models = 'package.module:Base' under [tool.schemasync] in pyproject.toml, "
+            "SCHEMASYNC_MODELS, or pass --models.",
+        )
+    return target.load_models(settings.models, settings.project_dir)
+
+
+def load_models(conn: psycopg.Connection, settings: Settings, metadata: MetaData | None = None) -> Models:
+    """The models' schema as PostgreSQL renders it (cached under .schemasync/cache by DDL hash)."""
+    from schemasync.schema import target
+
+    metadata = metadata if metadata is not None else load_metadata(settings)
+    cache = settings.project_dir / CACHE_DIR
+    return Models(target.desired(conn, metadata, cache_dir=cache), target.rename_hints(metadata))
+
+
+def options_for(settings: Settings, hints: RenameHints = NO_HINTS, *, prune: bool | None = None) -> CompareOptions:
+    return CompareOptions(
+        prune=settings.prune if prune is None else prune,
+        include_schemas=tuple(settings.include_schemas),
+        include_tables=tuple(settings.include_tables),
+        exclude_tables=tuple(settings.exclude_tables),
+        hints=hints,
+    )
+
+
+def inspect_current(conn: psycopg.Connection, settings: Settings) -> Schema:
+    from schemasync.schema.inspect import inspect
+
+    return inspect(conn, schemas=settings.include_schemas or None)
+
+
+def prepare(
+    conn: psycopg.Connection,
+    settings: Settings,
+    *,
+    models: Models | None = None,
+    extra_hints: RenameHints = NO_HINTS,
+    prune: bool | None = None,
+    concurrent_indexes: bool | None = None,
+    measure: bool = True,
+) -> Prepared:
+    """Inspect, compare, plan and (with `measure`) count the rows behind the hazards. Never writes."""
+    from schemasync.plan import make_plan
+    from schemasync.plan.facts import measure as measure_facts
+
+    models = models or load_models(conn, settings)
+    current = inspect_current(conn, settings)
+    options = options_for(settings, models.hints.merged(extra_hints), prune=prune)
+    diff = analyse(current, models.desired, options)
+    plan = make_plan(
+        diff,
+        current,
+        models.desired,
+        concurrent_indexes=settings.concurrent_indexes if concurrent_indexes is None else concurrent_indexes,
+        lock_timeout=settings.lock_timeout,
+        statement_timeout=settings.statement_timeout,
+    )
+    if measure and not plan.empty:
+        plan = measure_facts(conn, plan, current, statement_timeout=settings.statement_timeout)
+    return Prepared(current, models.desired, options, diff, plan)
