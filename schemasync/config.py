@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     s3_multipart_threshold: int = Field(64 * 1024 * 1024, ge=5 * 1024 * 1024)
     s3_max_concurrency: int = Field(8, ge=1, le=64)
+    s3_multipart_chunksize: int = Field(16 * 1024 * 1024, ge=5 * 1024 * 1024, description="Part size of uploads")
+    s3_retry_mode: Literal["standard", "adaptive"] = "standard"
+    s3_max_attempts: int = Field(5, ge=1, le=20, description="Attempts of each S3 request (botocore's retries)")
+    s3_upload_attempts: int = Field(3, ge=1, le=10, description="Attempts of a whole upload after a transient failure")
+    pg_bin_dir: Path | None = Field(None, description="Directory holding pg_dump and pg_restore (else searched)")
     backup_keep: int = Field(10, ge=1)
     backup_max_age: Duration = 30 * 86400.0
 

@@ -1,0 +1,584 @@
+"""The S3 backup store: `s3://<bucket>/<prefix>/<env>/<db>/<id>-v<version>.dump`, with `.manifest.json` beside it.
+
+Choices an operator expects, not a demo's: boto3's transfer manager uploads in parallel parts; every
+part carries a SHA-256 that S3 checks on receipt, and the object's (composite) checksum is compared
+with one computed locally from the same file before the backup counts; server-side encryption is on
+by default (SSE-S3, or SSE-KMS with a key id); credentials come only from boto3's own chain (environment,
+profile, role) and are never printed; botocore retries single requests (standard or adaptive mode), and
+a whole failed upload is retried a bounded number of times with backoff, after aborting the incomplete
+multipart upload so no stray parts are left (and billed). The manifest is uploaded only after the dump
+object passed verification: it is the mark of a good backup in the bucket, as it is on disk.
+
+Permissions needed: s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject (prune),
+s3:AbortMultipartUpload, s3:ListBucketMultipartUploads; kms:GenerateDataKey and kms:Decrypt with SSE-KMS.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from schemasync import __version__, secrets
+from schemasync.backup import (
+    CHUNK,
+    DUMP_SUFFIX,
+    ID_PATTERN,
+    MANIFEST_SUFFIX,
+    Digest,
+    Manifest,
+    digest_file,
+    ensure_dir,
+    human_size,
+    manifest_path,
+    parse_stamp,
+    safe_part,
+)
+from schemasync.config import Settings
+from schemasync.errors import SchemasyncError
+from schemasync.storage import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
+
+log = logging.getLogger(__name__)
+
+STALE_UPLOAD_AGE = 86400.0  # incomplete multipart uploads older than this are abandoned
+_KEY_FILE = re.compile(rf"^(?P<id>{ID_PATTERN})-v(?P<version>.+?)(?P<suffix>\.dump|\.manifest\.json)$")
+
+_TRANSIENT_CODES = {
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "BadDigest",
+    "XAmzContentSHA256Mismatch",
+    "IncompleteBody",
+    "NoSuchUpload",
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures a later attempt may not meet: the network, throttling, 5xx, damaged transfers."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, IncompleteReadError
+    from s3transfer.exceptions import RetriesExceededError
+
+    if isinstance(exc, Corrupt | ConnectionError | HTTPClientError | IncompleteReadError | RetriesExceededError):
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return code in _TRANSIENT_CODES or status >= 500
+    return False
+
+
+class S3Store:
+    """Backups under `s3://<bucket>/<prefix>/<env>/<db>/<id>-v<version>.dump` (+ `.manifest.json`)."""
+
+    kind = "s3"
+
+    def __init__(self, settings: Settings, *, bucket: str | None = None) -> None:
+        self.settings = settings
+        bucket = bucket or settings.s3_bucket
+        if not bucket:
+            raise StoreError("No S3 bucket is configured.", "Set SCHEMASYNC_S3_BUCKET (or s3_bucket in pyproject).")
+        self.bucket = bucket
+        self.prefix = settings.s3_prefix.strip("/")
+        self._client: Any = None
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.s3_endpoint_url or "AWS S3"
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}"
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
+
+        s = self.settings
+        try:
+            session = boto3.session.Session()
+            credentials = session.get_credentials()
+        except BotoCoreError as exc:
+            raise self.explain(exc, "reading the AWS credentials") from None
+        if credentials is None:
+            raise StoreError(
+                f"No AWS credentials were found for s3://{self.bucket} (boto3 looked in the environment, the shared "
+                "config and credentials files, and the instance or container role).",
+                "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with a role that may use the bucket.",
+            )
+        frozen = credentials.get_frozen_credentials()
+        secrets.register(frozen.secret_key)
+        secrets.register(frozen.token)
+        config = Config(
+            region_name=s.s3_region,
+            retries={"mode": s.s3_retry_mode, "max_attempts": s.s3_max_attempts},
+            s3={"addressing_style": s.s3_addressing_style},
+            connect_timeout=max(1.0, s.connect_timeout),
+            read_timeout=60,
+            max_pool_connections=max(10, s.s3_max_concurrency + 2),
+            user_agent_extra=f"schemasync/{__version__}",
+        )
+        return session.client("s3", endpoint_url=s.s3_endpoint_url, config=config)
+
+    def explain(self, exc: BaseException, action: str) -> SchemasyncError:
+        """A one-paragraph error for an S3 failure; never includes credentials."""
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionError,
+            CredentialRetrievalError,
+            HTTPClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+            ProfileNotFound,
+        )
+        from s3transfer.exceptions import RetriesExceededError
+
+        if isinstance(exc, SchemasyncError):
+            return exc
+        if isinstance(exc, RetriesExceededError) and exc.last_exception is not None:
+            return self.explain(exc.last_exception, action)
+        where = f"s3://{self.bucket}" + (
+            f" at {self.settings.s3_endpoint_url}" if self.settings.s3_endpoint_url else ""
+        )
+        text = secrets.scrub(str(exc))
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError | ProfileNotFound):
+            return StoreError(
+                f"The AWS credentials for {where} could not be used: {text}.",
+                "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a valid AWS_PROFILE, or run with a role.",
+            )
+        if isinstance(exc, ConnectionError | HTTPClientError):
+            return StoreError(
+                f"Cannot reach the S3 endpoint {self.endpoint} while {action} ({text}), even after retries.",
+                "Check SCHEMASYNC_S3_ENDPOINT_URL and the network, and that the service is up; then run again.",
+            )
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            message = secrets.scrub(str(error.get("Message", ""))) or code
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            if code in ("NoSuchBucket",) or (code == "404" and "bucket" in action):
+                return StoreError(
+                    f"The S3 bucket {self.bucket!r} does not exist ({where}).",
+                    "Create it, or fix SCHEMASYNC_S3_BUCKET (and SCHEMASYNC_S3_ENDPOINT_URL for a non-AWS endpoint).",
+                )
+            if code == "InvalidAccessKeyId":
+                return StoreError(
+                    f"{where} does not know the AWS access key id in use: the credentials are wrong.",
+                    "Check AWS_ACCESS_KEY_ID / AWS_PROFILE (and that they belong to this endpoint's account).",
+                )
+            if code == "SignatureDoesNotMatch":
+                return StoreError(
+                    f"{where} rejected the request signature: the AWS secret access key in use is wrong.",
+                    "Check AWS_SECRET_ACCESS_KEY / the profile's secret.",
+                )
+            if code in ("ExpiredToken", "TokenRefreshRequired", "InvalidToken", "ExpiredTokenException"):
+                return StoreError(
+                    f"The AWS session credentials for {where} have expired or are invalid.",
+                    "Refresh them (for example aws sso login) and run again.",
+                )
+            if code.startswith("KMS") or ("kms" in message.lower() and code in ("AccessDenied", "InvalidArgument")):
+                return StoreError(
+                    f"S3 could not use the KMS key {self.settings.s3_kms_key_id or '(bucket default)'} while {action}: {message}.",
+                    "Check SCHEMASYNC_S3_KMS_KEY_ID and grant kms:GenerateDataKey and kms:Decrypt on it.",
+                )
+            if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
+                return StoreError(
+                    f"Access to {where} was denied while {action}.",
+                    "Grant this identity s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject, "
+                    "s3:AbortMultipartUpload and s3:ListBucketMultipartUploads on the bucket (and kms:GenerateDataKey, "
+                    "kms:Decrypt with SSE-KMS).",
+                )
+            if code in ("NoSuchKey", "404"):
+                return StoreError(f"{where} has no object for {action}.", "Check the key: schemasync backups list.")
+            return StoreError(
+                f"S3 ({where}) failed while {action}: {code or status}: {message}.",
+                "Run with --debug for details; run again if the service had a passing problem.",
+            )
+        return StoreError(f"S3 ({where}) failed while {action}: {type(exc).__name__}: {text}.", "Run with --debug.")
+
+    def key_for(self, manifest: Manifest) -> str:
+        name = f"{manifest.id}-v{safe_part(manifest.app_version or 'unknown')}{DUMP_SUFFIX}"
+        parts = [self.prefix, safe_part(manifest.environment), safe_part(manifest.database), name]
+        return "/".join(p for p in parts if p)
+
+    @staticmethod
+    def manifest_key(key: str) -> str:
+        return key.removesuffix(DUMP_SUFFIX) + MANIFEST_SUFFIX
+
+    def _encryption_args(self) -> dict[str, str]:
+        s = self.settings
+        if s.s3_sse == "none":
+            return {}
+        args = {"ServerSideEncryption": s.s3_sse}
+        if s.s3_sse == "aws:kms" and s.s3_kms_key_id:
+            args["SSEKMSKeyId"] = s.s3_kms_key_id
+        return args
+
+    def _metadata(self, manifest: Manifest) -> dict[str, str]:
+        values = {
+            "sha256": manifest.sha256,
+            "backup-id": manifest.id,
+            "database": safe_part(manifest.database),
+            "environment": manifest.environment,
+            "app-version": manifest.app_version,
+            "schema-version": manifest.schema_version,
+            "server-version": manifest.server_version,
+            "pg-dump-version": manifest.pg_dump_version,
+            "schemasync-version": __version__,
+        }
+        return {k: safe_part(str(v)) if k != "sha256" else str(v) for k, v in values.items() if v is not None}
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Fail fast, before a long dump, when the bucket is missing, unreachable or forbidden."""
+        try:
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else "", MaxKeys=1)
+        except Exception as exc:
+            raise self.explain(exc, f"checking the bucket {self.bucket!r}") from None
+
+    # -- upload ------------------------------------------------------------------------------------
+
+    def put(self, path: Path, manifest: Manifest) -> StoredBackup:
+        """Upload dump then manifest, verifying the dump object before the manifest marks it good."""
+        from boto3.s3.transfer import TransferConfig
+        from s3transfer.utils import ChunksizeAdjuster
+
+        s = self.settings
+        key = self.key_for(manifest)
+        size = path.stat().st_size
+        multipart = size >= s.s3_multipart_threshold
+        part_size = ChunksizeAdjuster().adjust_chunksize(s.s3_multipart_chunksize, size) if multipart else None
+        digest = digest_file(path, part_size)
+        if digest.sha256 != manifest.sha256 or digest.size != manifest.size:
+            raise Corrupt(
+                f"The local dump {path} no longer matches its manifest; it was not uploaded.",
+                "Take a new backup: schemasync backup.",
+            )
+        config = TransferConfig(
+            multipart_threshold=s.s3_multipart_threshold,
+            multipart_chunksize=s.s3_multipart_chunksize,
+            max_concurrency=s.s3_max_concurrency,
+            use_threads=True,
+            preferred_transfer_client="classic",
+        )
+        extra = {
+            "ChecksumAlgorithm": "SHA256",
+            "ContentType": "application/octet-stream",
+            "Metadata": self._metadata(manifest),
+            **self._encryption_args(),
+        }
+        attempts = s.s3_upload_attempts
+        started = time.monotonic()
+        log.info("Uploading %s (%s) to %s", path.name, human_size(size), self.uri(key))
+        for attempt in range(1, attempts + 1):
+            try:
+                if attempt > 1:
+                    self.abort_incomplete(key)
+                self._transfer(path, key, extra, config)
+                self._check_object(key, digest, manifest)
+                self._put_manifest(key, manifest)
+                break
+            except Exception as exc:
+                error = self.explain(exc, f"uploading {self.uri(key)}")
+                cleaned = self._cleanup_failed(key, delete_object=isinstance(exc, Corrupt))
+                if not is_transient(exc) or attempt == attempts:
+                    stray = (
+                        ""
+                        if cleaned
+                        else f" An incomplete upload may remain under {self.uri(key)}: schemasync backups prune aborts it later."
+                    )
+                    tries = f" (after {attempt} attempts)" if attempt > 1 else ""
+                    raise StoreError(
+                        f"The upload to {self.uri(key)} failed{tries}: {error.message} No copy in S3 is marked good.{stray}",
+                        error.hint,
+                    ) from exc
+                delay = min(30.0, 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311 (jitter)
+                log.warning(
+                    "upload attempt %d of %d failed (%s); retrying in %.1fs", attempt, attempts, error.message, delay
+                )
+                time.sleep(delay)
+        elapsed = time.monotonic() - started
+        log.info("Uploaded and verified %s in %.1fs", self.uri(key), elapsed)
+        return StoredBackup(
+            id=manifest.id,
+            database=manifest.database,
+            environment=manifest.environment,
+            app_version=manifest.app_version,
+            taken_at=manifest.started_at,
+            modified_at=datetime.now(UTC),
+            store=self.kind,
+            location=self.uri(key),
+            size=size,
+            manifest=manifest,
+            key=key,
+        )
+
+    def _transfer(self, path: Path, key: str, extra: dict[str, Any], config: Any) -> None:
+        from boto3.s3.transfer import create_transfer_manager
+
+        with create_transfer_manager(self.client, config) as manager:
+            manager.upload(str(path), self.bucket, key, extra_args=extra).result()
+
+    def _check_object(self, key: str, digest: Digest, manifest: Manifest) -> None:
+        head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        problems = []
+        if int(head.get("ContentLength", -1)) != digest.size:
+            problems.append(f"size {head.get('ContentLength')} instead of {digest.size}")
+        checksum = head.get("ChecksumSHA256")
+        if checksum is None:
+            log.info("%s returned no SHA-256 checksum; verifying by reading the object back", self.endpoint)
+            sha, size = self._stream_hash(key)
+            if (sha, size) != (digest.sha256, digest.size):
+                problems.append("the bytes read back differ from the local dump")
+        elif checksum.split("-")[0] != digest.composite().split("-")[0]:
+            problems.append("S3's SHA-256 checksum differs from the local dump's")
+        wanted = self._encryption_args().get("ServerSideEncryption")
+        if wanted and head.get("ServerSideEncryption") != wanted:
+            problems.append(f"stored with encryption {head.get('ServerSideEncryption')!r}, not {wanted!r}")
+        if head.get("Metadata", {}).get("sha256") != manifest.sha256:
+            problems.append("metadata sha256 missing or different")
+        if problems:
+            raise Corrupt(f"The uploaded object {self.uri(key)} failed verification: {'; '.join(problems)}.")
+
+    def _put_manifest(self, key: str, manifest: Manifest) -> None:
+        body = manifest.dumps().encode()
+        mkey = self.manifest_key(key)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=mkey,
+            Body=body,
+            ContentType="application/json",
+            ChecksumSHA256=base64.b64encode(
+                hashlib.sha256(body).digest()
+            ).decode(),  # S3 refuses the body if it differs
+            Metadata=self._metadata(manifest),
+            **self._encryption_args(),
+        )
+        head = self.client.head_object(Bucket=self.bucket, Key=mkey)
+        if int(head.get("ContentLength", -1)) != len(body):
+            raise Corrupt(f"The uploaded manifest {self.uri(mkey)} has the wrong size.")
+
+    def _cleanup_failed(self, key: str, *, delete_object: bool) -> bool:
+        """Abort what a failed attempt left (and a dump that failed verification); False if that failed too."""
+        try:
+            if delete_object:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            self.abort_incomplete(key)
+        except Exception as exc:
+            log.debug("cleanup after a failed upload failed: %s", secrets.scrub(str(exc)))
+            return False
+        return True
+
+    def abort_incomplete(self, key: str | None = None, older_than: float | None = None) -> list[str]:
+        """Abort incomplete multipart uploads of `key` (or, with `older_than`, all stale ones under the prefix)."""
+        prefix = key if key is not None else (f"{self.prefix}/" if self.prefix else "")
+        aborted = []
+        cutoff = time.time() - older_than if older_than is not None else None
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if key is not None and upload["Key"] != key:
+                    continue
+                if cutoff is not None and upload["Initiated"].timestamp() > cutoff:
+                    continue
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                aborted.append(upload["Key"])
+        return aborted
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _stream_hash(self, key: str, sink: Any = None) -> tuple[str, int]:
+        """SHA-256 and size of an object read as a stream (optionally copied to `sink`); memory stays flat."""
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        sha = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in body.iter_chunks(CHUNK):
+                sha.update(chunk)
+                size += len(chunk)
+                if sink is not None:
+                    sink.write(chunk)
+        finally:
+            body.close()
+        return sha.hexdigest(), size
+
+    def _read_manifest(self, key: str) -> Manifest:
+        body = self.client.get_object(Bucket=self.bucket, Key=self.manifest_key(key))["Body"].read()
+        return Manifest.loads(body)
+
+    def _item(self, key: str, obj: dict[str, Any] | None, has_manifest: bool) -> StoredBackup:
+        rel = key[len(self.prefix) + 1 :] if self.prefix else key
+        env, database, filename = [*rel.split("/"), "", "", ""][:3]
+        match = _KEY_FILE.match(filename)
+        assert match is not None
+        manifest: Manifest | None = None
+        problem: str | None = None
+        if has_manifest:
+            try:
+                manifest = self._read_manifest(key)
+            except (ValueError, KeyError, TypeError) as exc:
+                problem = f"manifest unreadable ({type(exc).__name__})"
+        else:
+            problem = "no manifest: upload incomplete or not verified"
+        size = int(obj["Size"]) if obj else 0
+        if obj is None:
+            problem = "dump object missing"
+        elif manifest is not None and size != manifest.size:
+            problem = f"size {size:,} bytes, manifest says {manifest.size:,}"
+        return StoredBackup(
+            id=match["id"],
+            database=manifest.database if manifest else database,
+            environment=manifest.environment if manifest else env,
+            app_version=manifest.app_version if manifest else match["version"],
+            taken_at=parse_stamp(match["id"]),
+            modified_at=obj["LastModified"] if obj else datetime.now(UTC),
+            store=self.kind,
+            location=self.uri(key),
+            size=size,
+            manifest=manifest,
+            problem=problem,
+            key=key,
+        )
+
+    def item(self, key: str) -> StoredBackup:
+        """The backup at `key` (dump or manifest key)."""
+        from botocore.exceptions import ClientError
+
+        if key.endswith(MANIFEST_SUFFIX):
+            key = key.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX
+        if not _KEY_FILE.match(key.rsplit("/", 1)[-1]):
+            raise StoreError(
+                f"{self.uri(key)} is not a schemasync backup key (<prefix>/<env>/<db>/<id>-v<version>.dump).",
+                "Pick one from schemasync backups list.",
+            )
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            for candidate in (key, self.manifest_key(key)):
+                try:
+                    head = self.client.head_object(Bucket=self.bucket, Key=candidate)
+                    found[candidate] = {"Size": head["ContentLength"], "LastModified": head["LastModified"]}
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                        raise
+            if not found:
+                raise StoreError(f"There is no backup at {self.uri(key)}.", "Pick one from schemasync backups list.")
+            return self._item(key, found.get(key), self.manifest_key(key) in found)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self.explain(exc, f"reading {self.uri(key)}") from None
+
+    def list(self) -> list[StoredBackup]:
+        try:
+            objects: dict[str, dict[str, Any]] = {}
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""):
+                for obj in page.get("Contents", []):
+                    objects[obj["Key"]] = obj
+            dumps: set[str] = set()
+            for key in objects:
+                match = _KEY_FILE.match(key.rsplit("/", 1)[-1])
+                if match and key.count("/") == (2 if not self.prefix else self.prefix.count("/") + 3):
+                    dumps.add(key.removesuffix(MANIFEST_SUFFIX).removesuffix(DUMP_SUFFIX) + DUMP_SUFFIX)
+            items = [self._item(k, objects.get(k), self.manifest_key(k) in objects) for k in dumps]
+        except Exception as exc:
+            raise self.explain(exc, f"listing {self.describe()}") from None
+        return newest_first(items)
+
+    def verify(self, item: StoredBackup) -> Verification:
+        if item.manifest is None or item.key is None:
+            return Verification(item, False, item.problem or "no manifest to check against")
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=item.key, ChecksumMode="ENABLED")
+            sha, size = self._stream_hash(item.key)
+        except Exception as exc:
+            raise self.explain(exc, f"reading {item.location}") from None
+        problem = check_digest(item, Digest(size, sha))
+        if problem:
+            return Verification(item, False, problem)
+        wanted = self._encryption_args().get("ServerSideEncryption")
+        encryption = head.get("ServerSideEncryption")
+        if wanted and encryption != wanted:
+            return Verification(item, False, f"stored with encryption {encryption!r}, not {wanted!r}")
+        return Verification(
+            item, True, f"SHA-256 and size match the manifest ({human_size(size)}, encryption {encryption or 'none'})"
+        )
+
+    def fetch(self, item: StoredBackup, dest_dir: Path) -> Path:
+        """Download into `dest_dir`, hashing as it arrives; refuse (and keep nothing) on a mismatch."""
+        if item.manifest is None or item.key is None:
+            raise Corrupt(
+                f"{item.location} has no manifest ({item.problem}); its content cannot be checked.",
+                "Use a backup listed as verified: schemasync backups list.",
+            )
+        ensure_dir(dest_dir)
+        final = dest_dir / item.manifest.file
+        tmp = dest_dir / f".{final.name}.tmp-{os.getpid()}"
+        mtmp = dest_dir / f".{manifest_path(final).name}.tmp-{os.getpid()}"
+        log.info("Downloading %s (%s)", item.location, human_size(item.size))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                try:
+                    sha, size = self._stream_hash(item.key, fh)
+                except Exception as exc:
+                    raise self.explain(exc, f"downloading {item.location}") from None
+                fh.flush()
+                os.fsync(fh.fileno())
+            problem = check_digest(item, Digest(size, sha))
+            if problem:
+                raise Corrupt(
+                    f"The download of {item.location} does not match its manifest ({problem}); it was discarded.",
+                    "The object is damaged: restore another backup (schemasync backups list), and check the bucket.",
+                )
+            fd = os.open(mtmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as mh:
+                mh.write(item.manifest.dumps())
+            os.replace(tmp, final)
+            os.replace(mtmp, manifest_path(final))
+        except BaseException:
+            for leftover in (tmp, mtmp):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
+        return final
+
+    def delete(self, item: StoredBackup) -> None:
+        assert item.key is not None
+        try:
+            for key in (self.manifest_key(item.key), item.key):  # manifest first, as locally
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise self.explain(exc, f"deleting {item.location}") from None
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    match = re.fullmatch(r"s3://([^/]+)/(.+)", uri.strip())
+    if not match:
+        raise StoreError(f"{uri!r} is not an S3 URI.", "Use s3://bucket/key as printed by schemasync backups list.")
+    return match[1], match[2]
