@@ -1,0 +1,150 @@
+"""`schemasync backup` and the engine under it: private, verified dumps with manifests; failures leave nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from schemasync.backup import BackupFailed, write_dump
+from tests.backups.helpers import fill, make_settings
+from tests.conftest import TestDB
+from tests.fixtures.pg import PasswordServer
+from tests.fixtures.s3 import S3Server
+
+PYPROJECT = '[project]\nname = "shop"\nversion = "1.2.0"\n'
+
+
+def files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def test_backup_writes_a_private_dump_and_manifest_that_verify(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    (cli.project / "pyproject.toml").write_text(PYPROJECT)
+    fill(pg)
+    env = {"DATABASE_URL": pg.url}
+    assert cli("setup", env=env).code == 0
+
+    result = cli("backup", "--json", env=env)
+    assert result.code == 0, result.output
+    report = json.loads(result.stdout)
+    dump = Path(report["local"])
+    assert dump.parent == cli.project / "backups"
+    assert dump.name == f"{pg.name}-development-{report['id']}-v1.2.0.dump"
+    assert report["s3"] is None and report["restore_command"] == f"schemasync restore {report['id']}"
+    assert "only on this machine" in result.stderr
+
+    manifest_file = dump.with_name(dump.name.replace(".dump", ".manifest.json"))
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["sha256"] == hashlib.sha256(dump.read_bytes()).hexdigest() == report["sha256"]
+    assert manifest["size"] == dump.stat().st_size
+    assert (manifest["database"], manifest["environment"], manifest["app_version"], manifest["schema_version"]) == (
+        pg.name,
+        "development",
+        "1.2.0",
+        "1.2.0",
+    )
+    assert manifest["server_version"].split(".")[0] == manifest["pg_dump_version"].split(".")[0]
+    assert manifest["tool_version"].startswith("schemasync ") and manifest["format"] == "custom"
+    assert manifest["started_at"] <= manifest["finished_at"] and "snapshot" in manifest
+    for path in (dump, manifest_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert files(dump.parent) == sorted([dump.name, manifest_file.name])  # no temporary files left
+
+    listed = json.loads(cli("backups", "list", "--json", env=env).stdout)["backups"]
+    assert [(b["id"], b["store"], b["verified"]) for b in listed] == [(report["id"], "local", True)]
+    verified = cli("backups", "verify", report["id"], env=env)
+    assert verified.code == 0 and "SHA-256 and size match" in verified.stdout
+
+    data = bytearray(dump.read_bytes())
+    data[len(data) // 2] ^= 0x01  # same size, one bit changed
+    dump.write_bytes(bytes(data))
+    damaged = cli("backups", "verify", report["id"], env=env)
+    assert damaged.code == 1 and "FAILED" in damaged.stdout and "SHA-256" in damaged.stdout
+
+
+def test_password_is_never_shown_nor_stored(cli, password_pg: PasswordServer) -> None:  # type: ignore[no-untyped-def]
+    (cli.project / "pyproject.toml").write_text(PYPROJECT)
+    env = {"DATABASE_URL": password_pg.url("postgres")}
+    result = cli("backup", "--debug", env=env)
+    assert result.code == 0, result.output
+    assert password_pg.password not in result.output
+    backups = cli.project / "backups"
+    for path in backups.iterdir():
+        if path.name.endswith(".json"):
+            assert password_pg.password not in path.read_text()
+
+    wrong = cli("backup", env={"DATABASE_URL": password_pg.url("postgres", password="Wr0ng-Pa55w0rd")})
+    assert wrong.code == 1 and "Authentication failed" in wrong.stderr
+    assert "Wr0ng-Pa55w0rd" not in wrong.output and "Traceback" not in wrong.output
+
+
+def test_a_dump_that_cannot_get_its_locks_leaves_nothing(tmp_path: Path, pg: TestDB) -> None:
+    fill(pg, rows=20)
+    settings = make_settings(tmp_path, url=pg.url, lock_timeout="1s")
+    with psycopg.connect(pg.url) as holder:
+        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(BackupFailed, match=r"could not lock a table .* within 1s") as caught:
+            write_dump(settings, _target(pg))
+    assert "no backup was written" in caught.value.message
+    assert files(tmp_path / "backups") == []
+
+
+def test_file_size_limit_leaves_nothing(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    pg.execute("CREATE TABLE blobs (id int PRIMARY KEY, body text)")
+    pg.execute("INSERT INTO blobs SELECT g, md5(g::text) || md5((-g)::text) FROM generate_series(1, 30000) g")
+    project = cli.project
+    proc = subprocess.run(
+        ["prlimit", "--fsize=200000", sys.executable, "-m", "schemasync", "backup"],
+        cwd=project,
+        # No bytecode writes: under a file size limit CPython can leave truncated .pyc files behind.
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": pg.url, "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "file size limit" in proc.stderr and "no backup was written" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert files(project / "backups") == []
+
+
+def test_pg_dump_off_path_is_found_in_its_versioned_directory(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    fill(pg, rows=5)
+    result = cli("backup", "--json", env={"DATABASE_URL": pg.url, "PATH": "/nonexistent"})
+    assert result.code == 0, result.output
+    manifest = json.loads(next((cli.project / "backups").glob("*.manifest.json")).read_text())
+    assert manifest["pg_dump_version"].split(".")[0] == manifest["server_version"].split(".")[0]
+
+
+def test_no_pg_dump_is_a_clear_error(cli, pg: TestDB, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = {"DATABASE_URL": pg.url, "PATH": "/nonexistent", "SCHEMASYNC_PG_BIN_DIR": str(empty)}
+    result = cli("backup", env=env)
+    assert result.code == 1
+    assert f"No pg_dump program was found (looked in {empty}, PATH)" in result.stderr
+    assert "postgresql-client-" in result.stderr and "Traceback" not in result.output
+    assert files(cli.project / "backups") == []
+
+
+@pytest.mark.s3
+def test_missing_bucket_fails_before_dumping(cli, pg: TestDB, s3_server: S3Server) -> None:  # type: ignore[no-untyped-def]
+    fill(pg, rows=5)
+    result = cli("backup", env={"DATABASE_URL": pg.url, **s3_server.env("no-such-bucket-here")})
+    assert result.code == 1
+    assert "The S3 bucket 'no-such-bucket-here' does not exist" in result.stderr
+    assert files(cli.project / "backups") == []  # failed in a second, not after the dump
+
+
+def _target(pg: TestDB):  # type: ignore[no-untyped-def]
+    from schemasync.db import parse_url
+
+    return parse_url(pg.url, "test")
