@@ -81,10 +81,17 @@ def fingerprint(pg: TestDB, *, skip: tuple[str, ...] = ("schema_versions",)) -> 
         data = {}
         for table in tables:
             count, digest = conn.execute(
-                f'SELECT count(*), md5(coalesce(string_agg(t::text, E\'\\n\' ORDER BY t::text), \'\')) FROM "{table}" t'
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"{table}\" t"
             ).fetchone()  # type: ignore[misc]
             data[table] = (count, digest)
-    return {"columns": columns, "constraints": constraints, "indexes": indexes, "views": views, "types": types, "data": data}
+    return {
+        "columns": columns,
+        "constraints": constraints,
+        "indexes": indexes,
+        "views": views,
+        "types": types,
+        "data": data,
+    }
 
 
 def synthetic_backup(

@@ -84,11 +84,19 @@ def test_password_goes_in_a_private_passfile_never_in_arguments_or_environment(t
     settings = make_settings(tmp_path)
     os.environ["PGPASSWORD"] = "inherited-would-win"
     try:
-        with pgtools.client_env(target, settings, application_name="test", options="-c lock_timeout=1000") as (env, args):
+        with pgtools.client_env(target, settings, application_name="test", options="-c lock_timeout=1000") as (
+            env,
+            args,
+        ):
             assert "PGPASSWORD" not in env
             assert not any(password in value for value in env.values())
             assert not any(password in arg for arg in args)
-            assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGSSLMODE"]) == ("db.example", "6543", "app", "prefer")
+            assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGSSLMODE"]) == (
+                "db.example",
+                "6543",
+                "app",
+                "prefer",
+            )
             assert env["PGOPTIONS"] == "-c lock_timeout=1000"
             assert args == ["--dbname=keepalives=1 dbname=shop"]
             passfile = Path(env["PGPASSFILE"])

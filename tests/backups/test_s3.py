@@ -129,7 +129,9 @@ def test_access_denied_names_the_permissions(
     assert "s3:PutObject" in (caught.value.hint or "") and key["SecretAccessKey"] not in str(caught.value)
 
 
-def test_no_credentials_at_all(tmp_path: Path, s3_server: S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials_at_all(
+    tmp_path: Path, s3_server: S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     store = S3Store(s3_settings(tmp_path, s3_server.endpoint, s3_bucket))
@@ -170,7 +172,9 @@ def test_outage_during_upload_recovers_by_retrying_the_whole_upload(
     stored = store.put(path, manifest)
     assert cut_proxy.cuts == 1 and stored.verified
     client = s3_server.client()
-    assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []  # the failed attempt's parts are gone
+    assert (
+        client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    )  # the failed attempt's parts are gone
     body = client.get_object(Bucket=s3_bucket, Key=stored.key)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == manifest.sha256
 
