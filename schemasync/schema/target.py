@@ -9,7 +9,9 @@ a type or an index expression, it does to both sides, and equal schemas compare 
 
 Where. In the target database itself, inside a transaction that is always rolled back:
   1. the DDL of `metadata.create_all()` is compiled for the PostgreSQL dialect through a mock engine,
-     with SQLAlchemy's schema-translate placeholders in place of every schema name;
+     with SQLAlchemy's schema-translate placeholders in place of every schema name (also in
+     hand-written text such as `nextval('inventory.batch_seq')` when it names an object the models
+     create; other qualified names, such as an extension's `public.citext`, stay as written);
   2. one scratch schema per schema the models use (random names such as
      `ss_scratch_3f9a0c1e22b4_0`; tables with `schema=None` count as `public`) is created, the
      search path is set to the caller's with each models schema preceded by its scratch schema (so
@@ -32,6 +34,11 @@ Cache: the result is stored as JSON in `cache_dir`, keyed by a hash of the compi
 placeholders, so it is stable), the server version, the database (host, port, name: extensions may
 differ between databases) and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
+
+Known limits: a cached entry does not notice an extension installed or dropped in the same database
+afterwards (change the models or delete the cache directory); objects the models create through
+their own DDL events (a view, a function) are reported with a definition hash taken over the scratch
+names, so it differs from the live one; such objects are reported, never managed.
 """
 
 from __future__ import annotations

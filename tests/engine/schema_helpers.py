@@ -22,7 +22,7 @@ def create_all(
             conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
         for name in schemas:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(name)))
-    engine = create_engine(db.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(db.url))
     try:
         metadata.create_all(engine)
     finally:
@@ -53,3 +53,19 @@ def counted(db: TestDB) -> Iterator[tuple[psycopg.Connection, list[str]]]:
 
 def scratch_schemas(db: TestDB) -> list[str]:
     return [r[0] for r in db.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ss\\_scratch%' ORDER BY 1")]
+
+
+def has_extensions(db: TestDB, names: tuple[str, ...]) -> bool:
+    """True when the server can install all of `names` (the embedded PostgreSQL has no contrib)."""
+    found = db.execute("SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (list(names),))
+    return len(found) == len(names)
+
+
+def put_rich_model_in_place(db: TestDB) -> tuple[MetaData, bool]:
+    """create_all of the rich model (with citext / pg_trgm when the server has them)."""
+    from tests.engine import rich_models
+
+    extensions = has_extensions(db, rich_models.EXTENSIONS)
+    metadata = rich_models.build(extensions=extensions)
+    create_all(db, metadata, schemas=rich_models.SCHEMAS, extensions=rich_models.EXTENSIONS if extensions else ())
+    return metadata, extensions

@@ -19,7 +19,7 @@ from schemasync.schema.model import RenameHints, Schema
 from schemasync.schema.target import compile_models, desired, load_models, model_schemas, rename_hints
 from tests.conftest import EXAMPLES
 from tests.engine import rich_models
-from tests.engine.schema_helpers import counted, create_all, scratch_schemas
+from tests.engine.schema_helpers import counted, create_all, put_rich_model_in_place, scratch_schemas
 
 if TYPE_CHECKING:
     from tests.conftest import TestDB
@@ -44,14 +44,13 @@ def test_example_app_has_no_false_drift(pg: TestDB) -> None:
 
 
 def test_rich_model_has_no_false_drift(pg: TestDB) -> None:
-    metadata = rich_models.build()
-    create_all(pg, metadata, schemas=rich_models.SCHEMAS, extensions=rich_models.EXTENSIONS)
+    metadata, extensions = put_rich_model_in_place(pg)
     with pg.connect() as conn:
         live = inspect(conn)
         wanted = desired(conn, metadata, cache_dir=None)
     # The extensions are the database's, not the models': reported on the live side only.
-    extensions = tuple(r for r in live.reported if r.kind == "extension")
-    assert [r.name for r in extensions] == ["citext", "pg_trgm"]
+    installed = [r.name for r in live.reported if r.kind == "extension"]
+    assert installed == (["citext", "pg_trgm"] if extensions else [])
     assert wanted == replace(live, reported=tuple(r for r in live.reported if r.kind != "extension"))
     assert Schema.from_json(wanted.to_json()) == wanted
     assert model_schemas(metadata) == ("Reporting", "inventory", "public")
@@ -78,6 +77,26 @@ def test_desired_on_an_empty_database_needs_no_schemas_in_place(pg: TestDB) -> N
     assert wanted.schemas == ("Reporting", "inventory")
     assert len(wanted.tables) == 6
     assert live.tables == () and live.schemas == ()
+
+
+def test_empty_models_give_an_empty_schema(pg: TestDB) -> None:
+    with pg.connect() as conn:
+        wanted = desired(conn, MetaData(), cache_dir=None)
+    assert wanted == Schema() and wanted.server_version > 0
+
+
+def test_two_materialisations_at_once_do_not_block_each_other(pg: TestDB) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> Schema:
+        with pg.connect() as conn:
+            conn.execute("SET lock_timeout = '5s'")
+            return desired(conn, rich_models.build(extensions=False), cache_dir=None)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(one, range(2))
+    assert first == second and len(first.tables) == 6
+    assert scratch_schemas(pg) == []
 
 
 # -- scratch schemas leave no trace ----------------------------------------------------------------
