@@ -45,13 +45,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 import logging
 import os
 import re
-import sys
-import traceback
 import uuid
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -64,142 +61,20 @@ from psycopg.rows import tuple_row
 
 from schemasync.errors import ConfigError
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
-from schemasync.schema.model import RenameHints, Schema, Table
+from schemasync.schema.loading import DEFAULT_SCHEMA, first_line, load_models, rename_hints
+from schemasync.schema.model import Schema, Table
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCHEMA = "public"
+__all__ = ["compile_models", "desired", "load_models", "map_schema_names", "model_schemas", "rename_hints"]
+
 CACHE_KEEP = 16  # cached results kept per cache directory, newest first
 _PLACEHOLDER = re.compile(r"__\[SCHEMA_([^\]]+)\]")  # SQLAlchemy's schema-translate placeholder
 _NONE_SCHEMA = "_none"  # what SQLAlchemy writes in the placeholder for schema=None
 SETUP = "the scratch schema setup"
-
-
-# -- loading the models ------------------------------------------------------------------------
-
-
-def load_models(spec: str, project_dir: Path) -> MetaData:
-    """Import `module:attribute` (the project directory first on sys.path) and return its MetaData.
-
-    The attribute may be a MetaData or anything with a `.metadata` (a declarative base); a dotted
-    attribute path (`app.db:Base.metadata`) works too. Every failure is a ConfigError, never a
-    traceback: the user's module is input like any other.
-    """
-    from sqlalchemy import MetaData
-
-    module_name, sep, attr_path = spec.strip().partition(":")
-    if not sep or not module_name or not attr_path or not all(p.isidentifier() for p in module_name.split(".")):
-        raise ConfigError(
-            f"The models setting {spec!r} is not of the form module:attribute.",
-            "Name the module and the MetaData or declarative base in it, for example myapp.models:Base.",
-        )
-    where = str(project_dir)
-    project = project_dir.resolve()
-    _forget_foreign_module(module_name, project)
-    sys.path[:] = [str(project)] + [p for p in sys.path if p not in (where, str(project))]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if missing and (module_name == missing or module_name.startswith(missing + ".")):
-            raise ConfigError(
-                f"The models module {module_name!r} (from models = {spec!r}) was not found in {where} or on the Python path.",
-                "Check the module name, run schemasync from the project directory (or pass --project-dir), "
-                "and make sure the package has an __init__.py if it needs one.",
-            ) from None
-        raise ConfigError(
-            f"Importing the models module {module_name!r} failed: it imports {missing!r}, which is not installed"
-            f"{_origin(exc, project)}.",
-            f"Install {missing!r} in the environment schemasync runs in, or fix the import.",
-        ) from None
-    except SyntaxError as exc:
-        raise ConfigError(
-            f"The models module {module_name!r} has a syntax error: {exc.msg} ({exc.filename}, line {exc.lineno}).",
-            "Fix the syntax error; `python -c 'import " + module_name + "'` shows the same problem.",
-        ) from None
-    except (Exception, SystemExit) as exc:
-        raise ConfigError(
-            f"Importing the models module {module_name!r} raised {type(exc).__name__}: {_first_line(exc)}{_origin(exc, project)}.",
-            f"Fix the error in the module; `python -c 'import {module_name}'` from {where} shows the full traceback.",
-        ) from None
-    target: Any = module
-    for part in attr_path.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise ConfigError(
-                f"The models module {module_name!r} has no attribute {attr_path!r} (models = {spec!r}).",
-                "Name the MetaData or the declarative base defined in that module, for example "
-                f"{module_name}:Base or {module_name}:metadata.",
-            ) from None
-    if isinstance(target, MetaData):
-        return target
-    metadata = getattr(target, "metadata", None)
-    if isinstance(metadata, MetaData):
-        return metadata
-    raise ConfigError(
-        f"{spec} is of type {type(target).__name__}, not a SQLAlchemy MetaData or declarative base.",
-        f"Point the models setting at the MetaData or the declarative base class, for example {module_name}:Base.",
-    )
-
-
-def _forget_foreign_module(module_name: str, project: Path) -> None:
-    """Drop a same-named module imported earlier from another project, so this project's is loaded."""
-    parts = module_name.split(".")
-    for i in range(len(parts), 0, -1):
-        name = ".".join(parts[:i])
-        loaded = sys.modules.get(name)
-        file = getattr(loaded, "__file__", None)
-        if loaded is not None and file and not Path(file).resolve().is_relative_to(project):
-            for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
-                del sys.modules[key]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "(no message)"
-
-
-def _origin(exc: BaseException, project: Path) -> str:
-    """' (models.py, line 12)': the innermost frame in the project, else the innermost one of ours."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
-    in_project = [f for f in frames if Path(f.filename).resolve().is_relative_to(project)]
-    candidates = in_project or [f for f in frames if "importlib" not in f.filename]
-    return f" ({candidates[-1].filename}, line {candidates[-1].lineno})" if candidates else ""
-
-
-# -- rename hints --------------------------------------------------------------------------------
-
-
-def rename_hints(metadata: MetaData) -> RenameHints:
-    """Renames declared with `info={"renamed_from": "old"}` on Tables and Columns."""
-    tables: list[tuple[str, str, str]] = []
-    columns: list[tuple[str, str, str, str]] = []
-    for table in metadata.tables.values():
-        schema = table.schema or DEFAULT_SCHEMA
-        old = _renamed_from(table.info, f"table {schema}.{table.name}")
-        if old is not None and old != table.name:
-            tables.append((schema, table.name, old))
-        for column in table.columns:
-            old = _renamed_from(column.info, f"column {schema}.{table.name}.{column.name}")
-            if old is not None and old != column.name:
-                columns.append((schema, table.name, column.name, old))
-    return RenameHints(tuple(sorted(tables)), tuple(sorted(columns)))
-
-
-def _renamed_from(info: dict[str, Any], what: str) -> str | None:
-    value = info.get("renamed_from")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(
-            f'The rename hint on {what} is {value!r}; info={{"renamed_from": ...}} must be the old name as a string.',
-            'Write the previous name, for example info={"renamed_from": "old_name"}, or remove the hint.',
-        )
-    return value
 
 
 # -- compiling the models' DDL -------------------------------------------------------------------
@@ -243,7 +118,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
             compiled = element.compile(dialect=engine.dialect, schema_translate_map={None: None})
         except exc.SQLAlchemyError as error:
             raise ConfigError(
-                f"The models' DDL for {what} cannot be compiled for PostgreSQL: {_first_line(error)}.",
+                f"The models' DDL for {what} cannot be compiled for PostgreSQL: {first_line(error)}.",
                 "Fix that object in the models; SQLAlchemy's reason is given above.",
             ) from None
         created = _created_object(element)
@@ -258,7 +133,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         raise
     except exc.SQLAlchemyError as error:
         raise ConfigError(
-            f"The models cannot be turned into PostgreSQL DDL: {_first_line(error)}.",
+            f"The models cannot be turned into PostgreSQL DDL: {first_line(error)}.",
             "Fix the model definition the message names (for example a ForeignKey to a table or column that "
             "does not exist, or a name longer than PostgreSQL's 63 bytes).",
         ) from None
@@ -473,7 +348,7 @@ def _explain_failure(
 def _server_message(error: psycopg.Error) -> str:
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag else None
-    text = primary or _first_line(error)
+    text = primary or first_line(error)
     detail = getattr(diag, "message_detail", None) if diag else None
     return f"{text} ({detail})" if detail else text
 
