@@ -1,0 +1,381 @@
+"""Everything the studio reads, and how it reads it without changing anything.
+
+Every page reads through a *read-only session*: a fresh connection per request with
+`default_transaction_read_only = on`, a short statement timeout and lock timeout, and (for the data
+preview) an explicit `SET TRANSACTION READ ONLY` on top. A connection per request keeps nothing
+between requests that could go stale or half-broken; on loopback it costs a few milliseconds.
+
+The one exception is reading the models' schema for the drift figures: like `schemasync diff`, it
+materialises the models in scratch schemas inside a transaction that is always rolled back
+(`schema/target.py`), and caches the result by DDL hash so later requests send no DDL at all. That
+session is separate and does nothing else; the plan is then made and measured on a read-only one.
+
+Figures are the engine's own (`inventory.take`, `versions`, `engine.prepare`, `storage`), so the
+studio shows exactly what `status`, `history`, `diff` and `backups list` print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+
+from schemasync import db, engine, inventory, versions
+from schemasync.config import Loaded, Settings
+from schemasync.errors import ConfigError, SchemasyncError
+from schemasync.schema.model import Schema, Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from schemasync.storage import StoredBackup
+
+APPLICATION_NAME = "schemasync studio"
+STATEMENT_TIMEOUT = 10.0  # seconds: a page that needs longer is better told so than left hanging
+LOCK_TIMEOUT = 1.0
+CONNECT_ATTEMPTS = 2  # one retry of a transient failure: an error page beats a long wait
+EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024  # tables up to this size get an exact row count on their page
+VALUE_PREVIEW_CHARS = 500  # longer values are cut in the data preview (and never fetched whole)
+
+
+class NotFound(SchemasyncError):
+    """A page asked for something that is not there (a table that was dropped, a mistyped link)."""
+
+
+class Busy(SchemasyncError):
+    """A read waited too long: a lock held by someone else, or a query over the statement timeout."""
+
+
+# -- what the pages show ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsState:
+    """Whether the database matches the models, for the overview."""
+
+    configured: bool
+    in_sync: bool | None = None
+    changes: int = 0
+    statements: int = 0
+    hazards: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The figures `schemasync status` prints, plus the models' state."""
+
+    database: str
+    environment: str
+    app_version: str | None
+    app_version_source: str
+    app_version_problem: str | None
+    database_version: str | None
+    last_updated: datetime | None
+    relation: str | None
+    versions_table: bool
+    inventory: inventory.Inventory
+    models: ModelsState
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """One page of a table's data, every value as PostgreSQL's text output (None for NULL)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str | None, ...], ...]
+    page: int
+    per_page: int
+    has_next: bool
+    total: int | None  # exact count, for tables small enough to count
+    order: tuple[str, ...]  # columns the rows are ordered by (empty: storage order)
+    descending: bool = False
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True, slots=True)
+class BackupsView:
+    items: tuple[StoredBackup, ...]
+    errors: tuple[tuple[str, str], ...]  # (store, message)
+    stores: tuple[str, ...]
+    series: tuple[str, str] | None  # (database, environment) of the configured database
+
+
+# -- the source ------------------------------------------------------------------------------------
+
+
+class Source:
+    """The configured database, models and stores, read on demand (thread-safe: pages run in threads)."""
+
+    def __init__(self, loaded: Loaded, target: db.Database) -> None:
+        self.loaded = loaded
+        self.settings: Settings = loaded.settings
+        self.target = target
+        self._metadata: MetaData | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def statement_timeout(self) -> float:
+        configured = self.settings.statement_timeout
+        return min(configured, STATEMENT_TIMEOUT) if configured > 0 else STATEMENT_TIMEOUT
+
+    @property
+    def schemas(self) -> list[str] | None:
+        return list(self.settings.include_schemas) or None
+
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[psycopg.Connection]:
+        """A connection on which every transaction is read-only, with short timeouts."""
+        with db.session(
+            self.target, self.settings, application_name=APPLICATION_NAME, attempts=CONNECT_ATTEMPTS
+        ) as conn:
+            conn.execute("SET default_transaction_read_only = on")
+            db.set_timeouts(conn, lock_timeout=LOCK_TIMEOUT, statement_timeout=self.statement_timeout)
+            with self.patience():
+                yield conn
+
+    @contextlib.contextmanager
+    def patience(self) -> Iterator[None]:
+        """Lock and statement timeouts as a page saying what happened, not as "database error"."""
+        try:
+            yield
+        except psycopg.errors.LockNotAvailable:
+            raise Busy(
+                f"Another session holds a lock on something this page reads in {self.target.display}, "
+                f"and it was not released within {LOCK_TIMEOUT:.0f}s (a migration, a restore or a long "
+                "maintenance command may be running).",
+                "Reload the page once it has finished; the studio never waits long for locks, so it cannot "
+                "hold anybody up.",
+            ) from None
+        except psycopg.errors.QueryCanceled:
+            raise Busy(
+                f"Reading this page took longer than the studio's statement timeout "
+                f"({self.statement_timeout:.0f}s) on {self.target.display}.",
+                "The database may be under heavy load, or the table is large and the sort column has no index: "
+                "sort by the primary key (the default) or try again later.",
+            ) from None
+
+    def check(self) -> None:
+        """Connect once (raises the same error a page would show)."""
+        with self.read_only() as conn:
+            conn.execute("SELECT 1")
+
+    # -- schema ------------------------------------------------------------------------------------
+
+    def schema(self) -> Schema:
+        with self.read_only() as conn:
+            return engine.inspect_current(conn, self.settings).sorted()
+
+    def table(self, schema: Schema, name: tuple[str, str]) -> Table:
+        table = schema.table(*name)
+        if table is None:
+            raise NotFound(
+                f"There is no table {name[0]}.{name[1]} in {self.target.display}.",
+                "It may have been dropped or renamed; pick one from the table list.",
+            )
+        return table
+
+    # -- data --------------------------------------------------------------------------------------
+
+    def rows(
+        self,
+        table: Table,
+        *,
+        page: int = 1,
+        per_page: int = 50,
+        sort: str | None = None,
+        descending: bool = False,
+    ) -> Rows:
+        """A page of the table's rows, read-only, each value cut to VALUE_PREVIEW_CHARS characters.
+
+        Ordered by `sort` when it names a column, else by the primary key, else as stored. Names are
+        quoted with `sql.Identifier` and values come back as text, rendered escaped by the templates.
+        """
+        columns = tuple(c.name for c in table.columns)
+        if sort is not None and sort in columns:
+            order: tuple[str, ...] = (sort,)
+        else:
+            order = table.primary_key.columns if table.primary_key else ()
+            descending = False
+        direction = sql.SQL(" DESC") if descending else sql.SQL("")
+        select = sql.SQL(", ").join(
+            sql.SQL("left({}::text, {})").format(sql.Identifier(c), sql.Literal(VALUE_PREVIEW_CHARS + 1))
+            for c in columns
+        )
+        query = sql.SQL("SELECT {} FROM {}").format(
+            select if columns else sql.SQL("NULL"), sql.Identifier(table.schema, table.name)
+        )
+        if order:
+            query += sql.SQL(" ORDER BY {}").format(
+                sql.SQL(", ").join(sql.SQL("{}{}").format(sql.Identifier(c), direction) for c in order)
+            )
+        query += sql.SQL(" LIMIT {} OFFSET {}").format(sql.Literal(per_page + 1), sql.Literal((page - 1) * per_page))
+        total = None
+        with self.read_only() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            fetched = conn.execute(query).fetchall()
+            if table.size_bytes <= EXACT_COUNT_MAX_BYTES:
+                counted = conn.execute(
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.schema, table.name))
+                ).fetchone()
+                total = int(counted[0]) if counted else None
+        rows = tuple(tuple(row) if columns else () for row in fetched[:per_page])
+        return Rows(columns, rows, page, per_page, len(fetched) > per_page, total, order, descending)
+
+    # -- overview and drift ------------------------------------------------------------------------
+
+    def overview(self) -> Overview:
+        settings = self.settings
+        app_version, problem = settings.app_version, None
+        if app_version is not None:
+            try:
+                versions.parse_version(app_version, self.loaded.source_of("app_version"))
+            except ConfigError as exc:
+                problem, app_version = exc.message, None
+        with self.read_only() as conn:
+            inv = inventory.take(conn, self.schemas)
+            has_table = versions.table_columns(conn) is not None
+            latest = versions.latest(conn) if has_table else None
+        db_version = latest.schema_version if latest else None
+        relation = None
+        if app_version and db_version:
+            try:
+                relation = str(
+                    versions.relation(
+                        versions.parse_version(app_version, "the app version"),
+                        versions.parse_version(db_version, f"schema_versions row {latest.id if latest else '?'}"),
+                    )
+                )
+            except ConfigError as exc:
+                problem = exc.message
+        elif app_version:
+            relation = str(versions.Relation.UNRECORDED)
+        return Overview(
+            database=self.target.display,
+            environment=settings.env,
+            app_version=app_version,
+            app_version_source=self.loaded.source_of("app_version"),
+            app_version_problem=problem,
+            database_version=db_version,
+            last_updated=latest.applied_at if latest else None,
+            relation=relation,
+            versions_table=has_table,
+            inventory=inv,
+            models=self.models_state(),
+        )
+
+    def models_state(self) -> ModelsState:
+        if not self.settings.models:
+            return ModelsState(configured=False)
+        try:
+            prepared = self.drift(measure=False)
+        except ConfigError as exc:
+            return ModelsState(configured=True, error=f"{exc.message} {exc.hint or ''}".strip())
+        plan = prepared.plan
+        return ModelsState(
+            configured=True,
+            in_sync=prepared.in_sync,
+            changes=plan.change_count,
+            statements=len(plan.statements),
+            hazards=tuple(sorted(str(k) for k in plan.kinds())),
+        )
+
+    def metadata(self) -> MetaData:
+        """The models' MetaData, imported once; a failure is not remembered, so fixing the models and
+        reloading the page is enough (a module that imported stays imported until the studio restarts)."""
+        with self._lock:
+            if self._metadata is None:
+                self._metadata = engine.load_metadata(self.settings)
+            return self._metadata
+
+    def drift(self, *, measure: bool = True) -> engine.Prepared:
+        """The plan `schemasync diff` shows: models materialised in a rolled-back transaction (cached),
+        then the live side inspected, compared, planned and measured on a read-only session."""
+        metadata = self.metadata()
+        with (
+            db.session(
+                self.target, self.settings, application_name=APPLICATION_NAME, attempts=CONNECT_ATTEMPTS
+            ) as conn,
+            self.patience(),
+        ):
+            db.set_timeouts(conn, lock_timeout=LOCK_TIMEOUT, statement_timeout=self.statement_timeout)
+            models = engine.load_models(conn, self.settings, metadata)
+        with self.read_only() as conn:
+            prepared = engine.prepare(conn, self.settings, models=models, measure=False)
+            if measure and not prepared.plan.empty:
+                from schemasync.plan.facts import measure as measure_facts
+
+                plan = measure_facts(conn, prepared.plan, prepared.current, statement_timeout=self.statement_timeout)
+                prepared = dataclasses.replace(prepared, plan=plan)
+        return prepared
+
+    # -- history -----------------------------------------------------------------------------------
+
+    def history(self, limit: int) -> tuple[bool, list[versions.VersionRow]]:
+        with self.read_only() as conn:
+            exists = versions.table_columns(conn) is not None
+            return exists, (versions.history(conn, limit) if exists else [])
+
+    # -- backups -----------------------------------------------------------------------------------
+
+    def stores(self) -> list[Any]:
+        from schemasync.backup import backup_root
+        from schemasync.storage import stores
+
+        return stores(self.settings, local_root=backup_root(self.settings))
+
+    def series(self) -> tuple[str, str]:
+        """(database name, environment) as backups name it; the embedded server's name when embedded."""
+        if self.target.embedded:
+            from schemasync import embedded
+
+            return (embedded.DBNAME, self.settings.env)
+        return (self.target.name, self.settings.env)
+
+    def backups(self) -> BackupsView:
+        """Every backup in every store; a store that cannot be read is reported, not fatal to the page."""
+        from schemasync.storage import newest_first
+
+        items: list[StoredBackup] = []
+        errors: list[tuple[str, str]] = []
+        stores = self.stores()
+        for store in stores:
+            try:
+                items.extend(store.list())
+            except SchemasyncError as exc:
+                errors.append((store.describe(), f"{exc.message} {exc.hint or ''}".strip()))
+        return BackupsView(
+            tuple(newest_first(items)), tuple(errors), tuple(s.describe() for s in stores), self.series()
+        )
+
+    def verify_backup(self, store_kind: str, location: str) -> tuple[StoredBackup, bool, str]:
+        """Re-hash one listed backup against its manifest; only locations the stores list are accepted."""
+        for store in self.stores():
+            if store.kind != store_kind:
+                continue
+            for item in store.list():
+                if item.location == location:
+                    result = store.verify(item)
+                    return item, result.ok, result.detail
+        raise NotFound(
+            f"There is no backup at {location} in the {store_kind} store.",
+            "It may have been pruned; pick one from the backups page.",
+        )
