@@ -1,0 +1,52 @@
+"""The `schemasync studio` command as a user runs it: options, host warning, port in use, fast paths."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.conftest import TestDB
+from tests.studio.server import studio_process
+
+
+def test_help_lists_the_options(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("studio", "--help")
+    assert result.code == 0
+    for option in ("--port", "--host", "--open", "--database-url", "--models"):
+        assert option in result.stdout
+
+
+def test_a_port_in_use_is_a_clear_error(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = cli("studio", "--port", str(port), "--database-url", pg.url)
+    assert result.code == 1
+    assert f"Cannot serve on 127.0.0.1:{port}: the port is already in use." in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.output
+
+
+def test_serving_beyond_loopback_warns_and_answers_requests(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    with studio_process(cli.project, "--host", "0.0.0.0", "--database-url", pg.url) as running:
+        with urllib.request.urlopen(running.url + "/tables", timeout=30) as response:
+            assert response.status == 200
+        deadline = time.monotonic() + 10
+        while "GET /tables 200" not in running.stderr() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = running.stderr()
+    assert "warning: serving on 0.0.0.0: anyone who can reach this machine" in log
+    assert "GET /tables 200" in log
+
+
+def test_the_web_stack_is_not_imported_on_the_fast_paths() -> None:
+    probe = (
+        "import sys\nimport schemasync.cli.commands\n"
+        "print('WEB', sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'uvicorn', 'jinja2', 'httpx'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "WEB []" in result.stdout

@@ -1,0 +1,43 @@
+"""The drift page and the overview's sync state: the plan `diff` shows, with hazards, against real models."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from tests.conftest import TestDB
+from tests.studio.helpers import make_studio, write_models
+
+
+def test_drift_shows_the_plan_with_counted_hazards(pg: TestDB, project: Path) -> None:
+    pg.execute("CREATE TABLE accounts (id integer PRIMARY KEY, name text, legacy text)")
+    pg.execute("INSERT INTO accounts VALUES (1, NULL, 'x'), (2, 'a name longer than twenty characters', 'y')")
+    models = write_models(
+        project,
+        'Table("accounts", metadata, Column("id", Integer, primary_key=True), Column("name", String(20), nullable=False))\n'
+        'Table("notes", metadata, Column("id", Integer, primary_key=True), Column("account_id", ForeignKey("accounts.id")))\n',
+    )
+    studio = make_studio(pg.url, project, models=models)
+    page = studio.get("/drift")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "out of sync" in text
+    assert "Found 1 new table: notes" in text
+    assert 'CREATE TABLE "public"."notes"' in text
+    assert 'ALTER COLUMN "name" TYPE character varying(20)' in text
+    assert "DATA_DEPENDENT" in text and "1 row" in text and "(will fail as the data stands)" in text
+    assert "Left alone (in the database, not in the models; --prune drops them): column public.accounts.legacy" in text
+    assert "BEGIN;" in text and "COMMIT;" in text  # the whole script, as `diff --sql` prints it
+    overview = studio.get("/").text
+    assert "out of sync" in overview and "data_dependent" in overview.lower()
+
+
+def test_drift_in_sync_and_without_models(pg: TestDB, project: Path) -> None:
+    pg.execute("CREATE TABLE t (id serial PRIMARY KEY)")  # what SQLAlchemy makes of an Integer primary key
+    models = write_models(project, 'Table("t", metadata, Column("id", Integer, primary_key=True))\n')
+    in_sync = make_studio(pg.url, project, models=models)
+    page = in_sync.get("/drift").text
+    assert "The database matches the models." in page and "<h2>Plan</h2>" not in page
+    assert "in sync" in in_sync.get("/").text
+    unconfigured = make_studio(pg.url, project).get("/drift")
+    assert unconfigured.status_code == 200 and "no models configured" in unconfigured.text
