@@ -11,6 +11,7 @@ and uvicorn's warnings are forwarded the same way without tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import logging
@@ -73,7 +74,7 @@ def url_of(sock: socket.socket, host: str) -> str:
 
 
 def run(loaded: Loaded, *, host: str, port: int, open_browser: bool) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted (Ctrl-C or SIGTERM), then return normally."""
     import uvicorn
 
     target = db.resolve(loaded.settings, dict(loaded.sources))
@@ -106,4 +107,7 @@ def run(loaded: Loaded, *, host: str, port: int, open_browser: bool) -> None:
     log.info("schemasync studio for %s on %s (read-only; Ctrl-C to stop)", target.display, url)
     if open_browser:
         threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn re-raises the Ctrl-C it handled; for a server that is the normal way to stop, not a failure.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+    log.info("schemasync studio stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -37,7 +38,10 @@ def test_serving_beyond_loopback_warns_and_answers_requests(cli, pg: TestDB) -> 
         deadline = time.monotonic() + 10
         while "GET /tables 200" not in running.stderr() and time.monotonic() < deadline:
             time.sleep(0.1)
+        running.process.send_signal(signal.SIGINT)  # Ctrl-C: the normal way to stop a server
+        assert running.process.wait(timeout=15) == 0
         log = running.stderr()
+    assert "schemasync studio stopped" in log and "Traceback" not in log
     assert "warning: serving on 0.0.0.0: anyone who can reach this machine" in log
     assert "GET /tables 200" in log
 
