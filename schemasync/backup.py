@@ -321,8 +321,12 @@ def write_dump(
     schema_hash: str | None = None,
     snapshot: Mapping[str, Any] | None = None,
     now: Callable[[], datetime] | None = None,
-) -> tuple[Path, Manifest]:
-    """pg_dump `target` into the backup directory; return the dump's path and its manifest (both on disk)."""
+    part_size_for: Callable[[int], int | None] | None = None,
+) -> tuple[Path, Manifest, Digest]:
+    """pg_dump `target` into the backup directory; return the dump's path, its manifest (both on disk), its digest.
+
+    `part_size_for(size)` asks for the parts' digests too (an S3 multipart checksum), in the same pass.
+    """
     clock = now or (lambda: datetime.now(UTC))
     facts = _database_facts(target, settings)
     tool = pgtools.find("pg_dump", facts.server_major, settings=settings)
@@ -366,7 +370,7 @@ def write_dump(
         try:
             os.chmod(tmp, 0o600)
             _fsync_path(tmp)
-            digest = digest_file(tmp)
+            digest = digest_file(tmp, part_size_for(tmp.stat().st_size) if part_size_for else None)
             finished = clock()
             manifest = Manifest(
                 id=backup_id,
@@ -405,7 +409,7 @@ def write_dump(
                     leftover.unlink()
         raise
     log.info("Wrote %s (%s, sha256 %s)", final, human_size(manifest.size), manifest.sha256[:12])
-    return final, manifest
+    return final, manifest, digest
 
 
 def human_size(n: int) -> str:
@@ -438,12 +442,19 @@ def take_backup(
 
         store = S3Store(settings)
         store.preflight()
-    path, manifest = write_dump(settings, target, schema_hash=schema_hash, snapshot=snapshot, now=now)
+    path, manifest, digest = write_dump(
+        settings,
+        target,
+        schema_hash=schema_hash,
+        snapshot=snapshot,
+        now=now,
+        part_size_for=store.part_size if store is not None else None,
+    )
     local = TakenBackup(manifest, path)
     if store is None:
         return local
     try:
-        remote = store.put(path, manifest)
+        remote = store.put(path, manifest, digest=digest)
     except SchemasyncError as exc:
         raise UploadFailed(
             f"{exc.message} The local backup {path} is good but is not stored off this machine.",

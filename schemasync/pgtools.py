@@ -96,18 +96,31 @@ def search_dirs(settings: Settings | None = None) -> list[str]:
     if settings is not None and settings.pg_bin_dir is not None:
         return [str(settings.pg_bin_dir)]
     dirs: list[str] = []
+    if (embedded_bin := _embedded_bin_dir()) is not None:
+        dirs.append(embedded_bin)
+    versioned = glob.glob("/usr/lib/postgresql/*/bin")
+    dirs.extend(sorted(versioned, key=_natural, reverse=True))
+    return dirs
+
+
+def _embedded_bin_dir() -> str | None:
+    """The embedded server's bin directory, found without importing pgserver (a quarter second here)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "pginstall" / "bin"  # where pgserver._commands.POSTGRES_BIN_PATH points
+        if candidate.is_dir():
+            return str(candidate)
     import warnings
 
     from schemasync import embedded
 
     with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR on some machines
         warnings.simplefilter("ignore")
-        embedded_bin = embedded.bin_dir()
-    if embedded_bin is not None:
-        dirs.append(embedded_bin)
-    versioned = glob.glob("/usr/lib/postgresql/*/bin")
-    dirs.extend(sorted(versioned, key=_natural, reverse=True))
-    return dirs
+        return embedded.bin_dir()
 
 
 def _natural(path: str) -> tuple[int, ...]:
@@ -127,10 +140,9 @@ def probe(path: str) -> Tool | None:
     return Tool(Path(path).name, path, version, int(match[1]))
 
 
-def candidates(name: str, dirs: Sequence[str], path: str | None) -> list[Tool]:
-    """Every runnable `name` in `dirs`, then on `path` (PATH when None), each probed once."""
+def candidates(name: str, dirs: Sequence[str], path: str | None) -> Iterator[Tool]:
+    """Every runnable `name` in `dirs`, then on `path` (PATH when None), each probed once, lazily."""
     seen: set[str] = set()
-    found: list[Tool] = []
     search = list(dirs)
     path_value = os.environ.get("PATH", "") if path is None else path
     search.extend(d for d in path_value.split(os.pathsep) if d)
@@ -144,8 +156,7 @@ def candidates(name: str, dirs: Sequence[str], path: str | None) -> list[Tool]:
             continue
         seen.add(key)
         if (tool := probe(exe)) is not None:
-            found.append(tool)
-    return found
+            yield tool
 
 
 def find(
@@ -163,10 +174,11 @@ def find(
     """
     floor = max(want_major, minimum or 0)
     dirs = search_dirs(settings) if dirs is None else list(dirs)
-    found = candidates(name, dirs, path)
-    exact = [t for t in found if t.major == want_major and t.major >= floor]
-    if exact:
-        return exact[0]
+    found: list[Tool] = []
+    for tool in candidates(name, dirs, path):
+        if tool.major == want_major and tool.major >= floor:
+            return tool  # the best possible: stop probing
+        found.append(tool)
     newer = sorted((t for t in found if t.major >= floor), key=lambda t: t.major)
     if newer:
         log.debug("no %s %d found; using %s %s (%s)", name, want_major, name, newer[0].version, newer[0].path)

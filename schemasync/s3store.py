@@ -233,7 +233,7 @@ class S3Store:
         s = self.settings
         if s.s3_sse == "none":
             return {}
-        args = {"ServerSideEncryption": s.s3_sse}
+        args: dict[str, str] = {"ServerSideEncryption": s.s3_sse}
         if s.s3_sse == "aws:kms" and s.s3_kms_key_id:
             args["SSEKMSKeyId"] = s.s3_kms_key_id
         return args
@@ -263,17 +263,29 @@ class S3Store:
 
     # -- upload ------------------------------------------------------------------------------------
 
-    def put(self, path: Path, manifest: Manifest) -> StoredBackup:
-        """Upload dump then manifest, verifying the dump object before the manifest marks it good."""
-        from boto3.s3.transfer import TransferConfig
+    def part_size(self, size: int) -> int | None:
+        """The part size the transfer manager will use for a file of `size` bytes; None for a single PUT."""
         from s3transfer.utils import ChunksizeAdjuster
+
+        s = self.settings
+        if size < s.s3_multipart_threshold:
+            return None
+        return int(ChunksizeAdjuster().adjust_chunksize(s.s3_multipart_chunksize, size))
+
+    def put(self, path: Path, manifest: Manifest, *, digest: Digest | None = None) -> StoredBackup:
+        """Upload dump then manifest, verifying the dump object before the manifest marks it good.
+
+        `digest` saves a hashing pass when the caller has just hashed the file with the right part size;
+        otherwise the file is hashed here, which also checks that it still matches its manifest.
+        """
+        from boto3.s3.transfer import TransferConfig
 
         s = self.settings
         key = self.key_for(manifest)
         size = path.stat().st_size
-        multipart = size >= s.s3_multipart_threshold
-        part_size = ChunksizeAdjuster().adjust_chunksize(s.s3_multipart_chunksize, size) if multipart else None
-        digest = digest_file(path, part_size)
+        part_size = self.part_size(size)
+        if digest is None or digest.part_size != part_size or digest.size != size:
+            digest = digest_file(path, part_size)
         if digest.sha256 != manifest.sha256 or digest.size != manifest.size:
             raise Corrupt(
                 f"The local dump {path} no longer matches its manifest; it was not uploaded.",

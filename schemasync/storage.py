@@ -10,6 +10,7 @@ An id is the backup's UTC timestamp, unique per database and environment, short 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import os
@@ -216,7 +217,7 @@ class LocalStore:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-    def stale_temporaries(self, older_than: float = INCOMPLETE_GRACE) -> list[Path]:
+    def stale_temporaries(self, older_than: float = INCOMPLETE_GRACE) -> builtins.list[Path]:
         """Hidden temporary files left by a backup that was killed (never by one still running)."""
         if not self.root.is_dir():
             return []

@@ -154,7 +154,12 @@ def list_backups(
     else:
         table = Table(title="Backups, newest first", title_justify="left")
         for column in ("id", "where", "database", "env", "taken (UTC)", "size", "app", "schema", "state"):
-            table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
+            table.add_column(
+                column,
+                overflow="fold",
+                justify="right" if column == "size" else "left",
+                no_wrap=column in ("id", "where", "taken (UTC)", "size"),
+            )
         for i in items:
             table.add_row(
                 i.id,
@@ -266,6 +271,9 @@ def prune_backups(
         except SchemasyncError as exc:
             failed.append(f"{d.backup.location}: {exc.message}")
     aborted: list[str] = []
+    leftovers = stores[0].stale_temporaries()  # hidden temporary files of a killed backup or download
+    for path in [] if dry_run else leftovers:
+        path.unlink(missing_ok=True)
     for store in stores:
         if isinstance(store, S3Store) and not dry_run and store.kind not in errors:
             try:
@@ -282,6 +290,7 @@ def prune_backups(
                         for d in decisions
                     ],
                     "aborted_uploads": aborted,
+                    "removed_temporary_files": [str(p) for p in leftovers] if not dry_run else [],
                     "errors": [*errors.values(), *failed],
                 }
             )
@@ -300,6 +309,8 @@ def prune_backups(
         out.print(f"{count} backup(s) {verb}; {sum(not d.delete for d in decisions)} kept.")
         for key in aborted:
             out.print(f"aborted an abandoned multipart upload of {escape(key)}")
+        for path in [] if dry_run else leftovers:
+            out.print(f"removed the leftover temporary file {escape(str(path))}")
     for problem in [*errors.values(), *failed]:
         err.print(f"warning: {escape(problem)}", style="yellow", soft_wrap=True)
     if errors or failed:

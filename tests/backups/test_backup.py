@@ -116,6 +116,34 @@ def test_file_size_limit_leaves_nothing(cli, pg: TestDB) -> None:  # type: ignor
     assert files(project / "backups") == []
 
 
+@pytest.fixture
+def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 256 kB file system (tmpfs), so a dump really runs out of space."""
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def test_full_disk_is_a_clear_error_and_leaves_nothing(cli, pg: TestDB, tiny_disk: Path) -> None:  # type: ignore[no-untyped-def]
+    pg.execute("CREATE TABLE blobs (id int PRIMARY KEY, body text)")
+    pg.execute("INSERT INTO blobs SELECT g, md5(g::text) || md5((-g)::text) FROM generate_series(1, 30000) g")
+    result = cli("backup", "--backup-dir", str(tiny_disk), env={"DATABASE_URL": pg.url})
+    assert result.code == 1
+    assert f"The disk holding {tiny_disk} is full" in result.stderr and "no backup was written" in result.stderr
+    assert "schemasync backups prune" in result.stderr and "Traceback" not in result.output
+    assert files(tiny_disk) == []
+
+
 def test_pg_dump_off_path_is_found_in_its_versioned_directory(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     fill(pg, rows=5)
     result = cli("backup", "--json", env={"DATABASE_URL": pg.url, "PATH": "/nonexistent"})

@@ -12,7 +12,7 @@ from schemasync import pgtools
 from schemasync.db import parse_url
 from tests.backups.helpers import make_settings
 
-INSTALLED = pgtools.candidates("pg_dump", pgtools.search_dirs(), None)
+INSTALLED = list(pgtools.candidates("pg_dump", pgtools.search_dirs(), None))
 MAJORS = sorted({t.major for t in INSTALLED})
 
 

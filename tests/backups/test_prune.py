@@ -86,6 +86,9 @@ def test_prune_local_and_s3_from_the_command_line(  # type: ignore[no-untyped-de
     stray = backups / f"{pg.name}-development-20200101T000000Z-v1.2.0.dump"  # a dump whose manifest never came
     stray.write_bytes(b"partial")
     os.utime(stray, (0, 0))
+    leftover = backups / f".{stray.name}.tmp-4242"  # a killed pg_dump's temporary file
+    leftover.write_bytes(b"partial")
+    os.utime(leftover, (0, 0))
 
     listed = json.loads(cli("backups", "list", "--json", env=env).stdout)
     assert listed["errors"] == []
@@ -97,10 +100,11 @@ def test_prune_local_and_s3_from_the_command_line(  # type: ignore[no-untyped-de
     dry = cli("backups", "prune", "--keep", "2", "--max-age", "15d", "--dry-run", "--json", env=env)
     assert dry.code == 0, dry.output
     assert sum(d["delete"] for d in json.loads(dry.stdout)["decisions"]) == 5
-    assert len(list(backups.iterdir())) == 9  # 4 dumps + 4 manifests + the stray: nothing deleted
+    assert len(list(backups.iterdir())) == 10  # 4 dumps + 4 manifests + the stray + the leftover: nothing deleted
 
     real = cli("backups", "prune", "--keep", "2", "--max-age", "15d", env=env)
     assert real.code == 0, real.output
+    assert not stray.exists() and not leftover.exists()
     after = json.loads(cli("backups", "list", "--json", env=env).stdout)["backups"]
     expected_ids = sorted((today - timedelta(days=d)).strftime("%Y%m%dT%H%M%SZ") for d in (10, 1))
     for store in ("local", "s3"):
