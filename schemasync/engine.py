@@ -116,3 +116,23 @@ def prepare(
     if measure and not plan.empty:
         plan = measure_facts(conn, plan, current, statement_timeout=settings.statement_timeout)
     return Prepared(current, models.desired, options, diff, plan)
+
+
+def schema_state(conn: psycopg.Connection, settings: Settings) -> dict[str, object] | None:
+    """Whether the database matches the models, for `status`; None when no models are configured.
+
+    A models problem is reported in the result (`error`), not raised: status still shows the rest.
+    """
+    if not settings.models:
+        return None
+    try:
+        prepared = prepare(conn, settings, measure=False)
+    except ConfigError as exc:
+        return {"models": settings.models, "in_sync": None, "changes": None, "summary": [], "error": exc.message}
+    return {
+        "models": settings.models,
+        "in_sync": prepared.in_sync,
+        "changes": len(prepared.diff.changes),
+        "summary": list(prepared.plan.summary),
+        "error": None,
+    }

@@ -28,8 +28,12 @@ def app_version_of(loaded: Loaded, *, required: bool) -> str | None:
 
 @app.command()
 @uses_settings
-def status(loaded: Loaded, json_output: JsonOpt = False) -> None:
-    """Where the database stands: versions, tables, rows, keys, indexes (the guide's db:quick)."""
+def status(
+    loaded: Loaded,
+    json_output: JsonOpt = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Skip comparing the schema with the models.")] = False,
+) -> None:
+    """Where the database stands: versions, tables, rows, keys, indexes, and whether it matches the models."""
     settings = loaded.settings
     app_version = app_version_of(loaded, required=False)
     target = db.resolve(settings, dict(loaded.sources))
@@ -38,6 +42,7 @@ def status(loaded: Loaded, json_output: JsonOpt = False) -> None:
         inv = inventory.take(conn, settings.include_schemas or None)
         has_table = versions.table_columns(conn) is not None
         latest = versions.latest(conn) if has_table else None
+        schema = None if quick else _schema_state(conn, settings)
     db_version = latest.schema_version if latest else None
     relation = None
     if app_version and db_version:
@@ -58,11 +63,18 @@ def status(loaded: Loaded, json_output: JsonOpt = False) -> None:
         "schema_versions_table": has_table,
         **inv.to_json(),
         "rows_exact": inv.rows_are_exact,
+        "schema": schema,
     }
     if json_output:
         out.print_json(json.dumps(report, default=str))
         return
     _print_status(report, inv)
+
+
+def _schema_state(conn: Any, settings: Any) -> dict[str, Any] | None:
+    from schemasync import engine  # the models pull in SQLAlchemy: only when they are configured
+
+    return engine.schema_state(conn, settings)
 
 
 def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
@@ -96,11 +108,23 @@ def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
     grid.add_row("Foreign keys", f"{inv.foreign_keys:,}")
     grid.add_row("Indexes", f"{inv.indexes:,}")
     grid.add_row("Size", _size(inv.size_bytes))
+    grid.add_row("Schema", _schema_text(report["schema"]))
     grid.add_row(
         "schema_versions",
         "[green]present[/]" if report["schema_versions_table"] else "[yellow]missing: run schemasync setup[/]",
     )
     out.print(grid)
+
+
+def _schema_text(state: dict[str, Any] | None) -> str:
+    if state is None:
+        return "[dim]not compared (no models configured, or --quick)[/]"
+    if state["error"]:
+        return f"[red]unknown: {escape(state['error'])}[/]"
+    if state["in_sync"]:
+        return "[green]matches the models[/]"
+    n = state["changes"]
+    return f"[yellow]{n} change{'s' if n != 1 else ''} pending: run schemasync diff[/]"
 
 
 def _size(n: int) -> str:

@@ -86,8 +86,7 @@ def _drop_edges(drops: set[tuple[str, str]], current: Schema, dropped_fks: set[t
 def _drop_order(batch: list[c.Change], current: Schema, dropped_fks: set[tuple[str, str, str]]) -> list[c.Change]:
     drops = {(d.schema, d.name): d for d in batch if isinstance(d, c.DropTable)}
     graph = _drop_edges(set(drops), current, dropped_fks)
-    referenced_first = list(graphlib.TopologicalSorter(graph).static_order())
-    return [drops[key] for key in reversed(referenced_first)]
+    return [drops[key] for key in reversed(stable_order(graph))]
 
 
 def _create_order(batch: list[c.Change], new_fks: list[c.AddForeignKey]) -> list[c.Change]:
@@ -99,9 +98,21 @@ def _create_order(batch: list[c.Change], new_fks: list[c.AddForeignKey]) -> list
         if (fk.schema, fk.table) in graph and ref in graph and ref != (fk.schema, fk.table):
             graph[(fk.schema, fk.table)].add(ref)
     try:
-        return [creates[key] for key in graphlib.TopologicalSorter(graph).static_order()]
+        return [creates[key] for key in stable_order(graph)]
     except graphlib.CycleError:
         return batch  # a cycle: any order works, since the foreign keys come later
+
+
+def stable_order(graph: Edges) -> list[tuple[str, str]]:
+    """Dependencies first, ties broken by name, so the same diff always prints the same plan."""
+    sorter = graphlib.TopologicalSorter(graph)
+    sorter.prepare()
+    out: list[tuple[str, str]] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        out.extend(ready)
+        sorter.done(*ready)
+    return out
 
 
 def _break_drop_cycles(changes: list[c.Change], current: Schema) -> list[c.Change]:
