@@ -60,7 +60,7 @@ DowngradeOpt = Annotated[
     bool, typer.Option("--allow-downgrade", help="Allow syncing when the database is at a newer version.")
 ]
 NoBackupOpt = Annotated[
-    bool, typer.Option("--no-backup", help="Apply a plan that deletes data without taking a backup first.")
+    bool, typer.Option("--no-backup", help="Do not take the local backup sync takes before a plan that deletes data.")
 ]
 
 
@@ -266,28 +266,23 @@ def backup_needed(settings: Settings, prepared: engine.Prepared, *, no_backup: b
     )
 
 
-def refuse_without_backup(settings: Settings, prepared: engine.Prepared, *, no_backup: bool) -> None:
-    """Until backups exist, a plan that needs one is refused up front (before the prompt)."""
-    if backup_needed(settings, prepared, no_backup=no_backup):
-        why = "This plan deletes data, and sync takes" if prepared.plan.destructive else "backup_before_sync asks for"
-        raise Refused(
-            f"{why} a backup before applying, but this version of schemasync cannot take backups yet. "
-            "Nothing was changed.",
-            "Take a backup yourself (pg_dump) and run again with --no-backup.",
-        )
-
-
 def backup_before_apply(
     target: db.Database, settings: Settings, prepared: engine.Prepared, *, no_backup: bool
 ) -> str | None:
-    """The seam where sync takes a local backup before a plan that deletes data; returns its location.
+    """Take a local backup before a plan that deletes data (or always, if so configured); its location.
 
-    Called after the operator confirmed and before anything is applied. Backups are not part of this
-    version yet (`refuse_without_backup` stops a plan that would need one), so there is nothing to take.
+    Called after the operator confirmed and before anything is applied. A failed backup stops the
+    sync: nothing is applied without the backup it was promised.
     """
     if not backup_needed(settings, prepared, no_backup=no_backup):
         return None
-    raise AssertionError("refuse_without_backup() lets no plan that needs a backup get this far")
+    from schemasync.backup import take_backup
+
+    why = "a plan that deletes data" if prepared.plan.destructive else "the plan (backup_before_sync = always)"
+    log.info("Backing up %s before applying %s.", target.display, why)
+    taken = take_backup(settings, target, schema_hash=prepared.plan.source_hash, upload=False)
+    log.info("Backup %s written to %s; to undo this sync: %s", taken.id, taken.path, taken.restore_command)
+    return taken.location
 
 
 def _refuse_blocking(prepared: engine.Prepared) -> None:
@@ -368,7 +363,6 @@ def run_sync(
                 + ") and no one confirmed it. Nothing was changed.",
                 "Review the plan above and run again with --allow-destructive (or interactively).",
             )
-        refuse_without_backup(settings, prepared, no_backup=no_backup)  # before asking, not after
         if not yes:
             if not sys.stdin.isatty():
                 raise Refused(

@@ -128,9 +128,9 @@ def test_no_terminal_and_no_yes_fails_clearly_without_changing_anything(cli, pg:
     assert_clean(result)
 
 
-def test_destructive_plans_need_explicit_consent_and_a_backup_decision(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+def test_destructive_plans_need_explicit_consent_and_take_a_backup_first(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     env = {"DATABASE_URL": pg.url}
-    project(cli, "1.0.0", MODELS_V1)
+    root = project(cli, "1.0.0", MODELS_V1)
     assert cli("sync", "--yes", env=env).code == 0
     pg.execute("INSERT INTO users (email, fullname) VALUES ('a@x', 'Ada'), ('b@x', 'Bob')")
     project(cli, "1.1.0", v2())
@@ -143,14 +143,21 @@ def test_destructive_plans_need_explicit_consent_and_a_backup_decision(cli, pg: 
     refused = cli("sync", "--yes", "--prune", env=env)
     assert refused.code == 3 and "deletes data" in refused.stderr and "--allow-destructive" in refused.stderr
     assert "drops column users.fullname and its values in 2 rows" in refused.output
-    no_backup = cli("sync", "--yes", "--prune", "--allow-destructive", env=env)
-    assert no_backup.code == 3 and "--no-backup" in no_backup.stderr
     assert pg.scalar("SELECT count(*) FROM users WHERE fullname IS NOT NULL") == 2
 
+    pruned = cli("sync", "--yes", "--prune", "--allow-destructive", env=env)
+    assert pruned.code == 0, pruned.output
+    assert "Backing up" in pruned.stderr and "schemasync restore" in pruned.stderr
+    (dump,) = (root / "backups").glob("*.dump")
+    assert pg.scalar("SELECT backup_uri FROM schema_versions ORDER BY id DESC LIMIT 1") == str(dump)
+    assert pg.scalar("SELECT count(*) FROM information_schema.columns WHERE column_name = 'fullname'") == 0
+
+    project(cli, "1.2.0", v2().split("class Tag(Base):")[0])  # drop the tags table
     pushed = cli("push", "--force", "--prune", "--no-backup", env=env)
     assert pushed.code == 0, pushed.output
     assert "warning: push --force applies every change without asking" in pushed.stderr
-    assert pg.scalar("SELECT count(*) FROM information_schema.columns WHERE column_name = 'fullname'") == 0
+    assert "Backing up" not in pushed.stderr and len(list((root / "backups").glob("*.dump"))) == 1
+    assert pg.scalar("SELECT to_regclass('public.tags')") is None
 
 
 def test_declared_rename_on_the_command_line_keeps_the_data(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
