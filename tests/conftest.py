@@ -23,7 +23,7 @@ ADMIN_URL = os.environ.get("SCHEMASYNC_TEST_ADMIN_URL", "postgresql://postgres@1
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-pytest_plugins = ["tests.fixtures.pg", "tests.fixtures.s3"]
+pytest_plugins = ["tests.fixtures.pg", "tests.fixtures.s3", "tests.fixtures.prefect_server"]
 
 
 def _admin() -> psycopg.Connection:
