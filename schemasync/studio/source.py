@@ -130,6 +130,7 @@ class Source:
         self.settings: Settings = loaded.settings
         self.target = target
         self._metadata: MetaData | None = None
+        self._models: engine.Models | None = None
         self._lock = threading.Lock()
 
     @property
@@ -306,9 +307,15 @@ class Source:
                 self._metadata = engine.load_metadata(self.settings)
             return self._metadata
 
-    def drift(self, *, measure: bool = True) -> engine.Prepared:
-        """The plan `schemasync diff` shows: models materialised in a rolled-back transaction (cached),
-        then the live side inspected, compared, planned and measured on a read-only session."""
+    def models(self) -> engine.Models:
+        """The models' schema, materialised once per studio run (the imported models do not change).
+
+        The materialisation runs with the configured statement timeout rather than the studio's short
+        one: it touches only scratch schemas, holds no lock on a live table, and is always rolled back.
+        """
+        with self._lock:
+            if self._models is not None:
+                return self._models
         metadata = self.metadata()
         with (
             db.session(
@@ -316,8 +323,16 @@ class Source:
             ) as conn,
             self.patience(),
         ):
-            db.set_timeouts(conn, lock_timeout=LOCK_TIMEOUT, statement_timeout=self.statement_timeout)
+            db.set_timeouts(conn, lock_timeout=LOCK_TIMEOUT, statement_timeout=self.settings.statement_timeout)
             models = engine.load_models(conn, self.settings, metadata)
+        with self._lock:
+            self._models = models
+        return models
+
+    def drift(self, *, measure: bool = True) -> engine.Prepared:
+        """The plan `schemasync diff` shows: the models' schema (`models`), then the live side inspected,
+        compared, planned and measured on a read-only session."""
+        models = self.models()
         with self.read_only() as conn:
             prepared = engine.prepare(conn, self.settings, models=models, measure=False)
             if measure and not prepared.plan.empty:
