@@ -18,7 +18,7 @@ from flows.approval import (
     answer,
     pending_approvals,
 )
-from tests.prefect import flows
+from tests.prefect import sample_flows as flows
 from tests.prefect.helpers import in_thread, paused, unique, wait_for
 
 pytestmark = pytest.mark.prefect

@@ -9,7 +9,7 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from tests.fixtures.net import free_port
-from tests.prefect import flows
+from tests.prefect import sample_flows as flows
 from tests.prefect.helpers import in_thread, paused, read_run, unique, wait_for
 
 pytestmark = pytest.mark.prefect
@@ -72,6 +72,11 @@ def test_reject_resumes_the_run_with_the_reason(prefect_api, cli, tmp_path) -> N
         "comment": "drops a column we still read",
     }
     assert not ledger.exists()
+
+    again = cli("reject", str(run.id), "--comment", "once more")
+    assert again.code == 1
+    assert "is Completed, not paused: there is nothing to approve or reject" in again.stderr
+    no_traceback(again)
 
 
 def test_bad_run_ids_fail_clearly(prefect_api, cli) -> None:
