@@ -1,3 +1,11 @@
-"""Imports every command module so that each registers its commands on the Typer app."""
+"""Imports every command module so that each registers its commands on the Typer app.
 
-from schemasync.cli import backups, info, operators, schema, studio  # noqa: F401
+One `import` statement per module (not one `from ... import a, b, c` line) so that people adding
+command modules at the same time do not conflict on a single line.
+"""
+
+import schemasync.cli.backups
+import schemasync.cli.info
+import schemasync.cli.operators
+import schemasync.cli.schema
+import schemasync.cli.studio  # noqa: F401
