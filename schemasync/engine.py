@@ -64,11 +64,15 @@ def load_metadata(settings: Settings) -> MetaData:
 
 def load_models(conn: psycopg.Connection, settings: Settings, metadata: MetaData | None = None) -> Models:
     """The models' schema as PostgreSQL renders it (cached under .schemasync/cache by DDL hash)."""
-    from schemasync.schema import target
+    from schemasync.schema import recall, target
 
     metadata = metadata if metadata is not None else load_metadata(settings)
     cache = settings.project_dir / CACHE_DIR
-    return Models(target.desired(conn, metadata, cache_dir=cache), target.rename_hints(metadata))
+    desired, key = target.desired_keyed(conn, metadata, cache_dir=cache)
+    hints = target.rename_hints(metadata)
+    if settings.models:
+        recall.remember(cache, conn, models=settings.models, project_dir=settings.project_dir, key=key, hints=hints)
+    return Models(desired, hints)
 
 
 def options_for(settings: Settings, hints: RenameHints = NO_HINTS, *, prune: bool | None = None) -> CompareOptions:
@@ -125,8 +129,12 @@ def schema_state(conn: psycopg.Connection, settings: Settings) -> dict[str, obje
     """
     if not settings.models:
         return None
+    from schemasync.schema import recall
+
+    recalled = recall.recall(settings.project_dir / CACHE_DIR, conn, settings.models, settings.project_dir)
+    models = Models(recalled.desired, recalled.hints) if recalled else None
     try:
-        prepared = prepare(conn, settings, measure=False)
+        prepared = prepare(conn, settings, models=models, measure=False)
     except ConfigError as exc:
         return {"models": settings.models, "in_sync": None, "changes": None, "summary": [], "error": exc.message}
     return {

@@ -69,7 +69,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compile_models", "desired", "load_models", "map_schema_names", "model_schemas", "rename_hints"]
+__all__ = [
+    "cache_read",
+    "compile_models",
+    "desired",
+    "desired_keyed",
+    "load_models",
+    "map_schema_names",
+    "model_schemas",
+    "rename_hints",
+]
 
 CACHE_KEEP = 16  # cached results kept per cache directory, newest first
 _PLACEHOLDER = re.compile(r"__\[SCHEMA_([^\]]+)\]")  # SQLAlchemy's schema-translate placeholder
@@ -248,14 +257,19 @@ def _real(placeholder_name: str) -> str:
 
 def desired(conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None) -> Schema:
     """The models' schema as PostgreSQL renders it (see the module docstring for how and why)."""
+    return desired_keyed(conn, metadata, cache_dir=cache_dir)[0]
+
+
+def desired_keyed(conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None) -> tuple[Schema, str]:
+    """`desired`, plus the cache key it is stored under (for `schema/recall.py`)."""
     ddl = compile_models(metadata)
     key = _cache_key(conn, ddl)
-    cached = _cache_read(cache_dir, key)
+    cached = cache_read(cache_dir, key)
     if cached is not None:
-        return cached
+        return cached, key
     result = materialise(conn, ddl)
     _cache_write(cache_dir, key, result)
-    return result
+    return result, key
 
 
 def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
@@ -448,7 +462,7 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"desired-{key}.json"
 
 
-def _cache_read(cache_dir: Path | None, key: str) -> Schema | None:
+def cache_read(cache_dir: Path | None, key: str) -> Schema | None:
     if cache_dir is None:
         return None
     path = _cache_path(cache_dir, key)
