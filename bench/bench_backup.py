@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--upload-runs", type=int, default=5, help="runs of the upload step alone")
+    parser.add_argument("--overhead-runs", type=int, default=5, help="runs on an empty database (fixed costs)")
     args = parser.parse_args()
 
     from schemasync import pgtools
@@ -161,6 +162,7 @@ def main() -> None:
                     print(f"run {run + 1} {side}: {(ours if side == 'ours' else base)[-1]:.1f}s", flush=True)
             dump_size = (work / "base.dump").stat().st_size
             up_ours, up_base = upload_only(work / "base.dump", endpoint, client, args.upload_runs)
+        fixed_ours, fixed_base = fixed_costs(pg_dump, work, args.overhead_runs)
     finally:
         moto.terminate()
         moto.wait(timeout=30)
@@ -181,6 +183,31 @@ def main() -> None:
         f"  boto3 upload_file (defaults):                                   median {ub:.2f}s (min {min(up_base):.2f}s)"
     )
     print(f"  difference {uo - ub:+.2f}s")
+    fo, fb = statistics.median(fixed_ours), statistics.median(fixed_base)
+    print(f"fixed costs on an empty database, {len(fixed_ours)} runs each:")
+    print(f"  schemasync backup --no-upload (Python start, CLI imports, connection, pg_dump lookup): median {fo:.2f}s")
+    print(f"  pg_dump -Fc:                                                                    median {fb:.2f}s")
+
+
+def fixed_costs(pg_dump: str, work: Path, runs: int) -> tuple[list[float], list[float]]:
+    """What schemasync adds whatever the size: an empty database, no upload, against pg_dump alone."""
+    ours, base = [], []
+    with scratch_database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        env = {**os.environ, "DATABASE_URL": url, "NO_COLOR": "1", "SCHEMASYNC_BACKUP_DIR": str(work / "fixed")}
+        for run in range(runs):
+            for side in ("ours", "base") if run % 2 == 0 else ("base", "ours"):
+                t0 = time.perf_counter()
+                if side == "ours":
+                    command = [sys.executable, "-m", "schemasync", "backup", "--no-upload", "--app-version", "1.0.0"]
+                    subprocess.run(command, env=env, check=True, capture_output=True, cwd=work)
+                    ours.append(time.perf_counter() - t0)
+                    time.sleep(1.0)  # ids have one-second resolution
+                else:
+                    subprocess.run([pg_dump, "-Fc", "-f", str(work / "fixed.dump"), url], check=True)
+                    base.append(time.perf_counter() - t0)
+    return ours, base
 
 
 def upload_only(dump: Path, endpoint: str, client: object, runs: int) -> tuple[list[float], list[float]]:

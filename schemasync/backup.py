@@ -271,9 +271,10 @@ def _dump_error(stderr: str, returncode: int, root: Path, settings: Settings, ta
     if returncode < 0:
         import signal
 
-        name = (
-            signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else str(-returncode)
-        )
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
         reason = " (the file size limit, ulimit -f, was reached)" if name == "SIGXFSZ" else ""
         return BackupFailed(
             f"pg_dump was stopped by signal {name}{reason}; no backup was written.",
