@@ -161,13 +161,14 @@ def record_only(
     source = analyse(current, desired, options).source_hash
     with dbmod.advisory_lock(conn, target, settings.advisory_lock_timeout), conn.transaction():
         live = analyse(inspect(conn), desired, options)
-        if not live.empty or live.source_hash != source:
+        live_hash = live.source_hash
+        if not live.empty or live_hash != source:
             raise StalePlan(
                 "The database schema changed while the version was being recorded; nothing was recorded.",
                 "Run the command again.",
             )
         versions.ensure_table(conn)
-        return versions.record(conn, replace(record, schema_hash=live.source_hash, changes=0))
+        return versions.record(conn, replace(record, schema_hash=live_hash, changes=0))
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -245,6 +246,7 @@ def _transaction(
                 "This is a schemasync bug or an object schemasync does not manage getting in the way; "
                 "run schemasync diff --sql and report it.",
             )
+        schema_hash = check.source_hash
         version_id = None
         if record is not None:
             versions.ensure_table(conn, announce=False)
@@ -253,13 +255,13 @@ def _transaction(
                 replace(
                     record,
                     status=versions.Status.APPLIED,
-                    schema_hash=check.source_hash,
+                    schema_hash=schema_hash,
                     description=record.description or plan.description or None,
                     changes=plan.change_count,
                     duration_ms=int((time.monotonic() - started) * 1000),
                 ),
             )
-    return version_id, check.source_hash
+    return version_id, schema_hash
 
 
 def _run_alone(

@@ -42,12 +42,17 @@ class Diff:
     unmanaged: tuple[Unmanaged, ...] = ()
     suggestions: tuple[RenameSuggestion, ...] = ()
     renames: Renames = field(default_factory=Renames)
-    source_hash: str = ""  # hash of the database side, as restricted to the compared scope
+    source: Schema = field(default_factory=Schema)  # the database side, restricted to the compared scope
     reported: tuple[Reported, ...] = ()  # views, functions, triggers...: listed, never changed
 
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    @property
+    def source_hash(self) -> str:
+        """What a plan from this diff was made from (computed on demand: `check` never needs it)."""
+        return self.source.sorted().hash()
 
 
 def compare(current: Schema, desired: Schema, options: CompareOptions | None = None) -> list[c.Change]:
@@ -73,7 +78,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         unmanaged=() if options.prune else _unmanaged(after, des),
         suggestions=suggest_renames(after, des),
         renames=renames,
-        source_hash=cur.sorted().hash(),
+        source=cur,
         reported=cur.reported,
     )
 
@@ -81,8 +86,11 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
 def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Schema) -> list[c.Change]:
     """Foreign keys pointing at a key that is dropped or rebuilt: drop them first, add them back after."""
     dropped_keys: set[tuple[str, str, tuple[str, ...]]] = set()
+    have = {t.key: t for t in current.tables}
     for change in found:
-        table = current.table(*(c.table_of(change) or ("", "")))
+        if not isinstance(change, c.DropPrimaryKey | c.DropUnique | c.DropIndex):
+            continue
+        table = have.get(c.table_of(change) or ("", ""))
         if table is None:
             continue
         match change:
@@ -101,6 +109,7 @@ def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Sch
     dropped = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey)}
     added = {(x.schema, x.table, x.constraint.name) for x in found if isinstance(x, c.AddForeignKey)}
     out: list[c.Change] = []
+    wanted_tables = {t.key: t for t in desired.tables}
     for table in current.tables:
         for fk in table.foreign_keys:
             if (fk.ref_schema, fk.ref_table, fk.ref_columns) not in dropped_keys:
@@ -108,7 +117,7 @@ def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Sch
             key = (table.schema, table.name, fk.name)
             if key not in dropped:
                 out.append(c.DropForeignKey(*key))
-            want = desired.table(table.schema, table.name)
+            want = wanted_tables.get(table.key)
             again = next((f for f in want.foreign_keys if f.name == fk.name), None) if want else None
             if again is not None and key not in added:
                 out.append(c.AddForeignKey(table.schema, table.name, again))
@@ -117,8 +126,9 @@ def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Sch
 
 def _unmanaged(current: Schema, desired: Schema) -> tuple[Unmanaged, ...]:
     out: list[Unmanaged] = []
+    wanted_tables = {t.key: t for t in desired.tables}
     for table in sorted(current.tables, key=lambda t: t.key):
-        want = desired.table(table.schema, table.name)
+        want = wanted_tables.get(table.key)
         if want is None:
             out.append(Unmanaged("table", table.schema, table.name))
             continue

@@ -65,8 +65,9 @@ def _additions(enum: Enum, old: tuple[str, ...]) -> list[Change] | None:
 
 def _uses(current: Schema, desired: Schema, enum: Enum, options: CompareOptions) -> tuple[EnumUse, ...]:
     uses = []
+    wanted = {t.key: t for t in desired.tables}
     for table in sorted(current.tables, key=lambda t: t.key):
-        want = desired.table(table.schema, table.name)
+        want = wanted.get(table.key)
         for col in table.columns:
             if not type_names(col.type, enum.schema, enum.name):
                 continue

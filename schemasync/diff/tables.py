@@ -21,8 +21,9 @@ def compare_tables(current: Schema, desired: Schema, options: CompareOptions) ->
     """`current` is the database as it will be after the renames; tables match by (schema, name)."""
     out: list[Change] = []
     taken = _relation_names(current)
+    have = {t.key: t for t in current.tables}
     for des in sorted(desired.tables, key=lambda t: t.key):
-        cur = current.table(des.schema, des.name)
+        cur = have.get(des.key)
         if cur is None:
             out.extend(create_table(des))
         else:

@@ -307,3 +307,34 @@ def test_status_says_whether_the_schema_matches_the_models(cli, pg: TestDB) -> N
     human = cli("status", env=env)
     assert human.code == 0 and "matches the models" in human.stdout
     assert json.loads(cli("status", "--json", "--quick", env=env).stdout)["schema"] is None
+
+
+@pytest.fixture
+def example_project(cli):  # type: ignore[no-untyped-def]
+    """The example app copied into the test's project directory; its embedded server stopped afterwards."""
+    import shutil
+    import warnings
+
+    from tests.conftest import EXAMPLES
+
+    root: Path = cli.project
+    shutil.copytree(EXAMPLES / "app", root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".schemasync", "backups"))
+    yield root
+    pgdata = root / ".schemasync" / "pgdata"
+    if (pgdata / "PG_VERSION").exists():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver  # type: ignore[import-untyped]
+
+            pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+
+
+def test_the_main_job_syncs_the_example_app_on_the_embedded_default(cli, example_project: Path) -> None:  # type: ignore[no-untyped-def]
+    first = cli("sync", "--yes", timeout=300)
+    assert first.code == 0, first.output
+    assert "Found 4 new tables" in first.stdout and "version 1.0.0 recorded" in first.stdout
+    second = cli("sync", "--yes")
+    assert second.code == 0 and "Nothing to do" in second.stdout
+    report = json.loads(cli("status", "--json").stdout)
+    assert report["database_version"] == "1.0.0" and report["schema"]["in_sync"] is True
+    assert report["server_version"].startswith("16") and report["tables"] == 4
