@@ -95,7 +95,7 @@ def apply(
     _autocommit(conn)
     dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
     with dbmod.advisory_lock(conn, target, settings.advisory_lock_timeout):
-        _refuse_stale(conn, plan, desired, options)
+        _refuse_stale(conn, plan, desired, options, settings)
         started = time.monotonic()
         for n, statement in enumerate(before, 1):
             _run_alone(conn, statement, settings, n=n, total=len(plan.statements), committed=False)
@@ -134,7 +134,7 @@ def apply(
         for n, statement in enumerate(after, offset + 1):
             _run_alone(conn, statement, settings, n=n, total=len(plan.statements), committed=True)
         if after:
-            remaining = analyse(inspect(conn), desired, options)
+            remaining = analyse(_inspect(conn, settings), desired, options)
             if not remaining.empty:
                 raise ApplyFailed(
                     "The plan ran (the transaction was committed and the statements after it ran), but the "
@@ -160,7 +160,7 @@ def record_only(
     dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
     source = analyse(current, desired, options).source_hash
     with dbmod.advisory_lock(conn, target, settings.advisory_lock_timeout), conn.transaction():
-        live = analyse(inspect(conn), desired, options)
+        live = analyse(_inspect(conn, settings), desired, options)
         live_hash = live.source_hash
         if not live.empty or live_hash != source:
             raise StalePlan(
@@ -189,8 +189,14 @@ def _autocommit(conn: psycopg.Connection) -> None:
     conn.autocommit = True
 
 
-def _refuse_stale(conn: psycopg.Connection, plan: Plan, desired: Schema, options: CompareOptions) -> None:
-    now = analyse(inspect(conn), desired, options).source_hash
+def _inspect(conn: psycopg.Connection, settings: Settings) -> Schema:
+    return inspect(conn, schemas=settings.include_schemas or None)
+
+
+def _refuse_stale(
+    conn: psycopg.Connection, plan: Plan, desired: Schema, options: CompareOptions, settings: Settings
+) -> None:
+    now = analyse(_inspect(conn, settings), desired, options).source_hash
     if now != plan.source_hash:
         raise StalePlan(
             "The database schema changed since this plan was made (another deployment or a manual change); "
@@ -237,7 +243,7 @@ def _transaction(
         dbmod.set_timeouts(
             conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout, local=True
         )
-        check = analyse(inspect(conn), desired, options)
+        check = analyse(_inspect(conn, settings), desired, options)
         if verify and not check.empty:
             raise ApplyFailed(
                 "The plan ran, but the result does not match the models: "

@@ -23,7 +23,7 @@ def compare_indexes(current: Table, desired: Table, options: CompareOptions, tak
         wanted = {c.name for c in desired.columns}
         unmanaged = {c.name for c in current.columns if c.name not in wanted}
     out: list[Change] = []
-    gone = [i for name, i in old.items() if name not in new and not _columns(i) & unmanaged]
+    gone = [i for name, i in old.items() if name not in new and not index_columns(i) & unmanaged]
     fresh = [i for name, i in new.items() if name not in old]
     for i in list(fresh):
         twin = next((g for g in gone if g.valid and g.shape() == i.shape()), None)
@@ -40,7 +40,8 @@ def compare_indexes(current: Table, desired: Table, options: CompareOptions, tak
     return out
 
 
-def _columns(index: Index) -> set[str]:
+def index_columns(index: Index) -> set[str]:
+    """The identifiers an index's keys, INCLUDE list and predicate mention: a superset of its columns."""
     found: set[str] = set()
     for text in (*index.keys, *index.include, index.where or ""):
         found |= identifiers(text)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from schemasync.diff.changes import AddForeignKey, AlterTableComment, Change, CreateIndex, CreateTable, DropTable
+from schemasync.diff.changes import (
+    AddCheck,
+    AddForeignKey,
+    AddUnique,
+    AlterColumnGenerated,
+    AlterTableComment,
+    Change,
+    CreateIndex,
+    CreateTable,
+    DropTable,
+)
 from schemasync.diff.columns import compare_columns
 from schemasync.diff.constraints import compare_constraints
-from schemasync.diff.indexes import compare_indexes
+from schemasync.diff.indexes import compare_indexes, index_columns
+from schemasync.diff.names import identifiers
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Schema, Table
 
@@ -63,6 +74,23 @@ def compare_table(
     ]
     if current_table.comment != desired_table.comment:
         out.append(AlterTableComment(desired_table.schema, desired_table.name, desired_table.comment))
+    readded = {x.column.name for x in out if isinstance(x, AlterColumnGenerated) and x.column.generated is not None}
+    return out + (_dependents(desired_table, readded, out) if readded else [])
+
+
+def _dependents(desired: Table, columns: set[str], planned: list[Change]) -> list[Change]:
+    """What PostgreSQL drops with a column that is dropped and re-added (a changed generation
+    expression): its indexes and constraints, added back unless the plan adds them anyway."""
+    s, t = desired.schema, desired.name
+    added = {x.index.name for x in planned if isinstance(x, CreateIndex)}
+    added |= {x.constraint.name for x in planned if isinstance(x, AddUnique | AddCheck | AddForeignKey)}
+    out: list[Change] = []
+    for i in desired.indexes:
+        if i.name not in added and index_columns(i) & columns:
+            out.append(CreateIndex(s, t, i))
+    out += [AddUnique(s, t, u) for u in desired.uniques if u.name not in added and set(u.columns) & columns]
+    out += [AddCheck(s, t, k) for k in desired.checks if k.name not in added and identifiers(k.expression) & columns]
+    out += [AddForeignKey(s, t, f) for f in desired.foreign_keys if f.name not in added and set(f.columns) & columns]
     return out
 
 

@@ -302,6 +302,29 @@ CASES = [
         ],
     ),
     Case(
+        "generated column re-added: its index comes back",
+        "CREATE TABLE people (id serial PRIMARY KEY, a int, b int, s int GENERATED ALWAYS AS (a + b) STORED);"
+        "CREATE INDEX ix_people_s ON people (s); INSERT INTO people (a, b) VALUES (2, 3)",
+        md(
+            lambda m: Index(
+                "ix_people_s",
+                Table(
+                    "people",
+                    m,
+                    Column("id", Integer, primary_key=True),
+                    Column("a", Integer),
+                    Column("b", Integer),
+                    Column("s", Integer, Computed("a * b", persisted=True)),
+                ).c.s,
+            )
+        ),
+        [
+            'ALTER TABLE "public"."people" DROP COLUMN "s"',
+            'ALTER TABLE "public"."people" ADD COLUMN "s" integer GENERATED ALWAYS AS ((a * b)) STORED',
+            'CREATE INDEX "ix_people_s" ON "public"."people" USING btree (s)',
+        ],
+    ),
+    Case(
         "primary key rebuilt: the foreign keys pointing at it go and come back",
         "CREATE TABLE teams (id int PRIMARY KEY, code text NOT NULL);"
         "CREATE TABLE people (id serial PRIMARY KEY, team_id int CONSTRAINT fk_team REFERENCES teams (id))",
