@@ -125,7 +125,15 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         what = describe(element)
         try:
             compiled = element.compile(dialect=engine.dialect, schema_translate_map={None: None})
-        except exc.SQLAlchemyError as error:
+        except (exc.SQLAlchemyError, AssertionError, TypeError, ValueError, AttributeError) as error:
+            # SQLAlchemy also signals bad models with plain exceptions (an unnamed index under a naming
+            # convention without "ix" is an AssertionError): the user's models are input, not our bug.
+            if getattr(getattr(element, "element", None), "name", "") is None:
+                raise ConfigError(
+                    f"The models' {what.replace(' None ', ' (unnamed) ')} has no name, and the naming convention has no pattern for it.",
+                    "Give it a name, or add a pattern for it to the MetaData's naming_convention "
+                    '(for example "ix": "ix_%(table_name)s_%(column_0_N_name)s").',
+                ) from None
             raise ConfigError(
                 f"The models' DDL for {what} cannot be compiled for PostgreSQL: {first_line(error)}.",
                 "Fix that object in the models; SQLAlchemy's reason is given above.",
@@ -140,7 +148,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         metadata.create_all(engine, checkfirst=False)  # type: ignore[arg-type]
     except ConfigError:
         raise
-    except exc.SQLAlchemyError as error:
+    except (exc.SQLAlchemyError, AssertionError, TypeError, ValueError, AttributeError) as error:
         raise ConfigError(
             f"The models cannot be turned into PostgreSQL DDL: {first_line(error)}.",
             "Fix the model definition the message names (for example a ForeignKey to a table or column that "

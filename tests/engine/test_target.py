@@ -353,3 +353,13 @@ def test_bad_models_modules_are_config_errors(
 def test_malformed_models_setting_is_a_config_error(tmp_path: Path, spec: str) -> None:
     with pytest.raises(ConfigError, match="module:attribute"):
         load_models(spec, tmp_path)
+
+
+def test_unnamed_index_without_a_naming_pattern_is_a_config_error() -> None:
+    """SQLAlchemy signals this with a bare AssertionError: it must still reach the user as bad input."""
+    metadata = MetaData(naming_convention={"pk": "pk_%(table_name)s"})
+    table = Table("t", metadata, Column("id", Integer, primary_key=True), Column("x", Integer))
+    Index(None, table.c.x)
+    with pytest.raises(ConfigError, match=r"\(unnamed\) on table public\.t has no name") as caught:
+        compile_models(metadata)
+    assert "naming_convention" in str(caught.value)
