@@ -50,28 +50,50 @@ class Prepared:
         return self.diff.empty
 
 
-def load_metadata(settings: Settings) -> MetaData:
-    from schemasync.schema import target
-
+def require_models(settings: Settings) -> None:
+    """Fail early, before connecting, when no models are configured."""
     if not settings.models:
         raise ConfigError(
             "No models are configured, so there is nothing to compare the database with.",
             "Set models = 'package.module:Base' under [tool.schemasync] in pyproject.toml, "
             "SCHEMASYNC_MODELS, or pass --models.",
         )
+
+
+def load_metadata(settings: Settings) -> MetaData:
+    from schemasync.schema import target
+
+    require_models(settings)
+    assert settings.models is not None
     return target.load_models(settings.models, settings.project_dir)
 
 
-def load_models(conn: psycopg.Connection, settings: Settings, metadata: MetaData | None = None) -> Models:
-    """The models' schema as PostgreSQL renders it (cached under .schemasync/cache by DDL hash)."""
+def load_models(
+    conn: psycopg.Connection, settings: Settings, metadata: MetaData | None = None, *, reuse: bool = False
+) -> Models:
+    """The models' schema as PostgreSQL renders it (cached under .schemasync/cache by DDL hash).
+
+    With `reuse` (read-only looks: status, check, diff), the models are not even imported when
+    nothing their last import read has changed (`schema/recall.py`). Without `metadata`, the import
+    happens here, tracked, so the next look can reuse it.
+    """
     from schemasync.schema import recall, target
 
-    metadata = metadata if metadata is not None else load_metadata(settings)
     cache = settings.project_dir / CACHE_DIR
+    if reuse and metadata is None and settings.models:
+        recalled = recall.recall(cache, conn, settings.models, settings.project_dir)
+        if recalled is not None:
+            return Models(recalled.desired, recalled.hints)
+    inputs = None
+    if metadata is None:
+        with recall.tracking() as inputs:
+            metadata = load_metadata(settings)
     desired, key = target.desired_keyed(conn, metadata, cache_dir=cache)
     hints = target.rename_hints(metadata)
-    if settings.models:
-        recall.remember(cache, conn, models=settings.models, project_dir=settings.project_dir, key=key, hints=hints)
+    if inputs is not None and settings.models:
+        recall.remember(
+            cache, conn, models=settings.models, project_dir=settings.project_dir, key=key, hints=hints, inputs=inputs
+        )
     return Models(desired, hints)
 
 
@@ -129,11 +151,8 @@ def schema_state(conn: psycopg.Connection, settings: Settings) -> dict[str, obje
     """
     if not settings.models:
         return None
-    from schemasync.schema import recall
-
-    recalled = recall.recall(settings.project_dir / CACHE_DIR, conn, settings.models, settings.project_dir)
-    models = Models(recalled.desired, recalled.hints) if recalled else None
     try:
+        models = load_models(conn, settings, reuse=True)
         prepared = prepare(conn, settings, models=models, measure=False)
     except ConfigError as exc:
         return {"models": settings.models, "in_sync": None, "changes": None, "summary": [], "error": exc.message}

@@ -205,9 +205,9 @@ def diff_command(
 ) -> None:
     """Show what it takes to bring the database in line with the models (writes nothing)."""
     settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes)
-    metadata = engine.load_metadata(settings)
+    engine.require_models(settings)
     with connected(loaded, settings) as (target, conn):
-        models = engine.load_models(conn, settings, metadata)
+        models = engine.load_models(conn, settings, reuse=True)
         prepared = engine.prepare(conn, settings, models=models, extra_hints=parse_renames(rename, models.desired))
     if json_output:
         out.print_json(json.dumps(diff_json(prepared, target), default=str))
@@ -230,9 +230,9 @@ def diff_command(
 def check(loaded: Loaded, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
     """Exit 0 when the database matches the models, 2 when it does not (for CI). Never writes."""
     settings = with_flags(loaded.settings, prune=prune)
-    metadata = engine.load_metadata(settings)
+    engine.require_models(settings)
     with connected(loaded, settings) as (target, conn):
-        prepared = engine.prepare(conn, settings, models=engine.load_models(conn, settings, metadata), measure=False)
+        prepared = engine.prepare(conn, settings, models=engine.load_models(conn, settings, reuse=True), measure=False)
     if json_output:
         out.print_json(json.dumps(diff_json(prepared, target), default=str))
     elif prepared.in_sync:
@@ -315,7 +315,7 @@ def run_sync(
     app_version = app_version_of(loaded, required=True)
     assert app_version is not None
     interactive = not yes and sys.stdin.isatty()
-    metadata = engine.load_metadata(settings)
+    engine.require_models(settings)
     with (
         connected(loaded, settings) as (target, conn),
         db.advisory_lock(conn, target, settings.advisory_lock_timeout),
@@ -323,7 +323,7 @@ def run_sync(
         latest = versions.latest(conn)
         db_version = latest.schema_version if latest else None
         versions.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="sync")
-        models = engine.load_models(conn, settings, metadata)
+        models = engine.load_models(conn, settings)  # always a fresh import: what is applied is computed anew
         hints = parse_renames(rename, models.desired)
         prepared = engine.prepare(conn, settings, models=models, extra_hints=hints)
         if interactive and prepared.diff.suggestions:

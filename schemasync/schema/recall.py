@@ -1,26 +1,35 @@
-"""Recalling the models' schema without importing them, for `status`.
+"""Recalling the models' schema without importing them, for the read-only looks (status, check, diff).
 
 Importing the models costs SQLAlchemy's import plus compiling their DDL (about 1.5 s for 1,000 tables
-here), which `status` cannot afford if it is to feel instant. So whenever the models are really
-loaded, we remember which of the project's source files that import consisted of (path, size,
-mtime, hash, and the listing of each package directory), the SQLAlchemy and schemasync versions,
-the server, and the key of the desired schema in the DDL cache (`schema/target.py`). `recall` checks
-those files the way a build system checks its inputs: if none changed, the cached desired schema is
-still what the models compile to, and no import is needed.
+here), which `status` and `check` cannot afford if they are to feel instant. So whenever the models
+are really imported, we record what that import depended on, the way a build system records a
+target's inputs:
+  - every file it opened (Python's `open` audit event: the models' modules and anything they read at
+    import time, such as a config file), outside the interpreter's own installation, with size,
+    mtime and hash; plus the listing of each directory a module came from (a new module there may be
+    picked up by a package that imports its directory's contents);
+  - every environment variable it read, with a hash of its value (never the value: it may be a
+    secret), through a recording `os.environ` while the import runs; code that iterates over the
+    whole environment makes the result unrecallable;
+  - the SQLAlchemy and schemasync versions and the server;
+and the key of the desired schema in the DDL cache (`schema/target.py`). `recall` re-checks those
+inputs; if none changed, the cached desired schema is still what the models compile to.
 
-What it cannot see: models whose DDL depends on something other than the project's source files
-(an environment variable, a file read at import time). That is why only `status`, which is
-informational, uses the shortcut; `check`, `diff`, `sync` and the flows always import the models.
+`sync`, `push` and the production flow never recall: they always import the models, so what they
+apply is computed afresh (and a stale recall can at worst make a look report old drift).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
+import sysconfig
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -58,22 +67,105 @@ def _sqlalchemy_version() -> str:
         return "none"
 
 
-def _project_files(project_dir: Path) -> list[Path]:
-    """Source files of modules loaded from the project (not from an environment inside it)."""
-    root = project_dir.resolve()
-    files = set()
-    for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None)
-        if not filename:
-            continue
-        path = Path(filename).resolve()
-        if path.is_relative_to(root) and "site-packages" not in path.parts and path.suffix == ".py":
-            files.add(path)
-    return sorted(files)
+_INSTALLED = tuple(
+    {
+        str(Path(p).resolve())
+        for p in (sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"])
+    }
+)
+
+
+@dataclass
+class Inputs:
+    """What one import of the models read: files and environment variables."""
+
+    files: set[Path] = field(default_factory=set)
+    env: dict[str, str | None] = field(default_factory=dict)
+    whole_environment: bool = False
+
+
+_tracking: list[Inputs] = []
+_hooked = False
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event != "open" or not _tracking or not args:
+        return
+    path = args[0]
+    if isinstance(path, str | bytes | os.PathLike):
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            _tracking[-1].files.add(Path(os.fsdecode(path)).resolve())
+
+
+class _RecordingEnviron(MutableMapping[str, str]):
+    """`os.environ` while the models import: remembers which variables were read."""
+
+    def __init__(self, real: MutableMapping[str, str], inputs: Inputs) -> None:
+        self._real = real
+        self._inputs = inputs
+
+    def __getitem__(self, key: str) -> str:
+        self._inputs.env[key] = self._real.get(key)
+        return self._real[key]
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self._inputs.env[key] = self._real.get(key)
+        return key in self._real
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._real[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._real[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self._inputs.whole_environment = True
+        return iter(self._real)
+
+    def __len__(self) -> int:
+        self._inputs.whole_environment = True
+        return len(self._real)
+
+    def copy(self) -> dict[str, str]:
+        self._inputs.whole_environment = True
+        return dict(self._real)
+
+
+@contextlib.contextmanager
+def tracking() -> Iterator[Inputs]:
+    """Record the files and environment variables read inside the block (the models' import)."""
+    global _hooked  # noqa: PLW0603
+    if not _hooked:
+        sys.addaudithook(_audit)  # audit hooks cannot be removed: this one is idle outside `tracking`
+        _hooked = True
+    inputs = Inputs()
+    real = os.environ
+    os.environ = _RecordingEnviron(real, inputs)  # type: ignore[assignment]  # noqa: B003 (a wrapper, on purpose)
+    _tracking.append(inputs)
+    try:
+        yield inputs
+    finally:
+        _tracking.pop()
+        os.environ = real  # noqa: B003
+
+
+def _relevant(path: Path) -> bool:
+    text = str(path)
+    return (
+        path.suffix != ".pyc"
+        and not text.startswith(_INSTALLED)
+        and "site-packages" not in path.parts
+        and path.is_file()
+    )
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _value_hash(value: str | None) -> str | None:
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
 
 def _listing(directory: Path) -> list[str]:
@@ -81,31 +173,42 @@ def _listing(directory: Path) -> list[str]:
 
 
 def remember(
-    cache_dir: Path, conn: psycopg.Connection, *, models: str, project_dir: Path, key: str, hints: RenameHints
+    cache_dir: Path,
+    conn: psycopg.Connection,
+    *,
+    models: str,
+    project_dir: Path,
+    key: str,
+    hints: RenameHints,
+    inputs: Inputs,
 ) -> None:
-    """Note what the models just compiled to and which project files they came from (best effort)."""
+    """Note what the models just compiled to and what their import read (best effort)."""
+    path = _entry_path(cache_dir, models, project_dir)
     try:
-        root = project_dir.resolve()
-        files = _project_files(project_dir)
+        if inputs.whole_environment:  # the models' DDL may depend on anything in the environment
+            path.unlink(missing_ok=True)
+            return
+        files = sorted(f for f in inputs.files if _relevant(f))
+        modules = [f for f in files if f.suffix == ".py"]
         entry = {
             "format": FORMAT,
             "models": models,
-            "project_dir": str(root),
+            "project_dir": str(project_dir.resolve()),
             "schemasync": __version__,
             "sqlalchemy": _sqlalchemy_version(),
             "server": _server(conn),
             "key": key,
             "hints": {"tables": [list(t) for t in hints.tables], "columns": [list(c) for c in hints.columns]},
-            "files": [[str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns, _sha256(f)] for f in files],
-            "listings": {str(d.relative_to(root)): _listing(d) for d in sorted({f.parent for f in files})},
+            "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns, _sha256(f)] for f in files],
+            "listings": {str(d): _listing(d) for d in sorted({f.parent for f in modules})},
+            "env": {name: _value_hash(value) for name, value in sorted(inputs.env.items())},
         }
         cache_dir.mkdir(parents=True, exist_ok=True)
-        path = _entry_path(cache_dir, models, project_dir)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(entry), encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
-        log.debug("could not remember the models' sources: %s", exc)
+        log.debug("could not remember the models' inputs: %s", exc)
 
 
 def recall(cache_dir: Path, conn: psycopg.Connection, models: str, project_dir: Path) -> Recalled | None:
@@ -125,13 +228,16 @@ def recall(cache_dir: Path, conn: psycopg.Connection, models: str, project_dir: 
             or entry["sqlalchemy"] != _sqlalchemy_version()
         ):
             return None
-        for relative, size, mtime_ns, digest in entry["files"]:
-            file = root / relative
+        for name, digest in entry["env"].items():
+            if _value_hash(os.environ.get(name)) != digest:
+                return None
+        for filename, size, mtime_ns, digest in entry["files"]:
+            file = Path(filename)
             stat = file.stat()
             if (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns) and _sha256(file) != digest:
                 return None
-        for relative, names in entry["listings"].items():
-            if _listing(root / relative) != names:
+        for directory, names in entry["listings"].items():
+            if _listing(Path(directory)) != names:
                 return None
     except (OSError, ValueError, KeyError, TypeError):
         return None

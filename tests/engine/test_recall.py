@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from schemasync import engine
 from schemasync.config import load_settings
 from schemasync.schema import recall
@@ -81,13 +83,14 @@ def test_status_reports_drift_right_after_a_model_change(cli, pg: TestDB) -> Non
     assert second["schema"]["changes"] == 1
 
 
-def test_status_with_unchanged_models_does_not_import_sqlalchemy(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("command", ["status", "check", "diff"])
+def test_looks_with_unchanged_models_do_not_import_sqlalchemy(cli, pg: TestDB, command: str) -> None:  # type: ignore[no-untyped-def]
     project = make_project(cli.project.parent)
     env = {"DATABASE_URL": pg.url}
     assert cli("check", env=env, cwd=project).code in (0, 2)  # a real load, remembered
     probe = (
         "import sys, runpy\n"
-        "sys.argv = ['schemasync', 'status', '--json']\n"
+        f"sys.argv = ['schemasync', '{command}', '--json']\n"
         "try:\n    runpy.run_module('schemasync', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "print('SQLALCHEMY', 'sqlalchemy' in sys.modules, file=sys.stderr)\n"
@@ -101,4 +104,39 @@ def test_status_with_unchanged_models_does_not_import_sqlalchemy(cli, pg: TestDB
         check=False,
     )
     assert "SQLALCHEMY False" in result.stderr, result.stderr
-    assert json.loads(result.stdout)["schema"]["in_sync"] is False
+    report = json.loads(result.stdout)
+    assert (report["schema"]["in_sync"] if command == "status" else report["in_sync"]) is False
+
+
+MODELS_FROM_ENV_AND_FILE = """
+import os
+from pathlib import Path
+from sqlalchemy import Column, Integer, MetaData, String, Table
+
+metadata = MetaData()
+width = int((Path(__file__).parent / "width.txt").read_text())
+Table(os.environ.get("ACME_TABLE", "accounts"), metadata, Column("id", Integer, primary_key=True), Column("email", String(width)))
+"""
+
+
+def test_inputs_read_at_import_time_are_tracked(pg: TestDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path, MODELS_FROM_ENV_AND_FILE)
+    (project / "acme" / "width.txt").write_text("200")
+    monkeypatch.setenv("ACME_TABLE", "people")
+    loaded = _load(pg, project)
+    assert [t.name for t in loaded.desired.tables] == ["people"]
+    assert _recall(pg, project) is not None
+
+    monkeypatch.setenv("ACME_TABLE", "members")
+    assert _recall(pg, project) is None  # an environment variable the models read changed
+    monkeypatch.setenv("ACME_TABLE", "people")
+    assert _recall(pg, project) is not None
+
+    (project / "acme" / "width.txt").write_text("300")
+    assert _recall(pg, project) is None  # a file the models read changed
+
+
+def test_models_that_read_the_whole_environment_are_never_recalled(pg: TestDB, tmp_path: Path) -> None:
+    project = make_project(tmp_path, MODELS_V1 + "\nimport os\nSETTINGS = dict(os.environ)\n")
+    _load(pg, project)
+    assert _recall(pg, project) is None
