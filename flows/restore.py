@@ -1,0 +1,162 @@
+"""The `schemasync-restore` flow: put a verified backup back, with the same approval gate as a change.
+
+verify (fetch, SHA-256 against the manifest, table of contents, what the target holds now) -> show
+what comes back and what it replaces (artifact `schemasync-restore-plan`) -> approval (pause; skipped
+when the run is pre-approved) -> rejected: nothing restored, done | approved: pg_restore in one
+transaction under the change lock; the engine records a `restore` row in schema_versions -> summary
+(artifact `schemasync-restore`).
+
+Run manually (the `restore` deployment has no schedule). The approval gate is the production flow's
+(`flows/approval.py`), so `schemasync runs` lists a waiting restore and `schemasync approve` /
+`reject` answer it. Parameters name where the URL lives (settings for the environment, or
+`database_url_env`), never the URL: Prefect stores parameters.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, State
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows.approval import ApprovalRequest, wait_for_approval
+from schemasync import db, restore, secrets
+from schemasync.config import Settings, load_settings
+from schemasync.errors import ConfigError
+from tasks.restore import restore_backup, verify_backup
+
+PLAN_KEY = "schemasync-restore-plan"
+SUMMARY_KEY = "schemasync-restore"
+
+
+class RestoreOptions(BaseModel):
+    """Which backup goes back where (the run form in the Prefect UI); never a URL or a password."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    backup: str = Field(
+        description="The backup: an id as `schemasync backups list` shows it, latest, a path, or an s3:// URI."
+    )
+    project_dir: str = Field(".", description="Directory of the app's pyproject.toml on the machine running the flow.")
+    environment: str = Field(
+        "production",
+        pattern=r"^[a-z][a-z0-9_-]{0,19}$",
+        description="Environment; 'production' reads PROD_DATABASE_URL or PROD_DB_* where the flow runs.",
+    )
+    database_url_env: str | None = Field(
+        None,
+        title="Database URL variable",
+        description="Name of the environment variable holding the database URL (never the URL itself).",
+    )
+    target_db: str | None = Field(None, description="Restore side by side into this new database on the same server.")
+    source: Literal["local", "s3"] | None = Field(None, description="Take the copy from local or s3.")
+    no_owner: bool = Field(False, description="Do not restore object ownership.")
+    approval_timeout: float | None = Field(None, gt=0, description="Seconds to wait for approval (default: setting).")
+    poll_interval: float | None = Field(None, gt=0, description="Seconds between checks for an answer.")
+    pre_approved_by: str | None = Field(
+        None, max_length=200, description="Skip the approval pause: the restore is pre-approved by this person."
+    )
+
+    @field_validator("database_url_env")
+    @classmethod
+    def _name_not_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if "://" in value or "@" in value or "=" in value:
+            raise ValueError(
+                "give the NAME of an environment variable holding the URL, never the URL: Prefect stores parameters"
+            )
+        return value.strip()
+
+
+def resolve(options: RestoreOptions) -> tuple[Settings, db.Database]:
+    """The settings of the project and environment, and the database they (or database_url_env) point at."""
+    loaded = load_settings({"project_dir": options.project_dir, "env": options.environment})
+    if options.database_url_env:
+        value = os.environ.get(options.database_url_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"The environment variable {options.database_url_env} (the database to restore into) is not set "
+                "where this flow runs.",
+                "Set it in the worker's environment (or the deployment's job variables), or leave "
+                "database_url_env empty to use the environment's settings.",
+            )
+        return loaded.settings, db.parse_url(value, f"environment variable {options.database_url_env}")
+    return loaded.settings, db.resolve(loaded.settings, dict(loaded.sources))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: restore.RestorePlan) -> str:
+    verb = "Create" if plan.create else "Replace the contents of"
+    lines = [
+        f"# Restore {plan.backup.id} into {plan.target.display}",
+        "",
+        f"{verb} {plan.target.display} from this backup. Approving runs `pg_restore` in one transaction: "
+        "the tables in the backup are dropped and recreated with the backup's data.",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {label} | {_cell(text)} |" for label, text in restore.describe(plan)],
+    ]
+    return secrets.scrub("\n".join(lines) + "\n")
+
+
+@flow(name="schemasync-restore", description="Restore a verified backup after approval, and record it.")
+def restore_database(options: RestoreOptions) -> State[Any]:
+    """Verify, ask (unless pre-approved), restore, record."""
+    logger = get_run_logger()
+    settings, target = resolve(options)
+    plan = verify_backup(
+        options.backup,
+        settings,
+        target,
+        target_db=options.target_db,
+        source=options.source,
+        no_owner=options.no_owner,
+    )
+    text = plan_markdown(plan)
+    create_markdown_artifact(text, key=PLAN_KEY, description="What the restore brings back and what it replaces")
+    if options.pre_approved_by:
+        approver, comment = options.pre_approved_by, "pre-approved"
+        logger.info("%s", secrets.scrub(f"Restore pre-approved by {approver}"))
+    else:
+        manifest = plan.backup.manifest
+        answer = wait_for_approval(
+            text,
+            request=ApprovalRequest(
+                database=plan.target.display,
+                environment=settings.env,
+                app_version=manifest.app_version if manifest else None,
+                database_version=plan.state.schema_version if plan.state else None,
+                summary=f"restore backup {plan.backup.id} ({len(plan.backup_tables)} tables)",
+                hazards=[] if plan.create else [f"DELETES_DATA: replaces {len(plan.backup_tables)} tables"],
+                backup=plan.backup.location,
+            ),
+            timeout=int(options.approval_timeout or settings.approval_timeout),
+            poll_interval=max(1, int(options.poll_interval or settings.approval_poll_interval)),
+        )
+        approver, comment = answer.approver, answer.comment
+        if not answer.approve:
+            message = secrets.scrub(
+                f"Rejected by {approver}: nothing was restored." + (f" ({comment})" if comment else "")
+            )
+            create_markdown_artifact(f"# Restore rejected\n\n{message}\n", key=SUMMARY_KEY, description=message)
+            return Completed(message=message)
+    result = restore_backup(plan, settings)
+    recorded = f"; recorded version {result.recorded_version} as a restore" if result.recorded_version else ""
+    message = secrets.scrub(
+        f"Restored {plan.backup.id} into {plan.target.display} in {result.seconds:.1f}s{recorded} "
+        f"(approved by {approver}{': ' + comment if comment else ''})."
+    )
+    create_markdown_artifact(
+        f"# Restored {plan.backup.id}\n\n{message}\n\nFrom {secrets.scrub(plan.backup.location)}.\n",
+        key=SUMMARY_KEY,
+        description=message,
+    )
+    return Completed(message=message)

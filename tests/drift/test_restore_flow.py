@@ -1,0 +1,72 @@
+"""The restore flow behind the `restore` deployment: verify, ask, restore, record (real Prefect server)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.approval import Approval, answer, pending_approvals
+from flows.restore import RestoreOptions, restore_database
+from schemasync import db, versions
+from schemasync.backup import take_backup
+from schemasync.config import load_settings
+from tests.backups.helpers import fill, fingerprint
+from tests.conftest import TestDB
+from tests.prefect.helpers import in_thread
+
+pytestmark = [pytest.mark.prefect]
+
+
+def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.2.0"\n')
+    fill(pg, rows=20)
+    settings = load_settings({"project_dir": str(project)}, {}).settings
+    target = db.parse_url(pg.url, "test")
+    with db.session(target, settings, autocommit=False) as conn:
+        versions.ensure_table(conn, announce=False)
+        versions.record(conn, versions.Record("1.2.0", versions.Status.INITIAL, "development"))
+        conn.commit()
+    taken = take_backup(settings, target, upload=False)
+    original = fingerprint(pg)
+    pg.execute("DELETE FROM orders WHERE id % 2 = 0")
+    damaged = fingerprint(pg)
+    monkeypatch.setenv("SHOP_DATABASE_URL", pg.url)
+    options = RestoreOptions(
+        backup=taken.id,
+        project_dir=str(project),
+        environment="development",
+        database_url_env="SHOP_DATABASE_URL",
+        poll_interval=1,
+        approval_timeout=120,
+    )
+
+    # Not pre-approved: it verifies, shows what it replaces, waits; a rejection restores nothing
+    future = in_thread(restore_database, options=options, return_state=True)
+    deadline = time.monotonic() + 60
+    waiting = []
+    while time.monotonic() < deadline and not waiting:
+        waiting = [p for p in pending_approvals() if p.request.get("database", "").endswith(f"/{pg.name}")]
+        time.sleep(0.5)
+    assert waiting, "the restore never paused for approval"
+    request = waiting[0].request
+    assert request["summary"].startswith(f"restore backup {taken.id}") and request["backup"] == taken.location
+    assert request["hazards"].startswith("DELETES_DATA: replaces")
+    answer(waiting[0].run_id, Approval(approve=False, approver="bob", comment="wrong day"))
+    rejected = future.result(timeout=60)
+    assert rejected.is_completed() and rejected.message == "Rejected by bob: nothing was restored. (wrong day)"
+    assert fingerprint(pg) == damaged
+
+    # Pre-approved: restored in one go, with the engine's `restore` row
+    state = restore_database(options=options.model_copy(update={"pre_approved_by": "alice"}), return_state=True)
+    assert state.is_completed(), state.message
+    assert state.message.startswith(f"Restored {taken.id} into postgres@127.0.0.1:5432/{pg.name}")
+    assert "recorded version 1.2.0 as a restore" in state.message and "approved by alice" in state.message
+    assert fingerprint(pg) == original
+    assert pg.execute("SELECT status, backup_uri FROM schema_versions ORDER BY id") == [
+        ("initial", None),
+        ("restore", taken.location),
+    ]
