@@ -8,5 +8,6 @@ import schemasync.cli.backups
 import schemasync.cli.drift
 import schemasync.cli.info
 import schemasync.cli.operators
+import schemasync.cli.production
 import schemasync.cli.schema
 import schemasync.cli.studio  # noqa: F401

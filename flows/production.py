@@ -1,0 +1,371 @@
+"""The production deployment as a Prefect flow: the guide's `sync:production`, step by step.
+
+versions -> plan -> (nothing to change: record the version if behind, done) -> backup -> verified S3
+upload -> approval (pause) -> rejected: record who and why, done | approved: apply (re-inspected,
+stale plans refused, one transaction, version row) -> build -> verify -> summary with rollback.
+
+Rules this follows (see flows/README.md for the Prefect 3.9.1 facts behind them):
+- Retries live on the tasks (transient errors only), not on the flow: resuming from the approval
+  pause counts as a run, so flow retries would be used up by the pause.
+- The per-database concurrency slot is held only around re-inspect/apply/record (inside the
+  `apply-change` task), never across the pause, which can last hours.
+- Backup and upload results are persisted and keyed by flow run + inputs (schema hash): a retried
+  run reuses its finished backup instead of dumping again.
+- Parameters are a pydantic model (the Prefect UI's run form) of names and settings only: the
+  database URL comes from the settings or an environment variable named by `database_url_env`,
+  never from a parameter, because Prefect stores parameters.
+- After the apply commits, a failing build or verification ends the run Failed with a `failed` row
+  and a summary saying the schema WAS applied and giving the exact restore command.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+from prefect.states import Completed, State
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows.approval import PLAN_ARTIFACT_KEY, Approval, ApprovalRequest, wait_for_approval
+from flows.logs import forward_engine_logs
+from flows.results import local_result_storage
+from schemasync import secrets, versions
+from schemasync.deploy import report as markdown
+from schemasync.deploy import steps
+from schemasync.deploy.model import (
+    BackupInfo,
+    Context,
+    Decision,
+    Outcome,
+    PlannedChange,
+    Report,
+    Result,
+    Target,
+)
+from schemasync.errors import Refused, SchemasyncError
+from tasks import production as t
+
+RESULTS_DIR = ".prefect-results"  # inside the backup directory (hidden: `backups list` ignores it)
+
+
+class DeploymentFailed(SchemasyncError):
+    """A step after the apply failed: the schema change is committed, the deployment is not complete."""
+
+
+class ProductionOptions(BaseModel):
+    """What to deploy and how. This is the run form in the Prefect UI; it never holds a URL or a password."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    project_dir: str = Field(
+        ".",
+        title="Project directory",
+        description="Directory of the app's pyproject.toml ([project].version, [tool.schemasync] settings, models), "
+        "on the machine running the flow.",
+    )
+    environment: str = Field(
+        "production",
+        pattern=r"^[a-z][a-z0-9_-]{0,19}$",
+        description="Environment recorded in schema_versions; 'production' reads PROD_DATABASE_URL or PROD_DB_*.",
+    )
+    database_url_env: str | None = Field(
+        None,
+        title="Database URL variable",
+        description="Name of the environment variable holding the database URL where the flow runs (for example "
+        "PROD_DATABASE_URL). Never the URL itself: Prefect stores parameters. Empty: the settings decide.",
+    )
+    models: str | None = Field(None, description="module:attribute of the models (default: the project's setting).")
+    app_version: str | None = Field(None, description="App version to deploy (default: the project's version).")
+    allow_local_backup: bool = Field(
+        False, description="Accept a backup kept only on this machine when no S3 bucket is configured."
+    )
+    allow_destructive: bool = Field(
+        False, description="Let a pre-approved run apply a plan that deletes data (an approver always sees it)."
+    )
+    allow_downgrade: bool = Field(False, description="Deploy even though the database is at a newer version.")
+    prune: bool = Field(False, description="Also drop tables, columns, enums and sequences the models do not have.")
+    concurrent_indexes: bool = Field(
+        False, description="Build indexes on existing tables CONCURRENTLY, after the transaction."
+    )
+    approval_timeout: float | None = Field(
+        None, gt=0, description="Seconds to wait for approval (default: the approval_timeout setting, 24 h)."
+    )
+    poll_interval: float | None = Field(
+        None, gt=0, description="Seconds between checks for an answer (default: the approval_poll_interval setting)."
+    )
+    slot_timeout: float = Field(
+        1800, gt=0, description="Seconds to wait for another deployment on the same database to finish applying."
+    )
+    pre_approved_by: str | None = Field(
+        None,
+        max_length=200,
+        description="Skip the approval pause: the run is pre-approved by this person, and recorded as pre-approved "
+        "(what `schemasync production --approve` sets).",
+    )
+    comment: str = Field("", max_length=2000, description="Comment recorded with a pre-approval.")
+
+    @field_validator("database_url_env")
+    @classmethod
+    def _name_not_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if "://" in value or "@" in value or "=" in value:
+            raise ValueError(
+                "give the NAME of an environment variable holding the URL (for example PROD_DATABASE_URL), "
+                "never the URL itself: Prefect stores parameters"
+            )
+        if not value.replace("_", "a").isalnum() or value[0].isdigit():
+            raise ValueError("not an environment variable name (letters, digits and _, not starting with a digit)")
+        return value
+
+    def target(self) -> Target:
+        return Target(
+            project_dir=str(Path(self.project_dir).expanduser().resolve()),
+            environment=self.environment,
+            database_url_env=self.database_url_env,
+            models=self.models,
+            app_version=self.app_version,
+            prune=self.prune,
+            concurrent_indexes=self.concurrent_indexes,
+        )
+
+
+def _run_name() -> str:
+    options = flow_run.parameters.get("options")
+    env = getattr(options, "environment", None) or (options or {}).get("environment", "production")
+    return f"deploy-{env}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+@flow(name="schemasync-production", flow_run_name=_run_name, retries=0, log_prints=False)
+def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
+    """Deploy the app's schema: plan, back up off-site, ask for approval, apply, build, verify, record."""
+    options = options or ProductionOptions()
+    forward_engine_logs()
+    target = options.target()
+    run_id = str(flow_run.id)
+    started = time.monotonic()
+    report = Report(run_id=run_id, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    report = replace(report, project_dir=target.project_dir)
+
+    context = t.check_versions(target, options.allow_downgrade)
+    report = replace(report, context=context).step(
+        "versions", True, f"database {context.database_version or 'none recorded'}, app {context.app_version}"
+    )
+    planned = t.plan_change(target)
+    report = replace(report, planned=planned)
+    if planned.empty:
+        return _already_in_sync(target, context, run_id, options)
+    report = report.step("plan", True, planned.headline)
+
+    try:
+        steps.check_plan(
+            planned, pre_approved=bool(options.pre_approved_by), allow_destructive=options.allow_destructive
+        )
+        taken = _backup(target, context, planned, options)
+        report = replace(report, backup=taken).step("backup", True, f"{taken.location} (verified)")
+        decision = _decide(options, context, planned, taken, run_id)
+    except Exception as exc:
+        _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
+        raise
+    report = replace(report, decision=decision).step(
+        "approval", decision.approve, f"{'approved' if decision.approve else 'rejected'} by {decision.approver}"
+    )
+
+    if not decision.approve:
+        row = t.record_outcome(
+            target,
+            status=versions.Status.REJECTED,
+            decision=decision,
+            taken=taken,
+            run_id=run_id,
+            schema_hash=planned.source_hash,
+            description=f"Rejected: {planned.description or planned.headline}",
+        )
+        message = f"Rejected by {decision.approver}" + (f": {decision.comment}" if decision.comment else "")
+        message += "; nothing was changed."
+        path = _finish(replace(report, version_id=row), started, Outcome.REJECTED, message, task=True)
+        return _completed(
+            Outcome.REJECTED, message=message, context=context, run_id=run_id, taken=taken, row=row, summary=path
+        )
+
+    try:
+        applied = t.apply_change(
+            target, approved=planned, decision=decision, taken=taken, run_id=run_id, slot_timeout=options.slot_timeout
+        )
+    except Exception as exc:
+        _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
+        raise
+    report = replace(report, applied=applied, version_id=applied.version_id).step(
+        "apply", True, f"{applied.statements} statements in one transaction, {applied.duration_ms} ms"
+    )
+
+    try:
+        run = t.build_app(target)
+        report = report.step("build", True, run.describe() if run else "no build command configured")
+        checks = t.verify(target)
+        for check in checks.checks:
+            report = report.step(f"verify: {check.name}", True, check.detail)
+    except Exception as exc:
+        raise _failed_after_apply(target, report, started, exc, run_id) from exc
+
+    message = (
+        f"Deployed {context.app_version} to {context.database} ({context.environment}): "
+        f"{applied.statements} statements applied, verified, recorded in schema_versions row {applied.version_id}."
+    )
+    path = _finish(report, started, Outcome.APPLIED, message, task=True)
+    return _completed(
+        Outcome.APPLIED,
+        message=message,
+        context=context,
+        run_id=run_id,
+        taken=taken,
+        row=applied.version_id,
+        summary=path,
+    )
+
+
+# -- the steps' glue -------------------------------------------------------------------------------
+
+
+def _already_in_sync(target: Target, context: Context, run_id: str, options: ProductionOptions) -> State[Any]:
+    if context.in_step:
+        message = f"Already in sync: {context.database} matches the models and is at version {context.app_version}."
+        return _completed(Outcome.IN_SYNC, message=message, context=context, run_id=run_id)
+    row = t.record_in_sync(target, run_id, options.slot_timeout)
+    message = (
+        f"Already in sync: {context.database} matches the models; recorded version {context.app_version} "
+        f"(was {context.database_version or 'none recorded'}) in schema_versions row {row}."
+    )
+    return _completed(Outcome.RECORDED, message=message, context=context, run_id=run_id, row=row)
+
+
+def _backup(target: Target, context: Context, planned: PlannedChange, options: ProductionOptions) -> BackupInfo:
+    """Dump, then upload; both persisted next to the backups so a retried run reuses them."""
+    storage = local_result_storage(Path(context.backup_dir) / RESULTS_DIR)
+    taken = t.backup.with_options(result_storage=storage)(target, planned.source_hash, options.allow_local_backup)
+    if context.s3:
+        taken = t.upload_backup.with_options(result_storage=storage)(target, taken)
+    return taken
+
+
+def _decide(
+    options: ProductionOptions, context: Context, planned: PlannedChange, taken: BackupInfo, run_id: str
+) -> Decision:
+    """Pause for an approver's answer, or take the pre-approval given with the run."""
+    text = markdown.plan_markdown(context, planned, taken, run_id=run_id)
+    if options.pre_approved_by:
+        from prefect.artifacts import create_markdown_artifact
+
+        create_markdown_artifact(text, key=PLAN_ARTIFACT_KEY, description="Plan (pre-approved run)")
+        decision = Decision(True, options.pre_approved_by, options.comment, pre_approved=True)
+        t.say("Pre-approved by %s; no approval pause.", decision.approver)
+        return decision
+    answer: Approval = wait_for_approval(
+        text,
+        request=ApprovalRequest(
+            database=context.database,
+            environment=context.environment,
+            app_version=context.app_version,
+            database_version=context.database_version,
+            summary=planned.headline + (f": {planned.summary[0]}" if planned.summary else ""),
+            hazards=[f"{h.kind}: {h.fact}" for h in planned.hazards],
+            backup=taken.location,
+            plan_hash=planned.source_hash,
+        ),
+        timeout=max(1, round(options.approval_timeout or context.approval_timeout)),
+        poll_interval=max(1, round(options.poll_interval or context.approval_poll_interval)),
+    )
+    return Decision(answer.approve, answer.approver, answer.comment)
+
+
+def _failed_after_apply(
+    target: Target, report: Report, started: float, exc: Exception, run_id: str
+) -> DeploymentFailed:
+    """Record the failure, write the summary with the rollback command, and say all of it in the error."""
+    step = "build" if not any(s.step == "build" for s in report.steps) else "verification"
+    what = _text(exc)
+    report = report.step(step, False, what)
+    assert report.planned is not None and report.context is not None and report.applied is not None
+    row = None
+    try:
+        row = t.record_outcome.fn(
+            target,
+            status=versions.Status.FAILED,
+            decision=report.decision,
+            taken=report.backup,
+            run_id=run_id,
+            schema_hash=report.applied.schema_hash,
+            description=f"Applied, then the {step} failed",
+            note=what,
+        )
+    except Exception as record_error:  # the summary and the error still say what happened
+        report = report.step("record failure", False, _text(record_error))
+    ctx = report.context
+    message = (
+        f"The schema of {ctx.database} ({ctx.environment}) WAS changed: {report.applied.statements} statements were "
+        f"applied and version {ctx.app_version} recorded (schema_versions row {report.applied.version_id}), "
+        f"but then the {step} failed: {what}"
+    )
+    path = _finish(replace(report, version_id=row or report.version_id), started, Outcome.FAILED, message)
+    rollback = (
+        f" To roll back: `{report.backup.restore_command}` (from {target.project_dir})."
+        if report.backup is not None
+        else " No backup was taken, so there is nothing to restore from."
+    )
+    return DeploymentFailed(
+        message + rollback + (f" Summary: {path}." if path else ""),
+        f"Fix the {step} and run the deployment again (the schema is already in place), or roll back with the "
+        "restore command.",
+    )
+
+
+def _finish(report: Report, started: float, outcome: Outcome, message: str, *, task: bool = False) -> str | None:
+    """Publish the summary (artifact and file). Outside the happy path the run may already be failed on the
+    server (an expired approval), where Prefect refuses to start tasks: then it is written directly."""
+    final = replace(report, outcome=outcome, message=message, seconds=time.monotonic() - started)
+    text = markdown.summary_markdown(final)
+    if report.context is None:
+        return None
+    try:
+        if task:
+            return t.write_summary(report.context.backup_dir, text)
+        return t.write_summary.fn(report.context.backup_dir, text)
+    except Exception as exc:  # never hide the run's own outcome behind a failure to write about it
+        t.say("Could not write the deployment summary: %s", _text(exc))
+        return None
+
+
+def _completed(
+    outcome: Outcome,
+    *,
+    message: str,
+    context: Context,
+    run_id: str,
+    taken: BackupInfo | None = None,
+    row: int | None = None,
+    summary: str | None = None,
+) -> State[Any]:
+    t.say("%s", message)
+    result = Result(
+        outcome=outcome,
+        message=secrets.scrub(message),
+        database=context.database,
+        environment=context.environment,
+        app_version=context.app_version,
+        database_version=context.database_version,
+        run_id=run_id,
+        backup=taken.location if taken else None,
+        restore_command=taken.restore_command if taken else None,
+        version_id=row,
+        summary_path=summary,
+    )
+    return Completed(message=result.message, data=result)
+
+
+def _text(exc: BaseException) -> str:
+    return secrets.scrub(getattr(exc, "message", None) or str(exc) or type(exc).__name__)

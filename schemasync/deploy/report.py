@@ -1,0 +1,180 @@
+"""Markdown for people: the plan put in front of the approver, and the summary of a deployment.
+
+The plan says what would run and what it risks (versions, SQL with its hazards, row counts of the
+tables it touches, the backup and its restore command), so that approving it is an informed yes.
+The summary says what happened, step by step, and always how to get back: the exact restore
+command of the backup taken before the change. Both are scrubbed of secrets before they leave.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemasync import secrets
+from schemasync.deploy.model import BackupInfo, Context, Outcome, PlannedChange, Report
+
+MAX_SQL_CHARS = 100_000  # beyond this the approver is pointed at `schemasync diff --sql`
+
+_TITLES = {
+    Outcome.IN_SYNC: "Already in sync",
+    Outcome.RECORDED: "Already in sync; version recorded",
+    Outcome.APPLIED: "Deployed",
+    Outcome.REJECTED: "Rejected: nothing was changed",
+    Outcome.REFUSED: "Refused: nothing was applied",
+    Outcome.STOPPED: "Stopped: nothing was applied",
+    Outcome.FAILED: "FAILED after the schema change was applied",
+}
+
+
+def cell(text: object) -> str:
+    """A value for a Markdown table cell: one line, pipes escaped."""
+    return re.sub(r"\s*\n\s*", " ", str(text)).replace("|", "\\|")
+
+
+def fence(text: str, lang: str = "") -> str:
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _rows(rows: list[tuple[str, object]]) -> list[str]:
+    lines = ["| | |", "|---|---|"]
+    lines += [f"| {cell(k)} | {cell(v)} |" for k, v in rows if v not in (None, "")]
+    return lines
+
+
+def _size(n: int) -> str:
+    from schemasync.backup import human_size
+
+    return human_size(n)
+
+
+def backup_rows(backup: BackupInfo | None) -> list[tuple[str, object]]:
+    if backup is None:
+        return [("backup", "none")]
+    where = backup.remote or f"{backup.path} (local only)"
+    return [
+        ("backup", f"{where}, {_size(backup.size)}, SHA-256 {backup.sha256[:16]}… verified"),
+        ("restore command", f"`{backup.restore_command}`"),
+    ]
+
+
+def plan_markdown(context: Context, planned: PlannedChange, backup: BackupInfo | None, *, run_id: str) -> str:
+    """What the approver reads (the `schemasync-plan` artifact and the resume form's text)."""
+    lines = [
+        f"# Schema change for {cell(context.database)} ({cell(context.environment)})",
+        "",
+        *_rows(
+            [
+                ("database", context.database),
+                ("environment", context.environment),
+                ("database version", context.database_version or "none recorded"),
+                ("app version", context.app_version),
+                ("plan", planned.headline),
+                ("made from schema", f"`{planned.source_hash[:16]}`"),
+                *backup_rows(backup),
+                ("flow run", run_id),
+            ]
+        ),
+        "",
+        "## What changes",
+        "",
+        *[f"- {line}" for line in planned.summary],
+        *[f"- _{note}_" for note in planned.notes],
+        "",
+        "## Hazards",
+        "",
+    ]
+    if planned.hazards:
+        lines += ["| statement | kind | fact |", "|---|---|---|"]
+        lines += [f"| {h.statement} | {h.kind} | {cell(h.fact)} |" for h in planned.hazards]
+    else:
+        lines.append("None: every statement is additive and safe on existing data.")
+    if planned.affected:
+        lines += ["", "## Rows in the tables it changes", "", "| table | rows |", "|---|---|"]
+        lines += [
+            f"| {cell(t.name)} | {t.rows:,}{'' if t.exact else ' (estimate)'} |"
+            for t in sorted(planned.affected, key=lambda t: t.name)
+        ]
+    sql = planned.sql
+    if len(sql) > MAX_SQL_CHARS:
+        sql = sql[:MAX_SQL_CHARS] + "\n-- ... (plan truncated here; `schemasync diff --sql` prints all of it)"
+    lines += [
+        "",
+        "## SQL (runs in one transaction; applied only if the schema is unchanged at approval)",
+        "",
+        fence(sql, "sql"),
+        "",
+        "## Answer",
+        "",
+        f'- approve: `schemasync approve {run_id} --comment "..."`',
+        f'- reject: `schemasync reject {run_id} --comment "why"`',
+        "- or resume the run in the Prefect UI and fill in the form.",
+        "",
+    ]
+    return secrets.scrub("\n".join(lines))
+
+
+def summary_markdown(report: Report) -> str:
+    """The deployment summary (artifact `schemasync-summary` and `deploy-<timestamp>.md`)."""
+    outcome = report.outcome or Outcome.STOPPED
+    ctx = report.context
+    title = _TITLES[outcome]
+    where = f"{ctx.database} ({ctx.environment})" if ctx else "the database"
+    rows: list[tuple[str, object]] = [
+        ("outcome", outcome.value),
+        ("database", ctx.database if ctx else None),
+        ("environment", ctx.environment if ctx else None),
+        ("versions", f"{(ctx.database_version or 'none recorded')} -> {ctx.app_version}" if ctx else None),
+        ("flow run", report.run_id),
+        ("started", report.started_at),
+        ("duration", f"{report.seconds:.1f} s" if report.seconds is not None else None),
+    ]
+    if report.planned is not None and not report.planned.empty:
+        rows.append(("plan", report.planned.headline))
+    if report.decision is not None:
+        d = report.decision
+        verb = "approved" if d.approve else "rejected"
+        rows.append(("decision", f"{verb} by {d.approver}" + (" (pre-approved)" if d.pre_approved else "")))
+        if d.comment:
+            rows.append(("comment", d.comment))
+    if report.applied is not None:
+        a = report.applied
+        rows.append(("applied", f"{a.statements} statements in {a.duration_ms} ms"))
+    if report.version_id is not None:
+        rows.append(("schema_versions row", report.version_id))
+    rows += backup_rows(report.backup) if report.backup or (report.planned and not report.planned.empty) else []
+    lines = [f"# {title}: {cell(where)}", ""]
+    if report.message:
+        lines += [report.message, ""]
+    lines += _rows(rows)
+    if report.steps:
+        lines += ["", "## Steps", ""]
+        lines += [f"- {'✓' if s.ok else '✗'} **{s.step}**: {s.detail}" for s in report.steps]
+    lines += ["", "## Rollback", ""]
+    lines += _rollback(report)
+    if report.planned is not None and report.planned.sql and outcome in (Outcome.APPLIED, Outcome.FAILED):
+        lines += ["", "## SQL that was applied", "", fence(report.planned.sql[:MAX_SQL_CHARS], "sql")]
+    lines.append("")
+    return secrets.scrub("\n".join(lines))
+
+
+def _rollback(report: Report) -> list[str]:
+    backup = report.backup
+    applied = report.applied is not None
+    where = f" from the project directory (`{report.project_dir}`)" if report.project_dir else ""
+    if not applied:
+        text = ["Nothing to roll back: the schema was not changed by this run."]
+        if backup is not None:
+            text.append(f"The backup taken before it stays available: `{backup.restore_command}`.")
+        return text
+    if backup is None:
+        return ["The schema change is committed and no backup was taken, so there is nothing to restore from."]
+    return [
+        "The schema change is committed. To return the database to its state before this deployment, "
+        f"restore the backup taken just before it{where}:",
+        "",
+        fence(backup.restore_command, "sh"),
+        "",
+        "Restoring replaces the database's contents with the backup: rows written since the backup are lost. "
+        "Add `--target-db NAME` to restore side by side first and compare.",
+    ]

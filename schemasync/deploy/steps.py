@@ -1,0 +1,552 @@
+"""The steps of a production deployment, one function each, taking and returning plain values.
+
+Each step resolves its settings and database from the `Target` and opens its own connection, so a
+step can be retried on its own and nothing that holds a password crosses a step boundary. The order,
+the approval pause and the retries belong to the flow (`flows/production.py`); what each step does,
+and every rule about what is safe, belongs here:
+
+- `check_versions`: the app's and the database's versions; refuses a downgrade.
+- `plan_change`: inspect, diff, plan, count the affected rows; never writes.
+- `check_plan`: refuses a plan that would fail on the data, or a destructive plan nobody reviewed.
+- `take_backup` / `upload_backup`: a verified dump, then its verified S3 copy; without a bucket the
+  run stops unless a local-only backup was explicitly allowed.
+- `apply_change`: under the caller's `slot` (the Prefect concurrency limit), plan again, refuse a
+  stale plan (the schema hash or the statements differ from what was approved), apply in one
+  transaction with the version row (approver, comment, backup, run id, duration).
+- `record_in_sync`, `record_outcome`: the other rows (recorded, rejected, failed).
+- `build_app`, `verify_deployment`: `schemasync.build` on the target.
+- `write_summary`: the summary file `deploy-<timestamp>.md` next to the backups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from schemasync import build, db, secrets, versions
+from schemasync.config import Loaded, Settings, load_settings
+from schemasync.deploy.model import (
+    AffectedTable,
+    AppliedChange,
+    BackupInfo,
+    Context,
+    Decision,
+    HazardNote,
+    PlannedChange,
+    Target,
+    digest,
+)
+from schemasync.errors import ConfigError, Refused
+
+if TYPE_CHECKING:
+    from schemasync import engine
+    from schemasync.schema.model import Schema
+
+log = logging.getLogger(__name__)
+
+Slot = Callable[[db.Database], AbstractContextManager[object]]
+SUMMARY_PREFIX = "deploy-"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_embedded: dict[Path, db.Database] = {}
+
+
+class NoOffsiteBackup(Refused):
+    """No S3 bucket is configured and a local-only backup was not allowed."""
+
+
+# -- settings and connections ----------------------------------------------------------------------
+
+
+def _load(target: Target) -> Loaded:
+    loaded = load_settings(
+        {
+            "project_dir": target.project_dir,
+            "env": target.environment,
+            "models": target.models,
+            "app_version": target.app_version,
+        }
+    )
+    update: dict[str, object] = {}
+    if target.prune:
+        update["prune"] = True
+    if target.concurrent_indexes:
+        update["concurrent_indexes"] = True
+    return Loaded(loaded.settings.model_copy(update=update), loaded.sources) if update else loaded
+
+
+def settings_for(target: Target) -> Settings:
+    return _load(target).settings
+
+
+def open_target(target: Target) -> tuple[Settings, db.Database]:
+    """Settings and database of `target`; the URL is read here, from the environment or the settings."""
+    loaded = _load(target)
+    settings = loaded.settings
+    name = target.database_url_env
+    if name:
+        if not _ENV_NAME.fullmatch(name):
+            raise ConfigError(
+                f"database_url_env must name an environment variable, and {secrets.scrub(name)[:60]!r} is not a variable name.",
+                "Put the URL in an environment variable of the process running the flow and pass its name "
+                "(for example PROD_DATABASE_URL); never pass the URL itself: Prefect stores parameters.",
+            )
+        value = os.environ.get(name, "").strip()
+        if not value:
+            raise ConfigError(
+                f"The environment variable {name} (database_url_env) is not set in the process running this deployment.",
+                f"Set {name} to the database URL there, or leave database_url_env empty to use the settings "
+                "(PROD_DATABASE_URL or PROD_DB_* for production, DATABASE_URL otherwise).",
+            )
+        secrets.register(value)
+        return settings, db.parse_url(value, f"environment variable {name}")
+    if settings.database_url is None and not settings.is_production:  # the embedded server: start it once
+        key = (settings.project_dir / settings.embedded_dir).resolve()
+        if key not in _embedded:
+            _embedded[key] = db.resolve(settings, dict(loaded.sources))
+        return settings, _embedded[key]
+    return settings, db.resolve(settings, dict(loaded.sources))
+
+
+@contextlib.contextmanager
+def _session(settings: Settings, database: db.Database) -> Iterator[psycopg.Connection]:
+    with db.session(database, settings) as conn:
+        db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        yield conn
+
+
+# -- versions --------------------------------------------------------------------------------------
+
+
+def check_versions(target: Target, *, allow_downgrade: bool = False) -> Context:
+    """Where the database and the app stand; Refused when the database is ahead (unless allowed)."""
+    settings, database = open_target(target)
+    app_version = settings.app_version
+    versions.parse_version(app_version, "the app version")
+    assert app_version is not None
+    with _session(settings, database) as conn:
+        latest = versions.latest(conn)
+    db_version = latest.schema_version if latest else None
+    versions.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="this deployment")
+    relation = versions.relation(
+        versions.parse_version(app_version, "the app version"),
+        versions.parse_version(db_version, "schema_versions") if db_version else None,
+    )
+    s3 = None
+    if settings.s3_bucket:
+        prefix = settings.s3_prefix.strip("/")
+        s3 = f"s3://{settings.s3_bucket}/{prefix + '/' if prefix else ''}"
+    from schemasync.backup import backup_root
+
+    return Context(
+        database=database.display,
+        environment=settings.env,
+        app_version=app_version,
+        database_version=db_version,
+        relation=str(relation),
+        backup_dir=str(backup_root(settings).resolve()),
+        s3=s3,
+        approval_timeout=settings.approval_timeout,
+        approval_poll_interval=settings.approval_poll_interval,
+    )
+
+
+# -- plan ------------------------------------------------------------------------------------------
+
+
+def _prepare(conn: psycopg.Connection, settings: Settings, *, measure: bool = True) -> engine.Prepared:
+    from schemasync import engine
+
+    return engine.prepare(conn, settings, models=engine.load_models(conn, settings), measure=measure)
+
+
+def plan_change(target: Target) -> PlannedChange:
+    """Inspect, diff and plan (with the rows behind each hazard and in each affected table); never writes."""
+    settings, database = open_target(target)
+    with _session(settings, database) as conn:
+        prepared = _prepare(conn, settings)
+        affected = affected_tables(conn, prepared) if not prepared.plan.empty else ()
+    plan = prepared.plan
+    hazards = tuple(
+        HazardNote(h.kind.name, h.fact, n, h.blocking) for n, s in enumerate(plan.statements, 1) for h in s.hazards
+    )
+    notes = tuple(f"Possible rename (not applied): {s.describe()}" for s in prepared.diff.suggestions) + tuple(
+        f"Left alone (not in the models): {u.describe()}" for u in prepared.diff.unmanaged
+    )
+    return PlannedChange(
+        database=database.display,
+        source_hash=plan.source_hash,
+        sql=plan.sql() if not plan.empty else "",
+        sql_digest=digest(plan.sql(comments=False)) if not plan.empty else digest(""),
+        summary=tuple(plan.summary),
+        statements=len(plan.statements),
+        changes=plan.change_count,
+        description=plan.description,
+        hazards=hazards,
+        affected=affected,
+        notes=notes,
+    )
+
+
+def affected_tables(conn: psycopg.Connection, prepared: engine.Prepared) -> tuple[AffectedTable, ...]:
+    """Row counts of the existing tables the plan changes (exact up to 64 MB, the planner's estimate above)."""
+    from schemasync.plan.facts import EXACT_MAX_TABLE_BYTES
+    from schemasync.plan.sql import ident
+
+    names = sorted(_touched(prepared.diff.changes, prepared.current))
+    if not names:
+        return ()
+    found: list[AffectedTable] = []
+    with conn.transaction(force_rollback=True):
+        for schema, table in names:
+            row = conn.execute(
+                "SELECT pg_total_relation_size(c.oid), c.reltuples::bigint FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+                (schema, table),
+            ).fetchone()
+            if row is None:
+                continue
+            label = table if schema == "public" else f"{schema}.{table}"
+            size, estimate = int(row[0]), max(int(row[1]), 0)
+            if size <= EXACT_MAX_TABLE_BYTES:
+                counted = conn.execute(f"SELECT count(*) FROM {ident(schema, table)}").fetchone()  # noqa: S608 (quoted identifiers)
+                found.append(AffectedTable(label, int(counted[0]) if counted else 0, True))
+            else:
+                found.append(AffectedTable(label, estimate, False))
+    return tuple(found)
+
+
+def _touched(changes: tuple[object, ...], current: Schema) -> set[tuple[str, str]]:
+    from schemasync.diff import changes as c
+
+    names: set[tuple[str, str]] = set()
+    for change in changes:
+        match change:
+            case c.DropTable(schema=s, name=n):
+                names.add((s, n))
+            case c.RenameTable(schema=s, old=o):
+                names.add((s, o))
+            case _:
+                schema, table = getattr(change, "schema", None), getattr(change, "table", None)
+                if isinstance(schema, str) and isinstance(table, str):
+                    names.add((schema, table))
+    return names & {(t.schema, t.name) for t in current.tables}
+
+
+def check_plan(planned: PlannedChange, *, pre_approved: bool, allow_destructive: bool) -> None:
+    """Refuse, before any backup, a plan that would fail on the data or that deletes data unreviewed."""
+    if planned.blocking:
+        raise Refused(
+            "The plan would fail on the data as it is: "
+            + "; ".join(h.fact for h in planned.blocking)
+            + ". Nothing was changed and no backup was taken.",
+            "Fix the data first (the counts say where), or change the models; schemasync never empties a table "
+            "to make a change pass.",
+        )
+    if pre_approved and planned.destructive and not allow_destructive:
+        raise Refused(
+            "The plan deletes data ("
+            + "; ".join(h.fact for h in planned.hazards if h.kind == "DELETES_DATA")
+            + ") and this run is pre-approved, so nobody reviewed that. Nothing was changed.",
+            "Run it without --approve so an approver sees the plan, or pass --allow-destructive "
+            "(parameter allow_destructive) if deleting the data is intended.",
+        )
+
+
+# -- backup ----------------------------------------------------------------------------------------
+
+
+def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = False) -> BackupInfo:
+    """A verified local dump (checking the S3 bucket first, when there is one); refused with no bucket
+    unless a local-only backup is allowed."""
+    from schemasync.backup import TakenBackup, write_dump
+
+    settings, database = open_target(target)
+    store = None
+    if settings.s3_bucket:
+        from schemasync.s3store import S3Store
+
+        store = S3Store(settings)
+        store.preflight()  # a missing or forbidden bucket fails now, not after the dump
+    elif not allow_local_only:
+        raise NoOffsiteBackup(
+            f"No S3 bucket is configured, so the backup of {database.display} would exist only on this machine; "
+            "the production workflow stops before changing anything.",
+            "Set SCHEMASYNC_S3_BUCKET (and SCHEMASYNC_S3_ENDPOINT_URL for a non-AWS endpoint), or accept a "
+            "local-only backup explicitly with --allow-local-backup (flow parameter allow_local_backup).",
+        )
+    path, manifest, _ = write_dump(
+        settings, database, schema_hash=schema_hash, part_size_for=store.part_size if store is not None else None
+    )
+    return _info(TakenBackup(manifest, path))
+
+
+def upload_backup(target: Target, backup: BackupInfo) -> BackupInfo:
+    """Upload the dump and its manifest, verified against the manifest's SHA-256; the S3 copy is what counts."""
+    from schemasync.backup import Manifest, TakenBackup, manifest_path
+    from schemasync.s3store import S3Store
+
+    settings = settings_for(target)
+    path = Path(backup.path)
+    manifest = Manifest.loads(manifest_path(path).read_bytes())
+    remote = S3Store(settings).put(path, manifest)
+    return _info(TakenBackup(manifest, path, remote))
+
+
+def _info(taken: object) -> BackupInfo:
+    from schemasync.backup import TakenBackup
+
+    assert isinstance(taken, TakenBackup)
+    return BackupInfo(
+        id=taken.id,
+        path=str(taken.path),
+        size=taken.manifest.size,
+        sha256=taken.manifest.sha256,
+        environment=taken.manifest.environment,
+        restore_command=taken.restore_command,
+        remote=taken.remote.location if taken.remote is not None else None,
+    )
+
+
+# -- apply -----------------------------------------------------------------------------------------
+
+
+def apply_change(
+    target: Target,
+    *,
+    approved: PlannedChange,
+    decision: Decision,
+    backup: BackupInfo | None,
+    run_id: str,
+    slot: Slot | None = None,
+) -> AppliedChange:
+    """Plan again under the change slot, refuse a stale plan, apply in one transaction with its version row.
+
+    Stale means the live schema no longer hashes to what the approved plan was made from, or the
+    statements differ from the approved ones (the models changed): either way the approver did not
+    see what would run. The executor checks the hash once more under the advisory lock.
+    """
+    from schemasync.apply import StalePlan, apply
+    from schemasync.plan import HazardKind
+
+    settings, database = open_target(target)
+    app_version = settings.app_version
+    assert app_version is not None
+    with (slot or _no_slot)(database), _session(settings, database) as conn:
+        prepared = _prepare(conn, settings)
+        if prepared.plan.source_hash != approved.source_hash:
+            raise StalePlan(
+                f"The schema of {database.display} changed after the plan was shown for approval (it was made from "
+                f"{approved.source_hash[:12]}, the database is now at {prepared.plan.source_hash[:12]}): another "
+                "deployment or a manual change got there first. Nothing was applied.",
+                "Start a new production run to plan, back up and ask for approval against the current schema.",
+            )
+        if digest(prepared.plan.sql(comments=False)) != approved.sql_digest:
+            raise StalePlan(
+                "The plan made now differs from the approved one although the schema did not change (the models "
+                "changed since); nothing was applied.",
+                "Start a new production run so the approver sees the plan that would run.",
+            )
+        record = versions.Record(
+            schema_version=app_version,
+            status=versions.Status.APPLIED,
+            environment=settings.env,
+            app_version=app_version,
+            approved_by=decision.approver,
+            notes=decision.notes or None,
+            backup_uri=backup.location if backup else None,
+            run_id=run_id,
+        )
+        applied = apply(
+            conn,
+            database,
+            prepared.plan,
+            settings=settings,
+            desired=prepared.desired,
+            options=prepared.options,
+            allow=set(HazardKind),  # the approver saw every hazard (check_plan guards pre-approved runs)
+            record=record,
+        )
+    return AppliedChange(
+        statements=applied.statements,
+        changes=prepared.plan.change_count,
+        duration_ms=applied.duration_ms,
+        version_id=applied.version_id,
+        schema_hash=applied.schema_hash,
+        attempts=applied.attempts,
+    )
+
+
+@contextlib.contextmanager
+def _no_slot(_database: db.Database):  # type: ignore[no-untyped-def]
+    yield None
+
+
+def record_in_sync(target: Target, *, run_id: str, slot: Slot | None = None) -> int:
+    """Record the app's version for a database whose schema already matches the models."""
+    from schemasync.apply import record_only
+
+    settings, database = open_target(target)
+    app_version = settings.app_version
+    assert app_version is not None
+    with (slot or _no_slot)(database), _session(settings, database) as conn:
+        prepared = _prepare(conn, settings, measure=False)
+        if not prepared.in_sync:
+            from schemasync.apply import StalePlan
+
+            raise StalePlan(
+                f"The schema of {database.display} changed while the version was being recorded; nothing was recorded.",
+                "Start a new production run.",
+            )
+        return record_only(
+            conn,
+            database,
+            settings=settings,
+            current=prepared.current,
+            desired=prepared.desired,
+            options=prepared.options,
+            record=versions.Record(
+                schema_version=app_version,
+                status=versions.Status.RECORDED,
+                environment=settings.env,
+                app_version=app_version,
+                run_id=run_id,
+                description="The schema already matched the models; version recorded by the production workflow",
+            ),
+        )
+
+
+def record_outcome(
+    target: Target,
+    *,
+    status: versions.Status,
+    decision: Decision | None,
+    backup: BackupInfo | None,
+    run_id: str,
+    schema_hash: str | None,
+    description: str,
+    note: str | None = None,
+) -> int:
+    """Insert a `rejected` or `failed` row (the audit trail keeps who decided what, and why it failed)."""
+    settings, database = open_target(target)
+    app_version = settings.app_version
+    assert app_version is not None
+    notes = "\n".join(t for t in ((decision.notes if decision else ""), note or "") if t) or None
+    with _session(settings, database) as conn, conn.transaction():
+        versions.ensure_table(conn, announce=False)
+        return versions.record(
+            conn,
+            versions.Record(
+                schema_version=app_version,
+                status=status,
+                environment=settings.env,
+                app_version=app_version,
+                description=description,
+                notes=secrets.scrub(notes)[:4000] if notes else None,
+                schema_hash=schema_hash,
+                approved_by=decision.approver if decision else None,
+                backup_uri=backup.location if backup else None,
+                run_id=run_id,
+            ),
+        )
+
+
+# -- build and verify ------------------------------------------------------------------------------
+
+
+def build_app(target: Target) -> build.CommandRun | None:
+    return build.build(settings_for(target))
+
+
+def verify_deployment(target: Target) -> build.Verification:
+    settings, database = open_target(target)
+    assert settings.app_version is not None
+    with _session(settings, database) as conn:
+        return build.verify(conn, settings, app_version=settings.app_version)
+
+
+# -- summary ---------------------------------------------------------------------------------------
+
+
+def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None) -> Path:
+    """Write the summary as `deploy-<UTC timestamp>.md` in the backup directory (never overwriting one)."""
+    from schemasync.backup import ensure_dir, stamp
+
+    root = Path(backup_dir)
+    ensure_dir(root)
+    base = f"{SUMMARY_PREFIX}{stamp(now or datetime.now(UTC))}"
+    text = secrets.scrub(markdown)
+    for n in range(100):
+        path = root / (f"{base}.md" if n == 0 else f"{base}-{n}.md")
+        try:
+            with path.open("x", encoding="utf-8") as fh:
+                fh.write(text)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"too many summaries named {base}*.md in {root}")
+
+
+# -- retries ---------------------------------------------------------------------------------------
+
+_DROPPED = re.compile(
+    r"server closed the connection unexpectedly|terminating connection due to administrator command"
+    r"|could not receive data from server|connection to server .* failed: Connection refused"
+    r"|the database system is (starting up|shutting down)|too many clients|SSL SYSCALL error",
+    re.IGNORECASE,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed step may succeed if simply run again: a dropped connection or an S3 hiccup.
+
+    Wrong input (bad settings, a missing bucket, refused access, a stale plan, a failing statement)
+    is never transient. The cause chain is searched, because steps translate driver errors into
+    SchemasyncErrors raised `from` the original.
+    """
+    from schemasync.backup import BackupFailed
+    from schemasync.s3store import is_transient as s3_transient
+    from schemasync.storage import Corrupt
+
+    if isinstance(exc, Corrupt):  # the local dump no longer matches its manifest: retrying cannot help
+        return False
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, psycopg.OperationalError) and (
+            db.is_transient(current) or _DROPPED.search(str(current))
+        ):
+            return True
+        if isinstance(current, BackupFailed) and _DROPPED.search(current.message):
+            return True
+        if s3_transient(current):  # network, throttling, 5xx, a damaged transfer (Corrupt from S3's copy)
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+__all__ = [
+    "NoOffsiteBackup",
+    "Slot",
+    "apply_change",
+    "check_plan",
+    "check_versions",
+    "is_transient",
+    "open_target",
+    "plan_change",
+    "record_in_sync",
+    "record_outcome",
+    "take_backup",
+    "upload_backup",
+    "verify_deployment",
+    "write_summary",
+]

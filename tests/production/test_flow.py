@@ -1,0 +1,154 @@
+"""The production flow against a real Prefect server, PostgreSQL and S3 endpoint: approve, reject, refuse."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from flows.approval import PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, answer, pending_approvals
+from schemasync.deploy.model import Outcome
+from tasks.production import SUMMARY_ARTIFACT_KEY
+from tests.fixtures.s3 import CREDENTIALS
+from tests.production.conftest import SECRET, App
+from tests.production.helpers import artifacts, everything_stored, task_runs, wait_paused
+
+pytestmark = [pytest.mark.prefect, pytest.mark.s3]
+
+
+def test_an_approved_change_is_backed_up_to_s3_applied_verified_and_recorded(app: App) -> None:
+    name, future = app.start()
+    run = wait_paused(name)
+
+    # Before anything changes: a verified dump in S3 whose bytes are the local dump's, and the request.
+    [dump] = app.dumps()
+    objects = app.s3_objects()
+    [key] = [k for k in objects if k.endswith(".dump")]
+    assert objects[key] == dump.read_bytes()
+    manifest = json.loads(objects[key.removesuffix(".dump") + ".manifest.json"])
+    assert manifest["sha256"] == hashlib.sha256(dump.read_bytes()).hexdigest()
+    assert app.columns("customers") == ["id", "name"], "nothing is applied before the approval"
+    listed = {p.run_id: p.request for p in pending_approvals()}[str(run.id)]
+    assert listed["backup"] == f"s3://{app.bucket}/{key}"
+    assert listed["app_version"] == "1.1.0" and listed["database_version"] == "1.0.0"
+    plan = artifacts(run.id)[PLAN_ARTIFACT_KEY].data
+    for expected in ("ADD COLUMN", '"public"."orders"', "| customers | 25 |", f"s3://{app.bucket}/{key}"):
+        assert expected in plan, expected
+    assert "schemasync restore s3://" in plan
+
+    answer(run.id, Approval(approve=True, approver="ann", comment="ship it"))
+    state = future.result(timeout=120)
+
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result.outcome is Outcome.APPLIED
+    assert app.columns("customers") == ["id", "name", "email"]
+    assert app.columns("orders") == ["id", "customer_id"]
+    row = app.versions()[-1]
+    assert row["schema_version"] == "1.1.0" and row["status"] == "applied"
+    assert (row["approved_by"], row["notes"]) == ("ann", "ship it")
+    assert row["backup_uri"] == f"s3://{app.bucket}/{key}"
+    assert row["run_id"] == str(run.id) and row["duration_ms"] is not None
+    found = artifacts(run.id)
+    assert {PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, SUMMARY_ARTIFACT_KEY} <= set(found)
+    [summary] = app.summaries()
+    text = summary.read_text()
+    assert text == found[SUMMARY_ARTIFACT_KEY].data
+    assert f"schemasync restore s3://{app.bucket}/{key} --env production" in text
+    assert "approved by ann" in text
+    stored = everything_stored(run.id)
+    assert "Backing up postgres@127.0.0.1" in stored and "Applied 3 statements" in stored, (
+        "the engine's lines are in the run's log"
+    )
+    assert f"postgres:{SECRET}@" not in stored
+    for secret in (SECRET, CREDENTIALS["AWS_SECRET_ACCESS_KEY"]):
+        assert secret not in stored
+        assert secret not in text and secret not in plan
+        assert all(secret.encode() not in body for body in app.s3_objects().values() if len(body) < 10_000)
+
+
+def test_a_rejection_is_recorded_and_changes_nothing(app: App) -> None:
+    name, future = app.start()
+    run = wait_paused(name)
+
+    answer(run.id, Approval(approve=False, approver="bob", comment="not during the sale"))
+    state = future.result(timeout=90)
+
+    assert state.is_completed(), state.message
+    assert state.result().outcome is Outcome.REJECTED
+    assert "Rejected by bob: not during the sale" in state.message
+    assert app.columns("customers") == ["id", "name"] and app.columns("orders") == []
+    row = app.versions()[-1]
+    assert (row["status"], row["approved_by"], row["notes"]) == ("rejected", "bob", "not during the sale")
+    assert row["run_id"] == str(run.id)
+    assert "Nothing to roll back" in app.summaries()[0].read_text()
+
+
+def test_a_plan_made_stale_during_the_pause_is_refused(app: App) -> None:
+    name, future = app.start()
+    run = wait_paused(name)
+    app.pg.execute("ALTER TABLE customers ADD COLUMN note text")  # someone changes the schema meanwhile
+
+    answer(run.id, Approval(approve=True, approver="ann", comment=""))
+    state = future.result(timeout=90)
+
+    assert state.is_failed()
+    assert "changed after the plan was shown for approval" in state.message and "Nothing was applied" in state.message
+    assert app.columns("customers") == ["id", "name", "note"] and app.columns("orders") == []
+    assert [r["status"] for r in app.versions()] == ["initial"]
+    summary = app.summaries()[0].read_text()
+    assert summary.startswith("# Refused: nothing was applied")
+
+
+def test_two_deployments_of_one_database_never_both_apply(app: App) -> None:
+    first, first_done = app.start()
+    second, second_done = app.start()
+    runs = [wait_paused(first), wait_paused(second)]
+    assert len({p.request["backup"] for p in pending_approvals() if p.run_id in {str(r.id) for r in runs}}) == 2
+
+    for run in runs:  # approved at the same moment: both race for the change slot
+        answer(run.id, Approval(approve=True, approver="ann", comment="both"))
+    states = [first_done.result(timeout=120), second_done.result(timeout=120)]
+
+    assert sorted(s.type.value for s in states) == ["COMPLETED", "FAILED"], [s.message for s in states]
+    [refused] = [s for s in states if s.is_failed()]
+    assert "changed after the plan was shown for approval" in refused.message
+    assert [r["status"] for r in app.versions()] == ["initial", "applied"]
+    assert app.columns("customers") == ["id", "name", "email"]
+
+
+def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_database_only_records(
+    app: App, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SCHEMASYNC_S3_BUCKET")
+    _name, future = app.start(pre_approved_by="ci")
+    state = future.result(timeout=90)
+
+    assert state.is_failed()
+    assert "No S3 bucket is configured" in state.message
+    assert app.dumps() == [] and app.columns("orders") == []
+    assert [r["status"] for r in app.versions()] == ["initial"]
+
+    _name, future = app.start(pre_approved_by="ci", allow_local_backup=True, comment="hotfix")
+    state = future.result(timeout=90)
+    assert state.is_completed(), state.message
+    [dump] = app.dumps()
+    row = app.versions()[-1]
+    assert row["backup_uri"] == str(dump)
+    assert (row["approved_by"], row["notes"]) == ("ci", "pre-approved by ci (schemasync production --approve): hotfix")
+    assert set(task_runs(state.state_details.flow_run_id)) >= {"backup", "apply-change", "verify", "write-summary"}
+
+    _name, future = app.start(pre_approved_by="ci", allow_local_backup=True)
+    state = future.result(timeout=90)
+    assert state.is_completed() and state.result().outcome is Outcome.IN_SYNC
+    assert state.message.startswith("Already in sync")
+    assert len(app.versions()) == 2 and len(app.dumps()) == 1, "nothing to record, nothing to back up"
+
+    app.set_version("1.2.0")  # a release without schema changes: the version is recorded, nothing else
+    _name, future = app.start()
+    state = future.result(timeout=90)
+    assert state.is_completed() and state.result().outcome is Outcome.RECORDED
+    row = app.versions()[-1]
+    assert (row["schema_version"], row["status"]) == ("1.2.0", "recorded")
+    assert len(app.dumps()) == 1 and len(app.summaries()) == 2, "summaries: the refused run and the applied one"
