@@ -107,7 +107,7 @@ def plan_change(target: Target) -> PlannedChange:
 @task(name="backup", **_KEPT)
 def backup(target: Target, schema_hash: str, allow_local_only: bool = False) -> BackupInfo:
     taken = steps.take_backup(target, schema_hash=schema_hash, allow_local_only=allow_local_only)
-    say("Backup %s written and verified: %s (%d bytes, SHA-256 %s).", taken.id, taken.path, taken.size, taken.sha256)
+    say("Backup %s is written and verified against its SHA-256.", taken.id)
     return taken
 
 
