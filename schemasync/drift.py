@@ -25,6 +25,7 @@ Choices:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -46,6 +47,8 @@ from schemasync.errors import ConfigError, ConnectionFailed, ExitCode, Schemasyn
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
+
+    from schemasync.schema.target import ModelDDL
 
 log = logging.getLogger(__name__)
 
@@ -395,18 +398,21 @@ def settings_for(target: Target, environ: Mapping[str, str] | None = None) -> Se
 
 
 _models_lock = threading.Lock()
-_metadata: dict[tuple[str, str], MetaData] = {}
+_models: dict[tuple[str, str], tuple[MetaData, ModelDDL]] = {}
 
 
-def metadata_for(settings: Settings) -> MetaData:
-    """Import the models once per process, one import at a time (importing rewrites sys.path)."""
+def models_for(settings: Settings) -> tuple[MetaData, ModelDDL]:
+    """The models and their compiled DDL, once per process and models (importing rewrites sys.path, so one
+    at a time; compiling is the CPU-heavy half of a warm check, so not once per database)."""
     from schemasync import engine
+    from schemasync.schema.target import compile_models
 
     key = (settings.models or "", str(settings.project_dir.resolve()))
     with _models_lock:
-        if key not in _metadata:
-            _metadata[key] = engine.load_metadata(settings)
-        return _metadata[key]
+        if key not in _models:
+            metadata = engine.load_metadata(settings)
+            _models[key] = (metadata, compile_models(metadata))
+        return _models[key]
 
 
 def check_target(
@@ -424,6 +430,20 @@ def check_target(
     except SchemasyncError as exc:
         return _failed(base, Status.ERROR, exc, started)
     return check_database(database, settings, name=target.name, started=started)
+
+
+def cache_dir(settings: Settings, database: db.Database) -> Path:
+    """Where one database's desired schema is cached: a directory per database.
+
+    The cache keeps its newest entries per directory, and its key includes the database (extensions
+    differ between databases); one shared directory would keep a fleet larger than that limit
+    forever cold. A directory per database keeps each one warm until the models change.
+    """
+    from schemasync import engine
+
+    parts = database.parts
+    where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{database.name}"
+    return settings.project_dir / engine.CACHE_DIR / "drift" / hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
 def check_database(
@@ -444,7 +464,7 @@ def check_database(
         app_version=settings.app_version,
     )
     try:
-        metadata = metadata_for(settings)
+        metadata, ddl = models_for(settings)
         if settings.app_version is not None:
             versions.parse_version(settings.app_version, "the app version")
     except SchemasyncError as exc:
@@ -459,7 +479,7 @@ def check_database(
             latest = versions.latest(conn)
             # The models' schema from the cache or a materialisation; not engine.load_models, whose
             # `status` recall entry is one per project and would flip between the fleet's databases.
-            desired, _ = models_target.desired_keyed(conn, metadata, cache_dir=settings.project_dir / engine.CACHE_DIR)
+            desired, _ = models_target.desired_keyed(conn, metadata, cache_dir=cache_dir(settings, database), ddl=ddl)
             models = engine.Models(desired, models_target.rename_hints(metadata))
             prepared = engine.prepare(conn, settings, models=models, measure=False)
         except psycopg.Error as exc:

@@ -268,9 +268,14 @@ def desired(conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | N
     return desired_keyed(conn, metadata, cache_dir=cache_dir)[0]
 
 
-def desired_keyed(conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None) -> tuple[Schema, str]:
-    """`desired`, plus the cache key it is stored under (for `schema/recall.py`)."""
-    ddl = compile_models(metadata)
+def desired_keyed(
+    conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None, ddl: ModelDDL | None = None
+) -> tuple[Schema, str]:
+    """`desired`, plus the cache key it is stored under (for `schema/recall.py`).
+
+    `ddl`: the models' compiled DDL when the caller already has it (a fleet check compiles once for
+    every database instead of once per database)."""
+    ddl = ddl if ddl is not None else compile_models(metadata)
     key = _cache_key(conn, ddl)
     cached = cache_read(cache_dir, key)
     if cached is not None:
