@@ -269,10 +269,12 @@ def backup_needed(settings: Settings, prepared: engine.Prepared, *, no_backup: b
 def backup_before_apply(
     target: db.Database, settings: Settings, prepared: engine.Prepared, *, no_backup: bool
 ) -> str | None:
-    """Take a local backup before a plan that deletes data (or always, if so configured); its location.
+    """Take a backup before a plan that deletes data (or always, if so configured); its location.
 
     Called after the operator confirmed and before anything is applied. A failed backup stops the
-    sync: nothing is applied without the backup it was promised.
+    sync: nothing is applied without the backup it was promised. With a bucket configured the backup
+    is uploaded and verified too, and a failed upload stops the sync as well (the local copy stays);
+    without one, the backup stays on this machine and a warning says so.
     """
     if not backup_needed(settings, prepared, no_backup=no_backup):
         return None
@@ -280,8 +282,11 @@ def backup_before_apply(
 
     why = "a plan that deletes data" if prepared.plan.destructive else "the plan (backup_before_sync = always)"
     log.info("Backing up %s before applying %s.", target.display, why)
-    taken = take_backup(settings, target, schema_hash=prepared.plan.source_hash, upload=False)
-    log.info("Backup %s written to %s; to undo this sync: %s", taken.id, taken.path, taken.restore_command)
+    upload = bool(settings.s3_bucket)
+    taken = take_backup(settings, target, schema_hash=prepared.plan.source_hash, upload=upload)
+    if not upload:
+        log.warning("No S3 bucket is configured: the backup is kept on this machine only (%s).", taken.path)
+    log.info("Backup %s stored at %s; to undo this sync: %s", taken.id, taken.location, taken.restore_command)
     return taken.location
 
 

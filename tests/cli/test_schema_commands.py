@@ -338,3 +338,31 @@ def test_the_main_job_syncs_the_example_app_on_the_embedded_default(cli, example
     report = json.loads(cli("status", "--json").stdout)
     assert report["database_version"] == "1.0.0" and report["schema"]["in_sync"] is True
     assert report["server_version"].startswith("16") and report["tables"] == 4
+
+
+def test_sync_uploads_its_backup_when_a_bucket_is_configured_and_stops_if_it_cannot(  # type: ignore[no-untyped-def]
+    cli, pg: TestDB, s3_server, s3_bucket: str
+) -> None:
+    project(cli, "1.0.0", MODELS_V1)
+    assert cli("sync", "--yes", env={"DATABASE_URL": pg.url}).code == 0
+    pg.execute("INSERT INTO users (email, fullname) VALUES ('a@x', 'Ada')")
+    project(cli, "1.1.0", v2())
+
+    unreachable = {
+        **s3_server.env(s3_bucket),
+        "SCHEMASYNC_S3_ENDPOINT_URL": "http://127.0.0.1:1",
+        "DATABASE_URL": pg.url,
+    }
+    stopped = cli("sync", "--yes", "--prune", "--allow-destructive", env=unreachable)
+    assert stopped.code != 0 and "Traceback" not in stopped.output
+    assert pg.scalar("SELECT count(*) FROM information_schema.columns WHERE column_name = 'fullname'") == 1  # untouched
+    assert pg.scalar("SELECT count(*) FROM schema_versions WHERE schema_version = '1.1.0'") == 0
+
+    env = {**s3_server.env(s3_bucket), "DATABASE_URL": pg.url}
+    synced = cli("sync", "--yes", "--prune", "--allow-destructive", env=env)
+    assert synced.code == 0, synced.output
+    assert "kept on this machine only" not in synced.stderr
+    keys = [o["Key"] for o in s3_server.client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
+    assert any(k.endswith(".dump") for k in keys) and any(k.endswith(".json") for k in keys), keys
+    uri = pg.scalar("SELECT backup_uri FROM schema_versions ORDER BY id DESC LIMIT 1")
+    assert str(uri).startswith(f"s3://{s3_bucket}/"), uri
