@@ -140,6 +140,8 @@ def production(
         soft_wrap=True,
     )
 
+    import httpx
+
     from flows.production import ProductionOptions, production_deploy
 
     options = ProductionOptions(
@@ -167,7 +169,20 @@ def production(
                 f"Run it again (the first start is the slowest), raise {EPHEMERAL_STARTUP[0]}, or start a server "
                 "(prefect server start) and set PREFECT_API_URL.",
             ) from None
+        if api is not None and "Failed to reach API" in str(exc):
+            raise SchemasyncError(
+                f"The Prefect API at {secrets.scrub(api)} cannot be reached, so the deployment did not begin; "
+                "nothing was changed.",
+                "Check PREFECT_API_URL and that the server is running (prefect server start).",
+            ) from None
         raise
+    except httpx.HTTPError as exc:  # the API went away during the run
+        raise SchemasyncError(
+            f"Lost the Prefect API at {secrets.scrub(api or 'the temporary server')} during the deployment "
+            f"({type(exc).__name__}: {secrets.scrub(str(exc)) or 'no detail'}).",
+            "Look at the run in the Prefect UI and at schemasync history before running it again: the database "
+            "may or may not have been changed.",
+        ) from None
     _report(state)
 
 

@@ -11,7 +11,7 @@ from flows.approval import PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, an
 from schemasync.deploy.model import Outcome
 from tasks.production import SUMMARY_ARTIFACT_KEY
 from tests.fixtures.s3 import CREDENTIALS
-from tests.production.conftest import SECRET, App
+from tests.production.conftest import MODELS, SECRET, App
 from tests.production.helpers import artifacts, everything_stored, task_runs, wait_paused
 
 pytestmark = [pytest.mark.prefect, pytest.mark.s3]
@@ -152,3 +152,22 @@ def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_databa
     row = app.versions()[-1]
     assert (row["schema_version"], row["status"]) == ("1.2.0", "recorded")
     assert len(app.dumps()) == 1 and len(app.summaries()) == 2, "summaries: the refused run and the applied one"
+
+
+def test_what_nobody_reviewed_or_what_would_fail_is_refused_before_any_backup(app: App) -> None:
+    app.pg.execute("ALTER TABLE customers ADD COLUMN legacy text")
+    _name, future = app.start(pre_approved_by="ci", prune=True)  # the plan drops customers.legacy
+    state = future.result(timeout=90)
+    assert state.is_failed()
+    assert "deletes data" in state.message and "nobody reviewed that" in state.message
+    assert "legacy" in app.columns("customers") and app.dumps() == []
+
+    # A new NOT NULL column without a default cannot go onto 25 rows: refused for everyone, up front.
+    strict = MODELS.replace("email: Mapped[str | None]", "email: Mapped[str]")
+    (app.project / "strictmodels.py").write_text(strict)
+    _name, future = app.start(models="strictmodels:Base")
+    state = future.result(timeout=90)
+    assert state.is_failed()
+    assert "would fail on the data as it is" in state.message and "25 rows" in state.message
+    assert app.dumps() == [] and app.columns("orders") == []
+    assert [r["status"] for r in app.versions()] == ["initial"]
