@@ -128,6 +128,8 @@ def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_databa
     assert state.is_failed()
     assert "No S3 bucket is configured" in state.message
     assert app.dumps() == [] and app.columns("orders") == []
+    [backup] = task_runs(state.state_details.flow_run_id)["backup"]
+    assert backup.run_count == 1, "wrong input is never retried"
     assert [r["status"] for r in app.versions()] == ["initial"]
 
     _name, future = app.start(pre_approved_by="ci", allow_local_backup=True, comment="hotfix")
