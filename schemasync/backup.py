@@ -36,6 +36,8 @@ from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
 
 if TYPE_CHECKING:
+    import psycopg
+
     from schemasync.storage import StoredBackup
 
 log = logging.getLogger(__name__)
@@ -250,6 +252,7 @@ class _Facts:
     server_major: int
     schema_version: str | None
     schema_hash: str | None
+    snapshot: Mapping[str, Any] | None = None  # the schema as the dump starts, for `compare` (snapshots.py)
 
 
 def _database_facts(conn_db: db.Database, settings: Settings) -> _Facts:
@@ -257,12 +260,29 @@ def _database_facts(conn_db: db.Database, settings: Settings) -> _Facts:
         server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         major = pgtools.server_major(conn.info.server_version)
         latest = versions.latest(conn)
+        snapshot = _snapshot(conn, settings)
     return _Facts(
         server_version.split(" ", maxsplit=1)[0],
         major,
         latest.schema_version if latest else None,
         latest.schema_hash if latest else None,
+        snapshot,
     )
+
+
+def _snapshot(conn: psycopg.Connection, settings: Settings) -> dict[str, Any] | None:
+    """The schema for the manifest (what `compare` reads); best effort: a backup never fails for it."""
+    import psycopg
+
+    from schemasync import snapshots
+    from schemasync.schema.inspect import inspect
+
+    try:
+        db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        return snapshots.manifest_entry(snapshots.without_own_tables(inspect(conn)))
+    except psycopg.Error as exc:
+        log.warning("The manifest will carry no schema snapshot: %s", secrets.scrub(str(exc).strip().splitlines()[0]))
+        return None
 
 
 def _dump_error(stderr: str, returncode: int, root: Path, settings: Settings, target: db.Database) -> BackupFailed:
@@ -389,7 +409,7 @@ def write_dump(
                 sha256=digest.sha256,
                 started_at=started,
                 finished_at=max(finished, started),
-                snapshot=snapshot,
+                snapshot=snapshot if snapshot is not None else facts.snapshot,
             )
             _private_write(manifest_tmp, manifest.dumps().encode())
             os.replace(tmp, final)

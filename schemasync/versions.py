@@ -323,9 +323,23 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"[:200]
 
 
-def record(conn: psycopg.Connection, entry: Record) -> int:
-    """Insert one row inside the caller's transaction (so DDL and its record commit together)."""
+def record(conn: psycopg.Connection, entry: Record, *, snapshot: bool = True) -> int:
+    """Insert one row, and a snapshot of the schema as it is now, inside the caller's transaction.
+
+    The row, its snapshot (`schemasync.snapshots`) and the caller's DDL commit together; called
+    outside a transaction, the two inserts still commit together (in their own transaction).
+    """
     parse_version(entry.schema_version, "the version to record")
+    with conn.transaction():
+        version_id = _insert(conn, entry)
+        if snapshot:
+            from schemasync import snapshots
+
+            snapshots.take(conn, version_id=version_id, schema_version=entry.schema_version, taken_by=entry.applied_by)
+    return version_id
+
+
+def _insert(conn: psycopg.Connection, entry: Record) -> int:
     values = {
         "script_version": __version__[:20],
         "app_version": entry.app_version or entry.schema_version,

@@ -10,4 +10,5 @@ import schemasync.cli.info
 import schemasync.cli.operators
 import schemasync.cli.production
 import schemasync.cli.schema
+import schemasync.cli.snapshots
 import schemasync.cli.studio  # noqa: F401

@@ -142,14 +142,25 @@ def history(
     loaded: Loaded,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many rows.")] = 20,
     json_output: JsonOpt = False,
+    changes: Annotated[
+        bool, typer.Option("--changes", help="Show what changed at each version (from the schema snapshots).")
+    ] = False,
 ) -> None:
     """Recorded versions, newest first: who changed what, when, from which backup."""
     target = db.resolve(loaded.settings, dict(loaded.sources))
+    changed: dict[int, tuple[str, ...] | None] = {}
     with db.session(target, loaded.settings) as conn:
         exists = versions.table_columns(conn) is not None
-        rows = versions.history(conn, limit) if exists else []
+        rows = versions.history(conn, limit + 1 if changes else limit) if exists else []
+        if changes and rows:
+            from schemasync import snapshots
+            from schemasync.studio.history import entries
+
+            changed = {e.row.id: e.changes for e in entries(rows, snapshot=snapshots.lookup(conn, rows))}
+        rows = rows[:limit]
     if json_output:
-        out.print_json(json.dumps([r.to_json() for r in rows], default=str))
+        listed = [r.to_json() | ({"schema_changes": changed.get(r.id)} if changes else {}) for r in rows]
+        out.print_json(json.dumps(listed, default=str))
         return
     if not exists:
         out.print("No schema_versions table in this database yet: run [bold]schemasync setup[/] to start the history.")
@@ -169,7 +180,26 @@ def history(
             r.description or r.notes or "",
         )
         table.add_row(*(escape(c) for c in cells))
+    if changes:  # a list reads better than a table whose cells hold paragraphs
+        _print_changes(rows, changed)
+        return
     out.print(table)
+
+
+def _print_changes(rows: list[versions.VersionRow], changed: dict[int, tuple[str, ...] | None]) -> None:
+    for r in rows:
+        when = f"{r.applied_at:%Y-%m-%d %H:%M:%S}" if r.applied_at else "?"
+        who = r.applied_by or ""
+        out.print(
+            f"[bold]#{r.id} {escape(r.schema_version or '')}[/] {escape(r.status or '')}  {when}  "
+            f"{escape(r.environment or '')}  {escape(who)}"
+            + (f"  [dim]{escape(r.migration_file)}[/]" if r.migration_file else "")
+        )
+        found = changed.get(r.id)
+        if found is None:
+            out.print("    [dim](no earlier snapshot to compare with)[/]")
+        for line in found or ():
+            out.print(f"    {escape(line)}", soft_wrap=True)
 
 
 AllowDowngrade = Annotated[

@@ -206,8 +206,9 @@ def history(request: Request) -> Response:
     request.scope["studio_active"] = "history"
     limit = _int(request, "limit", 100)
     limit = limit if limit in HISTORY_LIMITS else 100
-    exists, rows = _source(request).history(limit + 1)
-    listed: list[HistoryEntry] = entries(rows)[:limit]
+    source = _source(request)
+    exists, rows = source.history(limit + 1)
+    listed: list[HistoryEntry] = entries(rows, snapshot=source.snapshot_lookup(rows))[:limit]
     return _render(
         request,
         "history.html",

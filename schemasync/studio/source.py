@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -348,6 +348,13 @@ class Source:
         with self.read_only() as conn:
             exists = versions.table_columns(conn) is not None
             return exists, (versions.history(conn, limit) if exists else [])
+
+    def snapshot_lookup(self, rows: list[versions.VersionRow]) -> Callable[[versions.VersionRow], Schema | None]:
+        """Each row's recorded schema snapshot (one query), for what-changed on the history page."""
+        from schemasync import snapshots
+
+        with self.read_only() as conn:
+            return snapshots.lookup(conn, rows)
 
     # -- backups -----------------------------------------------------------------------------------
 
