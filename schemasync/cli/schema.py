@@ -411,7 +411,21 @@ def sync(
     concurrent_indexes: ConcurrentOpt = False,
     rename: RenameOpt = None,
 ) -> None:
-    """Bring the database in line with the models: show the plan and its hazards, ask, apply, record."""
+    """Bring the database in line with the models: show the plan and its hazards, ask, apply, record.
+
+    With alembic_ini configured (versioned mode), run the app's migrations instead, then check drift."""
+    if loaded.settings.alembic_ini is not None:
+        from schemasync.cli.migrations import run_versioned_sync
+
+        if prune or rename or concurrent_indexes:
+            raise ConfigError(
+                "--prune, --rename and --concurrent-indexes shape a planned sync; with alembic_ini set, sync runs "
+                "the app's Alembic migrations instead.",
+                "Put the change in a revision (schemasync generate -m ...), or use schemasync push to apply the "
+                "models directly.",
+            )
+        run_versioned_sync(loaded, yes=yes, allow_downgrade=allow_downgrade, no_backup=no_backup)
+        return
     run_sync(
         loaded,
         yes=yes,

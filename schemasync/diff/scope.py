@@ -14,7 +14,8 @@ from fnmatch import fnmatchcase
 
 from schemasync.schema.model import RenameHints, Schema, Table
 
-OWN_TABLES = frozenset({("public", "schema_versions"), ("public", "schema_snapshots")})
+# Alembic's version table (under its default name) is bookkeeping too: never a model, never pruned.
+OWN_TABLES = frozenset({("public", "schema_versions"), ("public", "schema_snapshots"), ("public", "alembic_version")})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,147 @@
+"""Commands for apps that keep Alembic migrations: `generate` (the plan as a revision), and `sync` in
+versioned mode (`run_versioned_sync`: alembic upgrade head under our lock and backup, then residual drift),
+which `sync` calls when alembic_ini is set. The engine side is `schemasync.migrations` and `schemasync.versioned`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from schemasync import db, engine
+from schemasync.cli.app import app, out, uses_settings
+from schemasync.config import Loaded
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def _print(text: str, style: str | None = None) -> None:
+    out.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+@uses_settings
+def generate(
+    loaded: Loaded,
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="What the revision does (its docstring and file name).")
+    ],
+    version_path: Annotated[
+        str | None,
+        typer.Option(
+            "--version-path", help="Which of the project's version_locations to write to.", show_default=False
+        ),
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Also drop what the models do not have (as sync --prune would).")
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Write the current plan as an Alembic revision (upgrade and downgrade) in the app's migrations."""
+    from schemasync.migrations.generate import generate as write_revision
+
+    settings = loaded.settings.model_copy(update={"prune": True}) if prune else loaded.settings
+    metadata = engine.load_metadata(settings)
+    target = db.resolve(settings, dict(loaded.sources))
+    with db.session(target, settings) as conn:
+        db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        models = engine.load_models(conn, settings, metadata)
+        written = write_revision(conn, settings, message, models=models, version_path=version_path)
+    if json_output:
+        out.print_json(
+            json.dumps(
+                None
+                if written is None
+                else {
+                    "path": str(written.path),
+                    "revision": written.revision,
+                    "down_revision": written.down_revision,
+                    "changes": written.changes,
+                    "summary": list(written.summary),
+                    "irreversible": list(written.irreversible),
+                }
+            )
+        )
+        return
+    if written is None:
+        _print(f"Nothing to generate: {target.display} already matches the models.", "green")
+        return
+    _print(f"Wrote revision {written.revision} (follows {written.down_revision or 'base'}): {written.path}", "green")
+    for line in written.summary:
+        _print(f"  {line}")
+    if written.irreversible:
+        _print("The downgrade cannot bring back: " + "; ".join(written.irreversible), "yellow")
+    _print("Review it, then apply it with: schemasync sync (or alembic upgrade head).")
+
+
+def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_backup: bool) -> None:
+    """`sync` when the app keeps Alembic migrations: apply them (alembic upgrade head), then check drift."""
+    import sys
+
+    from schemasync import versioned, versions
+    from schemasync.cli.info import app_version_of
+    from schemasync.cli.schema import _ask
+    from schemasync.errors import ExitCode, Refused
+
+    settings = loaded.settings
+    app_version = app_version_of(loaded, required=True)
+    assert app_version is not None
+    metadata = engine.load_metadata(settings)
+    target = db.resolve(settings, dict(loaded.sources))
+    with db.session(target, settings) as conn, db.advisory_lock(conn, target, settings.advisory_lock_timeout):
+        db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        latest = versions.latest(conn)
+        db_version = latest.schema_version if latest else None
+        versions.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="sync")
+        models = engine.load_models(conn, settings, metadata)
+        state = versioned.status(conn, settings)
+        at = ", ".join(state.current) or "base"
+        _print(
+            f"Database {target.display} ({settings.env}): version {db_version or 'none recorded'}, Alembic revision "
+            f"{at}; app version {app_version}, head {', '.join(state.heads) or 'none'}."
+        )
+        if state.pending:
+            _print(f"{len(state.pending)} revision(s) to apply:", "bold")
+            for revision in state.pending:
+                _print(f"  {revision.describe()}  ({revision.path})")
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise Refused(
+                        "There is no terminal to ask for confirmation, so no migration was run.",
+                        "Run it in a terminal, or pass --yes to apply without asking.",
+                    )
+                if not _ask("Run these migrations? (y/N) "):
+                    _print("Not applied: nothing was changed.")
+                    raise SystemExit(int(ExitCode.REFUSED))
+            if not no_backup and settings.backup_before_sync != "never":
+                from schemasync.backup import take_backup
+
+                log_backup = take_backup(settings, target, upload=False)
+                _print(f"Backup {log_backup.id} written to {log_backup.path}; undo with: {log_backup.restore_command}")
+        record = (
+            None
+            if not state.pending and db_version == app_version
+            else versions.Record(
+                schema_version=app_version, status=versions.Status.APPLIED, environment=settings.env,
+                app_version=app_version,
+            )
+        )  # fmt: skip
+        result = versioned.upgrade(conn, target, settings, record=record, expect=state, models=models)
+    if result.applied:
+        _print(
+            f"Applied {len(result.applied)} revision(s) in {result.duration_ms} ms; the database is at {result.revision}"
+            + (f"; version {app_version} recorded." if result.version_id else "."),
+            "green",
+        )
+    elif result.version_id:
+        _print(f"No migration to apply; recorded version {app_version} (Alembic head {result.revision}).", "green")
+    else:
+        _print("Nothing to do: no migration pending and the database is at the app's version.", "green")
+    if not result.clean:
+        _print("Residual drift: the database still differs from the models after the migrations:", "yellow")
+        for line in result.residual:
+            _print(f"  {line}", "yellow")
+        _print("Write the missing revision with: schemasync generate -m '...'")
+        raise SystemExit(int(ExitCode.DRIFT))

@@ -1,0 +1,219 @@
+"""`generate` (Alembic revisions from the plan) and versioned mode (`sync` runs alembic upgrade head)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schemasync import compare, db, versioned, versions
+from schemasync.config import load_settings
+from schemasync.schema.inspect import inspect
+from schemasync.snapshots import without_own_tables
+from tests.conftest import TestDB
+from tests.engine.sync_helpers import sync
+from tests.history.helpers import MODELS_V1, MODELS_V2, MODELS_V3, metadata_of, write_project
+
+ALEMBIC = 'alembic-ini = "alembic.ini"\n'
+
+
+def alembic_project(root: Path) -> None:
+    """`alembic init migrations`, as an app would have it; env.py reads sqlalchemy.url from the ini."""
+    subprocess.run([sys.executable, "-m", "alembic", "init", "migrations"], cwd=root, check=True, capture_output=True)
+
+
+def alembic(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    ini = root / "alembic.ini"
+    text = ini.read_text()
+    lines = [
+        f"sqlalchemy.url = {url.replace('postgresql://', 'postgresql+psycopg://')}"
+        if line.startswith("sqlalchemy.url")
+        else line
+        for line in text.splitlines()
+    ]
+    ini.write_text("\n".join(lines) + "\n")
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args], cwd=root, capture_output=True, text=True, check=False
+    )
+
+
+def schema_of(pg: TestDB):  # type: ignore[no-untyped-def]
+    with pg.connect() as conn:
+        return without_own_tables(inspect(conn))
+
+
+def same(a, b) -> list[str]:  # type: ignore[no-untyped-def]
+    result = compare.compare(compare.Side("a", "file", "a", a), compare.Side("b", "file", "b", b))
+    return [item.text for group in result.groups for item in group.items]
+
+
+def test_generate_upgrade_check_downgrade_round_trip(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    root: Path = cli.project
+    env = {"DATABASE_URL": pg.url}
+    sync(pg, metadata_of(MODELS_V1), version="1.0.0")
+    alembic_project(root)
+    write_project(root, "1.1.0", MODELS_V2, ALEMBIC)
+    at_v1 = schema_of(pg)
+
+    first = cli("generate", "-m", "tags and bios", env=env)
+    assert first.code == 0, first.output
+    [script] = (root / "migrations" / "versions").glob("*tags_and_bios.py")
+    text = script.read_text()
+    assert "down_revision: Union[str, Sequence[str], None] = None" in text
+    assert "op.create_table('tags'" in text and "sa.Column('name', sa.String(length=40), nullable=False)" in text
+    assert (
+        "op.add_column('users', sa.Column('bio', sa.Text(), server_default=sa.text(\"''::text\"), nullable=False))"
+        in text
+    )
+    assert "op.drop_table('tags')" in text and "op.drop_column('users', 'bio')" in text  # the downgrade
+    assert pg.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'tags'") == 0  # generate wrote no DDL
+
+    upgraded = alembic(root, pg.url, "upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    check = cli("check", env=env)
+    assert check.code == 0, check.output
+    at_v2 = schema_of(pg)
+    assert alembic(root, pg.url, "downgrade", "-1").returncode == 0
+    assert same(at_v1, schema_of(pg)) == []  # the previous schema, exactly
+    assert alembic(root, pg.url, "upgrade", "head").returncode == 0
+
+    # 1.2.0 drops posts.body: chained on the first revision, and the downgrade says what it cannot restore
+    write_project(root, "1.2.0", MODELS_V3, ALEMBIC)
+    second = cli("generate", "-m", "drop body", "--prune", "--json", env=env)
+    assert second.code == 0, second.output
+    [script2] = (root / "migrations" / "versions").glob("*drop_body.py")
+    text2 = script2.read_text()
+    first_id = text.split("revision: str = '")[1].split("'")[0]
+    assert f"down_revision: Union[str, Sequence[str], None] = '{first_id}'" in text2
+    assert "# NOT FULLY REVERSIBLE" in text2 and "posts.body" in text2.split("def downgrade")[1]
+    assert (
+        "op.drop_column('posts', 'body')" in text2 and "op.create_index('ix_users_email', 'users', ['email']" in text2
+    )
+    assert alembic(root, pg.url, "upgrade", "head").returncode == 0
+    assert cli("check", env=env).code == 0
+    assert alembic(root, pg.url, "downgrade", "-1").returncode == 0
+    assert same(at_v2, schema_of(pg)) == []
+
+    nothing = cli("generate", "-m", "again", env=env)  # the database is behind the head: refused
+    assert nothing.code == 3 and "not at the head" in nothing.stderr
+    assert alembic(root, pg.url, "upgrade", "head").returncode == 0
+    clean = cli("generate", "-m", "again", env=env)
+    assert clean.code == 0 and "Nothing to generate" in clean.stdout
+
+
+def test_generate_renders_what_op_cannot_say_as_planned_sql(pg: TestDB, tmp_path: Path) -> None:
+    """A new enum label (committed on its own), and its downgrade (recreating the type): exact SQL."""
+    models = """
+import enum
+from sqlalchemy import Enum, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class Base(DeclarativeBase):
+    pass
+
+class Mood(enum.Enum):
+    happy = "happy"
+    sad = "sad"
+
+class Person(Base):
+    __tablename__ = "people"
+    name: Mapped[str] = mapped_column(primary_key=True)
+    mood: Mapped[Mood] = mapped_column(Enum(Mood, name="mood"))
+"""
+    sync(pg, metadata_of(models), version="1.0.0")
+    before = schema_of(pg)
+    changed = models.replace('    sad = "sad"\n', '    sad = "sad"\n    meh = "meh"\n')
+    write_project(tmp_path, "1.1.0", changed, ALEMBIC)
+    alembic_project(tmp_path)
+    settings = load_settings({"database_url": pg.url, "project_dir": str(tmp_path)}, environ={}).settings
+    from schemasync.migrations.generate import generate
+
+    with pg.connect() as conn:
+        written = generate(conn, settings, "meh")
+    assert written is not None
+    text = written.path.read_text()
+    assert (
+        "with op.get_context().autocommit_block():\n        op.execute('ALTER TYPE" in text
+        and "ADD VALUE IF NOT EXISTS" in text
+    )
+    assert alembic(tmp_path, pg.url, "upgrade", "head").returncode == 0
+    assert pg.scalar("SELECT enum_range(NULL::mood)::text") == "{happy,sad,meh}"
+    down = alembic(tmp_path, pg.url, "downgrade", "-1")
+    assert down.returncode == 0, down.stderr
+    assert same(before, schema_of(pg)) == []
+
+
+def test_generate_without_alembic_config_is_a_clear_error(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    write_project(cli.project, "1.0.0", MODELS_V1)
+    result = cli("generate", "-m", "x", env={"DATABASE_URL": pg.url})
+    assert result.code == 1 and "No Alembic configuration is set" in result.stderr and "alembic-ini" in result.stderr
+    write_project(cli.project, "1.0.0", MODELS_V1, 'alembic-ini = "missing.ini"\n')
+    missing = cli("generate", "-m", "x", env={"DATABASE_URL": pg.url})
+    assert missing.code == 1 and "does not exist" in missing.stderr
+    for r in (result, missing):
+        assert "Traceback" not in r.output
+
+
+def test_versioned_sync_runs_migrations_and_reports_residual_drift(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    root: Path = cli.project
+    env = {"DATABASE_URL": pg.url}
+    alembic_project(root)
+    write_project(root, "1.0.0", MODELS_V1, ALEMBIC)
+    assert cli("generate", "-m", "initial", env=env).code == 0  # from an empty database
+    assert pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+
+    # the ini's URL points nowhere: schemasync hands env.py the database it resolved
+    applied = cli("sync", "--yes", "--no-backup", env=env)
+    assert applied.code == 0, applied.output
+    assert "Applied 1 revision(s)" in applied.stdout
+    head = pg.scalar("SELECT version_num FROM alembic_version")
+    rows = pg.execute("SELECT schema_version, status, migration_file, changes FROM schema_versions")
+    assert rows == [("1.0.0", "applied", head, 1)]
+    assert pg.scalar("SELECT count(*) FROM schema_snapshots WHERE version_id IS NOT NULL") == 1
+
+    # the models move on without a revision: the migrations leave residual drift, reported and recorded
+    write_project(root, "1.1.0", MODELS_V2, ALEMBIC)
+    drift = cli("sync", "--yes", "--no-backup", env=env)
+    assert drift.code == 2, drift.output
+    assert "Residual drift" in drift.stdout and "tags" in drift.stdout
+    notes = pg.scalar("SELECT notes FROM schema_versions ORDER BY id DESC LIMIT 1")
+    assert "Residual drift" in str(notes) and "tags" in str(notes)
+
+    # the flow's path: the engine function with the state an approver saw, and require_clean failing it
+    settings = load_settings({"database_url": pg.url, "project_dir": str(root)}, environ={}).settings
+    target = db.parse_url(pg.url, "test")
+    with pg.connect() as conn:
+        seen = versioned.status(conn, settings)
+        assert seen.up_to_date and seen.current == (head,)
+        result = versioned.upgrade(conn, target, settings, record=None, expect=seen)
+    assert not result.clean and any("tags" in line for line in result.residual)
+    with pytest.raises(versioned.ResidualDrift):
+        versioned.require_clean(result)
+
+    assert cli("sync", "--yes", "--prune", env=env).code == 1  # planned-sync flags make no sense here
+    stale = versioned.State(("0000",), seen.heads, ())
+    with pg.connect() as conn, pytest.raises(versioned.StaleMigrations):
+        versioned.upgrade(conn, target, settings, record=None, expect=stale)
+
+
+def test_versioned_sync_failing_migration_changes_nothing(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    root: Path = cli.project
+    env = {"DATABASE_URL": pg.url}
+    alembic_project(root)
+    write_project(root, "1.0.0", MODELS_V1, ALEMBIC)
+    assert cli("generate", "-m", "initial", env=env).code == 0
+    [script] = (root / "migrations" / "versions").glob("*initial.py")
+    script.write_text(
+        script.read_text().replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT 1/0')\n")
+    )
+    failed = cli("sync", "--yes", "--no-backup", env=env)
+    assert failed.code == 1 and "alembic upgrade head failed" in failed.stderr and "division by zero" in failed.stderr
+    assert "Traceback" not in failed.output and pg.url.split("@")[0] not in failed.output.replace(
+        "postgresql://postgres@", ""
+    )
+    assert (
+        pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_versions'") == 0
+    )
+    assert versions.table_columns is not None
