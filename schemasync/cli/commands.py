@@ -7,6 +7,7 @@ command modules at the same time do not conflict on a single line.
 import schemasync.cli.backups
 import schemasync.cli.drift
 import schemasync.cli.info
+import schemasync.cli.introspect
 import schemasync.cli.migrations
 import schemasync.cli.operators
 import schemasync.cli.production
