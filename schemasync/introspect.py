@@ -74,17 +74,17 @@ def introspect(
     )
     metadata = sa.MetaData()
     try:
-        with engine.connect() as conn, warnings.catch_warnings():
+        with engine.connect() as sa_conn, warnings.catch_warnings():
             warnings.simplefilter("ignore", sa.exc.SAWarning)  # types it cannot map are rendered as NullType
             for schema in schemas:
 
-                def only(name: str, _: object, schema: str = schema) -> bool:
+                def only(name: str, _: sa.MetaData, schema: str = schema) -> bool:
                     if (schema, name) in OWN_TABLES:
                         return False
                     return wanted is None or (schema, name) in wanted or name in tables
 
-                metadata.reflect(conn, schema=None if schema == "public" else schema, views=False, only=only)
-            source = DeclarativeGenerator(metadata, conn, set()).generate()
+                metadata.reflect(sa_conn, schema=None if schema == "public" else schema, views=False, only=only)
+            source = DeclarativeGenerator(metadata, sa_conn, ()).generate()
     except sa.exc.SQLAlchemyError as exc:
         raise ConfigError(
             f"Reading the tables of {target.display} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}.",
@@ -157,9 +157,9 @@ def fix_indexes(source: str, schema: Schema) -> str:
             except (SyntaxError, ValueError, IndexError, AttributeError):
                 out.append(line)
                 continue
-            index = by_table.get((table_name, name))
-            if index is not None:
-                rendered, uses_text = render_index(index)
+            found_index = by_table.get((table_name, name))
+            if found_index is not None:
+                rendered, uses_text = render_index(found_index)
                 needs_text = needs_text or uses_text
                 out.append(line[: len(line) - len(line.lstrip())] + rendered + comma)
                 continue

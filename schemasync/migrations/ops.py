@@ -106,7 +106,7 @@ class Converter:
         loader = type("Loader", (), {"enums": self._enums, "domains": {}})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", exc.SAWarning)
-            reflected = dialect._reflect_type(text, loader, "column", None)  # type: ignore[attr-defined]
+            reflected = dialect._reflect_type(text, loader, "column", None)  # type: ignore[attr-defined,arg-type]
         if isinstance(reflected, types.NullType):
             raise Unrenderable(text)
         for inner in (reflected, getattr(reflected, "item_type", None)):

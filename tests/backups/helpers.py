@@ -47,7 +47,10 @@ def fill(pg: TestDB, rows: int = 300) -> None:
 
 
 def fingerprint(pg: TestDB, *, skip: tuple[str, ...] = ("schema_versions",)) -> dict[str, Any]:
-    """Schema (columns, constraints, indexes, views, types) and, per table, the row count and a hash of all rows."""
+    """Schema (columns, constraints, indexes, views, types) and, per table, the row count and a hash of all rows.
+
+    `schema_snapshots` is bookkeeping like `schema_versions` (a restore records a row, with its snapshot)."""
+    skip = (*skip, "schema_snapshots")
     with pg.connect() as conn:
         columns = conn.execute(
             """SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from schemasync import compare, db, versioned, versions
+from schemasync import compare, db, versioned
 from schemasync.config import load_settings
 from schemasync.schema.inspect import inspect
 from schemasync.snapshots import without_own_tables
@@ -210,10 +210,60 @@ def test_versioned_sync_failing_migration_changes_nothing(cli, pg: TestDB) -> No
     )
     failed = cli("sync", "--yes", "--no-backup", env=env)
     assert failed.code == 1 and "alembic upgrade head failed" in failed.stderr and "division by zero" in failed.stderr
-    assert "Traceback" not in failed.output and pg.url.split("@")[0] not in failed.output.replace(
-        "postgresql://postgres@", ""
+    assert "Traceback" not in failed.output
+    assert pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0  # rolled back
+    assert pg.scalar("SELECT to_regclass('public.schema_versions')") is None  # nothing recorded either
+
+
+def test_downgrade_leaves_alone_what_the_upgrade_left_alone(pg: TestDB, tmp_path: Path) -> None:
+    """Objects the models do not have (prune off) are neither dropped by the upgrade nor touched by the downgrade."""
+    from schemasync import engine
+    from schemasync.diff import changes as c
+    from schemasync.migrations.generate import downgrade_diff
+    from tests.engine.sync_helpers import models as models_of
+    from tests.engine.sync_helpers import settings_for
+
+    sync(pg, metadata_of(MODELS_V1), version="1.0.0")
+    pg.execute(
+        "CREATE TABLE audit (id int PRIMARY KEY); ALTER TABLE users ADD COLUMN nickname text; CREATE INDEX users_nick ON users (nickname)"
     )
-    assert (
-        pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_versions'") == 0
-    )
-    assert versions.table_columns is not None
+    settings = settings_for(pg, tmp_path)
+    with pg.connect() as conn:
+        prepared = engine.prepare(conn, settings, models=models_of(pg, metadata_of(MODELS_V2)), measure=False)
+    after, back = downgrade_diff(prepared.current, prepared.desired, prepared.diff, prepared.options)
+    assert {t.name for t in after.tables} >= {"audit", "users", "tags"}
+    assert after.table("public", "users").column("nickname") is not None  # type: ignore[union-attr]
+    kinds = sorted(type(x).__name__ for x in back.changes)
+    assert kinds == ["DropColumn", "DropTable"], kinds  # tags and users.bio, nothing else
+    assert {x.name for x in back.changes if isinstance(x, c.DropTable)} == {"tags"}
+
+
+def test_versioned_sync_never_shows_the_password(cli, password_pg) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    import psycopg
+
+    name = f"sstest_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(password_pg.url("postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        root: Path = cli.project
+        env = {"DATABASE_URL": password_pg.url(name)}
+        alembic_project(root)
+        write_project(root, "1.0.0", MODELS_V1, ALEMBIC)
+        assert cli("generate", "-m", "initial", env=env).code == 0
+        [script] = (root / "migrations" / "versions").glob("*initial.py")
+        good = script.read_text()
+        script.write_text(
+            good.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELEC 1')\n")
+        )
+        failed = cli("sync", "--yes", "--no-backup", "--debug", env=env)
+        assert failed.code == 1 and "syntax error" in failed.output
+        script.write_text(good)
+        applied = cli("sync", "--yes", "--no-backup", "--debug", env=env)
+        assert applied.code == 0, applied.output
+        for result in (failed, applied):
+            assert password_pg.password not in result.output
+    finally:
+        with psycopg.connect(password_pg.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
