@@ -6,6 +6,7 @@ which `sync` calls when alembic_ini is set. The engine side is `schemasync.migra
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
@@ -13,6 +14,8 @@ import typer
 from schemasync import db, engine
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded
+
+log = logging.getLogger(__name__)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
@@ -102,6 +105,7 @@ def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_b
             f"Database {target.display} ({settings.env}): version {db_version or 'none recorded'}, Alembic revision "
             f"{at}; app version {app_version}, head {', '.join(state.heads) or 'none'}."
         )
+        backup_uri: str | None = None
         if state.pending:
             _print(f"{len(state.pending)} revision(s) to apply:", "bold")
             for revision in state.pending:
@@ -116,16 +120,21 @@ def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_b
                     _print("Not applied: nothing was changed.")
                     raise SystemExit(int(ExitCode.REFUSED))
             if not no_backup and settings.backup_before_sync != "never":
+                # migrations are opaque (any of them may delete data), so every run that has some backs up first
                 from schemasync.backup import take_backup
 
-                log_backup = take_backup(settings, target, upload=False)
-                _print(f"Backup {log_backup.id} written to {log_backup.path}; undo with: {log_backup.restore_command}")
+                upload = bool(settings.s3_bucket)
+                taken = take_backup(settings, target, upload=upload)
+                if not upload:
+                    log.warning("No S3 bucket is configured: the backup is kept on this machine only (%s).", taken.path)
+                backup_uri = taken.location
+                _print(f"Backup {taken.id} stored at {taken.location}; undo with: {taken.restore_command}")
         record = (
             None
             if not state.pending and db_version == app_version
             else versions.Record(
                 schema_version=app_version, status=versions.Status.APPLIED, environment=settings.env,
-                app_version=app_version,
+                app_version=app_version, backup_uri=backup_uri,
             )
         )  # fmt: skip
         result = versioned.upgrade(conn, target, settings, record=record, expect=state, models=models)

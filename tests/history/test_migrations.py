@@ -165,12 +165,13 @@ def test_versioned_sync_runs_migrations_and_reports_residual_drift(cli, pg: Test
     assert pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
 
     # the ini's URL points nowhere: schemasync hands env.py the database it resolved
-    applied = cli("sync", "--yes", "--no-backup", env=env)
+    applied = cli("sync", "--yes", env=env)
     assert applied.code == 0, applied.output
     assert "Applied 1 revision(s)" in applied.stdout
     head = pg.scalar("SELECT version_num FROM alembic_version")
-    rows = pg.execute("SELECT schema_version, status, migration_file, changes FROM schema_versions")
-    assert rows == [("1.0.0", "applied", head, 1)]
+    rows = pg.execute("SELECT schema_version, status, migration_file, changes, backup_uri FROM schema_versions")
+    [dump] = (root / "backups").glob("*.dump")  # migrations are opaque: backed up before running them
+    assert rows == [("1.0.0", "applied", head, 1, str(dump))]
     assert pg.scalar("SELECT count(*) FROM schema_snapshots WHERE version_id IS NOT NULL") == 1
 
     # the models move on without a revision: the migrations leave residual drift, reported and recorded
