@@ -10,6 +10,7 @@ same database (`schema/inspect.py`), so the models check clean against the datab
   predicates are rendered as plain strings. Every `Index(...)` is rewritten from the inspected index:
   columns by name, expressions and ordered keys as `text(...)`, `postgresql_where=text(...)`,
   `postgresql_using` and `postgresql_include` where they apply;
+- a unique constraint's NULLS NOT DISTINCT and DEFERRABLE are lost; they are put back;
 - schemasync's own tables (`schema_versions`, `schema_snapshots`) and Alembic's version table are
   bookkeeping, not the app's schema: they are left out.
 
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 from schemasync import db
 from schemasync.diff.scope import OWN_TABLES
 from schemasync.errors import ConfigError
-from schemasync.schema.model import Index, Schema
+from schemasync.schema.model import Index, Schema, UniqueConstraint
 
 if TYPE_CHECKING:
     from schemasync.config import Settings
@@ -130,9 +131,12 @@ def fix_indexes(source: str, schema: Schema) -> str:
     """Every `Index(...)` line of sqlacodegen's output rewritten from the inspected index, and
     `autoincrement=False` on integer keys that have no sequence (else create_all makes them SERIAL)."""
     by_table: dict[tuple[str, str], Index] = {}
+    uniques: dict[tuple[str, str], UniqueConstraint] = {}
     for table in schema.tables:
         for index in table.indexes:
             by_table.setdefault((table.name, index.name), index)
+        for unique in table.uniques:
+            uniques.setdefault((table.name, unique.name), unique)
     not_serial = _not_serial(schema)
     out: list[str] = []
     table_name: str | None = None
@@ -163,11 +167,35 @@ def fix_indexes(source: str, schema: Schema) -> str:
                 needs_text = needs_text or uses_text
                 out.append(line[: len(line) - len(line.lstrip())] + rendered + comma)
                 continue
+        if stripped.startswith("UniqueConstraint(") and table_name is not None:
+            line = _fix_unique(line, table_name, uniques)
         out.append(line)
     text = "\n".join(out) + "\n"
     if needs_text:
         text = _ensure_import(text, "text")
     return text
+
+
+def _fix_unique(line: str, table_name: str, uniques: dict[tuple[str, str], UniqueConstraint]) -> str:
+    """NULLS NOT DISTINCT and DEFERRABLE are lost on the way through reflection: put them back."""
+    stripped = line.strip()
+    comma = "," if stripped.endswith(",") else ""
+    try:
+        call = ast.parse(stripped.rstrip(",")).body[0].value  # type: ignore[attr-defined]
+        name = next(ast.literal_eval(k.value) for k in call.keywords if k.arg == "name")
+    except (SyntaxError, ValueError, StopIteration, AttributeError):
+        return line
+    unique = uniques.get((table_name, name))
+    if unique is None or not (unique.nulls_not_distinct or unique.deferrable):
+        return line
+    args = [*map(repr, unique.columns), f"name={unique.name!r}"]
+    if unique.deferrable:
+        args.append("deferrable=True")
+        if unique.initially_deferred:
+            args.append("initially='DEFERRED'")
+    if unique.nulls_not_distinct:
+        args.append("postgresql_nulls_not_distinct=True")
+    return line[: len(line) - len(line.lstrip())] + f"UniqueConstraint({', '.join(args)})" + comma
 
 
 def render_index(index: Index) -> tuple[str, bool]:

@@ -268,3 +268,31 @@ def test_versioned_sync_never_shows_the_password(cli, password_pg) -> None:  # t
     finally:
         with psycopg.connect(password_pg.url("postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_other_schemas_round_trip_through_generate_alembic_and_introspect(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    from tests.history.helpers import MODELS_INVENTORY
+
+    root: Path = cli.project
+    env = {"DATABASE_URL": pg.url}
+    alembic_project(root)
+    write_project(root, "1.0.0", MODELS_INVENTORY, ALEMBIC)
+    written = cli("generate", "-m", "inventory", env=env)
+    assert written.code == 0, written.output
+    [script] = (root / "migrations" / "versions").glob("*inventory.py")
+    text = script.read_text()
+    assert "op.execute('CREATE SCHEMA \"inventory\"')" in text and "schema='inventory'" in text
+    assert "postgresql_nulls_not_distinct=True" in text and "postgresql_using='gin'" in text
+    assert alembic(root, pg.url, "upgrade", "head").returncode == 0
+    assert cli("check", env=env).code == 0
+
+    models = cli("introspect", "--schema", "public", "--schema", "inventory", "--output", "generated.py", env=env)
+    assert models.code == 0, models.output
+    check = cli("check", "--models", "generated:Base", env=env)
+    assert check.code == 0, check.output + (root / "generated.py").read_text()
+
+    assert alembic(root, pg.url, "downgrade", "-1").returncode == 0
+    assert pg.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'inventory'") == 0
+    assert (
+        pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'") == 0
+    )
