@@ -57,6 +57,9 @@ def after_upgrade(current: Schema, desired: Schema, diff: Diff) -> Schema:
         for x in diff.changes
         if isinstance(x, c.DropPrimaryKey | c.DropUnique | c.DropForeignKey | c.DropCheck | c.DropIndex)
     }
+    named_gone |= {  # renamed away: the new name comes with the models
+        (x.schema, x.table, x.old) for x in diff.changes if isinstance(x, c.RenameConstraint | c.RenameIndex)
+    }
     enums_gone = {(x.schema, x.name) for x in diff.changes if isinstance(x, c.DropEnum)}
     sequences_gone = {(x.schema, x.name) for x in diff.changes if isinstance(x, c.DropSequence)}
     wanted = {t.key: t for t in desired.tables}

@@ -175,8 +175,8 @@ class Converter:
                 return [ops.CreateTableOp.from_table(self.sa_table(t))]
             case c.DropTable(schema=s, name=n):
                 return [ops.DropTableOp(n, schema=_schema(s))]
-            case c.RenameTable(schema=s, old=o, new=n):
-                return [ops.RenameTableOp(o, n, schema=_schema(s))]
+            case c.RenameTable(schema=s, old=o, new=n):  # Alembic has no renderer for RenameTableOp
+                return [code([f"op.rename_table({o!r}, {n!r}" + (f", schema={s!r})" if _schema(s) else ")")])]
             case c.AlterTableComment(schema=s, table=t, comment=text):
                 if text is None:
                     return [ops.DropTableCommentOp(t, schema=_schema(s))]

@@ -296,3 +296,35 @@ def test_other_schemas_round_trip_through_generate_alembic_and_introspect(cli, p
     assert (
         pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'") == 0
     )
+
+
+def test_declared_renames_become_renames_both_ways(pg: TestDB, tmp_path: Path) -> None:
+    """A table and a column renamed with info={"renamed_from": ...}: kept data up, renamed back down."""
+    from schemasync.migrations.generate import generate
+
+    sync(pg, metadata_of(MODELS_V1), version="1.0.0")
+    pg.execute("INSERT INTO users (email) VALUES ('a@example.com')")
+    before = schema_of(pg)
+    renamed = MODELS_V1.replace(
+        '__tablename__ = "posts"',
+        '__tablename__ = "articles"\n    __table_args__ = {"info": {"renamed_from": "posts"}}',
+    ).replace(
+        "email: Mapped[str] = mapped_column(String(200))",
+        'address: Mapped[str] = mapped_column(String(200), info={"renamed_from": "email"})',
+    )
+    write_project(tmp_path, "1.1.0", renamed, ALEMBIC)
+    alembic_project(tmp_path)
+    settings = load_settings({"database_url": pg.url, "project_dir": str(tmp_path)}, environ={}).settings
+    with pg.connect() as conn:
+        written = generate(conn, settings, "renames")
+    assert written is not None
+    text = written.path.read_text()
+    upgrade, downgrade = text.split("def downgrade")
+    assert "op.rename_table('posts', 'articles')" in upgrade and "new_column_name='address'" in upgrade
+    assert "op.rename_table('articles', 'posts')" in downgrade and "new_column_name='email'" in downgrade
+    assert "drop_table" not in text and "drop_column" not in text
+    assert alembic(tmp_path, pg.url, "upgrade", "head").returncode == 0
+    assert pg.scalar("SELECT address FROM users") == "a@example.com"
+    assert alembic(tmp_path, pg.url, "downgrade", "-1").returncode == 0
+    assert same(before, schema_of(pg)) == []
+    assert pg.scalar("SELECT email FROM users") == "a@example.com"
