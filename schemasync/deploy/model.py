@@ -11,6 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemasync.migrations.project import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,11 @@ class PlannedChange:
     hazards: tuple[HazardNote, ...] = ()
     affected: tuple[AffectedTable, ...] = ()
     notes: tuple[str, ...] = ()
+    migrations: State | None = None  # versioned mode: the Alembic state the plan was made from
+
+    @property
+    def versioned(self) -> bool:
+        return self.migrations is not None
 
     @property
     def empty(self) -> bool:
@@ -99,6 +108,9 @@ class PlannedChange:
 
     @property
     def headline(self) -> str:
+        if self.migrations is not None:
+            n = self.statements
+            return f"{n} Alembic revision{'s' if n != 1 else ''} to apply (head {self.migrations.head or '?'})"
         n = self.changes
         text = f"{n} change{'s' if n != 1 else ''} in {self.statements} statement{'s' if self.statements != 1 else ''}"
         if self.hazards:

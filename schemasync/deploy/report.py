@@ -87,6 +87,8 @@ def plan_markdown(context: Context, planned: PlannedChange, backup: BackupInfo |
     if planned.hazards:
         lines += ["| statement | kind | fact |", "|---|---|---|"]
         lines += [f"| {h.statement} | {h.kind} | {cell(h.fact)} |" for h in planned.hazards]
+    elif planned.versioned:
+        lines.append("Not known: schemasync cannot see inside migrations; read their code below.")
     else:
         lines.append("None: every statement is additive and safe on existing data.")
     if planned.affected:
@@ -95,14 +97,8 @@ def plan_markdown(context: Context, planned: PlannedChange, backup: BackupInfo |
             f"| {cell(t.name)} | {t.rows:,}{'' if t.exact else ' (estimate)'} |"
             for t in sorted(planned.affected, key=lambda t: t.name)
         ]
-    sql = planned.sql
-    if len(sql) > MAX_SQL_CHARS:
-        sql = sql[:MAX_SQL_CHARS] + "\n-- ... (plan truncated here; `schemasync diff --sql` prints all of it)"
+    lines += ["", *_code_section(planned, approval=True)]
     lines += [
-        "",
-        "## SQL (runs in one transaction; applied only if the schema is unchanged at approval)",
-        "",
-        fence(sql, "sql"),
         "",
         "## Answer",
         "",
@@ -153,9 +149,28 @@ def summary_markdown(report: Report) -> str:
     lines += ["", "## Rollback", ""]
     lines += _rollback(report)
     if report.planned is not None and report.planned.sql and outcome in (Outcome.APPLIED, Outcome.FAILED):
-        lines += ["", "## SQL that was applied", "", fence(report.planned.sql[:MAX_SQL_CHARS], "sql")]
+        lines += ["", *_code_section(report.planned, approval=False)]
     lines.append("")
     return secrets.scrub("\n".join(lines))
+
+
+def _code_section(planned: PlannedChange, *, approval: bool) -> list[str]:
+    """The SQL of a planned change, or the upgrade code of the Alembic revisions in versioned mode."""
+    code = planned.sql
+    if len(code) > MAX_SQL_CHARS:
+        more = "`schemasync diff --sql` prints all of it" if not planned.versioned else "see the revision files"
+        code = code[:MAX_SQL_CHARS] + f"\n-- ... (truncated here; {more})"
+    if planned.versioned:
+        title = "## Alembic revisions (their upgrade code" + (
+            "; they run only if the database's revision is unchanged at approval)" if approval else ", as applied)"
+        )
+        return [title, "", fence(code, "python")]
+    title = (
+        "## SQL (runs in one transaction; applied only if the schema is unchanged at approval)"
+        if approval
+        else "## SQL that was applied"
+    )
+    return [title, "", fence(code, "sql")]
 
 
 def _rollback(report: Report) -> list[str]:

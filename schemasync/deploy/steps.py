@@ -169,9 +169,16 @@ def _prepare(conn: psycopg.Connection, settings: Settings, *, measure: bool = Tr
 
 
 def plan_change(target: Target) -> PlannedChange:
-    """Inspect, diff and plan (with the rows behind each hazard and in each affected table); never writes."""
+    """Inspect, diff and plan (with the rows behind each hazard and in each affected table); never writes.
+
+    In versioned mode (`alembic_ini` set) the plan is the app's pending Alembic revisions instead.
+    """
+    from schemasync import versioned
+
     settings, database = open_target(target)
     with _session(settings, database) as conn:
+        if versioned.enabled(settings):
+            return _plan_migrations(conn, settings, database)
         prepared = _prepare(conn, settings)
         affected = affected_tables(conn, prepared) if not prepared.plan.empty else ()
     plan = prepared.plan
@@ -194,6 +201,53 @@ def plan_change(target: Target) -> PlannedChange:
         affected=affected,
         notes=notes,
     )
+
+
+def _plan_migrations(conn: psycopg.Connection, settings: Settings, database: db.Database) -> PlannedChange:
+    """The pending revisions, with their upgrade code for the approver; refuses residual drift up front."""
+    from schemasync import versioned
+
+    state = versioned.status(conn, settings)
+    prepared = _prepare(conn, settings, measure=False)
+    if not state.pending and not prepared.in_sync:
+        raise versioned.ResidualDrift(
+            f"No Alembic revision is pending ({database.display} is at {', '.join(state.current) or 'base'}), but the "
+            "database differs from the models: " + "; ".join(prepared.plan.summary) + ". Nothing was changed.",
+            "Write the missing revision (schemasync generate -m '...'), or fix the models, then deploy again.",
+        )
+    pending = state.pending
+    code = "\n\n".join(f"# {r.describe()}: {r.path}\n{_upgrade_code(r.path)}" for r in pending)
+    return PlannedChange(
+        database=database.display,
+        source_hash=prepared.plan.source_hash,
+        sql=code,
+        sql_digest=digest(" ".join(r.id for r in pending)),
+        summary=tuple(f"Alembic revision {r.describe()}" for r in pending),
+        statements=len(pending),
+        changes=len(pending),
+        description="Alembic " + ", ".join(r.describe() for r in pending),
+        notes=(
+            "Migrations are opaque to schemasync: it cannot tell what they do to the data, so read their upgrade "
+            "code below. They run in one transaction under the change lock; afterwards the database must match "
+            "the models.",
+        )
+        if pending
+        else (),
+        migrations=state,
+    )
+
+
+def _upgrade_code(path: str) -> str:
+    """The `upgrade()` function of a revision file (what will run), or a note when it cannot be read."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return f"# (could not read {path}: {exc.strerror})"
+    start = text.find("def upgrade(")
+    if start < 0:
+        return text
+    end = text.find("\ndef downgrade(", start)
+    return text[start : end if end > 0 else len(text)].rstrip()
 
 
 def affected_tables(conn: psycopg.Connection, prepared: engine.Prepared) -> tuple[AffectedTable, ...]:
@@ -340,6 +394,18 @@ def apply_change(
     settings, database = open_target(target)
     app_version = settings.app_version
     assert app_version is not None
+    record = versions.Record(
+        schema_version=app_version,
+        status=versions.Status.APPLIED,
+        environment=settings.env,
+        app_version=app_version,
+        approved_by=decision.approver,
+        notes=decision.notes or None,
+        backup_uri=backup.location if backup else None,
+        run_id=run_id,
+    )
+    if approved.migrations is not None:
+        return _apply_migrations(settings, database, approved, record, slot)
     with (slot or _no_slot)(database), _session(settings, database) as conn:
         prepared = _prepare(conn, settings)
         if prepared.plan.source_hash != approved.source_hash:
@@ -355,16 +421,6 @@ def apply_change(
                 "changed since); nothing was applied.",
                 "Start a new production run so the approver sees the plan that would run.",
             )
-        record = versions.Record(
-            schema_version=app_version,
-            status=versions.Status.APPLIED,
-            environment=settings.env,
-            app_version=app_version,
-            approved_by=decision.approver,
-            notes=decision.notes or None,
-            backup_uri=backup.location if backup else None,
-            run_id=run_id,
-        )
         applied = apply(
             conn,
             database,
@@ -385,6 +441,26 @@ def apply_change(
     )
 
 
+def _apply_migrations(
+    settings: Settings, database: db.Database, approved: PlannedChange, record: versions.Record, slot: Slot | None
+) -> AppliedChange:
+    """Versioned mode: `alembic upgrade head` under the slot and the advisory lock, refused if the database's
+    revision moved since the approver saw it; residual drift is recorded in the row and fails verification."""
+    from schemasync import engine, versioned
+
+    assert approved.migrations is not None
+    with (slot or _no_slot)(database), _session(settings, database) as conn:
+        models = engine.load_models(conn, settings)
+        result = versioned.upgrade(conn, database, settings, record=record, expect=approved.migrations, models=models)
+    return AppliedChange(
+        statements=len(result.applied),
+        changes=len(result.applied),
+        duration_ms=result.duration_ms,
+        version_id=result.version_id,
+        schema_hash=result.schema_hash,
+    )
+
+
 @contextlib.contextmanager
 def _no_slot(_database: db.Database):  # type: ignore[no-untyped-def]
     yield None
@@ -392,12 +468,26 @@ def _no_slot(_database: db.Database):  # type: ignore[no-untyped-def]
 
 def record_in_sync(target: Target, *, run_id: str, slot: Slot | None = None) -> int:
     """Record the app's version for a database whose schema already matches the models."""
+    from schemasync import versioned
     from schemasync.apply import record_only
 
     settings, database = open_target(target)
     app_version = settings.app_version
     assert app_version is not None
+    record = versions.Record(
+        schema_version=app_version,
+        status=versions.Status.RECORDED,
+        environment=settings.env,
+        app_version=app_version,
+        run_id=run_id,
+        description="The schema already matched the models; version recorded by the production workflow",
+    )
     with (slot or _no_slot)(database), _session(settings, database) as conn:
+        if versioned.enabled(settings):  # nothing pending: upgrade records the head and checks the models
+            result = versioned.upgrade(conn, database, settings, record=record, expect=versioned.status(conn, settings))
+            versioned.require_clean(result)
+            assert result.version_id is not None
+            return result.version_id
         prepared = _prepare(conn, settings, measure=False)
         if not prepared.in_sync:
             from schemasync.apply import StalePlan
@@ -413,14 +503,7 @@ def record_in_sync(target: Target, *, run_id: str, slot: Slot | None = None) -> 
             current=prepared.current,
             desired=prepared.desired,
             options=prepared.options,
-            record=versions.Record(
-                schema_version=app_version,
-                status=versions.Status.RECORDED,
-                environment=settings.env,
-                app_version=app_version,
-                run_id=run_id,
-                description="The schema already matched the models; version recorded by the production workflow",
-            ),
+            record=record,
         )
 
 
