@@ -176,3 +176,17 @@ def test_exit_codes() -> None:
     assert outcome([ok, gone]).exit_code is ExitCode.ERROR
     assert outcome([ok, gone, drifted]).exit_code is ExitCode.DRIFT  # drift wins: that database needs a sync
     assert outcome([drifted]).message == "1 target: 0 in sync, 1 drifted (b)."
+
+
+def test_the_guides_targets_file_parses(tmp_path: Path) -> None:
+    """deployments/README.md shows a targets.toml; it must be one `schemasync drift --targets` accepts."""
+    import re
+
+    from tests.conftest import ROOT
+
+    guide = (ROOT / "deployments" / "README.md").read_text()
+    (example,) = re.findall(r"^```toml\n(.*?)^```", guide, re.MULTILINE | re.DOTALL)
+    (tmp_path / "targets.toml").write_text(example)
+    eu, us = load_targets(tmp_path / "targets.toml")
+    assert (eu.name, eu.url_env, eu.env) == ("shop-eu", "SHOP_EU_DATABASE_URL", "production")
+    assert (us.name, us.url_secret, us.models) == ("shop-us", "shop-us-database-url", "exampleapp.models:Base")
