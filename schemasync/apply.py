@@ -225,48 +225,67 @@ def _transaction(
     offset: int,
 ) -> tuple[int | None, str]:
     total = len(plan.statements)
-    with conn.transaction():
-        last: tuple[float | None, float | None] | None = None
-        for n, statement in enumerate(inside, offset + 1):
-            wanted = (statement.lock_timeout, statement.statement_timeout)
-            if wanted != last:
-                _timeouts(conn, statement, settings, local=True)
-                last = wanted
-            try:
-                with conn.transaction():  # a savepoint, so the error is attributed to this statement
-                    conn.execute(statement.sql)  # type: ignore[arg-type]
-            except psycopg.Error as exc:
-                error = _failed(exc, statement, n, total, committed=False, settings=settings)
-                if isinstance(exc, pgerrors.LockNotAvailable):
-                    raise _LockTimeout(error, n, statement) from None
-                raise error from None
-        dbmod.set_timeouts(
-            conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout, local=True
-        )
-        check = analyse(_inspect(conn, settings), desired, options)
-        if verify and not check.empty:
+    committing = False
+    try:
+        with conn.transaction():
+            last: tuple[float | None, float | None] | None = None
+            for n, statement in enumerate(inside, offset + 1):
+                wanted = (statement.lock_timeout, statement.statement_timeout)
+                if wanted != last:
+                    _timeouts(conn, statement, settings, local=True)
+                    last = wanted
+                try:
+                    with conn.transaction():  # a savepoint, so the error is attributed to this statement
+                        conn.execute(statement.sql)  # type: ignore[arg-type]
+                except psycopg.Error as exc:
+                    error = _failed(exc, statement, n, total, committed=False, settings=settings)
+                    if isinstance(exc, pgerrors.LockNotAvailable):
+                        raise _LockTimeout(error, n, statement) from None
+                    raise error from None
+            dbmod.set_timeouts(
+                conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout, local=True
+            )
+            check = analyse(_inspect(conn, settings), desired, options)
+            if verify and not check.empty:
+                raise ApplyFailed(
+                    "The plan ran, but the result does not match the models: "
+                    + "; ".join(summary_lines(check))
+                    + ". The transaction was rolled back: nothing was changed.",
+                    "This is a schemasync bug or an object schemasync does not manage getting in the way; "
+                    "run schemasync diff --sql and report it.",
+                )
+            schema_hash = check.source_hash
+            version_id = None
+            if record is not None:
+                versions.ensure_table(conn, announce=False)
+                version_id = versions.record(
+                    conn,
+                    replace(
+                        record,
+                        status=versions.Status.APPLIED,
+                        schema_hash=schema_hash,
+                        description=record.description or plan.description or None,
+                        changes=plan.change_count,
+                        duration_ms=int((time.monotonic() - started) * 1000),
+                    ),
+                )
+            committing = True  # leaving the block commits
+    except psycopg.OperationalError as exc:
+        if not _connection_lost(exc):
+            raise
+        if committing:
             raise ApplyFailed(
-                "The plan ran, but the result does not match the models: "
-                + "; ".join(summary_lines(check))
-                + ". The transaction was rolled back: nothing was changed.",
-                "This is a schemasync bug or an object schemasync does not manage getting in the way; "
-                "run schemasync diff --sql and report it.",
-            )
-        schema_hash = check.source_hash
-        version_id = None
-        if record is not None:
-            versions.ensure_table(conn, announce=False)
-            version_id = versions.record(
-                conn,
-                replace(
-                    record,
-                    status=versions.Status.APPLIED,
-                    schema_hash=schema_hash,
-                    description=record.description or plan.description or None,
-                    changes=plan.change_count,
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                ),
-            )
+                f"The connection to the database was lost during COMMIT ({_first_line(exc)}): "
+                "whether the change was committed is unknown.",
+                "Once the database is reachable, run schemasync check (or history): the version row is written in "
+                "the same transaction, so it is there exactly when the change is.",
+            ) from None
+        raise ApplyFailed(
+            f"The connection to the database was lost while the plan's result was being checked "
+            f"({_first_line(exc)}). PostgreSQL rolls back a transaction whose session ends, "
+            "so nothing was changed.",
+            "Once the database is reachable, run the command again: the plan is made anew.",
+        ) from None
     return version_id, schema_hash
 
 
@@ -281,6 +300,20 @@ def _run_alone(
         raise _failed(exc, statement, n, total, committed=committed, settings=settings) from None
     finally:
         dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = secrets.scrub(str(exc)).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    """The session is gone (terminated, server restarted, network down), not a statement that failed."""
+    return isinstance(exc, psycopg.OperationalError) and (
+        isinstance(exc, pgerrors.AdminShutdown | pgerrors.CrashShutdown | pgerrors.CannotConnectNow)
+        or getattr(exc, "sqlstate", None) is None
+        or str(getattr(exc, "sqlstate", "")).startswith("08")
+    )
 
 
 def _failed(
@@ -299,7 +332,18 @@ def _failed(
         outcome = " The transaction was rolled back: nothing was changed."
     else:
         outcome = " It runs before the transaction, which was not started: nothing else was changed."
-    if isinstance(exc, pgerrors.LockNotAvailable):
+    if _connection_lost(exc):
+        where = (
+            f"The connection to the database was lost while running statement {n} of {total} "
+            f"({secrets.scrub(message)}; while running: {shown})."
+        )
+        if not committed and statement.transactional:
+            outcome = " PostgreSQL rolls back a transaction whose session ends, so nothing was changed."
+        hint = (
+            "The session was ended from outside (pg_terminate_backend, a server restart or failover) or the "
+            "network failed; once the database is reachable, run the command again: the plan is made anew."
+        )
+    elif isinstance(exc, pgerrors.LockNotAvailable):
         hint = (
             f"Another session held a conflicting lock for longer than lock_timeout ({settings.lock_timeout:g}s). "
             "Run again when the table is less busy, raise --lock-timeout, or set lock_retries."

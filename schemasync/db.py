@@ -279,6 +279,7 @@ def connect(
                 db.conninfo, autocommit=autocommit, connect_timeout=timeout, application_name=application_name
             )
             conn.execute("SET TIME ZONE 'UTC'")  # schema_versions stores TIMESTAMP: keep it in UTC
+            _notice_lost_client(conn)
             if not autocommit:
                 conn.commit()
             return conn
@@ -296,6 +297,25 @@ def connect(
                 continue
             raise explain(exc, db) from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _notice_lost_client(conn: psycopg.Connection) -> None:
+    """Have the server check, while a statement runs or waits for a lock, that we are still there.
+
+    Without it, the backend of a killed schemasync (SIGKILL, a lost laptop) keeps waiting for its lock,
+    or keeps rewriting a table, for up to statement_timeout, holding the change lock and everything its
+    transaction locked, and only then notices nobody is listening and rolls back. With it (PostgreSQL
+    14+, on Linux and other systems with POLLRDHUP) the backend rolls back within a second. Servers that
+    do not know the setting, or cannot honour it on their platform, refuse it: then nothing changes.
+    """
+    if conn.info.server_version < 140000:
+        return
+    try:
+        conn.execute("SET client_connection_check_interval = '1s'")
+    except psycopg.Error as exc:
+        log.debug("client_connection_check_interval not set: %s", secrets.scrub(str(exc)).splitlines()[0])
+        if not conn.autocommit:
+            conn.rollback()
 
 
 @contextlib.contextmanager

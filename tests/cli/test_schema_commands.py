@@ -187,6 +187,7 @@ def test_data_that_would_fail_the_plan_is_counted_and_refused(cli, pg: TestDB) -
     assert pg.scalar("SELECT count(*) FROM schema_versions") == 1
 
 
+@pytest.mark.reliability
 def test_two_syncs_at_once_one_applies_the_other_finds_nothing_to_do(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "DATABASE_URL": pg.url, "NO_COLOR": "1"}
     env = {k: v for k, v in env.items() if not k.startswith("SCHEMASYNC_")}

@@ -11,9 +11,9 @@ from prefect.flow_engine import run_flow
 from flows.approval import Approval, answer
 from flows.production import production_deploy
 from schemasync.deploy.model import Outcome
+from tests.fixtures.s3 import FaultProxy
 from tests.prefect.helpers import in_thread, read_run
 from tests.production.conftest import SECRET, App
-from tests.production.faults import FaultProxy
 from tests.production.helpers import everything_stored, logs, task_runs, wait_paused, wait_paused_again
 
 pytestmark = [pytest.mark.prefect, pytest.mark.s3]
@@ -57,6 +57,7 @@ def flaky_s3(app: App, monkeypatch) -> Iterator[FaultProxy]:  # type: ignore[no-
         proxy.close()
 
 
+@pytest.mark.reliability
 def test_a_transient_s3_failure_is_retried_without_a_second_backup(app: App, flaky_s3: FaultProxy) -> None:
     # S3 throttles the dump's upload: botocore's own attempts (SCHEMASYNC_S3_MAX_ATTEMPTS=1: two tries) and
     # the engine's (SCHEMASYNC_S3_UPLOAD_ATTEMPTS=1) both meet it, so the task itself has to retry.
@@ -76,6 +77,7 @@ def test_a_transient_s3_failure_is_retried_without_a_second_backup(app: App, fla
     assert app.versions()[-1]["backup_uri"] == f"s3://{app.bucket}/{key}"
 
 
+@pytest.mark.reliability
 def test_no_answer_fails_the_run_unchanged_and_a_rerun_reuses_its_backup(app: App) -> None:
     name, future = app.start(approval_timeout=3)
     run = wait_paused(name)

@@ -85,6 +85,7 @@ def test_a_rejection_is_recorded_and_changes_nothing(app: App) -> None:
     assert "Nothing to roll back" in app.summaries()[0].read_text()
 
 
+@pytest.mark.reliability
 def test_a_plan_made_stale_during_the_pause_is_refused(app: App) -> None:
     name, future = app.start()
     run = wait_paused(name)
@@ -101,6 +102,7 @@ def test_a_plan_made_stale_during_the_pause_is_refused(app: App) -> None:
     assert summary.startswith("# Refused: nothing was applied")
 
 
+@pytest.mark.reliability
 def test_two_deployments_of_one_database_never_both_apply(app: App) -> None:
     first, first_done = app.start()
     second, second_done = app.start()
