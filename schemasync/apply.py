@@ -31,9 +31,10 @@ from psycopg.pq import TransactionStatus
 from schemasync import db as dbmod
 from schemasync import secrets, versions
 from schemasync.config import Settings
-from schemasync.diff import CompareOptions, analyse
+from schemasync.diff import CompareOptions, Diff, analyse
 from schemasync.diff.summary import summary_lines
 from schemasync.errors import ApplyFailed, Refused
+from schemasync.plan import locks
 from schemasync.plan.hazards import HazardKind
 from schemasync.plan.model import Plan, Statement
 from schemasync.schema.inspect import inspect
@@ -95,7 +96,8 @@ def apply(
     _autocommit(conn)
     dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
     with dbmod.advisory_lock(conn, target, settings.advisory_lock_timeout):
-        _refuse_stale(conn, plan, desired, options, settings)
+        current, live = _refuse_stale(conn, plan, desired, options, settings)
+        locks.refuse_oversized(conn, live, current, desired)
         started = time.monotonic()
         for n, statement in enumerate(before, 1):
             _run_alone(conn, statement, settings, n=n, total=len(plan.statements), committed=False)
@@ -195,14 +197,16 @@ def _inspect(conn: psycopg.Connection, settings: Settings) -> Schema:
 
 def _refuse_stale(
     conn: psycopg.Connection, plan: Plan, desired: Schema, options: CompareOptions, settings: Settings
-) -> None:
-    now = analyse(_inspect(conn, settings), desired, options).source_hash
-    if now != plan.source_hash:
+) -> tuple[Schema, Diff]:
+    current = _inspect(conn, settings)
+    live = analyse(current, desired, options)
+    if live.source_hash != plan.source_hash:
         raise StalePlan(
             "The database schema changed since this plan was made (another deployment or a manual change); "
             "nothing was changed.",
             "Run the command again to plan against the current schema.",
         )
+    return current, live
 
 
 def _timeouts(conn: psycopg.Connection, statement: Statement, settings: Settings, *, local: bool) -> None:
@@ -321,7 +325,8 @@ def _failed(
 ) -> ApplyFailed:
     diag = getattr(exc, "diag", None)
     message = (getattr(diag, "message_primary", None) if diag else None) or str(exc).strip().splitlines()[0]
-    shown = statement.sql if len(statement.sql) <= 300 else statement.sql[:297] + "..."
+    flat = " ".join(statement.sql.split())  # one paragraph: the statement on one line
+    shown = flat if len(flat) <= 300 else flat[:297] + "..."
     where = f"Statement {n} of {total} failed: {secrets.scrub(message)} (while running: {shown})."
     if committed:
         outcome = (
@@ -343,6 +348,13 @@ def _failed(
             "The session was ended from outside (pg_terminate_backend, a server restart or failover) or the "
             "network failed; once the database is reachable, run the command again: the plan is made anew."
         )
+    elif isinstance(exc, pgerrors.OutOfMemory) and "max_locks_per_transaction" in str(exc):
+        where = (
+            f"Statement {n} of {total} ran out of lock table space ({secrets.scrub(message)}; while running: "
+            f"{shown}): the transaction holds a lock on every table it has changed so far, and the server's lock "
+            "table, shared by all sessions, is full."
+        )
+        hint = locks.OUT_OF_LOCKS_HINT
     elif isinstance(exc, pgerrors.LockNotAvailable):
         hint = (
             f"Another session held a conflicting lock for longer than lock_timeout ({settings.lock_timeout:g}s). "

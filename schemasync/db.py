@@ -393,3 +393,51 @@ def lock_holder(conn: psycopg.Connection) -> str:
     if row is None:
         return ""
     return f" (pid {row[0]}, {row[1] or 'unknown application'}, connected {row[2]:%Y-%m-%d %H:%M:%S})"
+
+
+@dataclass(frozen=True, slots=True)
+class LockTable:
+    """The server's shared lock table: room for about `capacity` locked objects, for all sessions together.
+
+    PostgreSQL sizes it as max_locks_per_transaction x (server processes + prepared transactions); one
+    transaction may use more than its share, but never more than the whole table ("out of shared memory").
+    """
+
+    max_locks_per_transaction: int
+    processes: int  # max_connections + autovacuum workers + launcher + background workers + WAL senders + prepared
+
+    @property
+    def capacity(self) -> int:
+        return self.max_locks_per_transaction * self.processes
+
+    def describe(self) -> str:
+        return (
+            f"{self.capacity:,} locks (max_locks_per_transaction {self.max_locks_per_transaction} x "
+            f"{self.processes} server processes and prepared transactions)"
+        )
+
+    def setting_for(self, locks: int) -> int:
+        """The max_locks_per_transaction that would make room for `locks`, with a fifth to spare."""
+        return max(self.max_locks_per_transaction + 1, -(-int(locks * 1.2) // self.processes))
+
+
+_LOCK_SETTINGS = (
+    "max_locks_per_transaction",
+    "max_connections",
+    "autovacuum_max_workers",
+    "max_worker_processes",
+    "max_wal_senders",
+    "max_prepared_transactions",
+)
+
+
+def lock_table(conn: psycopg.Connection) -> LockTable:
+    """Read the settings that size the lock table (pg_settings is readable by every role)."""
+    rows = dict(
+        conn.execute(
+            "SELECT name, setting::int FROM pg_catalog.pg_settings WHERE name = ANY(%s)", (list(_LOCK_SETTINGS),)
+        ).fetchall()
+    )
+    per = int(rows.get("max_locks_per_transaction", 64))
+    processes = sum(int(rows.get(n, 0)) for n in _LOCK_SETTINGS[1:]) + 1  # + the autovacuum launcher
+    return LockTable(per, max(processes, 1))

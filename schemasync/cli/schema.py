@@ -360,6 +360,9 @@ def run_sync(
         show_summary(prepared)
         show_plan(prepared)
         _refuse_blocking(prepared)
+        from schemasync.plan.locks import refuse_oversized
+
+        refuse_oversized(conn, prepared.diff, prepared.current, prepared.desired)
         destructive = prepared.plan.destructive
         if destructive and not interactive and not allow_destructive:
             raise Refused(

@@ -180,6 +180,10 @@ def plan_change(target: Target) -> PlannedChange:
         if versioned.enabled(settings):
             return _plan_migrations(conn, settings, database)
         prepared = _prepare(conn, settings)
+        if not prepared.plan.empty:
+            from schemasync.plan.locks import refuse_oversized
+
+            refuse_oversized(conn, prepared.diff, prepared.current, prepared.desired)  # before any backup
         affected = affected_tables(conn, prepared) if not prepared.plan.empty else ()
     plan = prepared.plan
     hazards = tuple(

@@ -91,10 +91,19 @@ SETUP = "the scratch schema setup"
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One DDL statement of `create_all`, with schema placeholders, and what it creates (for errors)."""
+    """One DDL statement of `create_all`, with schema placeholders, and what it creates (for errors).
+
+    `table` is the table the statement belongs to (None for types, sequences, schemas: shared) and
+    `refs` the tables its foreign keys point at; `custom` marks the models' own DDL events, whose
+    text may name anything. Together they let `schema/chunks.py` split huge models into groups
+    that can be materialised one transaction at a time.
+    """
 
     what: str
     text: str
+    table: tuple[str, str] | None = None
+    refs: tuple[tuple[str, str], ...] = ()
+    custom: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +150,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         created = _created_object(element)
         if created is not None:
             objects.add(created)
-        collected.append((what, str(compiled).strip(), type(element).__name__ not in _VERBATIM))
+        collected.append((what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element)))
 
     engine = create_mock_engine("postgresql+psycopg://", collect)  # type: ignore[arg-type]
     try:
@@ -162,7 +171,8 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         return m.group(0)
 
     statements = tuple(
-        Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text) for what, text, rewrite in collected
+        Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom)
+        for what, text, rewrite, table, refs, custom in collected
     )
     names = {_real(m) for s in statements for m in _PLACEHOLDER.findall(s.text)}
     return ModelDDL(statements, tuple(sorted(names)))
@@ -198,6 +208,29 @@ def _created_object(element: Any) -> tuple[str, str] | None:
     if not isinstance(name, str):
         return None
     return (getattr(owner, "schema", None) or DEFAULT_SCHEMA, name)
+
+
+def _owner(element: Any) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], ...], bool]:
+    """(table the statement belongs to, tables its foreign keys reference, whether it is custom DDL)."""
+    kind = type(element).__name__
+    if kind == "DDL":
+        return None, (), True
+    target = getattr(element, "element", None)
+    table = None
+    if kind == "CreateTable":
+        table = target
+    elif kind in {"CreateIndex", "AddConstraint", "SetColumnComment", "DropColumnComment"}:
+        table = getattr(target, "table", None)
+    elif kind in {"SetTableComment", "DropTableComment"}:
+        table = target
+    if table is None or not isinstance(getattr(table, "name", None), str):
+        return None, (), False
+    refs: set[tuple[str, str]] = set()
+    for fk in getattr(table, "foreign_keys", ()) if kind == "CreateTable" else getattr(target, "elements", ()):
+        with contextlib.suppress(Exception):  # an unresolvable reference fails compilation with its own message
+            ref = fk.column.table
+            refs.add((ref.schema or DEFAULT_SCHEMA, ref.name))
+    return (table.schema or DEFAULT_SCHEMA, table.name), tuple(sorted(refs)), False
 
 
 def model_schemas(metadata: MetaData) -> tuple[str, ...]:
@@ -286,7 +319,22 @@ def desired_keyed(
 
 
 def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
-    """Run the DDL in scratch schemas inside a rolled-back transaction and inspect the result."""
+    """Run the DDL in scratch schemas inside a rolled-back transaction and inspect the result.
+
+    Every object created holds a lock until the transaction ends, and the server's lock table is
+    finite (`max_locks_per_transaction`): models too big for it are materialised in groups of
+    tables linked by foreign keys, one rolled-back transaction each (`schema/chunks.py`).
+    """
+    from schemasync.schema import chunks
+
+    groups = chunks.split(ddl, chunks.budget(conn))
+    if len(groups) == 1:
+        return _materialise_one(conn, groups[0])
+    log.debug("materialising the models in %d groups to stay within the server's lock table", len(groups))
+    return chunks.merge([_materialise_one(conn, group) for group in groups])
+
+
+def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
     token = uuid.uuid4().hex[:12]
     scratch = {real: f"ss_scratch_{token}_{i}" for i, real in enumerate(ddl.schemas)}
     setup = _setup_statements(scratch)
@@ -354,6 +402,16 @@ def _explain_failure(
             if i == 0:
                 user = cur.fetchone()[2]  # type: ignore[index]
     message = _server_message(failed_error)
+    if isinstance(failed_error, psycopg.errors.OutOfMemory) and "max_locks_per_transaction" in str(failed_error):
+        from schemasync.db import lock_table
+
+        table = lock_table(conn)
+        return ConfigError(
+            f"The models cannot be read: creating them ran out of lock table space at {failed_what} ({message}); "
+            f"the server's lock table holds about {table.describe()}, shared by every session.",
+            "Raise max_locks_per_transaction in postgresql.conf (a restart is needed), or wait for the sessions "
+            "holding many locks to finish; nothing was changed in the database.",
+        )
     if isinstance(failed_error, psycopg.errors.InsufficientPrivilege) and failed_what == SETUP:
         return ConfigError(
             f"schemasync could not create its scratch schema in database {conn.info.dbname!r}: {message}.",
