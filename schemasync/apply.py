@@ -275,6 +275,12 @@ def _transaction(
                 )
             committing = True  # leaving the block commits
     except psycopg.OperationalError as exc:
+        if isinstance(exc, pgerrors.OutOfMemory) and not committing:
+            raise ApplyFailed(
+                f"The server ran out of lock table space while the plan's result was being checked and recorded "
+                f"({_first_line(exc)}). The transaction was rolled back: nothing was changed.",
+                locks.OUT_OF_LOCKS_HINT,
+            ) from None
         if not _connection_lost(exc):
             raise
         if committing:

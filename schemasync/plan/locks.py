@@ -23,7 +23,8 @@ from schemasync.diff import changes as c
 from schemasync.errors import Refused
 from schemasync.schema.model import Schema, Table
 
-OVERHEAD = 10  # schema_versions (table, key, sequence, TOAST), enum types, the transaction's own entries
+# The transaction's own: catalogs its checks read beyond the 16 fast-path slots, schema_versions, schema_snapshots.
+OVERHEAD = 40
 
 
 class PlanTooBig(Refused):

@@ -1,8 +1,8 @@
 """A plan bigger than the server's lock table (issue 9, item 9), on a private server with a tiny one.
 
-`small_lock_pg` holds about 120 locks for all sessions together (max_locks_per_transaction 10 x 12
-processes). Models of 26 tables, each with a serial key and a text column, need about five locks a
-table: 130 and more, just past what the server holds. Reading the models works (they are materialised in
+`small_lock_pg` holds about 240 locks for all sessions together (max_locks_per_transaction 20 x 12
+processes). Models of 44 tables, each with a serial key and a text column, need about five locks a
+table and the transaction's own few dozen: about 260, just past what the server holds. Reading the models works (they are materialised in
 groups that fit), the plan is refused before anything runs, with both ways out; the suggested split
 works; and when other sessions fill the lock table after planning, the failure at run time says the same
 and leaves nothing behind.
@@ -21,7 +21,7 @@ from tests.reliability.helpers import holding
 
 pytestmark = pytest.mark.reliability
 
-TABLES = 26
+TABLES = 44
 MODELS = f"""
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text
 
@@ -77,15 +77,15 @@ def test_a_plan_too_big_for_the_lock_table_is_refused_with_the_fix_and_the_split
     assert f"Found {TABLES} new tables" in refused.stdout, "the models were read, in groups that fit"
     message = " ".join(refused.stderr.split())
     assert f"The plan changes {TABLES} tables in one transaction and needs about" in message
-    assert "max_locks_per_transaction 10 x 12 server processes" in message and "nothing was changed" in message
+    assert "max_locks_per_transaction 20 x 12 server processes" in message and "nothing was changed" in message
     assert "Raise max_locks_per_transaction to at least" in message and "SCHEMASYNC_INCLUDE_TABLES" in message
     assert "Traceback" not in refused.output
     assert small_db.tables() == 0 and small_db.audit() == []
 
     # Other sessions fill the lock table after the plan was made (the models' schema is cached by now):
     # the estimate fits, the server runs out part-way, and the transaction takes everything back.
-    part = {**env, "SCHEMASYNC_INCLUDE_TABLES": "item_0*"}
-    with holding(_pg_like(small_db.admin_url), _lock_hog(14)):
+    part = {**env, "SCHEMASYNC_INCLUDE_TABLES": "item_0*,item_1*"}
+    with holding(_pg_like(small_db.admin_url), _lock_hog(30)):
         crowded = cli("sync", "--yes", env=part)
     assert crowded.code == 1, crowded.output
     message = " ".join(crowded.stderr.split())
@@ -97,10 +97,10 @@ def test_a_plan_too_big_for_the_lock_table_is_refused_with_the_fix_and_the_split
     # The split the message suggests: a part, then the rest.
     first = cli("sync", "--yes", env=part)
     assert first.code == 0, first.output
-    assert small_db.tables() == 10 and small_db.audit() == [("1.0.0", "applied", 15)]  # 10 tables, 5 keys
+    assert small_db.tables() == 20 and small_db.audit() == [("1.0.0", "applied", 30)]  # 20 tables, 10 keys
     rest = cli("sync", "--yes", env=env)
     assert rest.code == 0, rest.output
-    assert small_db.tables() == TABLES and small_db.audit()[-1] == ("1.0.0", "applied", 16 + 8)
+    assert small_db.tables() == TABLES and small_db.audit()[-1] == ("1.0.0", "applied", 24 + 12)
     assert cli("check", env=env).code == 0
 
 
