@@ -56,7 +56,9 @@ def introspect(
 
     with db.session(target, settings) as conn:  # connection problems explained the usual way
         value = inspect(conn, schemas=list(schemas))
-    known = {(t.schema, t.name) for t in value.tables}
+    known = {(t.schema, t.name) for t in value.tables if (t.schema, t.name) not in OWN_TABLES}
+    if not known:
+        raise _no_tables(target, schemas)
     wanted = {(s, t) for s in schemas for t in tables} if tables else None
     if wanted is not None:
         missing = sorted(f"{s}.{t}" for s, t in wanted if (s, t) not in known and not any(t == n for _, n in known))
@@ -94,11 +96,15 @@ def introspect(
     finally:
         engine.dispose()
     if not metadata.tables:
-        raise ConfigError(
-            f"There are no tables in {', '.join(schemas)} on {target.display} to write models for.",
-            "Point it at the app's database, or name the schemas with --schema.",
-        )
+        raise _no_tables(target, schemas)
     return header(target, settings) + fix_indexes(source, value)
+
+
+def _no_tables(target: db.Database, schemas: tuple[str, ...]) -> ConfigError:
+    return ConfigError(
+        f"There are no tables in {', '.join(schemas)} on {target.display} to write models for.",
+        "Point it at the app's database, or name the schemas with --schema.",
+    )
 
 
 def header(target: db.Database, settings: Settings) -> str:
