@@ -9,7 +9,10 @@ started when a database is configured. The application database inside it is cal
 from __future__ import annotations
 
 import logging
+import time
 import warnings
+from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -34,17 +37,8 @@ def ensure(settings: Settings) -> db.Database:
         ) from None
     pgdata = (settings.project_dir / settings.embedded_dir).resolve()
     fresh = not (pgdata / "PG_VERSION").exists()
-    try:
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server = pgserver.get_server(pgdata, cleanup_mode=None)
-            uri = server.get_uri()
-    except Exception as exc:  # pgserver raises plain exceptions with the server log in the message
-        raise ConfigError(
-            f"The embedded PostgreSQL in {pgdata} could not be started: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.",
-            f"Look at {pgdata / 'log'}; delete {pgdata} to start afresh (its data is lost), or set DATABASE_URL.",
-        ) from None
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    uri = _start(pgserver, pgdata)
     admin = db.Database(uri, "embedded", embedded=True)
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DBNAME,)).fetchone() is None:
@@ -57,6 +51,32 @@ def ensure(settings: Settings) -> db.Database:
         else pgdata,
     )
     return admin.with_dbname(DBNAME)
+
+
+def _start(pgserver: Any, pgdata: Path) -> str:
+    """Start or reuse the server; its URI.
+
+    pgserver gives `pg_ctl start` a fixed 10 s, which a first start (initdb, then start) can exceed on a
+    busy machine although the server comes up moments later; so a failed attempt is retried a few times
+    (pgserver reuses a server that did come up) before the failure is reported.
+    """
+    attempts = 4
+    for attempt in range(1, attempts + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return str(pgserver.get_server(pgdata, cleanup_mode=None).get_uri())
+        except Exception as exc:  # pgserver raises plain exceptions with the server log in the message
+            if attempt < attempts:
+                log.debug("embedded PostgreSQL start attempt %d failed (%s); retrying", attempt, exc)
+                time.sleep(2 * attempt)
+                continue
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(
+                f"The embedded PostgreSQL in {pgdata} could not be started: {reason}.",
+                f"Look at {pgdata / 'log'}; delete {pgdata} to start afresh (its data is lost), or set DATABASE_URL.",
+            ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def bin_dir() -> str | None:
