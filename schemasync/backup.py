@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from schemasync import __version__, db, pgtools, secrets, versions
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.units import human_size
 
 if TYPE_CHECKING:
     import psycopg
@@ -431,15 +432,6 @@ def write_dump(
         raise
     log.info("Wrote %s (%s, sha256 %s)", final, human_size(manifest.size), manifest.sha256[:12])
     return final, manifest, digest
-
-
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def take_backup(

@@ -30,11 +30,12 @@ import psycopg
 from psycopg import sql
 
 from schemasync import db, inventory, pgtools, secrets, versions
-from schemasync.backup import backup_root, human_size
+from schemasync.backup import backup_root
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, Refused, SchemasyncError
 from schemasync.s3store import S3Store
 from schemasync.storage import Corrupt, LocalStore, StoredBackup, StoreError, find_backups
+from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,6 @@ from schemasync.backup import (
     Manifest,
     digest_file,
     ensure_dir,
-    human_size,
     manifest_path,
     parse_stamp,
     safe_part,
@@ -45,6 +44,7 @@ from schemasync.backup import (
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
 from schemasync.storage import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
+from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from schemasync.backup import (
     Digest,
     Manifest,
     digest_file,
-    human_size,
     manifest_path,
     parse_name,
     parse_stamp,
@@ -34,6 +33,7 @@ from schemasync.backup import (
 )
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
 

@@ -66,7 +66,8 @@ def backup(
     json_output: JsonOpt = False,
 ) -> None:
     """Back up the database with pg_dump (custom format), verify it, and upload it when S3 is configured."""
-    from schemasync.backup import human_size, take_backup
+    from schemasync.backup import take_backup
+    from schemasync.units import human_size
 
     settings = _settings(loaded, backup_dir)
     target = db.resolve(settings, dict(loaded.sources))
@@ -143,7 +144,7 @@ def list_backups(
     json_output: JsonOpt = False,
 ) -> None:
     """Backups in the backup directory and in S3, newest first, with size, versions and whether they are verified."""
-    from schemasync.backup import human_size
+    from schemasync.units import human_size
 
     settings = _settings(loaded, backup_dir)
     items, errors = _list_all(_stores(settings, local))
@@ -239,8 +240,8 @@ def prune_backups(
 ) -> None:
     """Delete old backups (local and S3); the newest verified backup is always kept."""
     from schemasync import retention
-    from schemasync.backup import human_size
     from schemasync.s3store import STALE_UPLOAD_AGE, S3Store
+    from schemasync.units import human_size
 
     settings = _settings(loaded, backup_dir)
     keep_n = keep if keep is not None else settings.backup_keep

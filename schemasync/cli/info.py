@@ -13,6 +13,7 @@ from schemasync import db, inventory, versions
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded, describe
 from schemasync.errors import ConfigError
+from schemasync.units import human_size
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of the table.")]
 
@@ -107,7 +108,7 @@ def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
     grid.add_row("Rows", f"{inv.rows:,}  [dim]({rows_note})[/]")
     grid.add_row("Foreign keys", f"{inv.foreign_keys:,}")
     grid.add_row("Indexes", f"{inv.indexes:,}")
-    grid.add_row("Size", _size(inv.size_bytes))
+    grid.add_row("Size", human_size(inv.size_bytes))
     grid.add_row("Schema", _schema_text(report["schema"]))
     grid.add_row(
         "schema_versions",
@@ -125,15 +126,6 @@ def _schema_text(state: dict[str, Any] | None) -> str:
         return "[green]matches the models[/]"
     n = state["changes"]
     return f"[yellow]{n} change{'s' if n != 1 else ''} pending: run schemasync diff[/]"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 @app.command()

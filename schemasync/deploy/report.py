@@ -12,6 +12,7 @@ import re
 
 from schemasync import secrets
 from schemasync.deploy.model import BackupInfo, Context, Outcome, PlannedChange, Report
+from schemasync.units import human_size
 
 MAX_SQL_CHARS = 100_000  # beyond this the approver is pointed at `schemasync diff --sql`
 
@@ -42,18 +43,12 @@ def _rows(rows: list[tuple[str, object]]) -> list[str]:
     return lines
 
 
-def _size(n: int) -> str:
-    from schemasync.backup import human_size
-
-    return human_size(n)
-
-
 def backup_rows(backup: BackupInfo | None) -> list[tuple[str, object]]:
     if backup is None:
         return [("backup", "none")]
     where = backup.remote or f"{backup.path} (local only)"
     return [
-        ("backup", f"{where}, {_size(backup.size)}, SHA-256 {backup.sha256[:16]}… verified"),
+        ("backup", f"{where}, {human_size(backup.size)}, SHA-256 {backup.sha256[:16]}… verified"),
         ("restore command", f"`{backup.restore_command}`"),
     ]
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from schemasync.diff.changes import Change
 from schemasync.diff.renames import Renames
-from schemasync.plan.hazards import LOCKING_MIN_BYTES, Hazard, HazardKind, size
+from schemasync.plan.hazards import LOCKING_MIN_BYTES, Hazard, HazardKind
 from schemasync.plan.model import Statement
 from schemasync.schema.model import Schema, Table
+from schemasync.units import human_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Context:
         if t is None:
             return "new table"
         estimate = f"about {t.row_estimate:,} rows" if t.row_estimate >= 0 else "row count unknown (never analysed)"
-        return f"{size(t.size_bytes)}, {estimate}"
+        return f"{human_size(t.size_bytes)}, {estimate}"
 
     def big(self, schema: str, table: str) -> bool:
         t = self.before(schema, table)

@@ -17,10 +17,11 @@ from dataclasses import replace
 
 import psycopg
 
-from schemasync.plan.hazards import Hazard, Probe, rows, size
+from schemasync.plan.hazards import Hazard, Probe, rows
 from schemasync.plan.model import Plan
 from schemasync.plan.sql import ident
 from schemasync.schema.model import Schema
+from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def measure(conn: psycopg.Connection, plan: Plan, current: Schema, *, statement_
         elif probe.kind == "where":
             results[(i, j)] = _estimate(conn, hazard, probe, statement_timeout)
         else:
-            what = f"{size(nbytes)}" if table else "unknown size"
+            what = f"{human_size(nbytes)}" if table else "unknown size"
             results[(i, j)] = replace(
                 hazard, fact=f"{hazard.fact} (not counted: the table is too large to scan, {what})", probe=None
             )

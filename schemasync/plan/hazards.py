@@ -62,14 +62,5 @@ class Hazard:
 LOCKING_MIN_BYTES = 1024 * 1024  # below this a scan or rewrite is over before anyone notices
 
 
-def size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 def rows(n: int) -> str:
     return f"{n:,} row" + ("" if n == 1 else "s")

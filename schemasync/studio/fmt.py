@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from schemasync.plan.hazards import size as _size
 from schemasync.studio.erd import short_type, table_href
+from schemasync.units import human_size
 
 if TYPE_CHECKING:
     from schemasync.storage import StoredBackup
 
 
 def size(n: int | None) -> str:
-    return "" if n is None else _size(int(n))
+    return "" if n is None else human_size(int(n))
 
 
 def count(n: int | None) -> str:
