@@ -16,14 +16,34 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 
 from schemasync import secrets
 from schemasync.config import Loaded, load_settings
 from schemasync.errors import ExitCode, SchemasyncError
 
+# The order `--help` lists commands in: the everyday looks first, then changing, backups, production, code.
+# Commands register from their own modules in import order; this keeps the help in the order people need.
+HELP_ORDER = (
+    "status", "check", "diff", "drift", "history", "compare", "snapshots", "studio", "config",
+    "setup", "sync", "push", "snapshot",
+    "backup", "backups", "restore",
+    "production", "runs", "approve", "reject",
+    "generate", "introspect",
+)  # fmt: skip
+
+
+class _OrderedGroup(typer.core.TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(HELP_ORDER)}
+        return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+
 app = typer.Typer(
     name="schemasync",
+    cls=_OrderedGroup,
     help="Keep a PostgreSQL schema in step with SQLAlchemy models, safely.",
     no_args_is_help=True,
     add_completion=False,

@@ -24,7 +24,7 @@ from schemasync.errors import ConfigError, ExitCode, Refused, SchemasyncError
 backups_app = typer.Typer(
     name="backups", help="List, verify and prune backups (local and S3).", no_args_is_help=True, add_completion=False
 )
-app.add_typer(backups_app)
+app.add_typer(backups_app, rich_help_panel="Backups")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of text.")]
 BackupDirOpt = Annotated[
@@ -55,7 +55,7 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@app.command()
+@app.command(rich_help_panel="Backups")
 @uses_settings
 def backup(
     loaded: Loaded,
@@ -318,7 +318,7 @@ def prune_backups(
         raise SystemExit(int(ExitCode.ERROR))
 
 
-@app.command()
+@app.command(rich_help_panel="Backups")
 @uses_settings
 def restore(
     loaded: Loaded,

@@ -63,7 +63,7 @@ def _with_flag_defaults(targets: list[Target], loaded: Loaded) -> list[Target]:
     ]
 
 
-@app.command()
+@app.command(rich_help_panel="Look")
 @uses_settings
 def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = False) -> None:
     """Check databases against their models: versions, changes, hazards (never writes).

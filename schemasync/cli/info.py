@@ -27,7 +27,7 @@ def app_version_of(loaded: Loaded, *, required: bool) -> str | None:
     return version
 
 
-@app.command()
+@app.command(rich_help_panel="Look")
 @uses_settings
 def status(
     loaded: Loaded,
@@ -128,7 +128,7 @@ def _schema_text(state: dict[str, Any] | None) -> str:
     return f"[yellow]{n} change{'s' if n != 1 else ''} pending: run schemasync diff[/]"
 
 
-@app.command()
+@app.command(rich_help_panel="Look")
 @uses_settings
 def history(
     loaded: Loaded,
@@ -199,7 +199,7 @@ AllowDowngrade = Annotated[
 ]
 
 
-@app.command()
+@app.command(rich_help_panel="Change")
 @uses_settings
 def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
     """Create schema_versions (or adapt an older layout) and record the initial version (db:schema-setup)."""
@@ -244,7 +244,7 @@ def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
         )
 
 
-@app.command("config")
+@app.command("config", rich_help_panel="Look")
 @uses_settings
 def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
     """Print the resolved settings and where each came from; secrets are masked."""

@@ -17,7 +17,7 @@ def _print(text: str, style: str | None = None) -> None:
     out.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(rich_help_panel="Code")
 @uses_settings
 def introspect(
     loaded: Loaded,

@@ -192,7 +192,7 @@ def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
 # -- diff and check -----------------------------------------------------------------------------
 
 
-@app.command("diff")
+@app.command("diff", rich_help_panel="Look")
 @uses_settings
 def diff_command(
     loaded: Loaded,
@@ -225,7 +225,7 @@ def diff_command(
     _print(f"{count} statement{'s' if count != 1 else ''} to run. Apply with: schemasync sync", "bold")
 
 
-@app.command()
+@app.command(rich_help_panel="Look")
 @uses_settings
 def check(loaded: Loaded, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
     """Exit 0 when the database matches the models, 2 when it does not (for CI). Never writes."""
@@ -401,7 +401,7 @@ def run_sync(
     )
 
 
-@app.command()
+@app.command(rich_help_panel="Change")
 @uses_settings
 def sync(
     loaded: Loaded,
@@ -441,7 +441,7 @@ def sync(
     )
 
 
-@app.command()
+@app.command(rich_help_panel="Change")
 @uses_settings
 def push(
     loaded: Loaded,

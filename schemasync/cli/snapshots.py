@@ -23,7 +23,7 @@ def _print(text: str, style: str | None = None) -> None:
     out.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
-@app.command("compare")
+@app.command("compare", rich_help_panel="Look")
 @uses_settings
 def compare_command(
     loaded: Loaded,
@@ -78,7 +78,7 @@ def compare_command(
             _print(text, style)
 
 
-@app.command("snapshot")
+@app.command("snapshot", rich_help_panel="Change")
 @uses_settings
 def snapshot_command(
     loaded: Loaded,
@@ -131,7 +131,7 @@ def snapshot_command(
     _print(f"Compare it later with: schemasync compare {label or f'snapshot:{snapshot_id}'} live")
 
 
-@app.command("snapshots")
+@app.command("snapshots", rich_help_panel="Look")
 @uses_settings
 def snapshots_command(
     loaded: Loaded,

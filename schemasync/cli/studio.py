@@ -16,7 +16,7 @@ from schemasync.config import Loaded
 DEFAULT_PORT = 4983
 
 
-@app.command()
+@app.command(rich_help_panel="Look")
 @uses_settings
 def studio(
     loaded: Loaded,
