@@ -17,6 +17,7 @@ from schemasync.schema.model import (
     Column,
     Enum,
     ForeignKey,
+    IdentityOptions,
     Index,
     PrimaryKey,
     Sequence,
@@ -115,11 +116,15 @@ class AlterColumnDefault:
 
 @dataclass(frozen=True, slots=True)
 class AlterColumnIdentity:
+    """The column's identity changes: added, dropped, ALWAYS <-> BY DEFAULT, or its sequence options."""
+
     schema: str
     table: str
     column: str
     identity: Identity
     old_identity: Identity
+    options: IdentityOptions | None = None
+    old_options: IdentityOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,9 +72,11 @@ def compare_column(schema: str, table: str, old: Column, new: Column, standalone
 
     type_changed = (old.type, old.collation) != (new.type, new.collation)
     default_changed = old_default != new.default
-    identity_changed = old.identity != new.identity
+    identity_changed = (old.identity, old.identity_options) != (new.identity, new.identity_options)
     drop_first = old_default is not None and (
-        type_changed or (identity_changed and new.identity is not None) or (default_changed and new.default is None)
+        type_changed
+        or (old.identity != new.identity and new.identity is not None)
+        or (default_changed and new.default is None)
     )
     if drop_first:
         orphan = old_seq if old_seq and old_seq not in standalone and old_seq != new_seq else None
@@ -84,7 +86,11 @@ def compare_column(schema: str, table: str, old: Column, new: Column, standalone
     if old.nullable != new.nullable:
         out.append(AlterColumnNullability(schema, table, name, new.nullable))
     if identity_changed:
-        out.append(AlterColumnIdentity(schema, table, name, new.identity, old.identity))
+        out.append(
+            AlterColumnIdentity(
+                schema, table, name, new.identity, old.identity, new.identity_options, old.identity_options
+            )
+        )
     if new.default is not None and (drop_first or default_changed):
         create = new_seq if new_seq and new_seq not in standalone and new_seq != old_seq else None
         out.append(

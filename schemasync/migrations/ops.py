@@ -134,7 +134,22 @@ class Converter:
         if col.comment is not None:
             kw["comment"] = col.comment
         if col.identity is not None:
-            args.append(sa.Identity(always=col.identity == "always"))
+            o = col.identity_options
+            options = (
+                {}
+                if o is None
+                else {
+                    "start": o.start,
+                    "increment": o.increment,
+                    "minvalue": o.min_value,
+                    "maxvalue": o.max_value,
+                    "cache": o.cache,
+                    "cycle": o.cycle,
+                }
+            )
+            args.append(
+                sa.Identity(always=col.identity == "always", **{k: v for k, v in options.items() if v is not None})
+            )
         if col.generated is not None:
             args.append(sa.Computed(col.generated, persisted=True))
         single_int_pk = (

@@ -16,7 +16,7 @@ from schemasync.plan.dispatch import Context, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, literal
-from schemasync.plan.tables import column_sql, is_serial
+from schemasync.plan.tables import column_sql, identity_options_set, identity_options_sql, is_serial
 
 _VOLATILE = re.compile(
     r"\b(nextval|random|gen_random_uuid|uuid_generate_v[14]|clock_timestamp|timeofday|txid_current|setseed)\s*\(",
@@ -191,10 +191,17 @@ def plan_column_identity(change: c.AlterColumnIdentity, ctx: Context) -> list[St
         return [Statement(f"{_alter(change)} DROP IDENTITY")]
     kind = change.identity.upper()
     if change.old_identity is not None:
-        return [Statement(f"{_alter(change)} SET GENERATED {kind}")]
+        clauses = []
+        if change.identity != change.old_identity:
+            clauses.append(f"SET GENERATED {kind}")
+        if change.options != change.old_options:
+            clauses.append(identity_options_set(change.options))  # RESTART is not implied: values stay unique
+        return [Statement(f"{_alter(change)} {' '.join(clauses)}")]
     table = ident(change.schema, change.table)
     sequence = f"pg_get_serial_sequence({literal(table)}, {literal(change.column)})"
-    return [Statement(f"{_alter(change)} ADD GENERATED {kind} AS IDENTITY"), _sequence_at_max(change, sequence)]
+    options = identity_options_sql(change.options)
+    add = f"{_alter(change)} ADD GENERATED {kind} AS IDENTITY" + (f" ({options})" if options else "")
+    return [Statement(add), _sequence_at_max(change, sequence)]
 
 
 @plan_change.register

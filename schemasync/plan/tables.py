@@ -8,7 +8,15 @@ from schemasync.plan.dispatch import Context, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, idents, literal
-from schemasync.schema.model import CheckConstraint, Column, PrimaryKey, Schema, Table, UniqueConstraint
+from schemasync.schema.model import (
+    CheckConstraint,
+    Column,
+    IdentityOptions,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
 
 
 def is_serial(column: Column, desired: Schema) -> bool:
@@ -31,12 +39,49 @@ def column_sql(column: Column, desired: Schema) -> str:
     if column.generated is not None:
         parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
     if column.identity is not None:
-        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+        options = identity_options_sql(column.identity_options)
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY" + (f" ({options})" if options else ""))
     if column.default is not None and not serial:
         parts.append(f"DEFAULT {column.default}")
     if not column.nullable:
         parts.append("NOT NULL")
     return " ".join(parts)
+
+
+def identity_options_sql(options: IdentityOptions | None) -> str:
+    """The non-default sequence options of an identity, as in `AS IDENTITY (...)`; '' when all are defaults."""
+    if options is None:
+        return ""
+    parts = []
+    if options.start is not None:
+        parts.append(f"START WITH {options.start}")
+    if options.increment != 1:
+        parts.append(f"INCREMENT BY {options.increment}")
+    if options.min_value is not None:
+        parts.append(f"MINVALUE {options.min_value}")
+    if options.max_value is not None:
+        parts.append(f"MAXVALUE {options.max_value}")
+    if options.cache != 1:
+        parts.append(f"CACHE {options.cache}")
+    if options.cycle:
+        parts.append("CYCLE")
+    return " ".join(parts)
+
+
+def identity_options_set(options: IdentityOptions | None) -> str:
+    """Every option spelled out for `ALTER COLUMN ... SET ...`, so that defaults are restored too."""
+    o = options or IdentityOptions()
+    start = o.start if o.start is not None else (o.min_value or 1) if o.increment > 0 else (o.max_value or -1)
+    return " ".join(
+        [
+            f"SET INCREMENT BY {o.increment}",
+            f"SET MINVALUE {o.min_value}" if o.min_value is not None else "SET NO MINVALUE",
+            f"SET MAXVALUE {o.max_value}" if o.max_value is not None else "SET NO MAXVALUE",
+            f"SET START WITH {start}",
+            f"SET CACHE {o.cache}",
+            "SET CYCLE" if o.cycle else "SET NO CYCLE",
+        ]
+    )
 
 
 def primary_key_sql(key: PrimaryKey) -> str:

@@ -34,6 +34,7 @@ from schemasync.schema.model import (
     Column,
     Enum,
     ForeignKey,
+    IdentityOptions,
     Index,
     PrimaryKey,
     Reported,
@@ -91,7 +92,7 @@ def inspect(conn: psycopg.Connection, *, schemas: Sequence[str] | None = None) -
 def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Schema:
     """Assemble the value from the catalog rows; pure, so the shapes can be read in one place."""
     columns: dict[int, list[Column]] = defaultdict(list)
-    for oid, name, type_, notnull, identity, generated, expression, collation, comment in rows["columns"]:
+    for oid, name, type_, notnull, identity, generated, expression, collation, comment, *sequence in rows["columns"]:
         is_generated = generated not in ("", None)
         columns[oid].append(
             Column(
@@ -103,6 +104,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
                 generated=expression if is_generated else None,
                 collation=collation,
                 comment=comment,
+                identity_options=_identity_options(sequence) if identity else None,
             )
         )
 
@@ -197,6 +199,25 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         reported=tuple(reported),
         server_version=server_version,
     ).sorted()
+
+
+def _identity_options(sequence: list[Any]) -> IdentityOptions | None:
+    """The options of an identity's sequence, defaults folded away (None when all are defaults)."""
+    start, increment, min_value, max_value, cache, cycle, data_type = sequence
+    if increment is None:  # the sequence was not visible (it always is for an identity column)
+        return None
+    low, high = _INT_RANGES.get(data_type, (None, None))
+    default_min, default_max = (1, high) if increment > 0 else (low, -1)
+    default_start = default_min if increment > 0 else default_max
+    options = IdentityOptions(
+        start=None if start == default_start else int(start or 0),
+        increment=int(increment),
+        min_value=None if min_value == default_min else int(min_value),
+        max_value=None if max_value == default_max else int(max_value),
+        cache=int(cache),
+        cycle=bool(cycle),
+    )
+    return None if options == IdentityOptions() else options
 
 
 def _sequence(row: tuple[Any, ...]) -> SequenceValue:

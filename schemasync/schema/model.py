@@ -26,6 +26,22 @@ FormatVersion = 1
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityOptions:
+    """An identity column's sequence options that differ from PostgreSQL's defaults for its type and direction.
+
+    Defaults are stored as None (bounds, start) or their value (increment 1, cache 1, no cycle), so two
+    identities declared alike compare equal however each side spelled the defaults.
+    """
+
+    start: int | None = None
+    increment: int = 1
+    min_value: int | None = None
+    max_value: int | None = None
+    cache: int = 1
+    cycle: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     name: str
     type: str  # format_type(): "character varying(255)", "integer", "public.user_role", "text[]"
@@ -35,6 +51,7 @@ class Column:
     generated: str | None = None  # expression of a STORED generated column
     collation: str | None = None  # only when not the type's default; ready for COLLATE: '"C"', 'public.nocase'
     comment: str | None = None
+    identity_options: IdentityOptions | None = None  # None: no identity, or one with every default
 
 
 @dataclass(frozen=True, slots=True)

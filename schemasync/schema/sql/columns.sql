@@ -9,7 +9,9 @@ SELECT a.attrelid, a.attname,
        CASE WHEN co.oid IS NULL THEN NULL
             WHEN cn.nspname = 'pg_catalog' THEN pg_catalog.quote_ident(co.collname)
             ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
-       d.description
+       d.description,
+       sq.seqstart, sq.seqincrement, sq.seqmin, sq.seqmax, sq.seqcache, sq.seqcycle,
+       pg_catalog.format_type(sq.seqtypid, NULL) AS seqtype
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -19,6 +21,12 @@ LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation AND a.attcollati
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_catalog.pg_description d
        ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = a.attnum
+-- an identity column's own sequence (internal dependency 'i' on the column), for its options
+LEFT JOIN pg_catalog.pg_depend sd
+       ON a.attidentity <> '' AND sd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND sd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sd.refobjid = a.attrelid
+      AND sd.refobjsubid = a.attnum AND sd.deptype = 'i'
+LEFT JOIN pg_catalog.pg_sequence sq ON sq.seqrelid = sd.objid
 WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
