@@ -225,6 +225,8 @@ def test_serialisation_is_plain_asdict_and_hash_ignores_facts() -> None:
     bigger = replace(schema, tables=(replace(table, row_estimate=10**6, size_bytes=10**9),), server_version=160000)
     assert bigger == schema and bigger.hash() == schema.hash()
     assert replace(schema, schemas=()).hash() != schema.hash()
+    deep = replace(table, columns=(replace(table.columns[0], comment="changed"), *table.columns[1:]))
+    assert replace(schema, tables=(deep,)).hash() != schema.hash()  # a change deep inside counts too
 
 
 def _many_tables(db: TestDB, count: int) -> None:
