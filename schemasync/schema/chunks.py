@@ -4,19 +4,22 @@ Each table created in the scratch transaction keeps its locks until the rollback
 primary key and unique indexes, its serial sequences, its TOAST table and index, about five relations
 for an ordinary table. PostgreSQL's lock table holds `max_locks_per_transaction` x server processes
 objects for all sessions together (7,808 with the defaults and 100 connections), so models of a few
-thousand tables cannot be created in one transaction. Such models are split into groups of tables
-linked by foreign keys (a table and everything it references, transitively, stay together), each
-group with the shared statements (enum types, sequences, schemas) it may need, each materialised in
-its own rolled-back transaction using at most half of the lock table; the inspected parts are merged.
+thousand tables cannot be created in one transaction. Such models are split into groups of tables, in
+create_all's order, each materialised in its own rolled-back transaction using at most half of the
+lock table, and the inspected groups are merged.
 
-Models with their own DDL events (`event.listen(metadata, "after_create", DDL(...))`) are never split:
-that text may name any table. Ordinary models keep the single transaction, so nothing changes for them.
+Foreign keys cross groups (a hub table referenced by everything, a ring): a group that references a
+table of another group also creates a stub of it, its CREATE TABLE without foreign keys (columns, keys
+and checks, which is what a foreign key needs), and the stub is left out of the group's result. Shared
+statements (enum types, sequences, schemas) go into every group. Models with their own DDL events
+(`event.listen(metadata, "after_create", DDL(...))`) are never split: that text may name any table.
+Ordinary models keep the single transaction, so nothing changes for them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -51,50 +54,69 @@ def locks_of(statement: Statement) -> int:
     return text.count("UNIQUE") + text.count("PRIMARY KEY")  # ALTER TABLE ... ADD CONSTRAINT
 
 
-def split(ddl: ModelDDL, limit: int) -> list[ModelDDL]:
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One transaction's worth of the models: its DDL, and the tables that are stubs (not part of its result)."""
+
+    ddl: ModelDDL
+    stubs: frozenset[tuple[str, str]] = frozenset()
+
+
+def split(ddl: ModelDDL, limit: int) -> list[Group]:
     """`ddl` as one group when it fits `limit` locks (or cannot be split), else as groups that each do."""
     total = sum(locks_of(s) for s in ddl.statements)
     if total <= limit or any(s.custom for s in ddl.statements):
-        return [ddl]
+        return [Group(ddl)]
     shared = [s for s in ddl.statements if s.table is None]
-    owned = [s for s in ddl.statements if s.table is not None]
-    # Tables linked by foreign keys, in either direction, end up in one component.
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def find(key: tuple[str, str]) -> tuple[str, str]:
-        parent.setdefault(key, key)
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    for s in owned:
-        assert s.table is not None
-        for ref in s.refs:
-            parent[find(ref)] = find(s.table)
-    components: dict[tuple[str, str], list[Statement]] = {}
-    for s in owned:  # statement order is kept: create_all emits referenced tables first
-        assert s.table is not None
-        components.setdefault(find(s.table), []).append(s)
+    by_table: dict[tuple[str, str], list[Statement]] = {}
+    for s in ddl.statements:
+        if s.table is not None:
+            by_table.setdefault(s.table, []).append(s)
+    creates = {key: next((s for s in group if s.what.startswith("table ")), None) for key, group in by_table.items()}
     base = sum(locks_of(s) for s in shared)
-    groups: list[list[Statement]] = []
-    current: list[Statement] = []
+    groups: list[tuple[list[tuple[str, str]], set[tuple[str, str]]]] = []
+    tables: list[tuple[str, str]] = []
+    stubs: set[tuple[str, str]] = set()
     used = base
-    for statements in components.values():
-        cost = sum(locks_of(s) for s in statements)
-        if current and used + cost > limit:
-            groups.append(current)
-            current, used = [], base
-        current.extend(statements)
+    for key, statements in by_table.items():
+        refs = {r for s in statements for r in s.refs if r != key and r not in tables and r not in stubs}
+        cost = sum(locks_of(s) for s in statements) + sum(_stub_locks(creates.get(r)) for r in refs)
+        if tables and used + cost > limit:
+            groups.append((tables, stubs))
+            tables, stubs, used = [], set(), base
+            refs = {r for s in statements for r in s.refs if r != key}
+            cost = sum(locks_of(s) for s in statements) + sum(_stub_locks(creates.get(r)) for r in refs)
+        tables.append(key)
+        stubs.discard(key)  # created for real in this group after all: its stub must not be created too
+        stubs |= refs
         used += cost
-    if current:
-        groups.append(current)
+    if tables:
+        groups.append((tables, stubs))
     order = {id(s): n for n, s in enumerate(ddl.statements)}
-    return [replace(ddl, statements=tuple(sorted([*shared, *group], key=lambda s: order[id(s)]))) for group in groups]
+    result = []
+    for members, referenced in groups:
+        own = sorted((s for key in members for s in by_table[key]), key=lambda s: order[id(s)])
+        made = [
+            replace(stub, text=without_foreign_keys(stub.text), refs=()) for r in referenced if (stub := creates.get(r))
+        ]
+        result.append(Group(replace(ddl, statements=(*shared, *made, *own)), frozenset(referenced) - set(members)))
+    return result
 
 
-def merge(parts: list[Schema]) -> Schema:
-    """One schema from the groups' schemas: tables are disjoint; shared objects appear in each, kept once."""
+def _stub_locks(create: Statement | None) -> int:
+    return locks_of(create) if create is not None else 0
+
+
+def without_foreign_keys(create_table: str) -> str:
+    """A CREATE TABLE as SQLAlchemy writes it, minus its FOREIGN KEY clauses (one per `, \n`-separated item)."""
+    head, sep, rest = create_table.partition("(\n")
+    body, _, tail = rest.rpartition("\n)")
+    items = [item for item in body.split(", \n") if "FOREIGN KEY(" not in item]
+    return head + sep + ", \n".join(items) + "\n)" + tail
+
+
+def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
+    """One schema from the groups' (schema, stubs): stubs dropped; shared objects appear in each, kept once."""
 
     def once(items: list) -> tuple:  # type: ignore[type-arg]
         seen: dict[object, object] = {}
@@ -103,10 +125,10 @@ def merge(parts: list[Schema]) -> Schema:
         return tuple(seen.values())
 
     return Schema(
-        tables=tuple(t for p in parts for t in p.tables),
-        enums=once([e for p in parts for e in p.enums]),
-        sequences=once([s for p in parts for s in p.sequences]),
-        schemas=tuple(dict.fromkeys(n for p in parts for n in p.schemas)),
-        reported=once([r for p in parts for r in p.reported]),
-        server_version=parts[0].server_version if parts else 0,
+        tables=tuple(t for p, stubs in parts for t in p.tables if t.key not in stubs),
+        enums=once([e for p, _ in parts for e in p.enums]),
+        sequences=once([s for p, _ in parts for s in p.sequences]),
+        schemas=tuple(dict.fromkeys(n for p, _ in parts for n in p.schemas)),
+        reported=once([r for p, _ in parts for r in p.reported]),
+        server_version=parts[0][0].server_version if parts else 0,
     ).sorted()

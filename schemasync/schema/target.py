@@ -127,6 +127,10 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     """
     from sqlalchemy import create_mock_engine, exc
 
+    from schemasync.schema import identifiers
+
+    for warning in identifiers.check(metadata):
+        log.warning("%s.", warning)
     collected: list[tuple[str, str, bool]] = []
     objects: set[tuple[str, str]] = set()
 
@@ -152,7 +156,9 @@ def compile_models(metadata: MetaData) -> ModelDDL:
             objects.add(created)
         collected.append((what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element)))
 
-    engine = create_mock_engine("postgresql+psycopg://", collect)  # type: ignore[arg-type]
+    # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
+    # checks, comments) for a parameter pass that never happens here, and "100%" would be stored as "100%%".
+    engine = create_mock_engine("postgresql+psycopg://", collect, paramstyle="named")  # type: ignore[arg-type]
     try:
         metadata.create_all(engine, checkfirst=False)  # type: ignore[arg-type]
     except ConfigError:
@@ -329,9 +335,9 @@ def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
 
     groups = chunks.split(ddl, chunks.budget(conn))
     if len(groups) == 1:
-        return _materialise_one(conn, groups[0])
+        return _materialise_one(conn, groups[0].ddl)
     log.debug("materialising the models in %d groups to stay within the server's lock table", len(groups))
-    return chunks.merge([_materialise_one(conn, group) for group in groups])
+    return chunks.merge([(_materialise_one(conn, group.ddl), group.stubs) for group in groups])
 
 
 def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
