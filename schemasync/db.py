@@ -119,7 +119,7 @@ def parse_url(raw: str, origin: str) -> Database:
         parts = psycopg.conninfo.conninfo_to_dict(uri)
     except (ValueError, psycopg.ProgrammingError) as exc:
         raise ConfigError(
-            f"The database URL from {origin} cannot be parsed: {secrets.scrub(str(exc))}.",
+            f"The database URL from {origin} cannot be parsed: {' '.join(secrets.scrub(str(exc)).split())}.",
             "Use the form postgresql://user:password@host:5432/dbname; percent-encode special characters in the password.",
         ) from None
     if not parts.get("dbname"):
@@ -192,7 +192,7 @@ def is_transient(exc: BaseException) -> bool:
 def explain(exc: psycopg.Error, db: Database) -> SchemasyncError:
     """Turn a driver error into a one-paragraph message with what to do; never leaks the password."""
     text = secrets.scrub(str(exc)).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    first = re.sub(r"^connection is bad:\s*", "", text.splitlines()[0]) if text else type(exc).__name__
     where = db.display
     checks: list[tuple[str, str, str]] = [
         (
@@ -244,6 +244,12 @@ def explain(exc: psycopg.Error, db: Database) -> SchemasyncError:
             r"starting up|shutting down|recovery mode",
             f"The server at {where} is not accepting connections right now ({first}).",
             "Wait until it is up and try again.",
+        ),
+        (
+            r"invalid \w+ value|invalid port number|invalid connection option|invalid integer value"
+            r"|definition of service .* not found|invalid URI",
+            f"The database URL for {where} has a parameter libpq does not accept: {first}.",
+            "Fix or remove it (the URL's parameters are libpq connection parameters, such as sslmode=require).",
         ),
         (
             r"SSL",

@@ -16,6 +16,9 @@ MASK = "***"
 _secrets: set[str] = set()
 # user:password@ in any URL-looking text, for secrets we were never told about.
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]+)@", re.IGNORECASE)
+# Examples in our own hints ("postgresql://user:password@host/db") are not secrets; a real password spelled
+# like this is registered when read, and registered secrets are masked first.
+_PLACEHOLDERS = frozenset({"password", "PASSWORD", MASK})
 # password=... in libpq conninfo strings
 _CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -32,7 +35,7 @@ def scrub(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = _URL_PASSWORD.sub(lambda m: m[0] if m["pw"] in _PLACEHOLDERS else f"{m['scheme']}{m['user']}:{MASK}@", text)
     return _CONNINFO_PASSWORD.sub(lambda m: f"{m[1]}{MASK}", text)
 
 

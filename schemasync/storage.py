@@ -277,6 +277,11 @@ def find_backups(
                 else candidate.name
             ):
                 return [LocalStore(candidate.parent).item(candidate)]
+        if not path.exists() and not (local_root / path.name).exists():
+            raise StoreError(
+                f"There is no file {ref} (nor {path.name} in the backup directory {local_root}).",
+                "Check the path; schemasync backups list shows every backup, with its id and location.",
+            )
         if path.exists() or "/" in ref:
             raise StoreError(
                 f"{ref} is not a schemasync backup file (<db>-<env>-<timestamp>-v<version>.dump with its manifest).",
