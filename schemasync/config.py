@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     s3_retry_mode: Literal["standard", "adaptive"] = "standard"
     s3_max_attempts: int = Field(5, ge=1, le=20, description="Attempts of each S3 request (botocore's retries)")
     s3_upload_attempts: int = Field(3, ge=1, le=10, description="Attempts of a whole upload after a transient failure")
+    s3_read_timeout: Duration = Field(60.0, gt=0, description="How long to wait for S3 to answer a request")
     pg_bin_dir: Path | None = Field(None, description="Directory holding pg_dump and pg_restore (else searched)")
     backup_keep: int = Field(10, ge=1)
     backup_max_age: Duration = 30 * 86400.0

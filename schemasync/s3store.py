@@ -138,7 +138,7 @@ class S3Store:
             retries={"mode": s.s3_retry_mode, "max_attempts": s.s3_max_attempts},
             s3={"addressing_style": s.s3_addressing_style},
             connect_timeout=max(1.0, s.connect_timeout),
-            read_timeout=60,
+            read_timeout=s.s3_read_timeout,
             max_pool_connections=max(10, s.s3_max_concurrency + 2),
             user_agent_extra=f"schemasync/{__version__}",
         )
