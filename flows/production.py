@@ -31,7 +31,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.approval import PLAN_ARTIFACT_KEY, Approval, ApprovalRequest, wait_for_approval
+from flows.approval import PLAN_ARTIFACT_KEY, Approval, ApprovalRequest, ApprovalTimeout, wait_for_approval
 from flows.logs import forward_engine_logs
 from flows.results import local_result_storage
 from schemasync import secrets, versions
@@ -170,6 +170,9 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
         report = replace(report, backup=taken).step("backup", True, f"{taken.location} (verified)")
         decision = _decide(options, context, planned, taken, run_id)
     except Exception as exc:
+        if isinstance(exc, ApprovalTimeout):
+            row = _record_refusal(target, report, run_id, exc, "no approval arrived in time", decision=None)
+            report = replace(report, version_id=row or report.version_id)
         _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
         raise
     report = replace(report, decision=decision).step(
@@ -198,6 +201,10 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
             target, approved=planned, decision=decision, taken=taken, run_id=run_id, slot_timeout=options.slot_timeout
         )
     except Exception as exc:
+        if isinstance(exc, Refused):  # a stale plan, a moved revision: approved, and still not applied
+            why = f"refused after approval by {decision.approver}"
+            row = _record_refusal(target, report, run_id, exc, why, decision=decision)
+            report = replace(report, version_id=row or report.version_id)
         _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
         raise
     report = replace(report, applied=applied, version_id=applied.version_id).step(
@@ -281,6 +288,30 @@ def _decide(
         poll_interval=max(1, round(options.poll_interval or context.approval_poll_interval)),
     )
     return Decision(answer.approve, answer.approver, answer.comment)
+
+
+def _record_refusal(
+    target: Target, report: Report, run_id: str, exc: Exception, why: str, *, decision: Decision | None
+) -> int | None:
+    """A `refused` row for a plan that was put up for approval and then not applied, so the audit trail
+    says what was asked, who approved it (if anyone) and why nothing changed. Written directly (not as a
+    task): after an expired pause the server refuses to start tasks for the run. A failure to write it is
+    logged and never hides the run's own outcome."""
+    assert report.planned is not None
+    try:
+        return t.record_outcome.fn(
+            target,
+            status=versions.Status.REFUSED,
+            decision=decision,
+            taken=report.backup,
+            run_id=run_id,
+            schema_hash=report.planned.source_hash,
+            description=f"Not applied: {why}",
+            note=_text(exc),
+        )
+    except Exception as record_error:
+        t.say("Could not record the refusal in schema_versions: %s", _text(record_error))
+        return None
 
 
 def _failed_after_apply(

@@ -70,6 +70,7 @@ class Status(StrEnum):
     RESTORED = "restore"  # a backup was restored
     REJECTED = "rejected"  # an approver said no: nothing changed
     FAILED = "failed"  # a run failed after the point of no return (build/verify): schema applied
+    REFUSED = "refused"  # put up for approval, then stopped (no answer in time, stale plan): nothing changed
 
 
 CURRENT = (Status.INITIAL, Status.APPLIED, Status.RECORDED, Status.RESTORED, Status.FAILED)

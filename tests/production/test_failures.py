@@ -86,7 +86,10 @@ def test_no_answer_fails_the_run_unchanged_and_a_rerun_reuses_its_backup(app: Ap
     assert state.is_failed()
     assert "No approval arrived for flow run" in state.message
     assert app.columns("customers") == ["id", "name"] and app.columns("orders") == []
-    assert [r["status"] for r in app.versions()] == ["initial"]
+    refused = app.versions()[-1]
+    assert [r["status"] for r in app.versions()] == ["initial", "refused"], "the audit trail says why"
+    assert refused["description"] == "Not applied: no approval arrived in time" and refused["approved_by"] is None
+    assert "No approval arrived" in refused["notes"] and refused["run_id"] == str(run.id)
     assert app.summaries()[0].read_text().startswith("# Stopped: nothing was applied")
     [dump] = app.dumps()
     objects = set(app.s3_objects())

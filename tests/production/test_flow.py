@@ -97,7 +97,10 @@ def test_a_plan_made_stale_during_the_pause_is_refused(app: App) -> None:
     assert state.is_failed()
     assert "changed after the plan was shown for approval" in state.message and "Nothing was applied" in state.message
     assert app.columns("customers") == ["id", "name", "note"] and app.columns("orders") == []
-    assert [r["status"] for r in app.versions()] == ["initial"]
+    assert [r["status"] for r in app.versions()] == ["initial", "refused"]
+    refused = app.versions()[-1]
+    assert (refused["approved_by"], refused["description"]) == ("ann", "Not applied: refused after approval by ann")
+    assert "changed after the plan was shown for approval" in refused["notes"]
     summary = app.summaries()[0].read_text()
     assert summary.startswith("# Refused: nothing was applied")
 
@@ -116,7 +119,7 @@ def test_two_deployments_of_one_database_never_both_apply(app: App) -> None:
     assert sorted(s.type.value for s in states) == ["COMPLETED", "FAILED"], [s.message for s in states]
     [refused] = [s for s in states if s.is_failed()]
     assert "changed after the plan was shown for approval" in refused.message
-    assert [r["status"] for r in app.versions()] == ["initial", "applied"]
+    assert [r["status"] for r in app.versions()] == ["initial", "applied", "refused"]
     assert app.columns("customers") == ["id", "name", "email"]
 
 
