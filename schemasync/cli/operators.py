@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
+from schemasync import secrets
 from schemasync.cli.app import app, enable_debug, out
 from schemasync.errors import ConfigError
 
@@ -62,7 +63,8 @@ def _answer(run_id: str, *, approve: bool, approver: str, comment: str) -> None:
         raise ConfigError("The comment is longer than 2000 characters.", "Shorten --comment.")
     from flows.approval import Approval, answer
 
-    done = answer(rid, Approval(approve=approve, approver=approver, comment=comment))
+    # Prefect stores the run input: a secret pasted into the comment must not go with it.
+    done = answer(rid, Approval(approve=approve, approver=approver, comment=secrets.scrub(comment)))
     if approve:
         out.print(
             f"[green]Approved[/] flow run {done.run_id} ({escape(done.run_name)}, flow {escape(done.flow_name)}) as {escape(approver)}; "

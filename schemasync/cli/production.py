@@ -157,7 +157,7 @@ def production(
         concurrent_indexes=concurrent_indexes,
         approval_timeout=timeout,
         pre_approved_by=approver,
-        comment=comment.strip(),
+        comment=secrets.scrub(comment.strip()),  # a parameter: Prefect stores it
     )
     try:
         with _quiet_stderr_logs():  # the run's log (Prefect's console handler) carries the engine's lines now
