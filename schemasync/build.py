@@ -193,7 +193,7 @@ def check_health(url: str, expected: int, *, wait: float) -> Check:
     while True:
         request_timeout = max(1.0, min(10.0, deadline - time.monotonic()))
         try:
-            with urllib.request.urlopen(url, timeout=request_timeout) as response:  # noqa: S310 (configured URL)
+            with urllib.request.urlopen(url, timeout=request_timeout) as response:  # noqa: S310 (configured URL, http(s) only: see config)
                 status = int(response.status)
         except urllib.error.HTTPError as exc:
             status = int(exc.code)

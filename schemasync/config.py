@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -144,6 +145,16 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[\w.]+:[\w.]+", value.strip()):
             raise ValueError("use module:attribute, for example myapp.models:Base")
         return value.strip() if value else value
+
+    @field_validator("health_check_url", "s3_endpoint_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        """Only http(s): urllib would also open file:// and ftp:// URLs, and boto3 needs an http endpoint."""
+        if value is None or not value.strip():
+            return None
+        if urlsplit(value.strip()).scheme.lower() not in ("http", "https"):
+            raise ValueError("use an http:// or https:// URL")
+        return value.strip()
 
     @property
     def is_production(self) -> bool:

@@ -86,7 +86,7 @@ def run(loaded: Loaded, *, host: str, port: int, open_browser: bool) -> None:
             host,
         )
     sock = bind(host, port)
-    url = url_of(sock, "127.0.0.1" if host in ("0.0.0.0", "::") else host)  # noqa: S104
+    url = url_of(sock, "127.0.0.1" if host in ("0.0.0.0", "::") else host)  # noqa: S104 (compared, not bound)
     try:
         source.check()
     except SchemasyncError as exc:  # unreachable now: the pages say so until it is back

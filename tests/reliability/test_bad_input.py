@@ -123,6 +123,15 @@ def test_a_models_setting_that_is_not_module_colon_attribute(cli, pg: TestDB) ->
     untouched(pg)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SCHEMASYNC_HEALTH_CHECK_URL", "file:///etc/passwd"), ("SCHEMASYNC_S3_ENDPOINT_URL", "ftp://s3.example")],
+)
+def test_non_http_urls_in_settings_are_refused(cli, name: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    error = one_paragraph_error(cli("config", env={name: value}))
+    assert f"{name} = '***': use an http:// or https:// URL" in error
+
+
 # -- hostile names and texts, stored exactly ----------------------------------------------------
 
 HOSTILE = textwrap.dedent(
