@@ -6,7 +6,9 @@ with one computed locally from the same file before the backup counts; server-si
 by default (SSE-S3, or SSE-KMS with a key id); credentials come only from boto3's own chain (environment,
 profile, role) and are never printed; botocore retries single requests (standard or adaptive mode), and
 a whole failed upload is retried a bounded number of times with backoff, after aborting the incomplete
-multipart upload so no stray parts are left (and billed). The manifest is uploaded only after the dump
+multipart upload so no stray parts are left (and billed). When S3 is gone for good, that abort cannot
+reach it either: the key is then noted in the backup directory (`.s3-abandoned-uploads`) and the next
+backup, upload or prune that reaches the bucket aborts it, instead of leaving it for the day-old sweep. The manifest is uploaded only after the dump
 object passed verification: it is the mark of a good backup in the bucket, as it is on disk.
 
 Permissions needed: s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject (prune),
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import random
@@ -35,6 +38,7 @@ from schemasync.backup import (
     MANIFEST_SUFFIX,
     Digest,
     Manifest,
+    backup_root,
     digest_file,
     ensure_dir,
     manifest_path,
@@ -49,6 +53,7 @@ from schemasync.units import human_size
 log = logging.getLogger(__name__)
 
 STALE_UPLOAD_AGE = 86400.0  # incomplete multipart uploads older than this are abandoned
+ABANDONED_FILE = ".s3-abandoned-uploads"  # keys whose failed upload could not be aborted (one JSON object a line)
 _KEY_FILE = re.compile(rf"^(?P<id>{ID_PATTERN})-v(?P<version>.+?)(?P<suffix>\.dump|\.manifest\.json)$")
 
 _TRANSIENT_CODES = {
@@ -260,6 +265,7 @@ class S3Store:
             self.client.list_objects_v2(Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else "", MaxKeys=1)
         except Exception as exc:
             raise self.explain(exc, f"checking the bucket {self.bucket!r}") from None
+        self.abort_abandoned()
 
     # -- upload ------------------------------------------------------------------------------------
 
@@ -306,6 +312,7 @@ class S3Store:
         }
         attempts = s.s3_upload_attempts
         started = time.monotonic()
+        self.abort_abandoned()  # including this key's own leftovers, when this is a retried task's new try
         log.info("Uploading %s (%s) to %s", path.name, human_size(size), self.uri(key))
         for attempt in range(1, attempts + 1):
             try:
@@ -319,11 +326,13 @@ class S3Store:
                 error = self.explain(exc, f"uploading {self.uri(key)}")
                 cleaned = self._cleanup_failed(key, delete_object=isinstance(exc, Corrupt))
                 if not is_transient(exc) or attempt == attempts:
-                    stray = (
-                        ""
-                        if cleaned
-                        else f" An incomplete upload may remain under {self.uri(key)}: schemasync backups prune aborts it later."
-                    )
+                    stray = ""
+                    if not cleaned:
+                        self._note_abandoned(key)
+                        stray = (
+                            f" An incomplete upload may remain under {self.uri(key)}: the next backup, upload or "
+                            "`schemasync backups prune` that reaches the bucket aborts it."
+                        )
                     tries = f" (after {attempt} attempts)" if attempt > 1 else ""
                     raise StoreError(
                         f"The upload to {self.uri(key)} failed{tries}: {error.message} No copy in S3 is marked good.{stray}",
@@ -405,6 +414,77 @@ class S3Store:
             log.debug("cleanup after a failed upload failed: %s", secrets.scrub(str(exc)))
             return False
         return True
+
+    @property
+    def _abandoned_path(self) -> Path:
+        return backup_root(self.settings) / ABANDONED_FILE
+
+    def _read_abandoned(self) -> list[dict[str, str]]:
+        try:
+            lines = self._abandoned_path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return []
+        entries = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("bucket"), str)
+                    and isinstance(entry.get("key"), str)
+                ):
+                    entries.append({"bucket": entry["bucket"], "key": entry["key"]})
+        return entries
+
+    def _write_abandoned(self, entries: list[dict[str, str]]) -> None:
+        path = self._abandoned_path
+        if not entries:
+            path.unlink(missing_ok=True)
+            return
+        tmp = path.with_name(f"{path.name}.new-{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(e, sort_keys=True) + "\n" for e in entries)
+        os.replace(tmp, path)
+
+    def _note_abandoned(self, key: str) -> None:
+        """Remember a key whose failed multipart upload could not be aborted (S3 unreachable); best effort."""
+        try:
+            ensure_dir(backup_root(self.settings))
+            entries = self._read_abandoned()
+            if {"bucket": self.bucket, "key": key} not in entries:
+                self._write_abandoned([*entries, {"bucket": self.bucket, "key": key}])
+        except (OSError, SchemasyncError) as exc:
+            log.debug("could not note the abandoned upload of %s: %s", key, exc)
+
+    def abort_abandoned(self) -> list[str]:
+        """Abort the uploads noted by `_note_abandoned` for this bucket; keep the ones S3 still cannot be asked about.
+
+        Those uploads belong to attempts that gave up, so they are aborted whatever their age (the sweep in
+        `backups prune` only touches uploads older than a day, which may still be running elsewhere)."""
+        entries = self._read_abandoned()
+        mine = [e for e in entries if e["bucket"] == self.bucket]
+        if not mine:
+            return []
+        left = [e for e in entries if e["bucket"] != self.bucket]
+        aborted: list[str] = []
+        for entry in mine:
+            try:
+                aborted += self.abort_incomplete(entry["key"])
+            except Exception as exc:
+                log.debug("could not abort the abandoned upload of %s yet: %s", entry["key"], secrets.scrub(str(exc)))
+                left.append(entry)
+        try:
+            self._write_abandoned(left)
+        except OSError as exc:
+            log.debug("could not update %s: %s", self._abandoned_path, exc)
+        if aborted:
+            log.info(
+                "Aborted %d incomplete upload(s) left by an earlier failed attempt: %s",
+                len(aborted),
+                ", ".join(aborted),
+            )
+        return aborted
 
     def abort_incomplete(self, key: str | None = None, older_than: float | None = None) -> list[str]:
         """Abort incomplete multipart uploads of `key` (or, with `older_than`, all stale ones under the prefix)."""

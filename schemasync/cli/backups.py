@@ -278,7 +278,8 @@ def prune_backups(
     for store in stores:
         if isinstance(store, S3Store) and not dry_run and store.kind not in errors:
             try:
-                aborted = store.abort_incomplete(older_than=STALE_UPLOAD_AGE)
+                aborted = store.abort_abandoned()  # uploads an earlier failed attempt could not abort
+                aborted += store.abort_incomplete(older_than=STALE_UPLOAD_AGE)
             except Exception as exc:  # housekeeping only: say so, do not fail the prune
                 failed.append(f"aborting stale multipart uploads: {store.explain(exc, 'listing uploads').message}")
     if json_output:

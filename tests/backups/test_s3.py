@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from schemasync.backup import digest_file
-from schemasync.s3store import S3Store
+from schemasync.s3store import ABANDONED_FILE, S3Store
 from schemasync.storage import Corrupt, StoreError
 from tests.backups.helpers import make_settings, synthetic_backup
 from tests.fixtures.s3 import CutProxy, S3Server
@@ -152,13 +152,20 @@ def test_server_gone_mid_upload_is_retried_then_fails_with_nothing_marked_good(
     assert "Cannot reach the S3 endpoint" in message
     assert cut_proxy.cuts == 1
 
-    # Straight to the server: no dump, no manifest; the stray multipart upload is aborted by the next prune.
+    # Straight to the server: no dump, no manifest, nothing listed; the multipart upload the failed attempt
+    # could not abort (S3 was gone) is still there, as the message says, and noted locally.
+    key = store.key_for(manifest)
+    assert f"An incomplete upload may remain under s3://{s3_bucket}/{key}" in message
     client = s3_server.client()
     assert client.list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+    assert [u["Key"] for u in client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])] == [key]
     direct = S3Store(s3_settings(tmp_path, s3_server.endpoint, s3_bucket))
     assert direct.list() == []
-    direct.abort_incomplete(older_than=0)
+
+    # S3 is back: the next backup's bucket check aborts it at once (not a day later), and forgets it.
+    direct.preflight()
     assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    assert not (tmp_path / "backups" / ABANDONED_FILE).exists()
 
 
 def test_outage_during_upload_recovers_by_retrying_the_whole_upload(
