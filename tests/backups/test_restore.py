@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,27 @@ def test_unknown_id_is_a_clear_error(cli, pg: TestDB) -> None:  # type: ignore[n
     result = cli("restore", "20200101T000000Z", "--yes", env={"DATABASE_URL": pg.url})
     assert result.code == 1 and "No backup matches '20200101T000000Z'" in result.stderr
     assert "schemasync backups list" in result.stderr
+
+
+def test_restore_from_a_path_outside_the_backup_directory(cli, pg: TestDB, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"DATABASE_URL": pg.url}
+    report = prepared(cli, pg, env)
+    original = fingerprint(pg)
+    elsewhere = tmp_path / "copied-off-the-server"
+    shutil.copytree(cli.project / "backups", elsewhere)
+    shutil.rmtree(cli.project / "backups")
+    damage(pg)
+    dump = elsewhere / Path(report["local"]).name
+
+    result = cli("restore", str(dump), "--yes", env=env)
+    assert result.code == 0, result.output
+    assert fingerprint(pg, skip=("schema_versions", "later")) == original
+    assert pg.execute("SELECT status, backup_uri FROM schema_versions ORDER BY id")[-1][0] == "restore"
+
+    body = bytearray(dump.read_bytes())
+    body[len(body) // 2] ^= 0x01  # the copy rotted: refused before anything is touched
+    dump.write_bytes(bytes(body))
+    pg.execute("DELETE FROM orders")
+    refused = cli("restore", str(dump), "--yes", env=env)
+    assert refused.code == 3 and "Nothing was restored" in refused.stderr, refused.output
+    assert pg.scalar("SELECT count(*) FROM orders") == 0
