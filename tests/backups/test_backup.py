@@ -176,3 +176,44 @@ def _target(pg: TestDB):  # type: ignore[no-untyped-def]
     from schemasync.db import parse_url
 
     return parse_url(pg.url, "test")
+
+
+SYNC_MODELS = """
+from sqlalchemy import String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200))
+"""
+
+
+def test_sync_backs_up_before_a_plan_that_deletes_data_and_the_backup_undoes_it(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    (cli.project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.schemasync]\nmodels = "shopmodels:Base"\n')
+    (cli.project / "shopmodels.py").write_text(SYNC_MODELS)
+    pg.execute("CREATE TABLE customers (id int PRIMARY KEY, email varchar(200) NOT NULL, note text)")
+    pg.execute("INSERT INTO customers SELECT g, 'c' || g || '@x', 'note ' || g FROM generate_series(1, 50) g")
+    env = {"DATABASE_URL": pg.url}
+
+    kept = cli("sync", "--yes", env=env)  # nothing deleted (note is left alone without --prune): no backup
+    assert kept.code == 0, kept.output
+    assert "Backing up" not in kept.stderr and files(cli.project / "backups") == []
+
+    pruned = cli("sync", "--yes", "--prune", "--allow-destructive", env=env)
+    assert pruned.code == 0, pruned.output
+    [dump] = (cli.project / "backups").glob("*.dump")
+    assert "before applying a plan that deletes data" in pruned.stderr
+    assert f"the backup is kept on this machine only ({dump})" in pruned.stderr
+    backup_id = dump.name.split("-v")[0].rsplit("-", 1)[1]
+    assert f"to undo this sync: schemasync restore {backup_id}" in pruned.stderr
+    assert pg.scalar("SELECT count(*) FROM information_schema.columns WHERE column_name = 'note'") == 0
+
+    restored = cli("restore", backup_id, "--yes", env=env)
+    assert restored.code == 0, restored.output
+    assert pg.scalar("SELECT count(*) FROM customers WHERE note = 'note ' || id") == 50
