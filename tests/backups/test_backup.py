@@ -217,3 +217,30 @@ def test_sync_backs_up_before_a_plan_that_deletes_data_and_the_backup_undoes_it(
     restored = cli("restore", backup_id, "--yes", env=env)
     assert restored.code == 0, restored.output
     assert pg.scalar("SELECT count(*) FROM customers WHERE note = 'note ' || id") == 50
+
+
+@pytest.mark.s3
+def test_backups_verify_rehashes_the_local_file_and_the_s3_object(
+    cli, pg: TestDB, s3_server: S3Server, s3_bucket: str
+) -> None:  # type: ignore[no-untyped-def]
+    (cli.project / "pyproject.toml").write_text(PYPROJECT)
+    fill(pg, rows=20)
+    env = {"DATABASE_URL": pg.url, **s3_server.env(s3_bucket)}
+    report = json.loads(cli("backup", "--json", env=env).stdout)
+    key = report["s3"].split("/", 3)[3]
+
+    good = cli("backups", "verify", report["id"], "--json", env=env)
+    assert good.code == 0, good.output
+    assert sorted((r["location"], r["ok"]) for r in json.loads(good.stdout)) == sorted(
+        [(report["local"], True), (report["s3"], True)]
+    )
+
+    client = s3_server.client()
+    body = bytearray(client.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
+    body[-10] ^= 0x01  # rot in the bucket only, same size
+    client.put_object(Bucket=s3_bucket, Key=key, Body=bytes(body), ServerSideEncryption="AES256")
+    bad = cli("backups", "verify", report["id"], "--json", env=env)
+    assert bad.code == 1
+    results = {r["location"]: r for r in json.loads(bad.stdout)}
+    assert results[report["local"]]["ok"] and not results[report["s3"]]["ok"]
+    assert "SHA-256" in results[report["s3"]]["detail"]
