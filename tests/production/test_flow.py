@@ -123,6 +123,34 @@ def test_two_deployments_of_one_database_never_both_apply(app: App) -> None:
     assert app.columns("customers") == ["id", "name", "email"]
 
 
+@pytest.mark.reliability
+def test_a_deployment_waits_for_the_databases_change_slot_and_gives_up_unchanged(app: App) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.limits import limit_name, one_change_at_a_time
+    from schemasync.db import parse_url
+
+    database = parse_url(app.url, "test")
+    with one_change_at_a_time(database, timeout=30) as name:  # another deployment is applying to this database
+        assert name == limit_name(database) and SECRET not in name
+        _name, future = app.start(pre_approved_by="ci", slot_timeout=3)
+        state = future.result(timeout=120)
+
+    assert state.is_failed()
+    assert f"holds the change slot for {database.display}" in state.message
+    assert "did not release it within 3s; nothing was changed" in state.message
+    assert app.columns("orders") == [] and [r["status"] for r in app.versions()] == ["initial"]
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(name)
+    assert (limit.limit, limit.active, limit.active_slots) == (1, True, 0), "the slot is free again"
+
+    _name, future = app.start(pre_approved_by="ci")  # the slot is free: the same deployment goes through
+    state = future.result(timeout=120)
+    assert state.is_completed(), state.message
+    assert app.columns("orders") == ["id", "customer_id"]
+    assert [r["status"] for r in app.versions()] == ["initial", "applied"]
+
+
 def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_database_only_records(
     app: App, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
