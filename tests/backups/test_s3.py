@@ -203,3 +203,60 @@ def test_corrupted_object_fails_verification_and_download_is_refused(
     with pytest.raises(Corrupt, match="does not match its manifest"):
         store.fetch(item, dest)
     assert list(dest.iterdir()) == []  # nothing half-downloaded left behind
+
+
+MEMORY_PROBE = """
+import json, sys, tracemalloc
+from pathlib import Path
+
+from schemasync.backup import Manifest, digest_file, manifest_path
+from schemasync.s3store import S3Store
+from tests.backups.helpers import make_settings
+
+dump, endpoint, bucket = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+settings = make_settings(
+    dump.parent.parent, s3_bucket=bucket, s3_endpoint_url=endpoint, s3_addressing_style="path",
+    s3_multipart_threshold=5 * 2**20, s3_multipart_chunksize=5 * 2**20, s3_max_concurrency=2,
+)
+manifest = Manifest.loads(manifest_path(dump).read_text())
+store = S3Store(settings)
+store.preflight()
+peaks = {}
+for step, run in (
+    ("hash", lambda: digest_file(dump, 5 * 2**20)),
+    ("upload", lambda: store.put(dump, manifest)),
+    ("download", lambda: store.fetch(store.item(store.key_for(manifest)), dump.parent.parent / "fetched")),
+):
+    tracemalloc.start()
+    run()
+    peaks[step] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+print(json.dumps(peaks))
+"""
+
+
+def test_memory_stays_flat_whatever_the_size(tmp_path: Path, s3_server: S3Server, s3_bucket: str) -> None:
+    """Hashing, uploading and downloading stream the dump: the client's peak memory does not grow with it.
+
+    Measured in a separate process (the test's own moto server keeps every object in this one)."""
+    import json
+    import subprocess
+    import sys
+
+    peaks = {}
+    for size in (8 * MiB, 64 * MiB):
+        path, _manifest = synthetic_backup(tmp_path / str(size) / "backups", size, database=f"shop{size}")
+        proc = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, str(path), s3_server.endpoint, s3_bucket],
+            cwd=Path(__file__).parents[2],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        peaks[size] = json.loads(proc.stdout.strip().splitlines()[-1])
+    for step in ("hash", "upload", "download"):
+        small, big = peaks[8 * MiB][step], peaks[64 * MiB][step]
+        assert big < 16 * MiB, (step, peaks)  # a quarter of the file at most: never the file in memory
+        assert big < small + 4 * MiB, (step, peaks)  # eight times the data, about the same memory
