@@ -441,7 +441,7 @@ class S3Store:
         if not entries:
             path.unlink(missing_ok=True)
             return
-        tmp = path.with_name(f"{path.name}.new-{os.getpid()}")
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")  # a crash leftover is swept by prune
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(e, sort_keys=True) + "\n" for e in entries)

@@ -260,3 +260,27 @@ def test_memory_stays_flat_whatever_the_size(tmp_path: Path, s3_server: S3Server
         small, big = peaks[8 * MiB][step], peaks[64 * MiB][step]
         assert big < 16 * MiB, (step, peaks)  # a quarter of the file at most: never the file in memory
         assert big < small + 4 * MiB, (step, peaks)  # eight times the data, about the same memory
+
+
+def test_only_uploads_noted_as_abandoned_are_aborted_early(tmp_path: Path, s3_server: S3Server, s3_bucket: str) -> None:
+    """The note names the uploads an attempt gave up on; others (another process still uploading) are left alone.
+
+    (`backups prune` also sweeps uploads older than a day; moto reports every upload as initiated in 2010,
+    so that age rule cannot be shown here.)"""
+    import json
+
+    from schemasync.s3store import ABANDONED_FILE
+
+    store = S3Store(s3_settings(tmp_path, s3_server.endpoint, s3_bucket))
+    client = s3_server.client()
+    dead, running = "schemasync/development/shop/20260101T000000Z-v1.2.0.dump", "schemasync/development/shop/x.dump"
+    for key in (dead, running):
+        client.create_multipart_upload(Bucket=s3_bucket, Key=key)
+    note = tmp_path / "backups" / ABANDONED_FILE
+    note.parent.mkdir()
+    elsewhere = {"bucket": "another-bucket", "key": dead}
+    note.write_text(json.dumps({"bucket": s3_bucket, "key": dead}) + "\n" + json.dumps(elsewhere) + "\n")
+
+    assert store.abort_abandoned() == [dead]
+    assert [u["Key"] for u in client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])] == [running]
+    assert [json.loads(line) for line in note.read_text().splitlines()] == [elsewhere], "other buckets' notes kept"
