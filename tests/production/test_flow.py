@@ -50,6 +50,8 @@ def test_an_approved_change_is_backed_up_to_s3_applied_verified_and_recorded(app
     assert (row["approved_by"], row["notes"]) == ("ann", "ship it")
     assert row["backup_uri"] == f"s3://{app.bucket}/{key}"
     assert row["run_id"] == str(run.id) and row["duration_ms"] is not None
+    assert app.dumps() == [dump] and [k for k in app.s3_objects() if k.endswith(".dump")] == [key]
+    assert [r.run_count for r in task_runs(run.id)["backup"]] == [1], "the resumed run did not back up again"
     found = artifacts(run.id)
     assert {PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, SUMMARY_ARTIFACT_KEY} <= set(found)
     [summary] = app.summaries()
