@@ -16,7 +16,7 @@ from schemasync.backup import BackupFailed, write_dump
 from tests.backups.helpers import fill, make_settings
 from tests.conftest import TestDB
 from tests.fixtures.pg import PasswordServer
-from tests.fixtures.s3 import S3Server
+from tests.fixtures.s3 import CutProxy, S3Server
 
 PYPROJECT = '[project]\nname = "shop"\nversion = "1.2.0"\n'
 
@@ -244,3 +244,32 @@ def test_backups_verify_rehashes_the_local_file_and_the_s3_object(
     results = {r["location"]: r for r in json.loads(bad.stdout)}
     assert results[report["local"]]["ok"] and not results[report["s3"]]["ok"]
     assert "SHA-256" in results[report["s3"]]["detail"]
+
+
+@pytest.mark.s3
+def test_s3_gone_in_the_middle_of_the_upload_reports_nothing_good_off_the_machine(  # type: ignore[no-untyped-def]
+    cli, pg: TestDB, s3_server: S3Server, s3_bucket: str, cut_proxy: CutProxy
+) -> None:
+    (cli.project / "pyproject.toml").write_text(PYPROJECT)
+    pg.execute("CREATE TABLE blobs (id int PRIMARY KEY, body text)")
+    pg.execute(
+        "INSERT INTO blobs SELECT g, md5(g::text) || md5((-g)::text) || md5((2 * g)::text) "
+        "FROM generate_series(1, 250000) g"
+    )
+    five_mib = str(5 * 1024 * 1024)
+    tuning = {"SCHEMASYNC_S3_MULTIPART_THRESHOLD": five_mib, "SCHEMASYNC_S3_MULTIPART_CHUNKSIZE": five_mib}
+    through_proxy = s3_server.env(s3_bucket, SCHEMASYNC_S3_ENDPOINT_URL=cut_proxy.endpoint, **tuning)
+    cut_proxy.cut_after = 6 * 1024 * 1024  # into the second part; the endpoint then stays down
+
+    result = cli("backup", env={"DATABASE_URL": pg.url, **through_proxy, "SCHEMASYNC_S3_UPLOAD_ATTEMPTS": "2"})
+    assert result.code == 1 and cut_proxy.cuts == 1, result.output
+    assert "failed (after 2 attempts)" in result.stderr and "No copy in S3 is marked good" in result.stderr
+    [dump] = (cli.project / "backups").glob("*.dump")
+    assert f"The local backup {dump} is good but is not stored off this machine" in result.stderr
+    assert "Traceback" not in result.output and "uploaded and verified" not in result.output
+    assert dump.stat().st_size > 6 * 1024 * 1024, "the dump must be big enough to be cut mid-upload"
+
+    direct = {"DATABASE_URL": pg.url, **s3_server.env(s3_bucket)}
+    listed = json.loads(cli("backups", "list", "--json", env=direct).stdout)
+    assert [(b["store"], b["verified"]) for b in listed["backups"]] == [("local", True)], "nothing good in S3"
+    assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
