@@ -113,3 +113,16 @@ def test_no_answer_fails_the_run_unchanged_and_a_rerun_reuses_its_backup(app: Ap
         dump.name.split("-v")[0].rsplit("-", 1)[1] + "-v1.1.0.dump"
     )
     assert app.dumps() == [dump]
+
+
+def test_a_missing_bucket_stops_the_deployment_before_the_dump_and_is_not_retried(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SCHEMASYNC_S3_BUCKET", "no-such-bucket-for-shop")
+    _name, future = app.start(pre_approved_by="ci")
+    state = future.result(timeout=120)
+
+    assert state.is_failed()
+    assert "The S3 bucket 'no-such-bucket-for-shop' does not exist" in state.message
+    runs = task_runs(state.state_details.flow_run_id)
+    assert [r.run_count for r in runs["backup"]] == [1], "wrong input is never retried"
+    assert "apply-change" not in runs and app.dumps() == [], "failed in a second, before pg_dump and any change"
+    assert app.columns("orders") == [] and [r["status"] for r in app.versions()] == ["initial"]
