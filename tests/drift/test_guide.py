@@ -10,8 +10,9 @@ environment underneath holds only what a real machine has elsewhere: the S3 endp
 temporary PREFECT_HOME, and two polling intervals shortened for the test.
 
 The Prefect server here runs on a PostgreSQL backend (a database the guide's `createdb` makes, dropped
-afterwards), the deployments come from `prefect deploy --all`, a process worker runs the production
-deployment, and `schemasync approve` lets it apply.
+afterwards; the test finds the runs in it), the deployments come from `prefect deploy --all`, a process
+worker runs the production deployment, `schemasync approve` lets it apply, and the drift-check
+deployment the guide triggers afterwards finds the database in sync.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
-from tests.conftest import ROOT, TestDB, drop_database
+from tests.conftest import ROOT, TestDB, drop_database, url_for
 from tests.fixtures.net import free_port
 from tests.fixtures.s3 import S3Server
 
@@ -96,6 +98,9 @@ def wait_ready(api: str, server: subprocess.Popen[bytes], log: Path, timeout: fl
     raise AssertionError(f"the guide's Prefect server was not ready at {api} within {timeout}s")
 
 
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
 def run_state(api: str, run_id: str) -> tuple[str, str]:
     state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state"]
     return state["type"], state.get("message") or ""
@@ -154,7 +159,8 @@ def test_guide_runs_as_written(  # type: ignore[no-untyped-def]
     logs = tmp_path / "logs"
     logs.mkdir()
     terminals: list[Terminal] = []
-    run_id = None
+    run_id = None  # the production run the guide approves
+    drift_run_id = None
     n = 0
     try:
         for kind, lines in blocks(text):
@@ -175,18 +181,26 @@ def test_guide_runs_as_written(  # type: ignore[no-untyped-def]
                     line = line.replace("RUN_ID", run_id)
                 if line.startswith("schemasync runs"):
                     wait_state(api, run_id or "", {"PAUSED"}, 240, logs)  # "once it waits"
+                drift = line.startswith("prefect deployment run drift-check/")
+                if drift:  # "after a deployment": the approved one has applied
+                    wait_state(api, run_id or "", FINAL, 240, logs)
                 output = terminal.run(line, n)
                 if line.startswith("prefect server start"):
                     wait_ready(api, terminal.background[-1], logs / f"{n:02d}.log")
                 if line.startswith("prefect deployment run"):
                     found = UUID.search(output)
                     assert found, output
-                    run_id = found.group(0)
+                    if drift:
+                        drift_run_id = found.group(0)
+                    else:
+                        run_id = found.group(0)
                 if line.startswith("schemasync runs"):
                     assert run_id in output and "Runs waiting for approval" in output, output
         assert run_id is not None, "the guide triggered no deployment"
 
-        state, message = wait_state(api, run_id, {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}, 240, logs)
+        assert drift_run_id is not None, "the guide triggered no drift check"
+
+        state, message = wait_state(api, run_id, FINAL, 240, logs)
         assert state == "COMPLETED", message
         rows = pg.execute("SELECT status, approved_by, backup_uri FROM schema_versions WHERE status = 'applied'")
         assert len(rows) == 1 and rows[0][1] == "alice" and str(rows[0][2]).startswith(f"s3://{s3_bucket}/")
@@ -196,6 +210,22 @@ def test_guide_runs_as_written(  # type: ignore[no-untyped-def]
         deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
         assert sorted(d["name"] for d in deployments) == ["drift-check", "production-deploy", "restore"]
         assert {d["work_pool_name"] for d in deployments} == {"schemasync"}
+
+        # the drift check prefect.yaml defines (the example app on DATABASE_URL), run by the worker
+        state, message = wait_state(api, drift_run_id, FINAL, 240, logs)
+        assert (state, message) == ("COMPLETED", "1 target: 1 in sync."), message
+        body = {"artifacts": {"flow_run_id": {"any_": [drift_run_id]}}}
+        table = httpx.post(f"{api}/artifacts/filter", json=body, timeout=10).json()
+        assert [a["key"] for a in table] == ["schemasync-drift"]
+
+        # the server kept all of this in its PostgreSQL database, not in a SQLite file
+        with psycopg.connect(url_for(prefect_database)) as conn:
+            assert conn.execute("SELECT to_regclass('public.flow_run')").fetchone() == ("flow_run",), (
+                f"the server made no tables in {prefect_database}: not on the PostgreSQL backend"
+            )
+            stored = conn.execute("SELECT count(*) FROM flow_run WHERE id IN (%s, %s)", (run_id, drift_run_id))
+            assert stored.fetchone() == (2,)
+        assert not list((tmp_path / "prefect-home").glob("*.db")), "the server wrote a SQLite database"
     finally:
         started = [proc for terminal in terminals for proc in terminal.background]
         for proc in reversed(started):  # the worker before the server it reports to
