@@ -103,6 +103,37 @@ def test_generate_upgrade_check_downgrade_round_trip(cli, pg: TestDB) -> None:  
     assert clean.code == 0 and "Nothing to generate" in clean.stdout
 
 
+def test_generate_into_a_configured_versions_directory(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """Two version_locations in alembic.ini: --version-path picks one; without it, or with another, a clear error."""
+    root: Path = cli.project
+    env = {"DATABASE_URL": pg.url}
+    alembic_project(root)
+    (root / "migrations" / "team").mkdir()
+    ini = root / "alembic.ini"
+    ini.write_text(
+        ini.read_text().replace(
+            "[alembic]\n", "[alembic]\nversion_locations = %(here)s/migrations/versions:%(here)s/migrations/team\n", 1
+        )
+    )
+    write_project(root, "1.0.0", MODELS_V1, ALEMBIC)
+
+    ambiguous = cli("generate", "-m", "initial", env=env)
+    assert ambiguous.code == 1 and "Alembic could not write the revision" in ambiguous.stderr, ambiguous.output
+    assert "--version-path" in ambiguous.stderr
+    elsewhere = cli("generate", "-m", "initial", "--version-path", "somewhere/else", env=env)
+    assert elsewhere.code == 1 and "not represented in current version locations" in elsewhere.stderr
+    for result in (ambiguous, elsewhere):
+        assert "Traceback" not in result.output
+    assert list((root / "migrations").rglob("*initial.py")) == []
+
+    written = cli("generate", "-m", "initial", "--version-path", "migrations/team", "--json", env=env)
+    assert written.code == 0, written.output
+    [script] = (root / "migrations").rglob("*initial.py")
+    assert script.parent == root / "migrations" / "team" and "op.create_table('users'" in script.read_text()
+    assert alembic(root, pg.url, "upgrade", "head").returncode == 0
+    assert cli("check", env=env).code == 0
+
+
 def test_generate_renders_what_op_cannot_say_as_planned_sql(pg: TestDB, tmp_path: Path) -> None:
     """A new enum label (committed on its own), and its downgrade (recreating the type): exact SQL."""
     models = """
