@@ -159,6 +159,8 @@ def main() -> None:
                 cold()
             seq, results, _ = timed(f"sequential, {temperature}", lambda: check_targets(targets))
             print(f"  {outcome(results).message}")
+            for failed in (r for r in results if not r.checked):  # a figure with a failed check is not comparable
+                print(f"  {failed.target} not checked: {failed.error}")
             if temperature == "cold":
                 cold()
             flow, state, _ = timed(f"flow, {temperature}", lambda: drift_check(targets=raw, return_state=True))
@@ -166,6 +168,10 @@ def main() -> None:
             figures[f"seq_{temperature}"], figures[f"flow_{temperature}"] = seq, flow
             print(f"  ratio sequential / flow: {seq / flow:.2f}x")
         print(f"median per target, sequential warm: {figures['seq_warm'] / len(targets) * 1000:.0f} ms")
+        # what a flow run costs besides the checks (run and task states, artifacts, events): one target, warm
+        one, _, _ = timed("sequential, warm, 1 target", lambda: check_targets(targets[:1]))
+        flow_one, _, _ = timed("flow, warm, 1 target", lambda: drift_check(targets=raw[:1], return_state=True))
+        print(f"  a flow run's own cost: about {(flow_one - one) * 1000:.0f} ms")
 
         # statements per target do not depend on the table count: the same check on a 10-table database
         with fleet(1, 10, 0) as small:
