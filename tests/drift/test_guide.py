@@ -210,6 +210,10 @@ def test_guide_runs_as_written(  # type: ignore[no-untyped-def]
         deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
         assert sorted(d["name"] for d in deployments) == ["drift-check", "production-deploy", "restore"]
         assert {d["work_pool_name"] for d in deployments} == {"schemasync"}
+        by_name = {d["name"]: d for d in deployments}  # what prefect.yaml says, as `prefect deploy` made it
+        assert [s["schedule"].get("cron") for s in by_name["drift-check"]["schedules"]] == ["7 * * * *"]
+        assert by_name["production-deploy"]["schedules"] == by_name["restore"]["schedules"] == []
+        assert by_name["drift-check"]["parameters"]["targets"][0]["url_env"] == "DATABASE_URL"
 
         # the drift check prefect.yaml defines (the example app on DATABASE_URL), run by the worker
         state, message = wait_state(api, drift_run_id, FINAL, 240, logs)
