@@ -45,6 +45,11 @@ EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024  # tables up to this size get an exact 
 VALUE_PREVIEW_CHARS = 500  # longer values are cut in the data preview (and never fetched whole)
 
 
+def seconds(value: float) -> str:
+    """A timeout as people write it: `10 s`, `1.5 s`, `250 ms` (a configured `0.25` is not "0s")."""
+    return f"{value:g} s" if value >= 1 else f"{value * 1000:.0f} ms"
+
+
 class NotFound(SchemasyncError):
     """A page asked for something that is not there (a table that was dropped, a mistyped link)."""
 
@@ -161,7 +166,7 @@ class Source:
         except psycopg.errors.LockNotAvailable:
             raise Busy(
                 f"Another session holds a lock on something this page reads in {self.target.display}, "
-                f"and it was not released within {LOCK_TIMEOUT:.0f}s (a migration, a restore or a long "
+                f"and it was not released within {seconds(LOCK_TIMEOUT)} (a migration, a restore or a long "
                 "maintenance command may be running).",
                 "Reload the page once it has finished; the studio never waits long for locks, so it cannot "
                 "hold anybody up.",
@@ -169,7 +174,7 @@ class Source:
         except psycopg.errors.QueryCanceled:
             raise Busy(
                 f"Reading this page took longer than the studio's statement timeout "
-                f"({self.statement_timeout:.0f}s) on {self.target.display}.",
+                f"({seconds(self.statement_timeout)}) on {self.target.display}.",
                 "The database may be under heavy load, or the table is large and the sort column has no index: "
                 "sort by the primary key (the default) or try again later.",
             ) from None
