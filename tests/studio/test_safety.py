@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from starlette.testclient import TestClient
 
 from schemasync.schema.inspect import inspect
 from schemasync.studio.app import Guard, allowed_hosts, host_allowed, make_templates
-from tests.backups.helpers import fingerprint
 from tests.conftest import TestDB
 from tests.fixtures.net import free_port
 from tests.fixtures.pg import PasswordServer
@@ -32,6 +33,43 @@ def test_sessions_are_read_only_with_timeouts(shop_studio: Studio) -> None:
             conn.execute("SELECT nextval('customers_id_seq')")
 
 
+def database_state(pg: TestDB) -> dict[str, Any]:
+    """Everything a write would change, in every schema: each relation (a rewrite changes its file), type,
+    function and constraint, each sequence's position, and a hash of every table's row versions (hostile names too)."""
+    user = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%'"
+    with pg.connect() as conn:
+        state: dict[str, Any] = {
+            "namespaces": conn.execute(f"SELECT n.nspname FROM pg_namespace n WHERE {user} ORDER BY 1").fetchall(),
+            "relations": conn.execute(
+                f"""SELECT n.nspname, c.relname, c.relkind, c.oid::int, c.relfilenode::int FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {user} ORDER BY 1, 2"""
+            ).fetchall(),
+            "types": conn.execute(
+                f"SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {user} ORDER BY 1, 2"
+            ).fetchall(),
+            "functions": conn.execute(
+                f"SELECT n.nspname, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {user} ORDER BY 1, 2"
+            ).fetchall(),
+            "constraints": conn.execute(
+                f"""SELECT n.nspname, c.conname, pg_get_constraintdef(c.oid), c.convalidated FROM pg_constraint c
+                    JOIN pg_namespace n ON n.oid = c.connamespace WHERE {user} ORDER BY 1, 2"""
+            ).fetchall(),
+            "sequences": conn.execute(
+                "SELECT schemaname, sequencename, last_value FROM pg_sequences ORDER BY 1, 2"
+            ).fetchall(),
+        }
+        tables = conn.execute(
+            f"""SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p') AND {user} ORDER BY 1, 2"""
+        ).fetchall()
+        for schema, name in tables:
+            query = sql.SQL(  # row versions too (ctid, xmin): an UPDATE writing the same values is still a write
+                "SELECT count(*), md5(coalesce(string_agg(concat_ws(' ', t.ctid, t.xmin, t), E'\\n' ORDER BY t.ctid), '')) FROM {} t"
+            )
+            state[f"rows {schema}.{name}"] = conn.execute(query.format(sql.Identifier(schema, name))).fetchone()
+    return state
+
+
 def test_browsing_every_page_changes_nothing(pg: TestDB, project: Path) -> None:
     shop(pg)
     models = write_models(
@@ -40,16 +78,19 @@ def test_browsing_every_page_changes_nothing(pg: TestDB, project: Path) -> None:
         ' Column("phone", Text))\nTable("invoices", metadata, Column("id", Integer, primary_key=True))\n',
     )
     studio = make_studio(pg.url, project, models=models)
-    skip = ("schema_versions", HOSTILE_TABLE)  # the helper does not quote names; that table is checked by `inspect`
-    before = fingerprint(pg, skip=skip)
+    before = database_state(pg)
+    assert f"rows public.{HOSTILE_TABLE}" in before and len(before["sequences"]) == 2  # the state covers them
     with pg.connect() as conn:
         schema_before = inspect(conn)
     for path in PAGES:
         assert studio.get(path).status_code == 200, path
     for name in ("customers", "orders", HOSTILE_TABLE):
         assert studio.get("/table", name=name, sort="id", desc=1).status_code == 200
+    assert studio.get("/relationships", table="customers", depth=2).status_code == 200
     assert "phone" in studio.get("/drift").text  # the models were materialised: the plan adds the column
-    assert fingerprint(pg, skip=skip) == before
+    after = database_state(pg)
+    assert after == before
+    assert not any(name in ("schema_versions", "schema_snapshots") for _, name, *_ in after["relations"])
     with pg.connect() as conn:
         assert inspect(conn) == schema_before
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'ss_scratch%'").fetchone() == (0,)
@@ -63,6 +104,18 @@ def test_a_held_lock_is_a_clear_busy_page(shop_studio: Studio, pg: TestDB) -> No
     assert page.status_code == 503
     assert "Database busy" in page.text and "holds a lock" in page.text
     assert "Traceback" not in page.text
+
+
+def test_a_read_over_the_statement_timeout_is_a_clear_busy_page(pg: TestDB, project: Path) -> None:
+    pg.execute("CREATE TABLE big (id int PRIMARY KEY, v text)")
+    pg.execute("INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 200000) g")
+    studio = make_studio(pg.url, project, SCHEMASYNC_STATEMENT_TIMEOUT="20ms")
+    with studio.source.read_only() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("20ms",)  # the configured one, below 10 s
+    page = studio.get("/table", name="big", sort="v", page=3000)  # sorting 200k rows on a column without index
+    assert page.status_code == 503
+    assert "Database busy" in page.text and "statement timeout (20 ms)" in page.text
+    assert "sort by the primary key" in page.text and "Traceback" not in page.text
 
 
 def test_unreachable_database_is_a_clear_page_on_every_database_page(project: Path) -> None:
