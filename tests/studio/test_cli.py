@@ -9,6 +9,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from tests.conftest import TestDB
 from tests.studio.server import studio_process
 
@@ -29,6 +31,32 @@ def test_a_port_in_use_is_a_clear_error(cli, pg: TestDB) -> None:  # type: ignor
     assert result.code == 1
     assert f"Cannot serve on 127.0.0.1:{port}: the port is already in use." in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.output
+
+
+def this_machines_address() -> str | None:
+    """An address of this machine other than loopback (the one its default route leaves from), if any."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # UDP connect sends nothing: it only picks the outgoing address
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_by_default_only_loopback_is_served(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    with studio_process(cli.project, "--database-url", pg.url) as running:
+        port = int(running.url.rsplit(":", 1)[1])
+        with urllib.request.urlopen(running.url + "/history", timeout=30) as response:
+            assert response.status == 200
+        outside = this_machines_address()
+        if outside is not None:  # what another machine would connect to: nothing listens there
+            with socket.socket() as other, pytest.raises(ConnectionRefusedError):
+                other.settimeout(5)
+                other.connect((outside, port))
+        log = running.stderr()
+    assert f"on http://127.0.0.1:{port}/ (read-only; Ctrl-C to stop)" in log
+    assert "warning" not in log.lower()
 
 
 def test_serving_beyond_loopback_warns_and_answers_requests(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
