@@ -107,9 +107,11 @@ def test_overview_search_follow_a_foreign_key_and_screenshot(
         page.goto(running.url + "/relationships")
         shot = page.screenshot(full_page=True)
         (project / "relationships.png").write_bytes(shot)
+        diagram = page.locator("#erd svg").screenshot()  # the drawing itself, not just the page around it
         page.close()
         log = running.stderr()
     assert png_colours(shot) > 50, "the screenshot is (nearly) blank"
+    assert png_colours(diagram) > 20, "the diagram rendered (nearly) blank"
     assert errors == []
     assert PASSWORD not in log
     assert "GET /tables?q=*** 200" in log and "GET /relationships 200" in log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from tests.conftest import TestDB
@@ -41,3 +42,20 @@ def test_drift_in_sync_and_without_models(pg: TestDB, project: Path) -> None:
     assert "in sync" in in_sync.get("/").text
     unconfigured = make_studio(pg.url, project).get("/drift")
     assert unconfigured.status_code == 200 and "no models configured" in unconfigured.text
+
+
+def test_the_script_is_what_diff_sql_prints(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    pg.execute("CREATE TABLE accounts (id integer PRIMARY KEY, name text, legacy text)")
+    pg.execute("INSERT INTO accounts VALUES (1, 'a name longer than twenty characters', 'x')")
+    models = write_models(
+        cli.project,
+        'Table("accounts", metadata, Column("id", Integer, primary_key=True), Column("name", String(20)))\n'
+        'Table("notes", metadata, Column("id", Integer, primary_key=True), Column("body", Text, nullable=False))\n',
+    )
+    printed = cli("diff", "--sql", "--database-url", pg.url, "--models", models)
+    assert printed.code in (0, 2), printed.stderr
+    page = make_studio(pg.url, cli.project, models=models).get("/drift").text
+    shown = re.search(r'<pre class="sql script" id="plan-sql">(.*?)</pre>', page, re.DOTALL)
+    assert shown is not None
+    assert html.unescape(shown.group(1)).strip() == printed.stdout.strip()
+    assert "-- DATA_DEPENDENT: accounts has 1 row" in printed.stdout  # the measured hazard is in both
