@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from schemasync.inventory import OWN_TABLES
 from schemasync.schema.model import ForeignKey, Schema, Table
 from schemasync.studio import erd
 from schemasync.studio.history import HistoryEntry, entries
@@ -63,6 +64,7 @@ class TableRow:
     table: Table
     referenced_by: int
     matches: bool  # by the search text: the others are listed hidden, so the live filter can show them
+    own: bool  # schemasync's bookkeeping (schema_versions, schema_snapshots): listed, not counted by `status`
 
 
 def _incoming(schema: Schema, table: Table) -> list[tuple[Table, ForeignKey]]:
@@ -83,7 +85,10 @@ def tables(request: Request) -> Response:
         for fk in t.foreign_keys:
             key = (fk.ref_schema, fk.ref_table)
             incoming[key] = incoming.get(key, 0) + 1
-    rows = [TableRow(t, incoming.get(t.key, 0), not q or q.lower() in t.qualified.lower()) for t in schema.tables]
+    rows = [
+        TableRow(t, incoming.get(t.key, 0), not q or q.lower() in t.qualified.lower(), t.key in OWN_TABLES)
+        for t in schema.tables
+    ]
     schemas = sorted({t.schema for t in schema.tables})
     return _render(
         request,
@@ -151,13 +156,17 @@ def relationships(request: Request) -> Response:
     focus_name = request.query_params.get("table") or None
     depth = _int(request, "depth", 1, high=MAX_DEPTH)
     focus = None
-    keys: set[tuple[str, str]] | None = None
     if focus_name:
         focus = (only or "public", focus_name)
         source.table(schema, focus)
         keys = erd.neighbourhood(schema, focus, depth)
-    elif only:
-        keys = {t.key for t in schema.tables if t.schema == only}
+    else:  # schemasync's own tables link to nothing and would only crowd the picture (as in `status`)
+        keys = {t.key for t in schema.tables if (only is None or t.schema == only) and t.key not in OWN_TABLES}
+    own = sorted(
+        ".".join(k)
+        for k in OWN_TABLES
+        if focus is None and only in (None, k[0]) and schema.table(*k) is not None and k not in keys
+    )
     drawing = erd.diagram(schema, keys, focus=focus)
     return _render(
         request,
@@ -170,6 +179,7 @@ def relationships(request: Request) -> Response:
         depth=depth,
         max_depth=MAX_DEPTH,
         total=len(schema.tables),
+        own=own,
     )
 
 

@@ -19,6 +19,7 @@ from tests.studio.helpers import (
     HOSTILE_VALUE,
     Studio,
     make_studio,
+    write_models,
 )
 
 
@@ -39,6 +40,12 @@ def test_overview_shows_the_status_figures(shop_studio: Studio, pg: TestDB) -> N
     assert "in step" in text and "1.0.0" in text
     assert "postgres@127.0.0.1:5432/" + pg.name in text
     assert "not configured" in text  # no models: nothing to compare with
+    tables = shop_studio.get("/tables").text  # schemasync's own tables: listed, marked, left out of the diagram
+    assert re.search(r'name=schema_versions">schema_versions</a> <span class="badge muted-badge"', tables)
+    diagram = html.unescape(shop_studio.get("/relationships").text)
+    assert 'data-table="public.schema_versions"' not in diagram and 'data-table="public.orders"' in diagram
+    assert re.search(r"schemasync's own [^)]*public\.schema_versions[^)]* left out", diagram)
+    assert 'data-table="public.schema_versions"' in shop_studio.get("/relationships", table="schema_versions").text
 
 
 def test_tables_list_links_every_table_and_filters(shop_studio: Studio) -> None:
@@ -169,3 +176,21 @@ def test_unknown_pages_and_tables_are_clear_404s(shop_studio: Studio) -> None:
         page = shop_studio.get(path, **params)
         assert page.status_code == 404
         assert text in page.text and "Traceback" not in page.text
+
+
+def test_history_shows_what_changed_between_recorded_snapshots(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    first = write_models(cli.project, 'Table("users", metadata, Column("id", Integer, primary_key=True))\n')
+    second = write_models(
+        cli.project,
+        'Table("users", metadata, Column("id", Integer, primary_key=True), Column("email", Text))\n'
+        'Table("teams", metadata, Column("id", Integer, primary_key=True))\n',
+    )
+    for version, models in (("1.0.0", first), ("1.1.0", second)):
+        synced = cli("sync", "--yes", "--database-url", pg.url, "--models", models, "--app-version", version)
+        assert synced.code == 0, synced.stderr
+    page = make_studio(pg.url, cli.project).get("/history").text
+    rows = re.findall(r"<tr>\s*<td class=\"num\">(\d+)</td>(.*?)</tr>", page, re.DOTALL)
+    changes = {int(i): [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", body)] for i, body in rows}
+    newest, oldest = max(changes), min(changes)
+    assert changes[newest] == ["Found 1 new table: teams", "Found 1 new column: users.email"]
+    assert changes[oldest] == []  # the first row has no snapshot before it to compare with
