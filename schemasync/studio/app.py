@@ -183,6 +183,7 @@ def create_app(source: Source, *, bind: str = "127.0.0.1") -> Starlette:
                 "status": status,
                 "active": request.scope.get("studio_active", ""),
                 "database": source.target.display,
+                "environment": source.settings.env,
             },
             status_code=status,
         )
@@ -198,6 +199,7 @@ def create_app(source: Source, *, bind: str = "127.0.0.1") -> Starlette:
                 "status": 404,
                 "active": "",
                 "database": source.target.display,
+                "environment": source.settings.env,
             },
             status_code=404,
         )

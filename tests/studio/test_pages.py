@@ -176,6 +176,7 @@ def test_unknown_pages_and_tables_are_clear_404s(shop_studio: Studio) -> None:
         page = shop_studio.get(path, **params)
         assert page.status_code == 404
         assert text in page.text and "Traceback" not in page.text
+        assert '<span class="badge env env-development">development</span>' in page.text  # the header as on pages
 
 
 def test_history_shows_what_changed_between_recorded_snapshots(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
