@@ -59,6 +59,22 @@ def test_by_default_only_loopback_is_served(cli, pg: TestDB) -> None:  # type: i
     assert "warning" not in log.lower()
 
 
+def test_open_points_the_browser_at_the_served_address(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    opened = cli.project / "opened.txt"
+    recorder = (
+        f'{sys.executable} -c "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])" {opened} %s'
+    )
+    with studio_process(cli.project, "--open", "--database-url", pg.url, env={"BROWSER": recorder}) as running:
+        deadline = time.monotonic() + 20
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.exists(), running.stderr()
+        address = opened.read_text()
+        with urllib.request.urlopen(address, timeout=30) as response:  # the page it opened answers
+            assert response.status == 200
+    assert address == running.url + "/"
+
+
 def test_serving_beyond_loopback_warns_and_answers_requests(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     with studio_process(cli.project, "--host", "0.0.0.0", "--database-url", pg.url) as running:
         with urllib.request.urlopen(running.url + "/tables", timeout=30) as response:
