@@ -49,8 +49,9 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
         raise ConfigError(
-            f"Cannot serve on host {host!r}: {exc}.", "Pass an address of this machine, such as --host 127.0.0.1."
+            f"Cannot serve on host {host!r}: {reason}.", "Pass an address of this machine, such as --host 127.0.0.1."
         ) from None
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -59,6 +60,11 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                f"Cannot serve on {host}: it is not an address of this machine.",
+                "Pass one of this machine's addresses with --host (the default, 127.0.0.1, serves this machine only).",
+            ) from None
         reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
         raise ConfigError(
             f"Cannot serve on {host}:{port}: {reason}.",
@@ -79,13 +85,13 @@ def run(loaded: Loaded, *, host: str, port: int, open_browser: bool) -> None:
 
     target = db.resolve(loaded.settings, dict(loaded.sources))
     source = Source(loaded, target)
+    sock = bind(host, port)
     if not is_loopback(host):
         log.warning(
             "serving on %s: anyone who can reach this machine on that address can read the schema and the data "
             "in every table (the studio has no login). Serve on 127.0.0.1 (the default) unless you mean it.",
             host,
         )
-    sock = bind(host, port)
     url = url_of(sock, "127.0.0.1" if host in ("0.0.0.0", "::") else host)  # noqa: S104 (compared, not bound)
     try:
         source.check()

@@ -33,6 +33,17 @@ def test_a_port_in_use_is_a_clear_error(cli, pg: TestDB) -> None:  # type: ignor
     assert "--port" in result.stderr and "Traceback" not in result.output
 
 
+def test_a_host_that_cannot_be_served_is_a_clear_error(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    for host, message in (
+        ("nosuch.invalid", "Cannot serve on host 'nosuch.invalid': "),
+        ("192.0.2.123", "Cannot serve on 192.0.2.123: it is not an address of this machine."),  # TEST-NET-1
+    ):
+        result = cli("studio", "--host", host, "--port", "0", "--database-url", pg.url)
+        assert result.code == 1, host
+        assert message in result.stderr and "--host" in result.stderr, result.stderr
+        assert "warning" not in result.stderr and "Traceback" not in result.output  # nothing was served
+
+
 def this_machines_address() -> str | None:
     """An address of this machine other than loopback (the one its default route leaves from), if any."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
