@@ -31,6 +31,14 @@ class HistoryEntry:
     schema_changed: bool | None  # hash differs from the previous row with a hash; None: not known
     changes: tuple[str, ...] | None  # summary lines between the previous snapshot and this one
 
+    @property
+    def description_repeats_changes(self) -> bool:
+        """Whether the row's description is only `changes` again (what sync records), so the page shows it once."""
+        if not self.changes or not self.row.description:
+            return False
+        found = "; ".join(line.removeprefix("Found ") for line in self.changes if line.startswith("Found "))
+        return self.row.description == found
+
 
 def changes_between(older: Schema, newer: Schema) -> tuple[str, ...]:
     """What it took to get from `older` to `newer`, as `diff` summarises a plan (drops included)."""

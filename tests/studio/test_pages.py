@@ -195,3 +195,4 @@ def test_history_shows_what_changed_between_recorded_snapshots(cli, pg: TestDB) 
     newest, oldest = max(changes), min(changes)
     assert changes[newest] == ["Found 1 new table: teams", "Found 1 new column: users.email"]
     assert changes[oldest] == []  # the first row has no snapshot before it to compare with
+    assert page.count("1 new column: users.email") == 1  # sync's description says the same: shown once
