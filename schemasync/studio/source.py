@@ -102,6 +102,7 @@ class Rows:
     total: int | None  # exact count, for tables small enough to count
     order: tuple[str, ...]  # columns the rows are ordered by (empty: storage order)
     descending: bool = False
+    unsortable: str | None = None  # the column asked to sort by, whose type has no ordering (json, point...)
 
     @property
     def first(self) -> int:
@@ -212,39 +213,50 @@ class Source:
     ) -> Rows:
         """A page of the table's rows, read-only, each value cut to VALUE_PREVIEW_CHARS characters.
 
-        Ordered by `sort` when it names a column, else by the primary key, else as stored. Names are
-        quoted with `sql.Identifier` and values come back as text, rendered escaped by the templates.
+        Ordered by `sort` when it names a column whose type can be ordered, else by the primary key, else
+        as stored. Names are quoted with `sql.Identifier` and values come back as text, rendered escaped
+        by the templates.
         """
         columns = tuple(c.name for c in table.columns)
-        if sort is not None and sort in columns:
-            order: tuple[str, ...] = (sort,)
-        else:
-            order = table.primary_key.columns if table.primary_key else ()
-            descending = False
-        direction = sql.SQL(" DESC") if descending else sql.SQL("")
+        default = table.primary_key.columns if table.primary_key else ()
+        sorted_by = sort is not None and sort in columns
+        order: tuple[str, ...] = (sort,) if sorted_by and sort is not None else default
+        descending = descending and sorted_by
         select = sql.SQL(", ").join(
             sql.SQL("left({}::text, {})").format(sql.Identifier(c), sql.Literal(VALUE_PREVIEW_CHARS + 1))
             for c in columns
         )
-        query = sql.SQL("SELECT {} FROM {}").format(
+        base = sql.SQL("SELECT {} FROM {}").format(
             select if columns else sql.SQL("NULL"), sql.Identifier(table.schema, table.name)
         )
-        if order:
-            query += sql.SQL(" ORDER BY {}").format(
-                sql.SQL(", ").join(sql.SQL("{}{}").format(sql.Identifier(c), direction) for c in order)
-            )
-        query += sql.SQL(" LIMIT {} OFFSET {}").format(sql.Literal(per_page + 1), sql.Literal((page - 1) * per_page))
+        window = sql.SQL(" LIMIT {} OFFSET {}").format(sql.Literal(per_page + 1), sql.Literal((page - 1) * per_page))
+
+        def query(order: tuple[str, ...], descending: bool) -> sql.Composed:
+            if not order:
+                return base + window
+            direction = sql.SQL(" DESC") if descending else sql.SQL("")
+            keys = sql.SQL(", ").join(sql.SQL("{}{}").format(sql.Identifier(c), direction) for c in order)
+            return base + sql.SQL(" ORDER BY {}").format(keys) + window
+
         total = None
+        unsortable = None
         with self.read_only() as conn, conn.transaction():
             conn.execute("SET TRANSACTION READ ONLY")
-            fetched = conn.execute(query).fetchall()
+            try:
+                with conn.transaction():  # a savepoint: the fallback below runs in the same transaction
+                    fetched = conn.execute(query(order, descending)).fetchall()
+            except psycopg.errors.UndefinedFunction:  # json, point, xml...: the type has no ordering
+                if not sorted_by:
+                    raise
+                unsortable, order, descending = order[0], default, False
+                fetched = conn.execute(query(order, descending)).fetchall()
             if table.size_bytes <= EXACT_COUNT_MAX_BYTES:
                 counted = conn.execute(
                     sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.schema, table.name))
                 ).fetchone()
                 total = int(counted[0]) if counted else None
         rows = tuple(tuple(row) if columns else () for row in fetched[:per_page])
-        return Rows(columns, rows, page, per_page, len(fetched) > per_page, total, order, descending)
+        return Rows(columns, rows, page, per_page, len(fetched) > per_page, total, order, descending, unsortable)
 
     # -- overview and drift ------------------------------------------------------------------------
 

@@ -127,6 +127,19 @@ def test_data_is_paginated_sortable_and_bounded(pg: TestDB, project: Path) -> No
     assert ids(fallback) == list(range(1, 51))  # bad parameters fall back to the defaults
 
 
+def test_sorting_by_a_column_without_ordering_falls_back_to_the_key(pg: TestDB, project: Path) -> None:
+    pg.execute("CREATE TABLE shapes (id int PRIMARY KEY, doc json, at point)")
+    pg.execute("""INSERT INTO shapes VALUES (1, '{"a": 1}', '(1,2)'), (2, '[]', '(0,0)')""")
+    studio = make_studio(pg.url, project)
+    for column in ("doc", "at"):  # PostgreSQL cannot ORDER BY json or point
+        page = studio.get("/table", name="shapes", sort=column, desc=1)
+        assert page.status_code == 200, column
+        assert f"cannot sort by {column}: its type has no ordering" in page.text
+        assert re.findall(r"<tr><td>(\d+)</td>", page.text) == ["1", "2"]  # in primary key order
+    by_key = studio.get("/table", name="shapes", sort="id", desc=1).text
+    assert re.findall(r"<tr><td>(\d+)</td>", by_key) == ["2", "1"] and "cannot sort" not in by_key
+
+
 def test_relationships_diagram_links_tables_and_focuses(shop_studio: Studio) -> None:
     page = shop_studio.get("/relationships").text
     svg = page[page.index("<svg") : page.index("</svg>")]
