@@ -33,7 +33,7 @@ from schemasync import __version__, secrets
 from schemasync.errors import ConnectionFailed, SchemasyncError
 from schemasync.studio import fmt
 from schemasync.studio import source as source_module
-from schemasync.studio.source import Busy, NotFound, Source
+from schemasync.studio.source import Busy, NotFound, NotPermitted, Source
 
 log = logging.getLogger("schemasync.studio")
 
@@ -166,12 +166,16 @@ def create_app(source: Source, *, bind: str = "127.0.0.1") -> Starlette:
 
     async def on_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SchemasyncError)
-        status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, ConnectionFailed | Busy) else 500
-        title = (
-            "Database busy"
-            if isinstance(exc, Busy)
-            else {404: "Not found", 503: "Database unavailable"}.get(status, "Cannot show this page")
-        )
+        if isinstance(exc, NotFound):
+            status, title = 404, "Not found"
+        elif isinstance(exc, NotPermitted):
+            status, title = 403, "Permission denied"
+        elif isinstance(exc, Busy):
+            status, title = 503, "Database busy"
+        elif isinstance(exc, ConnectionFailed):
+            status, title = 503, "Database unavailable"
+        else:
+            status, title = 500, "Cannot show this page"
         log.log(logging.INFO if status == 404 else logging.WARNING, "%s", secrets.scrub(exc.message))
         return templates.TemplateResponse(
             request,

@@ -58,6 +58,14 @@ class Busy(SchemasyncError):
     """A read waited too long: a lock held by someone else, or a query over the statement timeout."""
 
 
+class ReadFailed(SchemasyncError):
+    """The database answered a read with an error (the connection itself is fine): not "unavailable"."""
+
+
+class NotPermitted(ReadFailed):
+    """The user may connect but not read what the page shows (no SELECT on a table, say)."""
+
+
 # -- what the pages show ---------------------------------------------------------------------------
 
 
@@ -161,7 +169,8 @@ class Source:
 
     @contextlib.contextmanager
     def patience(self) -> Iterator[None]:
-        """Lock and statement timeouts as a page saying what happened, not as "database error"."""
+        """Lock and statement timeouts, missing privileges and failed reads as a page saying what happened,
+        rather than as "database unavailable" (which is kept for connections that fail)."""
         try:
             yield
         except psycopg.errors.LockNotAvailable:
@@ -179,6 +188,18 @@ class Source:
                 "The database may be under heavy load, or the table is large and the sort column has no index: "
                 "sort by the primary key (the default) or try again later.",
             ) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            said = db.explain(exc, self.target)
+            raise NotPermitted(
+                said.message,
+                "Grant this user SELECT on what the page shows (the studio only reads), or open the studio as a "
+                "user who may read it.",
+            ) from None
+        except psycopg.DatabaseError as exc:
+            if isinstance(exc, psycopg.OperationalError):  # the connection went away: explained as unavailable
+                raise
+            said = db.explain(exc, self.target)
+            raise ReadFailed(said.message, said.hint) from None
 
     def check(self) -> None:
         """Connect once (raises the same error a page would show)."""

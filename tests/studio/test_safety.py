@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from schemasync.schema.inspect import inspect
 from schemasync.studio.app import Guard, allowed_hosts, host_allowed, make_templates
+from schemasync.studio.source import ReadFailed
 from tests.conftest import TestDB
 from tests.fixtures.net import free_port
 from tests.fixtures.pg import PasswordServer
@@ -116,6 +117,31 @@ def test_a_read_over_the_statement_timeout_is_a_clear_busy_page(pg: TestDB, proj
     assert page.status_code == 503
     assert "Database busy" in page.text and "statement timeout (20 ms)" in page.text
     assert "sort by the primary key" in page.text and "Traceback" not in page.text
+
+
+def test_a_table_the_user_may_not_read_is_a_permission_page(pg: TestDB, project: Path) -> None:
+    pg.execute("CREATE TABLE open_data (id int PRIMARY KEY); CREATE TABLE payroll (id int PRIMARY KEY, salary int)")
+    role = f"ss_reader_{pg.name[-8:]}"
+    pg.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        pg.execute(f"GRANT SELECT ON open_data TO {role}")
+        studio = make_studio(pg.url.replace("postgres@", f"{role}@"), project)
+        assert studio.get("/table", name="open_data").status_code == 200
+        page = studio.get("/table", name="payroll")
+        assert page.status_code == 403
+        assert "Permission denied" in page.text and "permission denied for table payroll" in page.text
+        assert "Grant this user SELECT" in page.text and "Database unavailable" not in page.text
+        studio.client.close()
+    finally:
+        pg.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_failed_read_is_not_called_unavailable(shop_studio: Studio) -> None:
+    table = shop_studio.source.table(shop_studio.source.schema(), ("public", "customers"))
+    with pytest.raises(ReadFailed) as failed, shop_studio.source.read_only() as conn:
+        conn.execute("SELECT 1/0")
+    assert "division by zero" in failed.value.message
+    assert shop_studio.source.rows(table).total == 2  # the next read is unaffected
 
 
 def test_unreachable_database_is_a_clear_page_on_every_database_page(project: Path) -> None:
