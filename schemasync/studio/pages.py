@@ -17,7 +17,7 @@ from schemasync.inventory import OWN_TABLES
 from schemasync.schema.model import ForeignKey, Schema, Table
 from schemasync.studio import erd
 from schemasync.studio.history import HistoryEntry, entries
-from schemasync.studio.source import NotFound, Source
+from schemasync.studio.source import NotFound, NotPermitted, Rows, Source
 
 PER_PAGE = (25, 50, 100, 200)
 HISTORY_LIMITS = (50, 100, 500, 1000)
@@ -123,7 +123,12 @@ def table(request: Request) -> Response:
     page = _int(request, "page", 1, high=10_000_000)
     sort = request.query_params.get("sort") or None
     descending = request.query_params.get("desc") == "1"
-    rows = source.rows(t, page=page, per_page=per_page, sort=sort, descending=descending)
+    rows: Rows | None = None
+    denied: NotPermitted | None = None
+    try:
+        rows = source.rows(t, page=page, per_page=per_page, sort=sort, descending=descending)
+    except NotPermitted as exc:  # the structure comes from the catalogs, which every user may read
+        denied = exc
     pk = set(t.primary_key.columns) if t.primary_key else set()
     fk_of: dict[str, ForeignKey] = {}
     for fk in t.foreign_keys:
@@ -140,6 +145,7 @@ def table(request: Request) -> Response:
         unique_cols=unique_cols,
         incoming=_incoming(schema, t),
         rows=rows,
+        denied=denied,
         per_page_choices=PER_PAGE,
         known=lambda s, n: schema.table(s, n) is not None,
     )
