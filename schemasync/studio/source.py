@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -48,6 +51,25 @@ VALUE_PREVIEW_CHARS = 500  # longer values are cut in the data preview (and neve
 def seconds(value: float) -> str:
     """A timeout as people write it: `10 s`, `1.5 s`, `250 ms` (a configured `0.25` is not "0s")."""
     return f"{value:g} s" if value >= 1 else f"{value * 1000:.0f} ms"
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _project_modules(names: set[str], project_dir: Path) -> dict[str, tuple[Path, tuple[int, int] | None]]:
+    """The modules among `names` whose file is in the project (the user's code), with its stamp."""
+    project = project_dir.resolve()
+    found = {}
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file and (path := Path(file).resolve()).is_relative_to(project):
+            found[name] = (path, _stamp(path))
+    return found
 
 
 class NotFound(SchemasyncError):
@@ -144,7 +166,8 @@ class Source:
         self.settings: Settings = loaded.settings
         self.target = target
         self._metadata: MetaData | None = None
-        self._models: engine.Models | None = None
+        self._models: tuple[MetaData, engine.Models] | None = None
+        self._imported: dict[str, tuple[Path, tuple[int, int] | None]] = {}  # project modules of the import
         self._lock = threading.Lock()
 
     @property
@@ -338,23 +361,36 @@ class Source:
         )
 
     def metadata(self) -> MetaData:
-        """The models' MetaData, imported once; a failure is not remembered, so fixing the models and
-        reloading the page is enough (a module that imported stays imported until the studio restarts)."""
+        """The models' MetaData, imported again when a project module that import loaded has changed on
+        disk since (edit the models, reload the page). A failure is not remembered either: fixing the
+        models and reloading is enough."""
         with self._lock:
-            if self._metadata is None:
+            if self._metadata is not None and not self._models_edited():
+                return self._metadata
+            for name in self._imported:  # every project module of the last import, so none keeps stale state
+                sys.modules.pop(name, None)
+            importlib.invalidate_caches()
+            self._metadata, self._models, self._imported = None, None, {}
+            before = set(sys.modules)
+            try:
                 self._metadata = engine.load_metadata(self.settings)
+            finally:
+                self._imported = _project_modules(set(sys.modules) - before, self.settings.project_dir)
             return self._metadata
 
+    def _models_edited(self) -> bool:
+        return any(_stamp(path) != stamp for path, stamp in self._imported.values())
+
     def models(self) -> engine.Models:
-        """The models' schema, materialised once per studio run (the imported models do not change).
+        """The models' schema, materialised once per import of the models (see `metadata`).
 
         The materialisation runs with the configured statement timeout rather than the studio's short
         one: it touches only scratch schemas, holds no lock on a live table, and is always rolled back.
         """
-        with self._lock:
-            if self._models is not None:
-                return self._models
         metadata = self.metadata()
+        with self._lock:
+            if self._models is not None and self._models[0] is metadata:
+                return self._models[1]
         with (
             db.session(
                 self.target, self.settings, application_name=APPLICATION_NAME, attempts=CONNECT_ATTEMPTS
@@ -364,7 +400,7 @@ class Source:
             db.set_timeouts(conn, lock_timeout=LOCK_TIMEOUT, statement_timeout=self.settings.statement_timeout)
             models = engine.load_models(conn, self.settings, metadata)
         with self._lock:
-            self._models = models
+            self._models = (metadata, models)
         return models
 
     def drift(self, *, measure: bool = True) -> engine.Prepared:

@@ -59,3 +59,20 @@ def test_the_script_is_what_diff_sql_prints(cli, pg: TestDB) -> None:  # type: i
     assert shown is not None
     assert html.unescape(shown.group(1)).strip() == printed.stdout.strip()
     assert "-- DATA_DEPENDENT: accounts has 1 row" in printed.stdout  # the measured hazard is in both
+
+
+def test_edited_models_are_read_again_on_the_next_page(pg: TestDB, project: Path) -> None:
+    models = write_models(project, 'Table("a", metadata, Column("id", Integer, primary_key=True))\n')
+    module = project / (models.split(":")[0] + ".py")
+    studio = make_studio(pg.url, project, models=models)
+    assert "Found 1 new table: a" in studio.get("/drift").text
+    assert "Found 1 new table: a" in studio.get("/drift").text  # unchanged: the same import
+    source = module.read_text()
+    module.write_text(source + 'Table("b", metadata, Column("id", Integer, primary_key=True))\n')
+    assert "Found 2 new tables: a, b" in studio.get("/drift").text
+    module.write_text(source + "Table(\n")  # a mistake while editing: the page says so
+    broken = studio.get("/drift")
+    assert broken.status_code == 500 and "syntax error" in broken.text
+    module.write_text(source)  # fixed: back to the first plan, no restart
+    assert "Found 1 new table: a" in studio.get("/drift").text
+    assert "out of sync" in studio.get("/").text
