@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import TestDB
 from tests.fixtures.pg import PasswordServer
+from tests.foundation.test_versions import LEGACY_LAYOUTS
 
 SECRET = "Pa55-Tr1cky@Secret"  # "@" must be percent-encoded in a URL; both forms must stay hidden
 ENCODED = SECRET.replace("@", "%40")
@@ -57,6 +58,34 @@ def test_setup_status_history_round(cli, pg: TestDB) -> None:  # type: ignore[no
     history = cli("history", "--json", env=env)
     rows = json.loads(history.stdout)
     assert [(r["schema_version"], r["status"], r["environment"]) for r in rows] == [("1.6.0", "initial", "development")]
+
+
+@pytest.mark.parametrize("layout", sorted(LEGACY_LAYOUTS))
+def test_setup_command_on_older_layouts_keeps_rows_and_is_idempotent(cli, pg: TestDB, layout: str) -> None:  # type: ignore[no-untyped-def]
+    create, insert = LEGACY_LAYOUTS[layout]
+    pg.execute(create)
+    pg.execute(insert)
+    old_columns = [
+        c
+        for (c,) in pg.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'schema_versions' ORDER BY ordinal_position"
+        )
+    ]
+    old_rows = pg.execute(f"SELECT {', '.join(old_columns)} FROM schema_versions ORDER BY 1")
+    env = {"DATABASE_URL": pg.url}
+
+    first = cli("setup", "--app-version", "9.0.0", env=env)
+    assert first.code == 0, first.output
+    assert "Adapted an older schema_versions layout" in first.output and "back-filled" in first.output
+    assert_clean(first)
+    assert pg.execute(f"SELECT {', '.join(old_columns)} FROM schema_versions ORDER BY 1") == old_rows
+    assert pg.scalar("SELECT count(*) FROM schema_versions WHERE schema_version IS NULL OR applied_at IS NULL") == 0
+    after = pg.execute("SELECT * FROM schema_versions ORDER BY id")
+    assert len(after) == len(old_rows)
+
+    second = cli("setup", "--app-version", "9.0.0", env=env)
+    assert second.code == 0 and "Nothing to do" in second.stdout, second.output
+    assert pg.execute("SELECT * FROM schema_versions ORDER BY id") == after
 
 
 def test_downgrade_refused_by_setup(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
