@@ -1,6 +1,6 @@
 """`schemasync status` on a 1,000-table database: wall time of the whole command, and its query count.
 
-Run by hand: `.venv/bin/python bench/bench_status.py [--tables 1000] [--runs 10]`. Results go into
+Run by hand: `.venv/bin/python -m bench.bench_status [--tables 1000] [--runs 10]`. Results go into
 bench/RESULTS.md by hand (with the machine they were measured on).
 """
 
