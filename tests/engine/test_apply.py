@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -67,6 +68,39 @@ def test_a_failing_statement_leaves_the_database_unchanged_and_no_version_row(pg
     assert live(pg) == before
     assert pg.scalar("SELECT to_regclass('public.schema_versions')") is None
     assert pg.scalar("SELECT count(*) FROM people") == 3
+
+
+def test_a_plan_that_does_not_reach_the_models_is_rolled_back_loudly(pg: TestDB) -> None:
+    """The re-inspection before COMMIT is the safety net for planner bugs: a plan missing a statement
+    (here the CREATE TABLE of notes) runs, is found not to match the models, and is rolled back."""
+    pg.execute("CREATE TABLE people (id serial PRIMARY KEY, email varchar(100), name text)")
+    pg.execute("INSERT INTO people (email, name) VALUES ('a@x', 'A')")
+    with pg.connect() as conn:
+        versions.ensure_table(conn)
+        versions.record(conn, versions.Record("1.0.0", versions.Status.APPLIED, "test"))
+        versions_before = conn.execute("SELECT * FROM schema_versions").fetchall()
+    before = live(pg)
+    settings = settings_for(pg)
+    prepared = prepare(pg, people(email_not_null=True, extra=True))
+    incomplete = replace(prepared.plan, statements=prepared.plan.statements[1:])
+    assert [s.sql.split(" (")[0] for s in incomplete.statements] == [
+        'ALTER TABLE "public"."people" ALTER COLUMN "email" SET NOT NULL'
+    ]
+    with pg.connect() as conn, pytest.raises(ApplyFailed) as failure:
+        apply(
+            conn,
+            db.parse_url(pg.url, "test"),
+            incomplete,
+            settings=settings,
+            desired=prepared.desired,
+            options=prepared.options,
+            allow=ALL,
+            record=versions.Record("1.1.0", versions.Status.APPLIED, "test"),
+        )
+    assert "does not match the models" in failure.value.message and "notes" in failure.value.message
+    assert "nothing was changed" in failure.value.message
+    assert live(pg) == before  # the SET NOT NULL that ran was rolled back with everything else
+    assert pg.execute("SELECT * FROM schema_versions") == versions_before
 
 
 def test_hazards_not_allowed_are_refused_before_touching_anything(pg: TestDB) -> None:
