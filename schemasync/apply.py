@@ -230,6 +230,7 @@ def _transaction(
 ) -> tuple[int | None, str]:
     total = len(plan.statements)
     committing = False
+    created = False  # schema_versions, by this transaction
     try:
         with conn.transaction():
             last: tuple[float | None, float | None] | None = None
@@ -261,7 +262,8 @@ def _transaction(
             schema_hash = check.source_hash
             version_id = None
             if record is not None:
-                versions.ensure_table(conn, announce=False)
+                # announced after COMMIT: said inside the transaction, it would be untrue after a rollback
+                created = versions.ensure_table(conn, announce=False).created
                 version_id = versions.record(
                     conn,
                     replace(
@@ -296,6 +298,8 @@ def _transaction(
             "so nothing was changed.",
             "Once the database is reachable, run the command again: the plan is made anew.",
         ) from None
+    if created:
+        log.info("Created the %s table (it was missing).", versions.TABLE)
     return version_id, schema_hash
 
 

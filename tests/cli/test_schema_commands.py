@@ -91,6 +91,7 @@ def test_check_diff_sync_round(cli, pg: TestDB) -> None:  # type: ignore[no-unty
     applied = cli("sync", "--yes", env=env)
     assert applied.code == 0, applied.output
     assert "Applied" in applied.stdout and "version 1.0.0 recorded" in applied.stdout
+    assert "Created the schema_versions table (it was missing)." in applied.output  # the automatic recovery
     assert pg.execute("SELECT schema_version, status FROM schema_versions") == [("1.0.0", "applied")]
 
     again = cli("sync", "--yes", env=env)
