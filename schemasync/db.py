@@ -371,7 +371,7 @@ def advisory_lock(conn: psycopg.Connection, db: Database, timeout: float) -> Ite
         if time.monotonic() >= deadline:
             raise LockTimeout(
                 f"Another schemasync run holds the change lock on {db.display}{holder} and did not finish within {timeout:.0f}s; nothing was changed.",
-                "Wait for it to finish and run again, or raise --advisory-lock-timeout (SCHEMASYNC_ADVISORY_LOCK_TIMEOUT).",
+                "Wait for it to finish and run again, or raise SCHEMASYNC_ADVISORY_LOCK_TIMEOUT (advisory-lock-timeout in [tool.schemasync]).",
             )
         if not announced:
             log.warning("waiting for another schemasync run on %s%s", db.display, holder)

@@ -214,6 +214,24 @@ def test_two_syncs_at_once_one_applies_the_other_finds_nothing_to_do(cli, pg: Te
     assert cli("check", env={"DATABASE_URL": pg.url}).code == 0
 
 
+def test_a_sync_that_cannot_get_the_change_lock_in_time_changes_nothing(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    from schemasync.db import LOCK_CLASS_ID, LOCK_OBJECT_ID
+
+    project(cli, "1.0.0", MODELS_V1)
+    with pg.connect() as holder:  # another run, still busy
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS_ID, LOCK_OBJECT_ID))
+        started = time.monotonic()
+        result = cli("sync", "--yes", env={"DATABASE_URL": pg.url, "SCHEMASYNC_ADVISORY_LOCK_TIMEOUT": "2s"})
+        waited = time.monotonic() - started
+    assert result.code == 1, result.output
+    assert "waiting for another schemasync run" in result.stderr
+    assert "holds the change lock" in result.stderr and "did not finish within 2s; nothing was changed" in result.stderr
+    assert "SCHEMASYNC_ADVISORY_LOCK_TIMEOUT" in result.stderr
+    assert_clean(result)
+    assert waited >= 2
+    assert pg.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+
+
 def run_in_terminal(
     root: Path, args: list[str], env: dict[str, str], answers: str, timeout: float = 90
 ) -> tuple[int, str]:
