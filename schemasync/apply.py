@@ -368,10 +368,14 @@ def _failed(
     elif isinstance(exc, pgerrors.LockNotAvailable):
         hint = (
             f"Another session held a conflicting lock for longer than lock_timeout ({settings.lock_timeout:g}s). "
-            "Run again when the table is less busy, raise --lock-timeout, or set lock_retries."
+            "Run again when the table is less busy, raise SCHEMASYNC_LOCK_TIMEOUT, or set SCHEMASYNC_LOCK_RETRIES "
+            "(lock-timeout, lock-retries in [tool.schemasync])."
         )
     elif isinstance(exc, pgerrors.QueryCanceled):
-        hint = f"The statement ran longer than statement_timeout ({settings.statement_timeout:g}s); raise --statement-timeout."
+        hint = (
+            f"The statement ran longer than statement_timeout ({settings.statement_timeout:g}s); raise "
+            "SCHEMASYNC_STATEMENT_TIMEOUT (statement-timeout in [tool.schemasync])."
+        )
     else:
         hint = "Fix the cause (the plan's hazards say what the data must satisfy) and run again."
     return ApplyFailed(where + outcome, hint)
