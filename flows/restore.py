@@ -23,6 +23,7 @@ from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.approval import ApprovalRequest, wait_for_approval
+from flows.logs import forward_engine_logs
 from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError
@@ -110,6 +111,7 @@ def plan_markdown(plan: restore.RestorePlan) -> str:
 @flow(name="schemasync-restore", description="Restore a verified backup after approval, and record it.")
 def restore_database(options: RestoreOptions) -> State[Any]:
     """Verify, ask (unless pre-approved), restore, record."""
+    forward_engine_logs()
     logger = get_run_logger()
     settings, target = resolve(options)
     plan = verify_backup(

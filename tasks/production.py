@@ -80,10 +80,10 @@ _KEPT: dict[str, Any] = {
 def check_versions(target: Target, allow_downgrade: bool = False) -> Context:
     context = steps.check_versions(target, allow_downgrade=allow_downgrade)
     say(
-        "%s (%s) is at version %s; the app is at %s (%s).",
+        "%s (%s) %s; the app is at %s (%s).",
         context.database,
         context.environment,
-        context.database_version or "none recorded",
+        f"is at version {context.database_version}" if context.database_version else "has no version recorded",
         context.app_version,
         context.relation,
     )
