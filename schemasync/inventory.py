@@ -1,9 +1,10 @@
-"""What is in a database, counted with a fixed number of queries: the figures `status` shows.
+"""What is in a database, counted with a few queries: the figures `status` shows.
 
 Row totals are exact where counting is cheap and the planner's estimate where it is not: tables are
-counted exactly, smallest first, in one UNION ALL statement, until a byte budget is spent; bigger
-tables use `reltuples` (or the statistics collector's live-tuple count when never analysed). The
-result says how many tables were counted each way, so nobody mistakes an estimate for a count.
+counted exactly, smallest first, in UNION ALL statements of up to `COUNT_BATCH` tables, until a byte
+budget is spent; bigger tables use `reltuples` (or the statistics collector's live-tuple count when
+never analysed). The result says how many tables were counted each way, so nobody mistakes an
+estimate for a count.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from schemasync.versions import SCHEMA as VERSIONS_SCHEMA
 OWN_TABLES = {(VERSIONS_SCHEMA, "schema_versions"), (VERSIONS_SCHEMA, "schema_snapshots")}
 EXACT_COUNT_BUDGET_BYTES = 64 * 1024 * 1024  # total heap bytes we are willing to scan for exact counts
 EXACT_COUNT_MAX_TABLE_BYTES = 16 * 1024 * 1024  # a single table bigger than this is always estimated
+# Tables counted per statement. One UNION ALL over 10,000 tables exceeds the server's stack depth
+# (it recurses once per arm: the default 2 MB holds about 5,000), and would hold a lock on every
+# table and its indexes until it ends, past the lock table's 7,808 slots with the defaults. A batch
+# of 500 holds about 1,500 and lets them go when its statement ends (sessions are in autocommit).
+COUNT_BATCH = 500
 
 USER_SCHEMAS = """n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
                   AND n.nspname NOT LIKE 'pg\\_temp\\_%'"""
@@ -46,7 +52,10 @@ class Inventory:
 
 
 def take(conn: psycopg.Connection, schemas: list[str] | None = None) -> Inventory:
-    """Count tables, rows, foreign keys and indexes in user schemas (or only `schemas`); 3 queries."""
+    """Count tables, rows, foreign keys and indexes in user schemas (or only `schemas`).
+
+    Queries: 2, plus one per `COUNT_BATCH` tables counted exactly (3 up to 500 tables).
+    """
     schema_filter = sql.SQL(USER_SCHEMAS)
     if schemas:
         schema_filter = sql.SQL("n.nspname = ANY({})").format(sql.Literal(list(schemas)))
@@ -84,9 +93,10 @@ def take(conn: psycopg.Connection, schemas: list[str] | None = None) -> Inventor
         else:
             estimated.append(row)
     rows = sum(_estimate(r) for r in estimated)
-    if exact:
+    for start in range(0, len(exact), COUNT_BATCH):
         counts = sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(r[0], r[1])) for r in exact
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(r[0], r[1]))
+            for r in exact[start : start + COUNT_BATCH]
         )
         total = conn.execute(
             sql.SQL("SELECT COALESCE(sum(n), 0)::bigint FROM ({}) AS counts(n)").format(counts)
