@@ -46,3 +46,12 @@ def wide_schema_ddl(tables: int, columns: int = 10, rows: int = 0) -> str:
         )
     statements.append("ANALYZE")
     return ";\n".join(statements)
+
+
+def build(url: str, ddl: str, batch: int = 400) -> None:
+    """Run `ddl` in transactions of `batch` statements: one transaction for 10,000 tables overflows the lock table."""
+    statements = [s for s in ddl.split(";\n") if s != "ANALYZE"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for start in range(0, len(statements), batch):
+            conn.execute(";\n".join(statements[start : start + batch]))  # type: ignore[arg-type]
+        conn.execute("ANALYZE")  # on its own it commits table by table
