@@ -91,7 +91,7 @@ def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
     rows_note = (
         "exact"
         if inv.rows_are_exact
-        else f"exact for {inv.rows_exact_tables} tables, planner estimate for {inv.rows_estimated_tables} others"
+        else f"exact for {inv.rows_exact_tables:,} tables, planner estimate for {inv.rows_estimated_tables:,} others"
     )
     grid.add_row("Database", f"{escape(report['database'])}  (PostgreSQL {escape(inv.server_version.split()[0])})")
     grid.add_row("Environment", escape(report["environment"]))
