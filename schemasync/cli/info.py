@@ -172,21 +172,32 @@ def history(
             r.description or r.notes or "",
         )
         table.add_row(*(escape(c) for c in cells))
-    if changes:  # a list reads better than a table whose cells hold paragraphs
-        _print_changes(rows, changed)
+    # A list reads better than a table whose cells hold paragraphs: with the changes, or where the terminal is
+    # too narrow for seven columns (the description would be folded a few letters at a time).
+    if changes or out.width < NARROW:
+        _print_list(rows, changed if changes else None)
         return
     out.print(table)
 
 
-def _print_changes(rows: list[versions.VersionRow], changed: dict[int, tuple[str, ...] | None]) -> None:
+NARROW = 110  # columns below which history prints a list instead of a table
+
+
+def _print_list(rows: list[versions.VersionRow], changed: dict[int, tuple[str, ...] | None] | None) -> None:
+    """One line per version, then its schema changes (`changed`) or, without them, its description."""
     for r in rows:
         when = f"{r.applied_at:%Y-%m-%d %H:%M:%S}" if r.applied_at else "?"
-        who = r.applied_by or ""
+        who = (r.approved_by and f"{r.applied_by} (approved by {r.approved_by})") or r.applied_by or ""
         out.print(
             f"[bold]#{r.id} {escape(r.schema_version or '')}[/] {escape(r.status or '')}  {when}  "
             f"{escape(r.environment or '')}  {escape(who)}"
-            + (f"  [dim]{escape(r.migration_file)}[/]" if r.migration_file else "")
+            + (f"  [dim]{escape(r.migration_file)}[/]" if r.migration_file else ""),
+            soft_wrap=True,
         )
+        if changed is None:
+            if r.description or r.notes:
+                out.print(f"    {escape(r.description or r.notes or '')}", soft_wrap=True)
+            continue
         found = changed.get(r.id)
         if found is None:
             out.print("    [dim](no earlier snapshot to compare with)[/]")

@@ -59,6 +59,14 @@ def test_setup_status_history_round(cli, pg: TestDB) -> None:  # type: ignore[no
     rows = json.loads(history.stdout)
     assert [(r["schema_version"], r["status"], r["environment"]) for r in rows] == [("1.6.0", "initial", "development")]
 
+    wide = cli("history", env=env)  # a table where the terminal has room for one
+    assert wide.code == 0 and "┃ id ┃ version ┃ status" in wide.stdout and "1.6.0" in wide.stdout
+    narrow = cli("history", env={**env, "COLUMNS": "80"})  # else a line per version, its description whole
+    assert narrow.code == 0 and "┃" not in narrow.stdout
+    [line, description] = narrow.stdout.splitlines()
+    assert line.startswith("#1 1.6.0 initial  ") and "development" in line
+    assert description.strip() == pg.scalar("SELECT description FROM schema_versions")
+
 
 @pytest.mark.parametrize("layout", sorted(LEGACY_LAYOUTS))
 def test_setup_command_on_older_layouts_keeps_rows_and_is_idempotent(cli, pg: TestDB, layout: str) -> None:  # type: ignore[no-untyped-def]
