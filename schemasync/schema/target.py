@@ -44,12 +44,14 @@ names, so it differs from the live one; such objects are reported, never managed
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -160,7 +162,8 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     # checks, comments) for a parameter pass that never happens here, and "100%" would be stored as "100%%".
     engine = create_mock_engine("postgresql+psycopg://", collect, paramstyle="named")  # type: ignore[arg-type]
     try:
-        metadata.create_all(engine, checkfirst=False)  # type: ignore[arg-type]
+        with _no_cycle_collection():
+            metadata.create_all(engine, checkfirst=False)  # type: ignore[arg-type]
     except ConfigError:
         raise
     except (exc.SQLAlchemyError, AssertionError, TypeError, ValueError, AttributeError) as error:
@@ -182,6 +185,26 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     )
     names = {_real(m) for s in statements for m in _PLACEHOLDER.findall(s.text)}
     return ModelDDL(statements, tuple(sorted(names)))
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while SQLAlchemy compiles the models' DDL.
+
+    The mock engine's dialect memoises an adapted type for every column (10,000 objects and their
+    memo dicts and weakrefs for 1,000 tables), and the dialect is held in reference cycles, so all of
+    it is garbage only a collection frees. Collected while the compile runs, those objects survive into
+    the oldest generation, and the next full collection (~130 ms over the models' heap at 1,000
+    tables) comes due a moment later, in the cache read. Paused, they never leave the youngest
+    generation, whose next collection frees them for ~15 ms. Nothing else changes: the same DDL.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 # Statements whose text is data, not references: enum labels and comments are kept verbatim.
