@@ -233,7 +233,10 @@ def _wait_through_outage(
             if key not in (run.empirical_policy.pause_keys or set()):
                 return None
             _run_logger().info("Resuming flow run execution after the Prefect API came back.")
-            return _retrying(lambda c: form.load(keyset, flow_run_id=run_id), until=deadline + grace)
+            loaded = _retrying(lambda c: form.load(keyset, flow_run_id=run_id), until=deadline + grace)
+            # async_dispatch types it "or a coroutine"; in this sync flow it runs the sync side
+            assert isinstance(loaded, Approval)
+            return loaded
         if state is None or not state.is_paused():
             raise RuntimeError(
                 f"flow run {run_id} left the Paused state for {state and state.type.value} while waiting"

@@ -156,7 +156,9 @@ def _payload(result: DriftResult) -> dict[str, Any]:
 @flow(
     name="drift-check",
     description="Compare databases with their models on a schedule; fail and emit events on drift.",
-    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),
+    # Prefect types the parameter with an invariant TaskRunner[PrefectFuture[Any]] that no concrete runner
+    # matches (PrefectHQ/prefect#16938)
+    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),  # type: ignore[arg-type]
     validate_parameters=True,
 )
 def drift_check(targets: list[DriftTarget] | None = None, targets_file: str | None = None) -> State:
@@ -172,7 +174,8 @@ def drift_check(targets: list[DriftTarget] | None = None, targets_file: str | No
         if state.is_completed():
             results.append(future.result())
         else:  # the task itself crashed (never a target's own problem, which is a result)
-            message = secrets.scrub(state.message or state.name)
+            # a State's name defaults to its type's when it is built, but the field stays Optional
+            message = secrets.scrub(state.message or state.name or state.type.value)
             results.append(DriftResult(target=target.name, status=Status.ERROR, error=message))
     publish(results)
     for result in results:

@@ -322,6 +322,8 @@ def _failed_after_apply(
     what = _text(exc)
     report = report.step(step, False, what)
     assert report.planned is not None and report.context is not None and report.applied is not None
+    # held here: mypy forgets the narrowing once `report` is reassigned below (Report.step keeps both)
+    ctx, applied = report.context, report.applied
     row = None
     try:
         row = t.record_outcome.fn(
@@ -330,16 +332,15 @@ def _failed_after_apply(
             decision=report.decision,
             taken=report.backup,
             run_id=run_id,
-            schema_hash=report.applied.schema_hash,
+            schema_hash=applied.schema_hash,
             description=f"Applied, then the {step} failed",
             note=what,
         )
     except Exception as record_error:  # the summary and the error still say what happened
         report = report.step("record failure", False, _text(record_error))
-    ctx = report.context
     message = (
-        f"The schema of {ctx.database} ({ctx.environment}) WAS changed: {report.applied.statements} statements were "
-        f"applied and version {ctx.app_version} recorded (schema_versions row {report.applied.version_id}), "
+        f"The schema of {ctx.database} ({ctx.environment}) WAS changed: {applied.statements} statements were "
+        f"applied and version {ctx.app_version} recorded (schema_versions row {applied.version_id}), "
         f"but then the {step} failed: {what}"
     )
     path = _finish(replace(report, version_id=row or report.version_id), started, Outcome.FAILED, message)

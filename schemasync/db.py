@@ -55,7 +55,8 @@ class Database:
 
     @property
     def parts(self) -> dict[str, str]:
-        return {k: v for k, v in psycopg.conninfo.conninfo_to_dict(self.conninfo).items() if v is not None}
+        # values parsed from a conninfo string are all str (the int in psycopg's type is for keyword overrides)
+        return {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(self.conninfo).items() if v is not None}
 
     @property
     def name(self) -> str:
@@ -439,7 +440,7 @@ _LOCK_SETTINGS = (
 
 def lock_table(conn: psycopg.Connection) -> LockTable:
     """Read the settings that size the lock table (pg_settings is readable by every role)."""
-    rows = dict(
+    rows: dict[str, int] = dict(
         conn.execute(
             "SELECT name, setting::int FROM pg_catalog.pg_settings WHERE name = ANY(%s)", (list(_LOCK_SETTINGS),)
         ).fetchall()

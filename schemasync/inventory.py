@@ -54,7 +54,7 @@ class Inventory:
 
 def take(conn: psycopg.Connection, schemas: list[str] | None = None) -> Inventory:
     """Count tables, rows, foreign keys and indexes in user schemas (or only `schemas`); 3 queries."""
-    schema_filter = sql.SQL(USER_SCHEMAS)
+    schema_filter: sql.Composable = sql.SQL(USER_SCHEMAS)
     if schemas:
         schema_filter = sql.SQL("n.nspname = ANY({})").format(sql.Literal(list(schemas)))
     tables = conn.execute(
@@ -82,7 +82,9 @@ def take(conn: psycopg.Connection, schemas: list[str] | None = None) -> Inventor
 
     user_tables = [t for t in tables if (t[0], t[1]) not in OWN_TABLES]
     leaves = [t for t in user_tables if t[2] == "r"]
-    exact, estimated, spent = [], [], 0
+    exact: list[tuple[Any, ...]] = []
+    estimated: list[tuple[Any, ...]] = []
+    spent = 0
     for row in leaves:
         size, readable = row[5], row[7]
         cheap = size <= EXACT_COUNT_MAX_TABLE_BYTES and spent + size <= EXACT_COUNT_BUDGET_BYTES

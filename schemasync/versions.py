@@ -183,10 +183,10 @@ def ensure_table(conn: psycopg.Connection, *, announce: bool = True) -> Adaptati
     """Create `schema_versions`, or bring an older layout up to date; idempotent; caller commits."""
     existing = table_columns(conn)
     if existing is None:
-        columns = sql.SQL(",\n  ").join(
+        definitions = sql.SQL(",\n  ").join(
             sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in ALL_COLUMNS.items()
         )
-        conn.execute(sql.SQL("CREATE TABLE {} (\n  {}\n)").format(QUALIFIED, columns))
+        conn.execute(sql.SQL("CREATE TABLE {} (\n  {}\n)").format(QUALIFIED, definitions))
         conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN schema_version SET NOT NULL").format(QUALIFIED))
         if announce:
             log.info("Created the %s table (it was missing).", TABLE)

@@ -135,7 +135,7 @@ class Converter:
             kw["comment"] = col.comment
         if col.identity is not None:
             o = col.identity_options
-            options = (
+            options: dict[str, Any] = (  # Identity's keywords, each of its own type
                 {}
                 if o is None
                 else {

@@ -22,8 +22,23 @@ def _label(schema: str, table: str) -> str:
     return table if schema == "public" else f"{schema}.{table}"
 
 
-def _alter(change: c.Change) -> str:
-    return f"ALTER TABLE {ident(change.schema, change.table)}"  # type: ignore[union-attr]
+# The constraint changes, all of which name their table by `schema` and `table`.
+_ConstraintChange = (
+    c.AddPrimaryKey
+    | c.DropPrimaryKey
+    | c.AddUnique
+    | c.DropUnique
+    | c.AddForeignKey
+    | c.DropForeignKey
+    | c.AddCheck
+    | c.DropCheck
+    | c.ValidateConstraint
+    | c.RenameConstraint
+)
+
+
+def _alter(change: _ConstraintChange) -> str:
+    return f"ALTER TABLE {ident(change.schema, change.table)}"
 
 
 def _duplicates(

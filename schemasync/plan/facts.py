@@ -108,7 +108,7 @@ def _count(
         conn.execute(f"SET LOCAL statement_timeout = '{int(timeout * 1000)}ms'")
         try:
             with conn.transaction():
-                found = dict(conn.execute(union).fetchall())  # type: ignore[arg-type]
+                found: dict[int, int | str] = dict(conn.execute(union).fetchall())
         except psycopg.Error:
             found = {}
             for k, (_, _, p) in enumerate(probes):

@@ -64,9 +64,10 @@ def estimate(diff: Diff, current: Schema, desired: Schema) -> LockEstimate:
                 other += 1
                 touched.update((u.schema, u.table) for u in uses)
             case _:
-                schema, table = getattr(change, "schema", None), getattr(change, "table", None)
-                if isinstance(schema, str) and isinstance(table, str):
-                    touched.add((schema, table))
+                # not `schema`/`table`: the patterns above bind those names to str and Table | str
+                owner, relation = getattr(change, "schema", None), getattr(change, "table", None)
+                if isinstance(owner, str) and isinstance(relation, str):
+                    touched.add((owner, relation))
                 else:
                     other += 1  # an enum, a sequence, a schema: one object each
     locks = OVERHEAD + other

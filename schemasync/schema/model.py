@@ -263,7 +263,8 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def _plain(value: Any) -> Any:
     """The value as plain JSON data (what `asdict` gives)."""
     if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+        cls: type = type(value)  # as `type`: mypy finds a type[Any] argument not Hashable for @cache
+        return {name: _plain(getattr(value, name)) for name in _field_names(cls)}
     if isinstance(value, tuple):
         return tuple(_plain(v) for v in value)
     if isinstance(value, list):

@@ -256,11 +256,11 @@ def _place(layers: list[list[_Node]], edges: list[_Edge], nodes: dict[tuple[str,
         if e.child != e.parent:
             anchors[e.child].append((e.parent, e.parent_column, e.child_column))
             anchors[e.parent].append((e.child, e.child_column, e.parent_column))
-    x = MARGIN
-    height = MARGIN
+    x: float = MARGIN
+    height: float = MARGIN
     for layer in layers:
         column_width = max((n.width for n in layer), default=0)
-        bottom = MARGIN
+        bottom: float = MARGIN
         for n in layer:
             n.x = x
             targets = [
@@ -282,7 +282,8 @@ def _grid(loose: list[_Node], width: float, height: float) -> tuple[float, float
     if not loose:
         return max(width, MARGIN * 2), height
     limit = max(width, 900.0)
-    x, y = MARGIN, height + (NODE_GAP if height > MARGIN else 0)
+    x: float = MARGIN
+    y = height + (NODE_GAP if height > MARGIN else 0)
     row_height = 0.0
     for n in loose:
         if x > MARGIN and x + n.width > limit:
