@@ -33,7 +33,9 @@ def adopt_live_names(current: Schema, desired: Schema, renames: Renames) -> Sche
     """`desired` with every undeclared name replaced by its live counterpart's (`current`: after renames)."""
     if desired.declared_names is None:
         return desired
-    declared = set(desired.declared_names)
+    declared: dict[tuple[str, str], set[str]] = {}
+    for schema, table, name in desired.declared_names:
+        declared.setdefault((schema, table), set()).add(name)
     moved = {(s, new) for s, _, new in renames.tables} | {(s, t) for s, t, _, _ in renames.columns}
     standalone = {q.key for q in current.sequences} | {q.key for q in desired.sequences}
     have = {t.key: t for t in current.tables}
@@ -43,12 +45,16 @@ def adopt_live_names(current: Schema, desired: Schema, renames: Renames) -> Sche
         if cur is None or des.key in moved:
             tables.append(des)
             continue
-        names = {n for s, t, n in declared if (s, t) == des.key}
-        tables.append(_adopt(cur, des, lambda name, names=names: name not in names, standalone))  # type: ignore[misc]
+        tables.append(_adopt(cur, des, declared.get(des.key, set()), standalone))
     return replace(desired, tables=tuple(tables))
 
 
-def _adopt(cur: Table, des: Table, undeclared: Callable[[str], bool], standalone: set[tuple[str, str]]) -> Table:
+def _adopt(cur: Table, des: Table, declared: set[str], standalone: set[tuple[str, str]]) -> Table:
+    """`des` with its undeclared names taken from `cur` (`declared`: the names its models give)."""
+
+    def undeclared(name: str) -> bool:
+        return name not in declared
+
     pk = des.primary_key
     if pk is not None and cur.primary_key is not None and undeclared(pk.name):
         pk = replace(pk, name=cur.primary_key.name)

@@ -45,7 +45,7 @@ def left_alone(current: Schema, desired: Schema, options: CompareOptions) -> tup
             continue  # dropped, partitions and all
         if want is None:
             out.append(Unmanaged("table", table.schema, table.name))
-        elif not options.prune:
+        elif not options.prune and table != want:  # equal tables (the usual case) leave nothing alone
             out += _on_table(table, want, options, taken.get(table.schema, set()))
         out += _partitions(table)
     if not options.prune:

@@ -26,14 +26,15 @@ NAMEDATALEN = 63  # bytes PostgreSQL keeps of an identifier
 
 def declared_names(metadata: MetaData) -> tuple[tuple[str, str, str], ...]:
     """(schema, table, name) of every constraint and index of the models whose name the models give."""
-    from sqlalchemy import exc
+    from sqlalchemy import Constraint, Index, exc
     from sqlalchemy.dialects import postgresql
 
     preparer = postgresql.dialect().identifier_preparer
     out: set[tuple[str, str, str]] = set()
     for table in metadata.tables.values():
         schema = table.schema or DEFAULT_SCHEMA
-        for item in (*table.constraints, *table.indexes):
+        items: list[Constraint | Index] = [*table.constraints, *table.indexes]
+        for item in items:
             if item.name is None:
                 continue  # PostgreSQL will choose (`_NONE_NAME` instead is a convention applied at compile time)
             try:
