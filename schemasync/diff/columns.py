@@ -4,6 +4,11 @@ The changes for one column come out in the order PostgreSQL needs them: a defaul
 survive the type change (or that an identity replaces) is dropped first, then the type, the
 nullability, the identity, the new default, the comment. A serial column's own sequence follows a
 table or column rename by renaming the sequence, not by creating a new one that would restart at 1.
+
+What a column of the models does not declare is left alone without prune, the way a column the
+models do not have is: a comment when the model sets none, a collation when the model names none
+(and the type stays), an identity when the model has neither identity, default nor generation.
+A declared value that differs (another collation, a serial instead of an identity) is a change.
 """
 
 from __future__ import annotations
@@ -39,12 +44,30 @@ def compare_columns(
         old = have.get(col.name)
         if old is None:
             out.append(AddColumn(s, t, col))
-        elif old != col:
-            out.extend(compare_column(s, t, old, col, standalone))
+            continue
+        want = col if options.prune else keep_undeclared(old, col)[0]
+        if old != want:
+            out.extend(compare_column(s, t, old, want, standalone))
     if options.prune:
         wanted = {c.name for c in desired_table.columns}
         out.extend(DropColumn(s, t, c.name) for c in current_table.columns if c.name not in wanted)
     return out
+
+
+def keep_undeclared(old: Column, new: Column) -> tuple[Column, list[str]]:
+    """`new` with what the models leave undeclared taken from the database's `old`, and what was so kept."""
+    kept: list[str] = []
+    if new.comment is None and old.comment is not None:
+        new = replace(new, comment=old.comment)
+        kept.append("comment")
+    if new.collation is None and old.collation is not None and new.type == old.type:
+        new = replace(new, collation=old.collation)
+        kept.append("collation")
+    if old.identity is not None and new.identity is None and new.default is None and new.generated is None:
+        # An identity column is NOT NULL by rule: kept, it keeps that too.
+        new = replace(new, identity=old.identity, identity_options=old.identity_options, nullable=False)
+        kept.append("identity")
+    return new, kept
 
 
 def compare_column(schema: str, table: str, old: Column, new: Column, standalone: set[tuple[str, str]]) -> list[Change]:

@@ -1,7 +1,7 @@
 """`compare(current, desired, options)`: two schema values in, an ordered list of typed changes out.
 
 `analyse` is the same with everything around the changes that a person needs to see: objects left
-alone because the models do not have them (dropped only with prune), rename suggestions for the
+alone because the models do not declare them (dropped only with prune; `diff/unmanaged.py`), rename suggestions for the
 interactive prompt (a non-interactive run never acts on them), the renames the changes perform,
 and the hash of the database side the changes were computed from.
 """
@@ -18,22 +18,9 @@ from schemasync.diff.schemas import compare_schemas
 from schemasync.diff.scope import CompareOptions, restrict
 from schemasync.diff.sequences import compare_sequences
 from schemasync.diff.tables import compare_tables
+from schemasync.diff.undeclared import adopt_live_names
+from schemasync.diff.unmanaged import Unmanaged, left_alone
 from schemasync.schema.model import Reported, Schema
-
-
-@dataclass(frozen=True, slots=True)
-class Unmanaged:
-    """Something in the database the models do not have, left alone because prune is off."""
-
-    kind: str  # table, column, enum, sequence
-    schema: str
-    name: str
-    table: str | None = None
-    note: str = ""
-
-    def describe(self) -> str:
-        where = f"{self.schema}.{self.table}.{self.name}" if self.table else f"{self.schema}.{self.name}"
-        return f"{self.kind} {where}" + (f" ({self.note})" if self.note else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +52,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     des = restrict(desired, desired, options)
     renames = find_renames(cur, des, options.hints)
     after = apply_renames(cur, renames)
+    des = adopt_live_names(after, des, renames)
     found: list[c.Change] = [
         *renames.changes(),
         *compare_schemas(after, des),
@@ -75,7 +63,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     found += _dependent_foreign_keys(found, after, des)
     return Diff(
         changes=tuple(order(found, after)),
-        unmanaged=() if options.prune else _unmanaged(after, des),
+        unmanaged=left_alone(after, des, options),
         suggestions=suggest_renames(after, des),
         renames=renames,
         source=cur,
@@ -122,24 +110,3 @@ def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Sch
             if again is not None and key not in added:
                 out.append(c.AddForeignKey(table.schema, table.name, again))
     return out
-
-
-def _unmanaged(current: Schema, desired: Schema) -> tuple[Unmanaged, ...]:
-    out: list[Unmanaged] = []
-    wanted_tables = {t.key: t for t in desired.tables}
-    for table in sorted(current.tables, key=lambda t: t.key):
-        want = wanted_tables.get(table.key)
-        if want is None:
-            out.append(Unmanaged("table", table.schema, table.name))
-            continue
-        wanted = {col.name for col in want.columns}
-        for col in table.columns:
-            if col.name not in wanted:
-                blocking = not col.nullable and col.default is None and col.identity is None and col.generated is None
-                note = "NOT NULL without a default: inserts that do not set it will fail" if blocking else ""
-                out.append(Unmanaged("column", table.schema, col.name, table.name, note))
-    wanted_enums = {e.key for e in desired.enums}
-    out += [Unmanaged("enum", e.schema, e.name) for e in current.enums if e.key not in wanted_enums]
-    wanted_seqs = {s.key for s in desired.sequences}
-    out += [Unmanaged("sequence", s.schema, s.name) for s in current.sequences if s.key not in wanted_seqs]
-    return tuple(out)

@@ -1,15 +1,18 @@
 """Primary keys, unique, foreign key and check constraints of a table that exists on both sides.
 
-Constraints are matched by name. One the models no longer have is renamed when a new one has the
-same shape (a naming-convention change must not rebuild a primary key), otherwise dropped; a
-changed one is dropped and added. Without prune, a constraint that involves a column the models
-do not have belongs to that unmanaged column and is left alone.
+Constraints are matched by name (names nobody chose have already been matched by definition, see
+`diff/undeclared.py`). One the models do not have is renamed when a new one has the same shape (a
+naming-convention change must not rebuild a primary key); otherwise it is not declared by the models
+(a DBA's own constraint, or one the models dropped) and is left alone, dropped only with prune. A
+changed one is dropped and added. Without prune, a constraint that involves a column the models do
+not have belongs to that unmanaged column and is left alone with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from schemasync.diff.changes import (
     AddCheck,
@@ -55,6 +58,8 @@ def compare_primary_key(current: Table, desired: Table, options: CompareOptions)
     if old is not None and new is not None and old.columns == new.columns:
         return [RenameConstraint(s, t, old.name, new.name)]
     out: list[Change] = []
+    if old is not None and new is None and not options.prune:
+        return []  # a key the models do not declare: left alone (see `kept_constraints`)
     if old is not None and not set(old.columns) & _unmanaged_columns(current, desired, options):
         out.append(DropPrimaryKey(s, t, old.name))
     elif old is not None and new is not None:
@@ -64,11 +69,11 @@ def compare_primary_key(current: Table, desired: Table, options: CompareOptions)
     return out
 
 
-def _unique_shape(u: UniqueConstraint) -> tuple[object, ...]:
+def unique_shape(u: UniqueConstraint) -> tuple[object, ...]:
     return (u.columns, u.deferrable, u.initially_deferred, u.nulls_not_distinct)
 
 
-def _fk_shape(f: ForeignKey) -> tuple[object, ...]:
+def fk_shape(f: ForeignKey) -> tuple[object, ...]:
     return (
         f.columns,
         f.ref_schema,
@@ -82,7 +87,7 @@ def _fk_shape(f: ForeignKey) -> tuple[object, ...]:
     )
 
 
-def _check_shape(c: CheckConstraint) -> tuple[object, ...]:
+def check_shape(c: CheckConstraint) -> tuple[object, ...]:
     return (c.expression,)
 
 
@@ -91,7 +96,7 @@ def compare_uniques(current: Table, desired: Table, options: CompareOptions) -> 
     return _compare_named(
         current.uniques,
         desired.uniques,
-        shape=_unique_shape,
+        shape=unique_shape,
         columns=lambda u: set(u.columns),
         current=current,
         desired=desired,
@@ -106,7 +111,7 @@ def compare_foreign_keys(current: Table, desired: Table, options: CompareOptions
     return _compare_named(
         current.foreign_keys,
         desired.foreign_keys,
-        shape=_fk_shape,
+        shape=fk_shape,
         columns=lambda f: set(f.columns),
         current=current,
         desired=desired,
@@ -121,7 +126,7 @@ def compare_checks(current: Table, desired: Table, options: CompareOptions) -> l
     return _compare_named(
         current.checks,
         desired.checks,
-        shape=_check_shape,
+        shape=check_shape,
         columns=lambda c: identifiers(c.expression) & {col.name for col in current.columns},
         current=current,
         desired=desired,
@@ -129,6 +134,78 @@ def compare_checks(current: Table, desired: Table, options: CompareOptions) -> l
         drop=lambda c: DropCheck(s, t, c.name),
         add=lambda c: AddCheck(s, t, c),
     )
+
+
+@dataclass(slots=True)
+class Matched(Generic[C]):
+    """How one kind of constraint pairs up: renamed (old, new), not in the models, new, and kept by name."""
+
+    renamed: list[tuple[C, C]] = field(default_factory=list)
+    gone: list[C] = field(default_factory=list)
+    fresh: list[C] = field(default_factory=list)
+    common: list[tuple[C, C]] = field(default_factory=list)
+
+
+def match_named(
+    have: Iterable[C], want: Iterable[C], *, shape: Callable[[C], tuple[object, ...]], ignore: Callable[[C], bool]
+) -> Matched[C]:
+    """Pair the database's constraints with the models': by name, then a leftover pair of equal shape is a
+    rename. `ignore`: database constraints that belong to something left alone (an unmanaged column)."""
+    old = {c.name: c for c in have}
+    new = {c.name: c for c in want}
+    found: Matched[C] = Matched()
+    found.gone = [c for name, c in old.items() if name not in new and not ignore(c)]
+    found.fresh = [c for name, c in new.items() if name not in old]
+    for c in list(found.fresh):
+        twin = next((g for g in found.gone if shape(g) == shape(c)), None)
+        if twin is not None:
+            found.renamed.append((twin, c))
+            found.gone.remove(twin)
+            found.fresh.remove(c)
+    found.common = [(old[name], c) for name, c in new.items() if name in old]
+    return found
+
+
+def kept_constraints(current: Table, desired: Table, options: CompareOptions) -> list[tuple[str, str]]:
+    """(kind, name) of the database's constraints on this table that the models do not declare: left alone
+    without prune (with prune, `compare_constraints` drops them)."""
+    if options.prune:
+        return []
+    unmanaged = _unmanaged_columns(current, desired, options)
+    out: list[tuple[str, str]] = []
+    pk = current.primary_key
+    if pk is not None and desired.primary_key is None and not set(pk.columns) & unmanaged:
+        out.append(("primary key", pk.name))
+    names = {col.name for col in current.columns}
+    kinds: list[tuple[str, Matched[UniqueConstraint] | Matched[ForeignKey] | Matched[CheckConstraint]]] = [
+        (
+            "unique constraint",
+            match_named(
+                current.uniques, desired.uniques, shape=unique_shape, ignore=lambda u: bool(set(u.columns) & unmanaged)
+            ),
+        ),
+        (
+            "check constraint",
+            match_named(
+                current.checks,
+                desired.checks,
+                shape=check_shape,
+                ignore=lambda k: bool(identifiers(k.expression) & names & unmanaged),
+            ),
+        ),
+        (
+            "foreign key",
+            match_named(
+                current.foreign_keys,
+                desired.foreign_keys,
+                shape=fk_shape,
+                ignore=lambda f: bool(set(f.columns) & unmanaged),
+            ),
+        ),
+    ]
+    for kind, found in kinds:
+        out += [(kind, c.name) for c in found.gone]
+    return out
 
 
 def _compare_named(
@@ -144,28 +221,19 @@ def _compare_named(
     add: Callable[[C], Change],
 ) -> list[Change]:
     s, t = desired.schema, desired.name
-    old = {c.name: c for c in have}
-    new = {c.name: c for c in want}
     unmanaged = _unmanaged_columns(current, desired, options)
+    found = match_named(have, want, shape=shape, ignore=lambda c: bool(columns(c) & unmanaged))
     out: list[Change] = []
-    gone = [c for name, c in old.items() if name not in new and not columns(c) & unmanaged]
-    fresh = [c for name, c in new.items() if name not in old]
-    for c in list(fresh):
-        twin = next((g for g in gone if shape(g) == shape(c)), None)
-        if twin is not None:
-            out.append(RenameConstraint(s, t, twin.name, c.name))
-            if getattr(c, "validated", True) and not getattr(twin, "validated", True):
-                out.append(ValidateConstraint(s, t, c.name))
-            gone.remove(twin)
-            fresh.remove(c)
-    out.extend(drop(c) for c in gone)
-    for name, c in new.items():
-        if name not in old:
-            continue
-        before = old[name]
+    for twin, c in found.renamed:
+        out.append(RenameConstraint(s, t, twin.name, c.name))
+        if getattr(c, "validated", True) and not getattr(twin, "validated", True):
+            out.append(ValidateConstraint(s, t, c.name))
+    if options.prune:
+        out.extend(drop(c) for c in found.gone)  # without prune they are left alone: `kept_constraints`
+    for before, c in found.common:
         if shape(before) != shape(c):
             out += [drop(before), add(c)]
         elif getattr(c, "validated", True) and not getattr(before, "validated", True):
-            out.append(ValidateConstraint(s, t, name))
-    out.extend(add(c) for c in fresh)
+            out.append(ValidateConstraint(s, t, c.name))
+    out.extend(add(c) for c in found.fresh)
     return out

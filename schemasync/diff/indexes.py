@@ -1,8 +1,9 @@
 """Standalone indexes of a table that exists on both sides (indexes behind keys live with the keys).
 
 Matched by name; renamed when only the name changed (same shape), rebuilt when the shape changed or
-the database's copy is invalid (a CREATE INDEX CONCURRENTLY that failed half way). Without prune, an
-index on a column the models do not have belongs to that column and is left alone.
+the database's copy is invalid (a CREATE INDEX CONCURRENTLY that failed half way). An index the
+models do not declare (a DBA's own, or one the models dropped) is left alone, dropped only with
+prune; without prune, an index on a column the models do not have belongs to that column.
 """
 
 from __future__ import annotations
@@ -16,28 +17,42 @@ from schemasync.schema.model import Index, Table
 def compare_indexes(current: Table, desired: Table, options: CompareOptions, taken: set[str]) -> list[Change]:
     """`taken`: relation names already used in the schema, which a rename must not collide with."""
     s, t = desired.schema, desired.name
+    renamed, gone, fresh, common = _match(current, desired, options, taken)
+    out: list[Change] = [RenameIndex(s, t, twin.name, i.name) for twin, i in renamed]
+    if options.prune:
+        out.extend(DropIndex(s, t, i.name) for i in gone)  # without prune they are left alone: `kept_indexes`
+    for before, i in common:
+        if before.shape() != i.shape() or not before.valid:
+            out += [DropIndex(s, t, i.name), CreateIndex(s, t, i)]
+    out.extend(CreateIndex(s, t, i) for i in fresh)
+    return out
+
+
+def kept_indexes(current: Table, desired: Table, options: CompareOptions, taken: set[str]) -> list[str]:
+    """Names of the database's indexes on this table that the models do not declare: left alone without prune."""
+    return [] if options.prune else [i.name for i in _match(current, desired, options, taken)[1]]
+
+
+def _match(
+    current: Table, desired: Table, options: CompareOptions, taken: set[str]
+) -> tuple[list[tuple[Index, Index]], list[Index], list[Index], list[tuple[Index, Index]]]:
+    """(renamed (old, new), in the database only, in the models only, matched by name)."""
     old = {i.name: i for i in current.indexes}
     new = {i.name: i for i in desired.indexes}
     unmanaged: set[str] = set()
     if not options.prune:
         wanted = {c.name for c in desired.columns}
         unmanaged = {c.name for c in current.columns if c.name not in wanted}
-    out: list[Change] = []
     gone = [i for name, i in old.items() if name not in new and not index_columns(i) & unmanaged]
     fresh = [i for name, i in new.items() if name not in old]
+    renamed: list[tuple[Index, Index]] = []
     for i in list(fresh):
         twin = next((g for g in gone if g.valid and g.shape() == i.shape()), None)
         if twin is not None and i.name not in taken:
-            out.append(RenameIndex(s, t, twin.name, i.name))
+            renamed.append((twin, i))
             gone.remove(twin)
             fresh.remove(i)
-    out.extend(DropIndex(s, t, i.name) for i in gone)
-    for name, i in new.items():
-        before = old.get(name)
-        if before is not None and (before.shape() != i.shape() or not before.valid):
-            out += [DropIndex(s, t, name), CreateIndex(s, t, i)]
-    out.extend(CreateIndex(s, t, i) for i in fresh)
-    return out
+    return renamed, gone, fresh, [(old[name], i) for name, i in new.items() if name in old]
 
 
 def index_columns(index: Index) -> set[str]:

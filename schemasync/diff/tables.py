@@ -31,7 +31,7 @@ from schemasync.schema.model import Schema, Table
 def compare_tables(current: Schema, desired: Schema, options: CompareOptions) -> list[Change]:
     """`current` is the database as it will be after the renames; tables match by (schema, name)."""
     out: list[Change] = []
-    taken = _relation_names(current)
+    taken = relation_names(current)
     have = {t.key: t for t in current.tables}
     for des in sorted(desired.tables, key=lambda t: t.key):
         cur = have.get(des.key)
@@ -72,7 +72,7 @@ def compare_table(
         *compare_constraints(current_table, desired_table, options),
         *compare_indexes(current_table, desired_table, options, taken),
     ]
-    if current_table.comment != desired_table.comment:
+    if current_table.comment != desired_table.comment and (desired_table.comment is not None or options.prune):
         out.append(AlterTableComment(desired_table.schema, desired_table.name, desired_table.comment))
     readded = {x.column.name for x in out if isinstance(x, AlterColumnGenerated) and x.column.generated is not None}
     return out + (_dependents(desired_table, readded, out) if readded else [])
@@ -94,7 +94,7 @@ def _dependents(desired: Table, columns: set[str], planned: list[Change]) -> lis
     return out
 
 
-def _relation_names(schema: Schema) -> dict[str, set[str]]:
+def relation_names(schema: Schema) -> dict[str, set[str]]:
     """Names of tables, indexes (keys' included) and sequences per schema: one namespace in PostgreSQL."""
     names: dict[str, set[str]] = {}
     for t in schema.tables:

@@ -168,7 +168,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         )
 
     tables = []
-    for oid, schema, name, comment, row_estimate, size_bytes in rows["tables"]:
+    for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
         found = constraints.get(oid, {})
         pks = found.get("p", [])
         tables.append(
@@ -184,6 +184,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
                 comment=comment,
                 row_estimate=int(row_estimate) if row_estimate is not None else -1,
                 size_bytes=int(size_bytes or 0),
+                partitions=tuple(partitions),
             )
         )
 

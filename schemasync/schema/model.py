@@ -123,6 +123,9 @@ class Table:
     comment: str | None = None
     row_estimate: int = field(default=-1, compare=False, repr=False)  # pg_class.reltuples; -1 when never analysed
     size_bytes: int = field(default=0, compare=False, repr=False)  # pg_total_relation_size; facts, not schema
+    # Partitions of a partitioned table (at every level, "schema.name"): part of this table, never tables of
+    # their own. Their rows count in row_estimate and size_bytes.
+    partitions: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -189,6 +192,11 @@ class Schema:
     schemas: tuple[str, ...] = ()  # namespaces, beyond the ones PostgreSQL always has
     reported: tuple[Reported, ...] = ()
     server_version: int = field(default=0, compare=False, repr=False)  # server_version_num, e.g. 160002
+    # The models' side only: (schema, table, name) of every constraint and index whose name the models
+    # declare (explicitly or by their naming convention). The others got a name nobody chose (PostgreSQL's
+    # default, `t_pkey`), so the diff matches them by definition only. None: every name counts (the live
+    # side, hand-built values, caches written before this field existed).
+    declared_names: tuple[tuple[str, str, str], ...] | None = field(default=None, compare=False, repr=False)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -230,6 +238,7 @@ class Schema:
             schemas=tuple(sorted(self.schemas)),
             reported=tuple(sorted(self.reported, key=lambda r: (r.kind, r.schema, r.table or "", r.name))),
             server_version=self.server_version,
+            declared_names=None if self.declared_names is None else tuple(sorted(self.declared_names)),
         )
 
 
@@ -248,6 +257,7 @@ def _sort_table(t: Table) -> Table:
         comment=t.comment,
         row_estimate=t.row_estimate,
         size_bytes=t.size_bytes,
+        partitions=t.partitions,
     )
 
 

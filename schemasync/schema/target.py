@@ -62,6 +62,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import tuple_row
 
 from schemasync.errors import ConfigError
+from schemasync.schema.declared import declared_names
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line, load_models, rename_hints
 from schemasync.schema.model import Schema, Table
@@ -342,7 +343,7 @@ def desired_keyed(
     cached = cache_read(cache_dir, key)
     if cached is not None:
         return cached, key
-    result = materialise(conn, ddl)
+    result = replace(materialise(conn, ddl), declared_names=declared_names(metadata))
     _cache_write(cache_dir, key, result)
     return result, key
 
@@ -549,7 +550,7 @@ def _inspector_fingerprint() -> str:
     if _fingerprint is None:
         digest = hashlib.sha256()
         package = resources.files("schemasync.schema")
-        for name in ("model.py", "inspect.py", "target.py"):
+        for name in ("model.py", "inspect.py", "target.py", "declared.py"):
             digest.update(package.joinpath(name).read_bytes())
         for entry in sorted(package.joinpath("sql").iterdir(), key=lambda p: p.name):
             if entry.name.endswith(".sql"):

@@ -29,6 +29,7 @@ LEFT JOIN pg_catalog.pg_depend sd
 LEFT JOIN pg_catalog.pg_sequence sq ON sq.seqrelid = sd.objid
 WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\_toast%%' AND n.nspname NOT LIKE 'pg\_temp\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))

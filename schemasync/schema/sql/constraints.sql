@@ -21,6 +21,7 @@ LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
 LEFT JOIN pg_catalog.pg_index ci ON ci.indexrelid = co.conindid AND co.contype = 'u'
 WHERE co.contype IN ('p', 'u', 'f', 'c')
   AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
   AND NOT (co.contype = 'f' AND co.conparentid <> 0
            AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint pc
                        WHERE pc.oid = co.conparentid AND pc.conrelid = co.conrelid))

@@ -14,6 +14,7 @@ JOIN pg_catalog.pg_am am ON am.oid = ic.relam
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co
                   WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')

@@ -1,0 +1,90 @@
+"""What the diff leaves alone because the models do not declare it, listed so that a person sees it.
+
+Without prune: tables, columns, enums and sequences the models do not have, and on the tables the
+models do have, the indexes and constraints they do not declare and the comments, collations and
+identities their columns leave unset (the comparators leave exactly these alone; prune drops or
+resets them). With or without prune: the partitions of a table that stays, which are part of that
+table and never tables of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemasync.diff.columns import keep_undeclared
+from schemasync.diff.constraints import kept_constraints
+from schemasync.diff.indexes import kept_indexes
+from schemasync.diff.scope import CompareOptions
+from schemasync.diff.tables import relation_names
+from schemasync.schema.model import Schema, Table
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """Something in the database the models do not have, left alone because prune is off."""
+
+    kind: str  # table, column, enum, sequence, index, unique constraint, ..., comment, partition
+    schema: str
+    name: str
+    table: str | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        where = f"{self.schema}.{self.table}.{self.name}" if self.table else f"{self.schema}.{self.name}"
+        return f"{self.kind} {where}" + (f" ({self.note})" if self.note else "")
+
+
+def left_alone(current: Schema, desired: Schema, options: CompareOptions) -> tuple[Unmanaged, ...]:
+    """`current`: the database after the plan's renames; `desired`: with undeclared names adopted."""
+    out: list[Unmanaged] = []
+    wanted_tables = {t.key: t for t in desired.tables}
+    taken = relation_names(current) if not options.prune else {}
+    for table in sorted(current.tables, key=lambda t: t.key):
+        want = wanted_tables.get(table.key)
+        if want is None and options.prune:
+            continue  # dropped, partitions and all
+        if want is None:
+            out.append(Unmanaged("table", table.schema, table.name))
+        elif not options.prune and table != want:  # equal tables (the usual case) leave nothing alone
+            out += _on_table(table, want, options, taken.get(table.schema, set()))
+        out += _partitions(table)
+    if not options.prune:
+        wanted_enums = {e.key for e in desired.enums}
+        out += [Unmanaged("enum", e.schema, e.name) for e in current.enums if e.key not in wanted_enums]
+        wanted_seqs = {s.key for s in desired.sequences}
+        out += [Unmanaged("sequence", s.schema, s.name) for s in current.sequences if s.key not in wanted_seqs]
+    return tuple(out)
+
+
+def _partitions(table: Table) -> list[Unmanaged]:
+    out = []
+    for qualified in table.partitions:
+        schema, _, name = qualified.partition(".")
+        out.append(Unmanaged("partition", schema, name, note=f"of {table.qualified}: part of that table, never pruned"))
+    return out
+
+
+def _on_table(table: Table, want: Table, options: CompareOptions, taken: set[str]) -> list[Unmanaged]:
+    s, t = table.schema, table.name
+    out: list[Unmanaged] = []
+    wanted = {col.name: col for col in want.columns}
+    for col in table.columns:
+        model = wanted.get(col.name)
+        if model is None:
+            blocking = not col.nullable and col.default is None and col.identity is None and col.generated is None
+            note = "NOT NULL without a default: inserts that do not set it will fail" if blocking else ""
+            out.append(Unmanaged("column", s, col.name, t, note))
+            continue
+        for kind in keep_undeclared(col, model)[1]:
+            out.append(Unmanaged(f"column {kind}", s, col.name, t, _value(kind, col.comment, col.collation)))
+    if table.comment is not None and want.comment is None:
+        out.append(Unmanaged("table comment", s, t, note=_value("comment", table.comment, None)))
+    out += [Unmanaged(kind, s, name, t) for kind, name in kept_constraints(table, want, options)]
+    out += [Unmanaged("index", s, name, t) for name in kept_indexes(table, want, options, taken)]
+    return out
+
+
+def _value(kind: str, comment: str | None, collation: str | None) -> str:
+    if kind == "comment" and comment is not None:
+        return repr(comment if len(comment) <= 40 else comment[:37] + "...")
+    return collation or "" if kind == "collation" else ""
