@@ -24,6 +24,7 @@ from schemasync.diff.changes import (
     RenameConstraint,
     ValidateConstraint,
 )
+from schemasync.diff.expressions import Expression
 from schemasync.diff.names import identifiers
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import CheckConstraint, ForeignKey, Table, UniqueConstraint
@@ -82,10 +83,6 @@ def _fk_shape(f: ForeignKey) -> tuple[object, ...]:
     )
 
 
-def _check_shape(c: CheckConstraint) -> tuple[object, ...]:
-    return (c.expression,)
-
-
 def compare_uniques(current: Table, desired: Table, options: CompareOptions) -> list[Change]:
     s, t = desired.schema, desired.name
     return _compare_named(
@@ -118,10 +115,16 @@ def compare_foreign_keys(current: Table, desired: Table, options: CompareOptions
 
 def compare_checks(current: Table, desired: Table, options: CompareOptions) -> list[Change]:
     s, t = desired.schema, desired.name
+    old_checks = {id(c) for c in current.checks}
+
+    def shape(c: CheckConstraint) -> tuple[object, ...]:
+        # compared in normal form, read against the table it belongs to (diff/expressions.py)
+        return (Expression(c.expression, current if id(c) in old_checks else desired),)
+
     return _compare_named(
         current.checks,
         desired.checks,
-        shape=_check_shape,
+        shape=shape,
         columns=lambda c: identifiers(c.expression) & {col.name for col in current.columns},
         current=current,
         desired=desired,
