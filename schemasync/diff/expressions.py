@@ -50,7 +50,6 @@ import enum
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -84,19 +83,20 @@ _CLOCK_KEYWORDS = {  # SQLValueFunction ops without a precision
 _IGNORED_FIELDS = frozenset({"funcformat"})  # `f(x)` and `x AT TIME ZONE ...` / `EXTRACT(...)` call alike
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Expression:
     """One side's rendering of an expression and the table it belongs to; `==` compares normal forms.
 
     The table gives the column types the normal form depends on (which columns are text or
     varchar), `own_type` the column's type for a default. Equal texts are equal without parsing,
-    and the table is only looked at when the texts differ. Not hashable: only ever compared.
+    and the table is only looked at when the texts differ. Not hashable: only ever compared. A
+    plain slotted class, not a frozen dataclass: one is made per check on every diff, and a frozen
+    dataclass's constructor costs four times as much.
     """
 
-    text: str | None
-    table: Table
-    kind: Kind = "expression"
-    own_type: str | None = None
+    __slots__ = ("kind", "own_type", "table", "text")
+
+    def __init__(self, text: str | None, table: Table, kind: Kind = "expression", own_type: str | None = None) -> None:
+        self.text, self.table, self.kind, self.own_type = text, table, kind, own_type
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Expression):
@@ -108,6 +108,9 @@ class Expression:
         return self.normal_form() == other.normal_form()
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
 
     def normal_form(self) -> Form:
         return normal_form(self.text or "", self.kind, string_columns(self.table), self.own_type)
@@ -137,8 +140,12 @@ def same_default(old: Column, old_table: Table, new: Column, new_table: Table) -
     )
 
 
-def index_shape(index: Index, table: Table) -> tuple[object, ...]:
-    """`Index.shape()` with keys and predicate as `Expression`s: what makes two indexes the same index."""
+def same_index(old: Index, old_table: Table, new: Index, new_table: Table) -> bool:
+    """`Index.shape()` equality, keys and predicate compared in normal form: the same index, whatever its name."""
+    return old.shape() == new.shape() or _index_shape(old, old_table) == _index_shape(new, new_table)
+
+
+def _index_shape(index: Index, table: Table) -> tuple[object, ...]:
     return (
         index.unique,
         index.method,

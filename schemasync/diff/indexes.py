@@ -8,7 +8,7 @@ index on a column the models do not have belongs to that column and is left alon
 from __future__ import annotations
 
 from schemasync.diff.changes import Change, CreateIndex, DropIndex, RenameIndex
-from schemasync.diff.expressions import index_shape
+from schemasync.diff.expressions import same_index
 from schemasync.diff.names import identifiers
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Index, Table
@@ -27,7 +27,7 @@ def compare_indexes(current: Table, desired: Table, options: CompareOptions, tak
     gone = [i for name, i in old.items() if name not in new and not index_columns(i) & unmanaged]
     fresh = [i for name, i in new.items() if name not in old]
     for i in list(fresh):
-        twin = next((g for g in gone if g.valid and index_shape(g, current) == index_shape(i, desired)), None)
+        twin = next((g for g in gone if g.valid and same_index(g, current, i, desired)), None)
         if twin is not None and i.name not in taken:
             out.append(RenameIndex(s, t, twin.name, i.name))
             gone.remove(twin)
@@ -35,7 +35,7 @@ def compare_indexes(current: Table, desired: Table, options: CompareOptions, tak
     out.extend(DropIndex(s, t, i.name) for i in gone)
     for name, i in new.items():
         before = old.get(name)
-        if before is not None and (index_shape(before, current) != index_shape(i, desired) or not before.valid):
+        if before is not None and (not same_index(before, current, i, desired) or not before.valid):
             out += [DropIndex(s, t, name), CreateIndex(s, t, i)]
     out.extend(CreateIndex(s, t, i) for i in fresh)
     return out
