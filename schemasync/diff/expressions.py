@@ -31,9 +31,11 @@ trees are brought to a normal form in which only rewrites that cannot change the
     different values and stay different;
   - for a default only: casts that restate the column's own type (`'0'::numeric` on a numeric(10,2)
     column, `'new'::public.status` on that enum's column) are dropped, so a literal default is its
-    literal text (a default is always converted to the column's type on insert).
-Anything else is compared as parsed, and a text the parser does not take (none that PostgreSQL
-prints should exist) is compared as written. So a genuine change (a value added to an IN list, `>`
+    literal text (a default is always converted to the column's type on insert), and the clock is
+    read as that type (`now()` as the default of a `timestamp` column is `LOCALTIMESTAMP`).
+Anything else is compared as parsed: casts to `character varying(n)` (they truncate) and to
+`character(n)` (it pads and strips spaces) stay. A text the parser does not take as one expression
+(a check's trailing `NO INHERIT`) is compared as written. So a genuine change (a value added to an IN list, `>`
 for `>=`, `now()` for `'2020-01-01'`, 0 for 1) is still a change.
 
 Why not ask the server. Evaluating both defaults and comparing the values (suggested in issue 14)
@@ -283,8 +285,11 @@ def _cast(arg: Form, type_: Form, columns: StringColumns) -> Form:
         return ("string", arg[1])
     if plain_string and arg[0] == "column" and (arg[1], dims) in columns:
         return arg
-    if not typmods and dims == 0 and names in _CLOCK_AS and arg in (("string", "now"), ("clock", "now")):
-        return ("clock", _CLOCK_AS[names])
+    if not typmods and dims == 0 and names in _CLOCK_AS:
+        if arg in (("string", "now"), ("clock", "now")):
+            return ("clock", _CLOCK_AS[names])
+        if arg == ("clock", _CLOCK_AS[names]):  # a reading cast to its own type
+            return arg
     if dims >= 1 and arg[0] == "array" and arg[1]:
         element = (type_[0], names, typmods, dims - 1, *type_[4:])
         return ("array", tuple(_cast(e, element, columns) for e in arg[1]))

@@ -29,6 +29,9 @@ from sqlalchemy import (
 )
 
 from schemasync.diff.changes import AlterColumnDefault, AlterColumnType
+from schemasync.diff.expressions import same_default, same_expression
+from schemasync.schema.model import Column as ColumnValue
+from schemasync.schema.model import Table as TableValue
 from tests.conftest import TestDB
 from tests.engine.sync_helpers import prepare, rediff, sync
 
@@ -271,3 +274,146 @@ def test_a_changed_generation_expression_is_reported_and_only_it(pg: TestDB) -> 
     changes = prepare(pg, m).diff.changes
     assert [(type(c).__name__, c.column.name) for c in changes] == [("AlterColumnGenerated", "slug")]  # type: ignore[attr-defined]
     _converges(pg, m)
+
+
+# -- the normal form on values (no server): both directions of every rule -------------------------------
+
+VARCHAR = TableValue("public", "t", (ColumnValue("s", "character varying(20)"), ColumnValue("n", "integer")))
+TEXT = TableValue("public", "t", (ColumnValue("s", "text"), ColumnValue("n", "integer")))
+ANY_AB = "((s)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))"
+
+
+@pytest.mark.parametrize(
+    ("old", "old_table", "new", "new_table", "same"),
+    [
+        (
+            ANY_AB,
+            VARCHAR,
+            "((s)::text = ANY (ARRAY[('a'::character varying)::text, ('b'::character varying)::text]))",
+            VARCHAR,
+            True,
+        ),
+        (
+            ANY_AB,
+            VARCHAR,
+            "(s = ANY (ARRAY[('a'::character varying)::text, ('b'::character varying)::text]))",
+            TEXT,
+            True,
+        ),
+        (ANY_AB, VARCHAR, "(s = ANY (ARRAY['b'::text, 'a'::text, 'a'::text]))", TEXT, True),
+        (ANY_AB, VARCHAR, "(s = ANY (ARRAY['a'::text, 'b'::text, 'c'::text]))", TEXT, False),
+        (ANY_AB, VARCHAR, "(s = ANY (ARRAY['a'::text]))", TEXT, False),
+        (
+            ANY_AB,
+            VARCHAR,
+            "((s)::text <> ALL ((ARRAY['a'::character varying, 'b'::character varying])::text[]))",
+            VARCHAR,
+            False,
+        ),
+        (
+            ANY_AB,
+            VARCHAR,
+            "((s)::text = ANY ((ARRAY['a'::character varying(1), 'b'::character varying(1)])::text[]))",
+            VARCHAR,
+            False,
+        ),
+        ("((n)::text = '1'::text)", VARCHAR, "(n = 1)", VARCHAR, False),  # an integer column's cast is real
+        ("(n > 0)", VARCHAR, "(n >= 0)", VARCHAR, False),
+        ("(n > 0)", VARCHAR, "((n > 0))", VARCHAR, True),
+        ("(n > '-1'::integer)", VARCHAR, "(n > (-1))", VARCHAR, True),
+        ("lower((s)::text)", VARCHAR, "lower(s)", TEXT, True),
+        ("upper((s)::text)", VARCHAR, "lower(s)", TEXT, False),
+        ("((n > 0)) NO INHERIT", VARCHAR, "((n > 0)) NO INHERIT", TEXT, True),
+        ("((n > 0)) NO INHERIT", VARCHAR, "(n > 0)", TEXT, False),
+    ],
+)
+def test_expression_normal_form(old: str, old_table: TableValue, new: str, new_table: TableValue, same: bool) -> None:
+    assert same_expression(old, old_table, new, new_table) is same
+    assert same_expression(new, new_table, old, old_table) is same
+
+
+@pytest.mark.parametrize(
+    ("type_", "old", "new", "same"),
+    [
+        ("timestamp with time zone", "now()", "CURRENT_TIMESTAMP", True),
+        ("timestamp with time zone", "transaction_timestamp()", "('now'::text)::timestamp with time zone", True),
+        ("timestamp with time zone", "now()", "statement_timestamp()", False),
+        ("timestamp with time zone", "now()", "clock_timestamp()", False),
+        ("timestamp with time zone", "now()", "CURRENT_TIMESTAMP(3)", False),
+        ("timestamp with time zone", "now()", "'2020-01-01 00:00:00+00'::timestamp with time zone", False),
+        ("timestamp without time zone", "now()", "LOCALTIMESTAMP", True),
+        ("timestamp without time zone", "CURRENT_TIMESTAMP", "(now())::timestamp without time zone", True),
+        ("timestamp without time zone", "timezone('utc'::text, now())", "(now() AT TIME ZONE 'utc'::text)", True),
+        ("timestamp without time zone", "timezone('utc'::text, now())", "timezone('UTC'::text, now())", False),
+        ("timestamp without time zone", "LOCALTIMESTAMP", "CURRENT_DATE", False),
+        ("date", "CURRENT_DATE", "('now'::text)::date", True),
+        ("date", "CURRENT_DATE", "(now())::date", True),
+        ("date", "CURRENT_DATE", "'2020-01-01'::date", False),
+        ("time without time zone", "LOCALTIME", "('now'::text)::time without time zone", True),
+        ("time with time zone", "CURRENT_TIME", "(now())::time with time zone", True),
+        ("numeric(10,2)", "'0'::numeric", "0", True),
+        ("numeric(10,2)", "(0)::numeric", "0", True),
+        ("numeric(10,2)", "0", "0.01", False),
+        ("numeric", "'1.50'::numeric", "1.5", False),  # a different scale is a different numeric value
+        ("integer", "'-1'::integer", "'-1'::integer", True),
+        ("integer", "0", "1", False),
+        ("bigint", "'5'::bigint", "5", True),
+        ("character varying(40)", "'x'::text", "'x'::character varying", True),
+        ("character varying(40)", "'x'::text", "'y'::character varying", False),
+        ("character varying(40)", "'abc'::character varying(2)", "'abc'::character varying", False),
+        ("text", "'n'::character varying", "'n'::text", True),
+        ("character varying(5)[]", "'{}'::character varying[]", "'{}'::character varying(5)[]", True),
+        ("public.status", "'new'::public.status", "'new'::public.status", True),
+        ("public.status", "'new'::public.status", "'old'::public.status", False),
+        ("boolean", "true", "false", False),
+        ("integer", "nextval('public.t_id_seq'::regclass)", "nextval('public.u_id_seq'::regclass)", False),
+        ("uuid", "gen_random_uuid()", "gen_random_uuid()", True),
+    ],
+)
+def test_default_normal_form(type_: str, old: str | None, new: str | None, same: bool) -> None:
+    table = TableValue("public", "t", (ColumnValue("c", type_, default=old),))
+    other = TableValue("public", "t", (ColumnValue("c", type_, default=new),))
+    assert same_default(table.columns[0], table, other.columns[0], other) is same
+    assert same_default(other.columns[0], other, table.columns[0], table) is same
+
+
+CLI_MODELS = """
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (sa.Index("ix_runs_open", "id", postgresql_where=sa.text("kind IN ('a', 'b')")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(
+        sa.Enum("queued", "running", "done", name="runs_status", native_enum=False, create_constraint=True)
+    )
+    kind: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+"""
+
+
+def test_check_exits_0_on_a_migrated_database(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """As a user meets it: the database a migration tool built is in sync with the models."""
+    pg.execute(
+        "CREATE TABLE runs (id serial PRIMARY KEY, status varchar(5) NOT NULL, kind varchar(10), "
+        "created_at timestamptz DEFAULT CURRENT_TIMESTAMP, "
+        "CONSTRAINT runs_status CHECK (status IN ('queued', 'running', 'done')));"
+        "CREATE INDEX ix_runs_open ON runs (id) WHERE kind IN ('a', 'b');"
+        "ALTER TABLE runs ALTER COLUMN status TYPE varchar(7), ALTER COLUMN kind TYPE varchar(20);"
+    )
+    (cli.project / "pyproject.toml").write_text(
+        '[project]\nname = "runs"\nversion = "1.0.0"\n\n[tool.schemasync]\nmodels = "runsmodels:Base"\n'
+    )
+    (cli.project / "runsmodels.py").write_text(CLI_MODELS)
+    check = cli("check", env={"DATABASE_URL": pg.url})
+    assert check.code == 0, check.output
