@@ -18,8 +18,8 @@ trees are brought to a normal form in which only rewrites that cannot change the
     (`now() AT TIME ZONE 'utc'` is `timezone('utc', now())`) are not part of the form;
   - a string literal cast to `text` or `character varying` (without a length), in any chain, is the
     same string; `ARRAY[e1, e2]::T[]` is `ARRAY[e1::T, e2::T]` (how PostgreSQL itself parses it);
-  - a text or varchar column cast to `text` or `character varying` is the column (a binary
-    coercion: after `ALTER COLUMN ... TYPE text` PostgreSQL drops exactly this cast);
+  - a text or varchar column cast to `text` is the column (a binary coercion, which PostgreSQL
+    prints for a varchar column and drops after `ALTER COLUMN ... TYPE text`);
   - the constants of `x = ANY (ARRAY[...])` and `x <> ALL (ARRAY[...])` form a set (order and
     repetition do not matter to membership);
   - a numeric literal and the same digits as a string cast to a numeric type are the same number
@@ -179,14 +179,13 @@ def _parse(text: str, kind: Kind) -> Any:
         if kind == "index key":
             statements = parse_sql(f"CREATE INDEX ON t ({text})")
             stmt = statements[0].stmt if len(statements) == 1 else None
-            if not isinstance(stmt, ast.IndexStmt) or len(stmt.indexParams or ()) != 1:
-                return None
-            return stmt.indexParams[0]
+            params = stmt.indexParams if isinstance(stmt, ast.IndexStmt) else None
+            return params[0] if params and len(params) == 1 else None
         statements = parse_sql(f"SELECT {text}")
     except ParseError:
         return None
     stmt = statements[0].stmt if len(statements) == 1 else None
-    if not isinstance(stmt, ast.SelectStmt) or stmt.fromClause or len(stmt.targetList or ()) != 1:
+    if not isinstance(stmt, ast.SelectStmt) or stmt.fromClause or not stmt.targetList or len(stmt.targetList) != 1:
         return None
     target = stmt.targetList[0]
     return None if target.name else target.val
@@ -209,18 +208,18 @@ def _canon(node: Any, columns: StringColumns) -> Form:
             return _constant(node)
         case ast.TypeCast():
             return _cast(_canon(node.arg, columns), _type(node.typeName), columns)
-        case ast.ColumnRef() if len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
-            return ("column", node.fields[0].sval)
+        case ast.ColumnRef(fields=(ast.String(sval=column),)):
+            return ("column", column)
         case ast.A_ArrayExpr():
             return ("array", _canon(node.elements or (), columns))
-        case ast.SQLValueFunction() if node.op.name in _CLOCK_KEYWORDS:
-            return ("clock", _CLOCK_KEYWORDS[node.op.name])
+        case ast.SQLValueFunction() if _enum_name(node.op) in _CLOCK_KEYWORDS:
+            return ("clock", _CLOCK_KEYWORDS[_enum_name(node.op)])
         case ast.FuncCall():
-            name = _unqualified(_names(node.funcname))
-            if name in _NOW_FUNCTIONS and not node.args and not node.over and not node.agg_filter:
+            function = _unqualified(_names(node.funcname))
+            if function in _NOW_FUNCTIONS and not node.args and not node.over and not node.agg_filter:
                 return ("clock", "now")
-            return _generic(node, columns, funcname=name)
-        case ast.A_Expr() if node.kind.name in ("AEXPR_OP_ANY", "AEXPR_OP_ALL"):
+            return _generic(node, columns, funcname=function)
+        case ast.A_Expr() if _enum_name(node.kind) in ("AEXPR_OP_ANY", "AEXPR_OP_ALL"):
             return _any_all(node, columns)
         case ast.A_Expr():
             return _generic(node, columns, name=_unqualified(_names(node.name)))
@@ -237,8 +236,12 @@ def _generic(node: Any, columns: StringColumns, **override: Form) -> Form:
     return tuple(parts)
 
 
-def _names(items: Iterable[Any]) -> tuple[str, ...]:
+def _names(items: Iterable[Any] | None) -> tuple[str, ...]:
     return tuple(getattr(i, "sval", str(i)) for i in items or ())
+
+
+def _enum_name(value: object) -> str:
+    return value.name if isinstance(value, enum.Enum) else str(value)
 
 
 def _unqualified(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -258,8 +261,9 @@ def _constant(node: Any) -> Form:
         case ast.Integer():
             return ("number", "int4", str(value.ival))
         case ast.Float():
-            kind = "int8" if _INTEGRAL.match(value.fval) and -(2**63) <= int(value.fval) < 2**63 else "numeric"
-            return ("number", kind, value.fval)
+            digits = value.fval or "0"
+            kind = "int8" if _INTEGRAL.match(digits) and -(2**63) <= int(digits) < 2**63 else "numeric"
+            return ("number", kind, digits)
         case ast.Boolean():
             return ("bool", bool(value.boolval))
     return _generic(value, frozenset())
@@ -283,7 +287,7 @@ def _cast(arg: Form, type_: Form, columns: StringColumns) -> Form:
     plain_string = names in _PLAIN_STRING and not typmods
     if plain_string and dims == 0 and arg[0] in ("unknown", "string"):
         return ("string", arg[1])
-    if plain_string and arg[0] == "column" and (arg[1], dims) in columns:
+    if names == ("text",) and not typmods and arg[0] == "column" and (arg[1], dims) in columns:
         return arg
     if not typmods and dims == 0 and names in _CLOCK_AS:
         if arg in (("string", "now"), ("clock", "now")):
@@ -305,10 +309,10 @@ def _any_all(node: Any, columns: StringColumns) -> Form:
     """`x = ANY (ARRAY[constants])` and `x <> ALL (...)`: membership in a set, whatever the order."""
     op = _unqualified(_names(node.name))
     left, right = _canon(node.lexpr, columns), _canon(node.rexpr, columns)
-    is_set = (node.kind.name, op) in (("AEXPR_OP_ANY", ("=",)), ("AEXPR_OP_ALL", ("<>",)))
+    is_set = (_enum_name(node.kind), op) in (("AEXPR_OP_ANY", ("=",)), ("AEXPR_OP_ALL", ("<>",)))
     if is_set and right[0] == "array" and all(_is_constant(e) for e in right[1]):
         right = ("set", tuple(sorted(set(right[1]), key=repr)))
-    return ("A_Expr", node.kind.name, op, left, right)
+    return ("A_Expr", _enum_name(node.kind), op, left, right)
 
 
 def _is_constant(form: Form) -> bool:
@@ -354,7 +358,7 @@ def _column_type(type_text: str) -> Form | None:
     except ParseError:
         return None
     stmt = statements[0].stmt if len(statements) == 1 else None
-    if not isinstance(stmt, ast.SelectStmt) or len(stmt.targetList or ()) != 1:
+    if not isinstance(stmt, ast.SelectStmt) or not stmt.targetList or len(stmt.targetList) != 1:
         return None
     value = stmt.targetList[0].val
     return _type(value.typeName) if isinstance(value, ast.TypeCast) else None
