@@ -27,6 +27,7 @@ from schemasync.diff.changes import (
     DropColumn,
     RenameSequence,
 )
+from schemasync.diff.expressions import same_default, same_expression
 from schemasync.diff.names import nextval_sequence
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Column, Schema, Table
@@ -47,7 +48,7 @@ def compare_columns(
             continue
         want = col if options.prune else keep_undeclared(old, col)[0]
         if old != want:
-            out.extend(compare_column(s, t, old, want, standalone))
+            out.extend(compare_column(s, t, old, want, standalone, old_table=current_table, new_table=desired_table))
     if options.prune:
         wanted = {c.name for c in desired_table.columns}
         out.extend(DropColumn(s, t, c.name) for c in current_table.columns if c.name not in wanted)
@@ -70,10 +71,20 @@ def keep_undeclared(old: Column, new: Column) -> tuple[Column, list[str]]:
     return new, kept
 
 
-def compare_column(schema: str, table: str, old: Column, new: Column, standalone: set[tuple[str, str]]) -> list[Change]:
+def compare_column(
+    schema: str,
+    table: str,
+    old: Column,
+    new: Column,
+    standalone: set[tuple[str, str]],
+    *,
+    old_table: Table,
+    new_table: Table,
+) -> list[Change]:
+    """Expressions (default, generation) compare in normal form (`diff/expressions.py`), read against their tables."""
     out: list[Change] = []
     name = new.name
-    if old.generated != new.generated:
+    if not same_expression(old.generated, old_table, new.generated, new_table):
         if new.generated is not None:
             return [AlterColumnGenerated(schema, table, new, old.generated)]  # re-added whole
         out.append(AlterColumnGenerated(schema, table, new, old.generated))  # DROP EXPRESSION keeps the values
@@ -94,7 +105,7 @@ def compare_column(schema: str, table: str, old: Column, new: Column, standalone
         old_default, old_seq = new.default, new_seq
 
     type_changed = (old.type, old.collation) != (new.type, new.collation)
-    default_changed = old_default != new.default
+    default_changed = not same_default(replace(old, default=old_default), old_table, new, new_table)
     identity_changed = (old.identity, old.identity_options) != (new.identity, new.identity_options)
     drop_first = old_default is not None and (
         type_changed

@@ -27,6 +27,7 @@ from schemasync.diff.changes import (
     RenameConstraint,
     ValidateConstraint,
 )
+from schemasync.diff.expressions import Expression
 from schemasync.diff.names import identifiers
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import CheckConstraint, ForeignKey, Table, UniqueConstraint
@@ -87,8 +88,15 @@ def fk_shape(f: ForeignKey) -> tuple[object, ...]:
     )
 
 
-def check_shape(c: CheckConstraint) -> tuple[object, ...]:
-    return (c.expression,)
+def check_shape(current: Table, desired: Table) -> Callable[[CheckConstraint], tuple[object, ...]]:
+    """A check's shape: its expression in normal form, read against the table of its own side
+    (`current`'s checks against `current`, the models' against `desired`; diff/expressions.py)."""
+    live = {id(c) for c in current.checks}
+
+    def shape(c: CheckConstraint) -> tuple[object, ...]:
+        return (Expression(c.expression, current if id(c) in live else desired),)
+
+    return shape
 
 
 def compare_uniques(current: Table, desired: Table, options: CompareOptions) -> list[Change]:
@@ -126,7 +134,7 @@ def compare_checks(current: Table, desired: Table, options: CompareOptions) -> l
     return _compare_named(
         current.checks,
         desired.checks,
-        shape=check_shape,
+        shape=check_shape(current, desired),
         columns=lambda c: identifiers(c.expression) & {col.name for col in current.columns},
         current=current,
         desired=desired,
@@ -189,7 +197,7 @@ def kept_constraints(current: Table, desired: Table, options: CompareOptions) ->
             match_named(
                 current.checks,
                 desired.checks,
-                shape=check_shape,
+                shape=check_shape(current, desired),
                 ignore=lambda k: bool(identifiers(k.expression) & names & unmanaged),
             ),
         ),

@@ -9,6 +9,7 @@ prune; without prune, an index on a column the models do not have belongs to tha
 from __future__ import annotations
 
 from schemasync.diff.changes import Change, CreateIndex, DropIndex, RenameIndex
+from schemasync.diff.expressions import same_index
 from schemasync.diff.names import identifiers
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Index, Table
@@ -22,7 +23,7 @@ def compare_indexes(current: Table, desired: Table, options: CompareOptions, tak
     if options.prune:
         out.extend(DropIndex(s, t, i.name) for i in gone)  # without prune they are left alone: `kept_indexes`
     for before, i in common:
-        if before.shape() != i.shape() or not before.valid:
+        if not same_index(before, current, i, desired) or not before.valid:
             out += [DropIndex(s, t, i.name), CreateIndex(s, t, i)]
     out.extend(CreateIndex(s, t, i) for i in fresh)
     return out
@@ -47,7 +48,7 @@ def _match(
     fresh = [i for name, i in new.items() if name not in old]
     renamed: list[tuple[Index, Index]] = []
     for i in list(fresh):
-        twin = next((g for g in gone if g.valid and g.shape() == i.shape()), None)
+        twin = next((g for g in gone if g.valid and same_index(g, current, i, desired)), None)
         if twin is not None and i.name not in taken:
             renamed.append((twin, i))
             gone.remove(twin)

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from schemasync.diff.constraints import check_shape, fk_shape, unique_shape
+from schemasync.diff.expressions import index_shape
 from schemasync.diff.names import identifiers, nextval_sequence
 from schemasync.diff.renames import Renames
 from schemasync.schema.model import CheckConstraint, Column, ForeignKey, Index, Schema, Table, UniqueConstraint
@@ -59,6 +60,12 @@ def _adopt(cur: Table, des: Table, declared: set[str], standalone: set[tuple[str
     if pk is not None and cur.primary_key is not None and undeclared(pk.name):
         pk = replace(pk, name=cur.primary_key.name)
     columns = {c.name for c in cur.columns}
+    live_indexes = {id(i) for i in cur.indexes}
+
+    def shape_of_index(i: Index) -> tuple[object, ...]:
+        # keys and predicate in normal form, read against the index's own side's table (diff/expressions.py)
+        return index_shape(i, cur if id(i) in live_indexes else des)
+
     return replace(
         des,
         columns=tuple(_serial(c, cur.column(c.name), standalone) for c in des.columns),
@@ -68,9 +75,13 @@ def _adopt(cur: Table, des: Table, declared: set[str], standalone: set[tuple[str
             cur.foreign_keys, des.foreign_keys, undeclared, fk_shape, lambda f: (f.columns, f.ref_schema, f.ref_table)
         ),
         checks=_named(
-            cur.checks, des.checks, undeclared, check_shape, lambda k: frozenset(identifiers(k.expression) & columns)
+            cur.checks,
+            des.checks,
+            undeclared,
+            check_shape(cur, des),
+            lambda k: frozenset(identifiers(k.expression) & columns),
         ),
-        indexes=_named(cur.indexes, des.indexes, undeclared, Index.shape, None),
+        indexes=_named(cur.indexes, des.indexes, undeclared, shape_of_index, None),
     )
 
 

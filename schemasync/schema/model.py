@@ -4,7 +4,10 @@ Plain frozen dataclasses with tuples, so equality is structural and the diff can
 equality, the way migra does it. Every text field holds what PostgreSQL itself renders
 (`format_type`, `pg_get_expr`, `pg_get_constraintdef`, `pg_get_indexdef`): both the live and the
 desired side are inspected by the same inspector (the models are materialised first, see
-`schema/target.py`), so equal schemas compare equal without a reconciling layer.
+`schema/target.py`), so equal schemas compare equal without a reconciling layer. The one exception
+is expressions: PostgreSQL's printed form is not a fixed point (it changes when read back or when a
+column changes type), so the diff compares them in a normal form (`diff/expressions.py`); the value
+keeps the printed text, which is what the plans run.
 
 Names are stored unquoted, exactly as in the catalog. Rendered SQL (types, defaults, expressions,
 index definitions) is rendered with an empty search path, so every user-defined name in it is
