@@ -16,7 +16,11 @@ Where. In the target database itself, inside a transaction that is always rolled
      `ss_scratch_3f9a0c1e22b4_0`; tables with `schema=None` count as `public`) is created, the
      search path is set to the caller's with each models schema preceded by its scratch schema (so
      unqualified names in text defaults and expressions find the models' objects first and the
-     database's extensions after), and the DDL runs: all of it in one round trip;
+     database's extensions after), and the DDL runs: all of it in one pipeline, each statement alone
+     through the extended protocol (the models' text is input: it can never carry a second statement,
+     and transaction control is refused before it is sent, so nothing can end the transaction);
+     when the batch fails, it runs again object by object, each in a savepoint, and every object the
+     server refuses becomes a model error (`model.ModelError`) instead of refusing the whole models;
   3. the scratch schemas are inspected, and their names are mapped back to the real ones in every
      field (table and FK target schemas, enum types, `nextval('...')` defaults, index definitions);
   4. the transaction is rolled back: nothing is left behind, also when the DDL fails or the process
@@ -35,10 +39,14 @@ placeholders, so it is stable), the server version, the database (host, port, na
 differ between databases) and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
+Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
+the models' own DDL events) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
+
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
 afterwards (change the models or delete the cache directory); objects the models create through
 their own DDL events (a view, a function) are reported with a definition hash taken over the scratch
-names, so it differs from the live one; such objects are reported, never managed.
+names, so it differs from the live one; such objects are reported, never managed. A DDL event can
+still reach outside the transaction by its own means (`dblink`, `nextval` on a real sequence).
 """
 
 from __future__ import annotations
