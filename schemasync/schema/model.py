@@ -242,11 +242,7 @@ class Schema:
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        plain = _plain(self)
-        for name in _MODELS_ONLY:  # absent when empty: a live schema's JSON (snapshots, manifests) is unchanged
-            if not plain[name]:
-                del plain[name]
-        return {"format": FormatVersion, **plain}
+        return {"format": FormatVersion, **_plain(self)}
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, separators=None if indent else (",", ":"))
@@ -283,9 +279,6 @@ class Schema:
             ),
             server_version=self.server_version,
         )
-
-
-_MODELS_ONLY = ("model_errors", "unmanaged_declared")
 
 
 def _sort_table(t: Table) -> Table:
