@@ -15,8 +15,9 @@ import psycopg
 
 from schemasync.config import Settings
 from schemasync.diff import CompareOptions, Diff, analyse
+from schemasync.diff.held import HeldError, hold
 from schemasync.errors import ConfigError
-from schemasync.schema.model import RenameHints, Schema
+from schemasync.schema.model import DeclaredUnmanaged, RenameHints, Schema
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -40,14 +41,30 @@ class Models:
 @dataclass(frozen=True, slots=True)
 class Prepared:
     current: Schema
-    desired: Schema
+    desired: Schema  # with the objects behind model errors held at their live state (`diff/held.py`)
     options: CompareOptions
     diff: Diff
     plan: Plan
+    model_errors: tuple[HeldError, ...] = ()  # declared objects PostgreSQL refused, with their live counterpart
 
     @property
     def in_sync(self) -> bool:
+        """The plan has nothing to do: every object schemasync could compare agrees."""
         return self.diff.empty
+
+    @property
+    def unmanaged_declared(self) -> tuple[DeclaredUnmanaged, ...]:
+        return self.desired.unmanaged_declared
+
+    @property
+    def complete(self) -> bool:
+        """Nothing the models declare was left out (a model error) or is beyond schemasync (unmanaged)."""
+        return not self.model_errors and not self.unmanaged_declared
+
+    @property
+    def matches(self) -> bool:
+        """What `check` calls "in sync": no difference, and nothing declared left uncompared."""
+        return self.in_sync and self.complete
 
 
 def require_models(settings: Settings) -> None:
@@ -130,18 +147,19 @@ def prepare(
     models = models or load_models(conn, settings)
     current = inspect_current(conn, settings)
     options = options_for(settings, models.hints.merged(extra_hints), prune=prune)
-    diff = analyse(current, models.desired, options)
+    desired, model_errors = hold(models.desired, current)
+    diff = analyse(current, desired, options)
     plan = make_plan(
         diff,
         current,
-        models.desired,
+        desired,
         concurrent_indexes=settings.concurrent_indexes if concurrent_indexes is None else concurrent_indexes,
         lock_timeout=settings.lock_timeout,
         statement_timeout=settings.statement_timeout,
     )
     if measure and not plan.empty:
         plan = measure_facts(conn, plan, current, statement_timeout=settings.statement_timeout)
-    return Prepared(current, models.desired, options, diff, plan)
+    return Prepared(current, desired, options, diff, plan, model_errors)
 
 
 def schema_state(conn: psycopg.Connection, settings: Settings) -> dict[str, object] | None:
@@ -158,8 +176,10 @@ def schema_state(conn: psycopg.Connection, settings: Settings) -> dict[str, obje
         return {"models": settings.models, "in_sync": None, "changes": None, "summary": [], "error": exc.message}
     return {
         "models": settings.models,
-        "in_sync": prepared.in_sync,
+        "in_sync": prepared.matches,
         "changes": len(prepared.diff.changes),
         "summary": list(prepared.plan.summary),
         "error": None,
+        "model_errors": [e.describe() for e in prepared.model_errors],
+        "unmanaged_declared": [u.describe() for u in prepared.unmanaged_declared],
     }

@@ -122,10 +122,14 @@ def _schema_text(state: dict[str, Any] | None) -> str:
         return "[dim]not compared (no models configured, or --quick)[/]"
     if state["error"]:
         return f"[red]unknown: {escape(state['error'])}[/]"
+    left = [f"[red]model error: {escape(e)}[/]" for e in state.get("model_errors", ())] + [
+        f"[red]unmanaged-declared: {escape(u)}[/]" for u in state.get("unmanaged_declared", ())
+    ]
     if state["in_sync"]:
         return "[green]matches the models[/]"
     n = state["changes"]
-    return f"[yellow]{n} change{'s' if n != 1 else ''} pending: run schemasync diff[/]"
+    pending = f"[yellow]{n} change{'s' if n != 1 else ''} pending: run schemasync diff[/]"
+    return "\n".join([pending, *left]) if n or not left else "\n".join(left)
 
 
 @app.command(rich_help_panel="Look")

@@ -59,6 +59,14 @@ DestructiveOpt = Annotated[
 DowngradeOpt = Annotated[
     bool, typer.Option("--allow-downgrade", help="Allow syncing when the database is at a newer version.")
 ]
+ModelErrorsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-model-errors",
+        help="Apply the rest of the plan when some declared objects cannot be created as declared "
+        "(needed without a terminal or with --yes; on a terminal you are asked).",
+    ),
+]
 NoBackupOpt = Annotated[
     bool, typer.Option("--no-backup", help="Do not take the local backup sync takes before a plan that deletes data.")
 ]
@@ -139,6 +147,15 @@ def show_summary(prepared: engine.Prepared) -> None:
             kinds[r.kind] = kinds.get(r.kind, 0) + 1
         listed = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in sorted(kinds.items()))
         _print(f"Not managed by schemasync, left as they are: {listed}.", "dim")
+    show_left_out(prepared)
+
+
+def show_left_out(prepared: engine.Prepared) -> None:
+    """What the models declare that the comparison could not cover: one red line each, never folded."""
+    for held in prepared.model_errors:
+        _print(f"Model error (left out of the plan, the database's copy kept as it is): {held.describe()}", "red")
+    for unmanaged in prepared.unmanaged_declared:
+        _print(f"Unmanaged-declared (schemasync neither creates nor compares it): {unmanaged.describe()}", "red")
 
 
 def show_hazards(prepared: engine.Prepared) -> None:
@@ -179,8 +196,13 @@ def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
 
     return {
         "database": target.display,
-        "in_sync": prepared.in_sync,
+        "in_sync": prepared.matches,
         "summary": list(prepared.plan.summary),
+        "model_errors": [held.to_dict() for held in prepared.model_errors],
+        "unmanaged_declared": [
+            {"kind": u.kind, "schema": u.schema, "name": u.name, "detail": u.detail}
+            for u in prepared.unmanaged_declared
+        ],
         "changes": [change_to_dict(c) for c in prepared.diff.changes],
         "unmanaged": [u.describe() for u in prepared.diff.unmanaged],
         "suggestions": [s.describe() for s in prepared.diff.suggestions],
@@ -215,8 +237,12 @@ def diff_command(
     if sql_output:
         _print(prepared.plan.sql() if not prepared.plan.empty else "-- The database matches the models.")
         return
-    if prepared.in_sync:
+    if prepared.matches:
         _print(f"The database matches the models ({target.display}).", "green")
+        show_summary(prepared)
+        return
+    if prepared.in_sync:
+        _print(f"Nothing to apply to {target.display}, but not everything the models declare was compared:", "yellow")
         show_summary(prepared)
         return
     show_summary(prepared)
@@ -228,22 +254,28 @@ def diff_command(
 @app.command(rich_help_panel="Look")
 @uses_settings
 def check(loaded: Loaded, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
-    """Exit 0 when the database matches the models, 2 when it does not (for CI). Never writes."""
+    """Exit 0 when the database matches the models, 2 when it does not (for CI). Never writes.
+
+    Also 2 when the models declare objects PostgreSQL cannot create as declared (model errors) or that
+    schemasync does not manage (unmanaged-declared): "in sync" is never said about what was not compared."""
     settings = with_flags(loaded.settings, prune=prune)
     engine.require_models(settings)
     with connected(loaded, settings) as (target, conn):
         prepared = engine.prepare(conn, settings, models=engine.load_models(conn, settings, reuse=True), measure=False)
     if json_output:
         out.print_json(json.dumps(diff_json(prepared, target), default=str))
-    elif prepared.in_sync:
+    elif prepared.matches:
         _print(f"In sync: the database matches the models ({target.display}).", "green")
         for u in prepared.diff.unmanaged:
             _print(f"Left alone (not in the models): {u.describe()}", "dim")
+    elif prepared.in_sync:
+        _print(f"Not in sync: the models declare objects schemasync could not compare with {target.display}.", "yellow")
+        show_summary(prepared)
     else:
         _print(f"Out of sync: {target.display} differs from the models.", "yellow")
         show_summary(prepared)
         _print("Run schemasync diff for the plan, schemasync sync to apply it.")
-    if not prepared.in_sync:
+    if not prepared.matches:
         raise SystemExit(int(ExitCode.DRIFT))
 
 
@@ -302,6 +334,29 @@ def _refuse_blocking(prepared: engine.Prepared) -> None:
         )
 
 
+def _confirm_model_errors(prepared: engine.Prepared, *, interactive: bool, allowed: bool) -> None:
+    """Applying the rest of the models while some of them cannot be created needs someone to have seen it.
+
+    On a terminal the errors are shown and the operator is asked; without one (or with --yes), only
+    --allow-model-errors lets the rest through, so a script never applies half the models by accident.
+    """
+    if not prepared.model_errors or allowed:
+        return
+    show_left_out(prepared)
+    count = len(prepared.model_errors)
+    objects = f"{count} declared object{'s' if count != 1 else ''}"
+    if not interactive:
+        raise Refused(
+            f"The models have {objects} PostgreSQL cannot create as declared (listed above), and no one confirmed "
+            "applying the rest without them. Nothing was changed.",
+            "Fix those objects in the models, or run again on a terminal or with --allow-model-errors to apply "
+            "the rest (the database's copies of those objects are kept as they are).",
+        )
+    if not _ask(f"The models have {objects} that cannot be created (above). Go on with the rest? (y/N) "):
+        _print("Not applied: nothing was changed.")
+        raise SystemExit(int(ExitCode.REFUSED))
+
+
 def run_sync(
     loaded: Loaded,
     *,
@@ -312,6 +367,7 @@ def run_sync(
     prune: bool,
     concurrent_indexes: bool,
     rename: list[str] | None,
+    allow_model_errors: bool = False,
 ) -> None:
     from schemasync.apply import apply, record_only
     from schemasync.plan import HazardKind
@@ -339,6 +395,7 @@ def run_sync(
             if accepted != RenameHints():
                 prepared = engine.prepare(conn, settings, models=models, extra_hints=hints.merged(accepted))
         where = f"{target.display} ({settings.env})"
+        _confirm_model_errors(prepared, interactive=interactive, allowed=allow_model_errors)
         _print(f"Database {where}: version {db_version or 'none recorded'}; app version {app_version}.")
         record = versions.Record(
             schema_version=app_version, status=versions.Status.APPLIED, environment=settings.env,
@@ -413,6 +470,7 @@ def sync(
     prune: PruneOpt = False,
     concurrent_indexes: ConcurrentOpt = False,
     rename: RenameOpt = None,
+    allow_model_errors: ModelErrorsOpt = False,
 ) -> None:
     """Bring the database in line with the models: show the plan and its hazards, ask, apply, record.
 
@@ -438,6 +496,7 @@ def sync(
         prune=prune,
         concurrent_indexes=concurrent_indexes,
         rename=rename,
+        allow_model_errors=allow_model_errors,
     )
 
 
@@ -454,6 +513,7 @@ def push(
     prune: PruneOpt = False,
     concurrent_indexes: ConcurrentOpt = False,
     rename: RenameOpt = None,
+    allow_model_errors: ModelErrorsOpt = False,
 ) -> None:
     """Push the models to the database: `sync`, or with --force `sync --yes --allow-destructive`."""
     if force:
@@ -471,4 +531,5 @@ def push(
         prune=prune,
         concurrent_indexes=concurrent_indexes,
         rename=rename,
+        allow_model_errors=allow_model_errors,
     )

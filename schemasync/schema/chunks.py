@@ -130,5 +130,7 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         sequences=once([s for p, _ in parts for s in p.sequences]),
         schemas=tuple(dict.fromkeys(n for p, _ in parts for n in p.schemas)),
         reported=once([r for p, _ in parts for r in p.reported]),
+        model_errors=tuple(e for p, _ in parts for e in p.model_errors),  # each group's; sorted() keeps one of each
+        unmanaged_declared=tuple(u for p, _ in parts for u in p.unmanaged_declared),
         server_version=parts[0][0].server_version if parts else 0,
     ).sorted()

@@ -7,6 +7,8 @@ far from the models that caused it. SQLAlchemy checks some names, by characters;
 non-ASCII letters can be well under 63 characters and over 63 bytes. So the models' names are checked
 here, by bytes, before anything is compiled: a collision is a ConfigError naming both names; a long
 name that collides with nothing is allowed (PostgreSQL truncates it in queries too), with a warning.
+Names the naming convention makes are checked as SQLAlchemy sends them (`emitted`): it shortens the
+long ones itself, with a hash that keeps them apart.
 """
 
 from __future__ import annotations
@@ -31,17 +33,38 @@ def truncated(name: str) -> str:
     return name if len(raw) <= MAX_BYTES else raw[:MAX_BYTES].decode("utf-8", errors="ignore")
 
 
+def emitted(name: str) -> str:
+    """The name SQLAlchemy writes in the DDL for an index or constraint.
+
+    A name made by the naming convention (a `conv`, SQLAlchemy's `_truncated_label`) longer than 63
+    characters is shortened by SQLAlchemy itself, before PostgreSQL sees it: its first 55 characters, `_`
+    and the last 4 hex digits of the MD5 of the whole name (`_truncate_and_render_maxlen_name` in
+    SQLAlchemy's compiler). So two long convention names with a common start stay distinct, and the
+    name to warn about is that one, not PostgreSQL's 63-byte cut. A name written by hand is sent as is.
+    """
+    from sqlalchemy import util
+    from sqlalchemy.sql.elements import _truncated_label
+
+    if isinstance(name, _truncated_label) and len(name) > MAX_BYTES:
+        name = name[: MAX_BYTES - 8] + "_" + util.md5_hex(name)[-4:]
+    return name
+
+
 def check(metadata: MetaData) -> tuple[str, ...]:
     """Raise ConfigError on names that collide once truncated; return warnings for names that get truncated."""
     from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 
     # namespace -> stored name -> the models' names that end up as it
-    spaces: dict[tuple[str, ...], dict[str, dict[str, str]]] = {}
+    spaces: dict[tuple[str, ...], dict[str, dict[str, tuple[str, str]]]] = {}
 
     def add(space: tuple[str, ...], name: Any, what: str) -> None:
         if not isinstance(name, str) or not name:  # unnamed: SQLAlchemy makes up (and shortens) a name
             return
-        spaces.setdefault(space, {}).setdefault(truncated(name), {})[name] = what.format(name=repr(name))
+        sent = emitted(name)
+        spaces.setdefault(space, {}).setdefault(truncated(sent), {})[str(name)] = (
+            sent,
+            what.format(name=repr(str(name))),
+        )
 
     for seq in metadata._sequences.values():
         add(("relations", seq.schema or DEFAULT_SCHEMA), seq.name, "sequence {name}")
@@ -63,14 +86,19 @@ def check(metadata: MetaData) -> tuple[str, ...]:
     for names in spaces.values():
         for stored, originals in names.items():
             if len(originals) > 1:
-                (_, first), (_, second) = sorted(originals.items())[:2]
+                (_, (_, first)), (_, (_, second)) = sorted(originals.items())[:2]
                 raise ConfigError(
                     f"The models have the {first} and the {second}, which PostgreSQL would both store as "
                     f"{stored!r}: it keeps only the first {MAX_BYTES} bytes of a name, so they would collide.",
                     f"Shorten one of them to {MAX_BYTES} bytes or fewer (letters outside ASCII take 2 to 4 bytes each).",
                 )
-            for original, kind in originals.items():
-                if original != stored:
+            for original, (sent, kind) in originals.items():
+                if sent != original:
+                    warnings.append(
+                        f"The naming convention makes the {kind} longer than {MAX_BYTES} characters: "
+                        f"SQLAlchemy shortens it to {sent!r}"
+                    )
+                elif original != stored:
                     warnings.append(
                         f"PostgreSQL keeps only the first {MAX_BYTES} bytes of the {kind}: it will be called {stored!r}"
                     )

@@ -186,6 +186,46 @@ class Reported:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelError:
+    """A declared object PostgreSQL refuses to create as declared, and so left out of the comparison.
+
+    The models' side only. One bad object (an operator class that does not suit the column, an index
+    declared twice under one name, a foreign key to a column without a unique key) must not hide every
+    other difference, so the models are materialised object by object when the whole batch fails and
+    each object the server refuses becomes one of these. Its live counterpart is kept as it is: it is
+    neither created, changed nor dropped by the plan (`engine.hold_model_errors`).
+    """
+
+    kind: str  # "table", "index", "constraint", "sequence", "enum type", "comment", "custom DDL", ...
+    schema: str
+    name: str
+    table: str | None  # the table an index, constraint or comment belongs to
+    what: str  # "index ix_docs_title on table public.docs", as the messages name it
+    reason: str  # the server's message, or which object it depends on
+
+    def describe(self) -> str:
+        return f"{self.what}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredUnmanaged:
+    """Something the models declare that schemasync neither creates nor compares yet.
+
+    The models' side only: an exclusion constraint, table partitioning, an UNLOGGED table, storage
+    parameters, a view or the models' own DDL events. Left out silently, such a declaration would let
+    `check` say "in sync" about a database that lacks it; reported, it keeps `check` at exit 2.
+    """
+
+    kind: str  # "exclusion constraint", "partitioning", "unlogged table", "storage parameters", "custom DDL", ...
+    schema: str
+    name: str  # the table (or the view, or the start of the DDL text)
+    detail: str  # what exactly is declared, for the line in the report
+
+    def describe(self) -> str:
+        return f"{self.kind} on {self.schema}.{self.name}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
 class Schema:
     """A database's schema (or the models' desired one): the unit everything else works on."""
 
@@ -194,6 +234,10 @@ class Schema:
     sequences: tuple[Sequence, ...] = ()
     schemas: tuple[str, ...] = ()  # namespaces, beyond the ones PostgreSQL always has
     reported: tuple[Reported, ...] = ()
+    # The models' side only, and not schema (neither compared nor hashed): what they declare that could not
+    # be materialised (`ModelError`) or is not managed (`DeclaredUnmanaged`); both keep `check` from "in sync".
+    model_errors: tuple[ModelError, ...] = field(default=(), compare=False, repr=False)
+    unmanaged_declared: tuple[DeclaredUnmanaged, ...] = field(default=(), compare=False, repr=False)
     server_version: int = field(default=0, compare=False, repr=False)  # server_version_num, e.g. 160002
     # The models' side only: (schema, table, name) of every constraint and index whose name the models
     # declare (explicitly or by their naming convention). The others got a name nobody chose (PostgreSQL's
@@ -240,6 +284,10 @@ class Schema:
             sequences=tuple(sorted(self.sequences, key=lambda s: s.key)),
             schemas=tuple(sorted(self.schemas)),
             reported=tuple(sorted(self.reported, key=lambda r: (r.kind, r.schema, r.table or "", r.name))),
+            model_errors=tuple(sorted(set(self.model_errors), key=lambda e: (e.schema, e.table or "", e.what))),
+            unmanaged_declared=tuple(
+                sorted(set(self.unmanaged_declared), key=lambda u: (u.schema, u.name, u.kind, u.detail))
+            ),
             server_version=self.server_version,
             declared_names=None if self.declared_names is None else tuple(sorted(self.declared_names)),
         )

@@ -16,7 +16,11 @@ Where. In the target database itself, inside a transaction that is always rolled
      `ss_scratch_3f9a0c1e22b4_0`; tables with `schema=None` count as `public`) is created, the
      search path is set to the caller's with each models schema preceded by its scratch schema (so
      unqualified names in text defaults and expressions find the models' objects first and the
-     database's extensions after), and the DDL runs: all of it in one round trip;
+     database's extensions after), and the DDL runs: all of it in one pipeline, each statement alone
+     through the extended protocol (the models' text is input: it can never carry a second statement,
+     and transaction control is refused before it is sent, so nothing can end the transaction);
+     when the batch fails, it runs again object by object, each in a savepoint, and every object the
+     server refuses becomes a model error (`model.ModelError`) instead of refusing the whole models;
   3. the scratch schemas are inspected, and their names are mapped back to the real ones in every
      field (table and FK target schemas, enum types, `nextval('...')` defaults, index definitions);
   4. the transaction is rolled back: nothing is left behind, also when the DDL fails or the process
@@ -35,10 +39,14 @@ placeholders, so it is stable), the server version, the database (host, port, na
 differ between databases) and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
+Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
+the models' own DDL events) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
+
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
 afterwards (change the models or delete the cache directory); objects the models create through
 their own DDL events (a view, a function) are reported with a definition hash taken over the scratch
-names, so it differs from the live one; such objects are reported, never managed.
+names, so it differs from the live one; such objects are reported, never managed. A DDL event can
+still reach outside the transaction by its own means (`dblink`, `nextval` on a real sequence).
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ from schemasync.errors import ConfigError
 from schemasync.schema.declared import declared_names
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line, load_models, rename_hints
-from schemasync.schema.model import Schema, Table
+from schemasync.schema.model import DeclaredUnmanaged, ModelError, Schema, Table
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -107,12 +115,14 @@ class Statement:
     table: tuple[str, str] | None = None
     refs: tuple[tuple[str, str], ...] = ()
     custom: bool = False
+    creates: tuple[str, str, str] = ("", "", "")  # (kind, schema, name) of the object, for model errors
 
 
 @dataclass(frozen=True, slots=True)
 class ModelDDL:
     statements: tuple[Statement, ...]
     schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
+    unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
 
     def digest(self) -> str:
         """Hash of the statements as a set: create_all emits a table's indexes in set order."""
@@ -134,7 +144,8 @@ def compile_models(metadata: MetaData) -> ModelDDL:
 
     for warning in identifiers.check(metadata):
         log.warning("%s.", warning)
-    collected: list[tuple[str, str, bool]] = []
+    collected: list[tuple[Any, ...]] = []
+    unmanaged: list[DeclaredUnmanaged] = []
     objects: set[tuple[str, str]] = set()
 
     def collect(element: Any, *multiparams: Any, **params: Any) -> None:
@@ -157,7 +168,11 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         created = _created_object(element)
         if created is not None:
             objects.add(created)
-        collected.append((what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element)))
+        collected.append(
+            (what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element), _creates(element))
+        )
+        if type(element).__name__ not in _MANAGED:
+            unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
     # checks, comments) for a parameter pass that never happens here, and "100%" would be stored as "100%%".
@@ -180,12 +195,112 @@ def compile_models(metadata: MetaData) -> ModelDDL:
             return f"__[SCHEMA_{schema}]{m.group('dot')}{m.group('name')}"
         return m.group(0)
 
-    statements = tuple(
-        Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom)
-        for what, text, rewrite, table, refs, custom in collected
+    statements = _without_duplicates(
+        Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
+        for what, text, rewrite, table, refs, custom, creates in collected
     )
     names = {_real(m) for s in statements for m in _PLACEHOLDER.findall(s.text)}
-    return ModelDDL(statements, tuple(sorted(names)))
+    return ModelDDL(statements, tuple(sorted(names)), tuple(dict.fromkeys([*_unmanaged_options(metadata), *unmanaged])))
+
+
+def _without_duplicates(statements: Iterator[Statement]) -> tuple[Statement, ...]:
+    """The statements with identical repeats dropped, each with a warning.
+
+    The same index declared twice, identically (`index=True` on a column plus an `Index` of the same
+    name and columns, or a mixin applied twice), is one index: PostgreSQL would refuse the second
+    CREATE as "already exists", which says nothing about the database.
+    """
+    seen: set[str] = set()
+    kept = []
+    for statement in statements:
+        if statement.text in seen:
+            log.warning("The models declare the %s twice, identically: it is created once.", statement.what)
+            continue
+        seen.add(statement.text)
+        kept.append(statement)
+    return tuple(kept)
+
+
+# DDL elements whose result the inspector reads and the diff manages; any other one (the models' own
+# `DDL` events, SQLAlchemy 2.1's CreateView and CreateTableAs, a domain) is run, so that what depends on
+# it can be created, but reported as declared and unmanaged.
+_MANAGED = {
+    "CreateTable",
+    "CreateIndex",
+    "CreateSequence",
+    "CreateEnumType",
+    "AddConstraint",
+    "SetTableComment",
+    "SetColumnComment",
+    "CreateSchema",
+}
+_UNMANAGED_KINDS = {
+    "DDL": "custom DDL",
+    "CreateView": "view",
+    "CreateTableAs": "table created from a query",
+    "CreateDomainType": "domain",
+}
+
+
+def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
+    kind = _UNMANAGED_KINDS.get(type(element).__name__, type(element).__name__)
+    if kind == "custom DDL":
+        text = " ".join(str(getattr(element, "statement", "")).split())
+        target = getattr(element, "target", None)
+        on = (getattr(target, "schema", None) or DEFAULT_SCHEMA, getattr(target, "name", None) or "(the metadata)")
+        return DeclaredUnmanaged(kind, on[0], on[1], f"{text[:100]!r} (a DDL event: run, never compared)")
+    target = getattr(element, "element", None)
+    schema = getattr(target, "schema", None) or DEFAULT_SCHEMA
+    return DeclaredUnmanaged(
+        kind, schema, str(getattr(target, "name", what)), f"{what} is neither created nor compared"
+    )
+
+
+def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
+    """Table and index options the models declare that the inspector does not read, so the diff cannot see.
+
+    Each would otherwise vanish from the comparison: a database without the exclusion constraint, the
+    partitioning or the storage parameters would be reported "in sync".
+    """
+    from sqlalchemy.dialects.postgresql import ExcludeConstraint
+
+    table_options = {
+        "partition_by": "partitioning",
+        "with": "storage parameters",
+        "inherits": "inheritance",
+        "tablespace": "tablespace",
+        "using": "table access method",
+        "on_commit": "ON COMMIT action",
+    }
+    index_options = {"with": "index storage parameters", "tablespace": "index tablespace"}
+    found = []
+    for table in metadata.tables.values():
+        schema = table.schema or DEFAULT_SCHEMA
+        if getattr(table, "_creator_ddl", None) is not None:
+            continue  # a view or CREATE TABLE AS: reported from its DDL element
+        options = table.dialect_options["postgresql"]
+        for key, kind in table_options.items():
+            value = options.get(key)
+            if value:
+                found.append(DeclaredUnmanaged(kind, schema, table.name, f"postgresql_{key}={value!r}"))
+        for prefix in getattr(table, "_prefixes", ()):
+            found.append(
+                DeclaredUnmanaged(f"{str(prefix).lower()} table", schema, table.name, f"prefixes=[{prefix!r}]")
+            )
+        for constraint in table.constraints:
+            if isinstance(constraint, ExcludeConstraint):
+                label = constraint.name if isinstance(constraint.name, str) else "(unnamed)"
+                found.append(
+                    DeclaredUnmanaged("exclusion constraint", schema, table.name, f"EXCLUDE constraint {label}")
+                )
+        for index in table.indexes:
+            for key, kind in index_options.items():
+                value = index.dialect_options["postgresql"].get(key)
+                if value:
+                    found.append(
+                        DeclaredUnmanaged(kind, schema, table.name, f"index {index.name}: postgresql_{key}={value!r}")
+                    )
+    return found
 
 
 @contextlib.contextmanager
@@ -238,6 +353,26 @@ def _created_object(element: Any) -> tuple[str, str] | None:
     if not isinstance(name, str):
         return None
     return (getattr(owner, "schema", None) or DEFAULT_SCHEMA, name)
+
+
+def _creates(element: Any) -> tuple[str, str, str]:
+    """(kind, schema, name) of what a DDL element creates: how a model error is matched with the live side."""
+    kind = type(element).__name__
+    target = getattr(element, "element", None)
+    names = {
+        "CreateTable": "table",
+        "CreateIndex": "index",
+        "AddConstraint": "constraint",
+        "CreateSequence": "sequence",
+        "CreateEnumType": "enum type",
+        "SetTableComment": "comment",
+        "SetColumnComment": "comment",
+    }
+    if kind not in names or target is None:
+        return ("custom DDL" if kind == "DDL" else kind, "", "")
+    owner = getattr(target, "table", None) if kind in {"CreateIndex", "AddConstraint", "SetColumnComment"} else target
+    name = getattr(target, "name", None)
+    return (names[kind], getattr(owner, "schema", None) or DEFAULT_SCHEMA, name if isinstance(name, str) else "")
 
 
 def _owner(element: Any) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], ...], bool]:
@@ -365,25 +500,197 @@ def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
 
 
 def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+    """One rolled-back transaction: the whole batch at once, and object by object only when it fails.
+
+    The models' text is input, so it is never sent where it could carry a second statement: every
+    statement goes through the extended query protocol (psycopg's pipeline mode), whose Parse message
+    PostgreSQL refuses when it holds more than one command, and a statement that is itself transaction
+    control (`COMMIT`, `ROLLBACK`, `SAVEPOINT`, ...) is refused before it is sent, since ending the
+    transaction would make everything after it permanent.
+    """
     token = uuid.uuid4().hex[:12]
     scratch = {real: f"ss_scratch_{token}_{i}" for i, real in enumerate(ddl.schemas)}
-    setup = _setup_statements(scratch)
-    batch = ";\n".join([*setup, *(_render(s.text, scratch) for s in ddl.statements)])
+    errors: list[ModelError] = []
+    rendered: list[tuple[Statement, str]] = []
+    for statement in ddl.statements:
+        word = first_keyword(statement.text)
+        if word in TRANSACTION_CONTROL:
+            errors.append(_model_error(statement, f"{word} is transaction control, which the models' DDL may not run"))
+        else:
+            rendered.append((statement, _render(statement.text, scratch)))
     failure: psycopg.Error | None = None
     with conn.transaction(force_rollback=True):
-        cur = conn.cursor(row_factory=tuple_row)
+        quoted = _setup(conn, scratch)
         try:
-            cur.execute(batch)  # one round trip: setup, scratch schemas, all the models' DDL
+            _run(conn, [text for _, text in rendered])  # one round trip for all of it on the happy path
         except psycopg.Error as error:
             failure = error
         if failure is None:
-            row = cur.fetchone()
-            quoted = dict(zip(scratch, row[0], strict=True)) if row else {}
+            _still_inside(conn)
             inspected = inspect(conn, schemas=list(scratch.values()))
     if failure is not None:
-        raise _explain_failure(conn, ddl, scratch, failure)
+        _refuse_fatal(conn, failure, "the models' DDL")
+        inspected, quoted, more = _materialise_each(conn, rendered, scratch)
+        errors += more
     back = {name: real for real, name in scratch.items()}
-    return map_schema_names(inspected, back, {name: quoted.get(real, real) for real, name in scratch.items()})
+    result = map_schema_names(inspected, back, {name: quoted.get(real, real) for real, name in scratch.items()})
+    if not errors and not ddl.unmanaged:
+        return result
+    return replace(result, model_errors=tuple(errors), unmanaged_declared=ddl.unmanaged).sorted()
+
+
+def _materialise_each(
+    conn: psycopg.Connection, rendered: list[tuple[Statement, str]], scratch: dict[str, str]
+) -> tuple[Schema, dict[str, str], list[ModelError]]:
+    """The slow path, after the batch failed: each statement in a savepoint, every failure kept.
+
+    A statement the server refuses is rolled back to its savepoint and becomes a model error; what
+    depends on a table that could not be created (its indexes, constraints and comments, tables whose
+    foreign keys point at it) is left out with a model error naming that table, rather than failing
+    with a message about a missing relation.
+    """
+    errors: list[ModelError] = []
+    failed: set[tuple[str, str]] = set()
+    with conn.transaction(force_rollback=True):
+        quoted = _setup(conn, scratch)
+        for statement, text in rendered:
+            blocker = next((t for t in (statement.table, *statement.refs) if t in failed), None)
+            if blocker is not None and (statement.creates[0] != "table" or blocker != statement.table):
+                reason = f"left out: it depends on table {blocker[0]}.{blocker[1]}, which cannot be created"
+                errors.append(_model_error(statement, reason))
+            else:
+                try:
+                    with conn.transaction():  # a savepoint: the failure is undone, the rest goes on
+                        _run(conn, [text])
+                    continue
+                except psycopg.Error as error:
+                    _refuse_fatal(conn, error, statement.what)
+                    errors.append(_model_error(statement, _reason(error, scratch)))
+            if statement.creates[0] == "table" and statement.table is not None:
+                failed.add(statement.table)
+        _still_inside(conn)
+        inspected = inspect(conn, schemas=list(scratch.values()))
+    return inspected, quoted, errors
+
+
+def _reason(error: psycopg.Error, scratch: dict[str, str]) -> str:
+    message = _unscratch(_server_message(error), scratch)
+    if isinstance(error, psycopg.errors.SyntaxError) and "multiple commands" in message:
+        return f"{message}: text in the models (a default, a check, a DDL event) holds more than one SQL statement"
+    return message
+
+
+def _run(conn: psycopg.Connection, texts: list[str]) -> None:
+    """Run model statements through the extended protocol: one command per statement, never more."""
+    with conn.pipeline():
+        cur = conn.cursor()
+        for text in texts:
+            cur.execute(text)
+
+
+def _still_inside(conn: psycopg.Connection) -> None:
+    """Belt and braces: the materialising transaction is still open (nothing the models ran ended it)."""
+    if conn.info.transaction_status not in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
+        raise ConfigError(
+            "The models' DDL ended the transaction schemasync materialises them in.",
+            "Remove transaction control from the models' DDL events; check the database for objects they created.",
+        )
+
+
+# What ends, or steps out of, the materialising transaction (COMMIT PREPARED and ROLLBACK PREPARED start
+# with COMMIT and ROLLBACK). Anything else that could commit (a procedure's COMMIT, VACUUM, CREATE DATABASE)
+# is refused by the server itself inside a transaction block.
+TRANSACTION_CONTROL = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
+)
+
+
+def first_keyword(text: str) -> str:
+    """The statement's first word in upper case, after white space and comments (block comments nest).
+
+    With one command per statement (the extended protocol), that word says what kind of statement
+    it is; a scanner rather than a regular expression, because PostgreSQL's block comments nest and a
+    non-greedy pattern would stop at the inner `*/` of `/* /* */ */ COMMIT`.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            break
+    match = re.match(r"[A-Za-z_]+", text[i:])
+    return match.group(0).upper() if match else ""
+
+
+def _model_error(statement: Statement, reason: str) -> ModelError:
+    kind, schema, name = statement.creates
+    table = statement.table[1] if statement.table is not None and kind != "table" else None
+    return ModelError(kind, schema or DEFAULT_SCHEMA, name, table, statement.what, reason)
+
+
+def _setup(conn: psycopg.Connection, scratch: dict[str, str]) -> dict[str, str]:
+    """Search path and scratch schemas (our own text); each real schema name as `quote_ident` writes it."""
+    first, *schemas = _setup_statements(scratch)
+    cur = conn.cursor(row_factory=tuple_row)
+    try:
+        row = cur.execute(first).fetchone()
+    except psycopg.Error as error:
+        _refuse_fatal(conn, error, SETUP)
+        raise _setup_error(conn, error, conn.info.user) from None
+    assert row is not None
+    try:
+        for statement in schemas:
+            cur.execute(statement)
+    except psycopg.Error as error:
+        _refuse_fatal(conn, error, SETUP)
+        raise _setup_error(conn, error, row[2]) from None
+    return dict(zip(scratch, row[0], strict=True))
+
+
+def _setup_error(conn: psycopg.Connection, error: psycopg.Error, user: str) -> ConfigError:
+    message = _server_message(error)
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        return ConfigError(
+            f"schemasync could not create its scratch schema in database {conn.info.dbname!r}: {message}.",
+            "Reading the models' schema needs CREATE on the database (everything is rolled back): "
+            f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}; or run as the database owner.",
+        )
+    return ConfigError(
+        f"schemasync could not prepare its scratch schema in database {conn.info.dbname!r}: {message}.",
+        "Nothing was changed in the database; check the connection's role and settings.",
+    )
+
+
+def _refuse_fatal(conn: psycopg.Connection, error: psycopg.Error, what: str) -> None:
+    """Failures that say nothing about the models (the server's lock table, a read-only database): raised."""
+    message = _server_message(error)
+    if isinstance(error, psycopg.errors.OutOfMemory) and "max_locks_per_transaction" in str(error):
+        from schemasync.db import lock_table
+
+        table = lock_table(conn)
+        raise ConfigError(
+            f"The models cannot be read: creating them ran out of lock table space at {what} ({message}); "
+            f"the server's lock table holds about {table.describe()}, shared by every session.",
+            "Raise max_locks_per_transaction in postgresql.conf (a restart is needed), or wait for the sessions "
+            "holding many locks to finish; nothing was changed in the database.",
+        )
+    if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+        raise ConfigError(
+            f"The database {conn.info.dbname!r} is read-only, so the models cannot be materialised to read their schema: {message}.",
+            "Point schemasync at the primary (not a standby), or unset default_transaction_read_only for this user.",
+        )
 
 
 def _setup_statements(scratch: dict[str, str]) -> list[str]:
@@ -412,52 +719,6 @@ def _setup_statements(scratch: dict[str, str]) -> list[str]:
 
 def _render(text: str, scratch: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: scratch[_real(m.group(1))], text)
-
-
-def _explain_failure(
-    conn: psycopg.Connection, ddl: ModelDDL, scratch: dict[str, str], error: psycopg.Error
-) -> ConfigError:
-    """Find which statement failed (one at a time this time: the error path may be slow) and say so."""
-    failed_what, failed_error, user = "the models' DDL", error, conn.info.user
-    with contextlib.suppress(psycopg.Error), conn.transaction(force_rollback=True):
-        cur = conn.cursor(row_factory=tuple_row)
-        steps = [(SETUP, text) for text in _setup_statements(scratch)]
-        steps += [(statement.what, _render(statement.text, scratch)) for statement in ddl.statements]
-        for i, (what, text) in enumerate(steps):
-            try:
-                cur.execute(text)
-            except psycopg.Error as exc:
-                failed_what, failed_error = what, exc
-                break
-            if i == 0:
-                user = cur.fetchone()[2]  # type: ignore[index]
-    message = _server_message(failed_error)
-    if isinstance(failed_error, psycopg.errors.OutOfMemory) and "max_locks_per_transaction" in str(failed_error):
-        from schemasync.db import lock_table
-
-        table = lock_table(conn)
-        return ConfigError(
-            f"The models cannot be read: creating them ran out of lock table space at {failed_what} ({message}); "
-            f"the server's lock table holds about {table.describe()}, shared by every session.",
-            "Raise max_locks_per_transaction in postgresql.conf (a restart is needed), or wait for the sessions "
-            "holding many locks to finish; nothing was changed in the database.",
-        )
-    if isinstance(failed_error, psycopg.errors.InsufficientPrivilege) and failed_what == SETUP:
-        return ConfigError(
-            f"schemasync could not create its scratch schema in database {conn.info.dbname!r}: {message}.",
-            "Reading the models' schema needs CREATE on the database (everything is rolled back): "
-            f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}; or run as the database owner.",
-        )
-    if isinstance(failed_error, psycopg.errors.ReadOnlySqlTransaction):
-        return ConfigError(
-            f"The database {conn.info.dbname!r} is read-only, so the models cannot be materialised to read their schema: {message}.",
-            "Point schemasync at the primary (not a standby), or unset default_transaction_read_only for this user.",
-        )
-    return ConfigError(
-        f"The models cannot be created on PostgreSQL: {failed_what} fails with: {_unscratch(message, scratch)}.",
-        "Fix that object in the models (names longer than 63 bytes are truncated by PostgreSQL and may "
-        "collide; index operator classes must suit the column type); nothing was changed in the database.",
-    )
 
 
 def _server_message(error: psycopg.Error) -> str:

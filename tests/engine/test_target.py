@@ -131,13 +131,16 @@ def _bad_opclass_models() -> MetaData:
 
 
 def test_ddl_failure_names_the_object_and_the_servers_message(pg: TestDB) -> None:
-    with pg.connect() as conn, pytest.raises(ConfigError) as caught:
-        desired(conn, _bad_opclass_models(), cache_dir=None)
-    message = str(caught.value)
-    assert "index ix_docs_title_bad on table public.docs" in message
-    assert "operator class" in message and "jsonb_path_ops" in message
-    assert "ss_scratch" not in message, "scratch names are mapped back in the server's message"
-    assert "\n" not in message
+    """A refused object is a model error (the rest is still read), named with the server's message."""
+    with pg.connect() as conn:
+        wanted = desired(conn, _bad_opclass_models(), cache_dir=None)
+    (error,) = wanted.model_errors
+    assert error.what == "index ix_docs_title_bad on table public.docs"
+    assert (error.kind, error.schema, error.table, error.name) == ("index", "public", "docs", "ix_docs_title_bad")
+    assert "operator class" in error.reason and "jsonb_path_ops" in error.reason
+    assert "ss_scratch" not in error.reason, "scratch names are mapped back in the server's message"
+    assert "\n" not in error.describe()
+    assert [t.name for t in wanted.tables] == ["docs"] and wanted.tables[0].indexes == ()
     assert scratch_schemas(pg) == []
     assert pg.scalar("SELECT count(*) FROM pg_class WHERE relname = 'docs'") == 0
 

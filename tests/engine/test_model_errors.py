@@ -1,0 +1,270 @@
+"""What the models declare but cannot be compared: model text that tries to escape, objects PostgreSQL
+refuses (model errors), declarations schemasync does not manage (unmanaged-declared), long convention names."""
+
+from __future__ import annotations
+
+import json
+import logging
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, event
+
+from schemasync.schema.target import desired, first_keyword
+from tests.engine.schema_helpers import scratch_schemas
+
+if TYPE_CHECKING:
+    from tests.conftest import TestDB
+
+ESCAPE = "0, PRIMARY KEY (id)); COMMIT; DROP TABLE public.victim; CREATE TABLE public.pwned(id int"
+
+
+def _relations(pg: TestDB) -> list[str]:
+    return [
+        r[0]
+        for r in pg.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1"
+        )
+    ]
+
+
+# -- issue 13.5: model text never escapes the rolled-back transaction -----------------------------
+
+
+def test_model_text_with_a_commit_leaves_the_database_untouched(pg: TestDB) -> None:
+    pg.execute("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)")
+    md = MetaData()
+    Table("t", md, Column("id", Integer, primary_key=True), Column("x", Integer, server_default=sa.text(ESCAPE)))
+    Table("fine", md, Column("id", Integer, primary_key=True))
+    with pg.connect() as conn:
+        wanted = desired(conn, md, cache_dir=None)
+    assert _relations(pg) == ["victim"] and pg.scalar("SELECT count(*) FROM victim") == 1
+    assert scratch_schemas(pg) == []
+    (error,) = wanted.model_errors
+    assert error.what == "table public.t" and "more than one SQL statement" in error.reason
+    assert "\n" not in error.describe()
+    assert [t.name for t in wanted.tables] == ["fine"], "the rest of the models is still read"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "COMMIT",
+        "  end",
+        "/* a /* nested */ comment */ COMMIT",
+        "-- line\nROLLBACK",
+        "SAVEPOINT x",
+        "RELEASE SAVEPOINT x",
+        "ROLLBACK TO SAVEPOINT x",
+        "PREPARE TRANSACTION 'x'",
+        "START TRANSACTION",
+    ],
+)
+def test_transaction_control_in_a_ddl_event_is_refused_before_it_is_sent(pg: TestDB, text: str) -> None:
+    pg.execute("CREATE TABLE victim (id int)")
+    md = MetaData()
+    Table("t", md, Column("id", Integer, primary_key=True))
+    event.listen(md, "after_create", sa.DDL(text))
+    event.listen(md, "after_create", sa.DDL("DROP TABLE public.victim"))
+    event.listen(md, "after_create", sa.DDL("CREATE TABLE public.pwned (id int)"))
+    with psycopg.connect(pg.url) as conn:
+        conn.execute("INSERT INTO victim VALUES (1)")  # inside the caller's transaction: a savepoint is used
+        wanted = desired(conn, md, cache_dir=None)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        conn.commit()
+    assert _relations(pg) == ["victim"] and pg.scalar("SELECT count(*) FROM victim") == 1
+    assert any("transaction control" in e.reason for e in wanted.model_errors)
+
+
+def test_first_keyword_sees_through_white_space_and_nested_comments() -> None:
+    assert first_keyword("/* /* */ */ commit") == "COMMIT"
+    assert first_keyword("--x\n\t/**/ Create TABLE t") == "CREATE"
+    assert first_keyword("/* unterminated") == ""
+
+
+def test_diff_with_a_hostile_default_changes_nothing_even_with_the_victim_excluded(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    pg.execute("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)")
+    _project(
+        cli,
+        f"""
+        import sqlalchemy as sa
+        metadata = sa.MetaData()
+        sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("x", sa.Integer, server_default=sa.text({ESCAPE!r})))
+        """,
+        extra='exclude-tables = ["victim"]\n',
+    )
+    result = cli("diff", env={"DATABASE_URL": pg.url})
+    assert "Traceback" not in result.output
+    assert "Model error" in result.stdout and "table public.t" in result.stdout
+    assert _relations(pg) == ["victim"] and pg.scalar("SELECT count(*) FROM victim") == 1
+
+
+# -- issue 14.5: every refused object reported, the rest compared ----------------------------------
+
+BAD_MODELS = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+docs = sa.Table(
+    "docs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.String(200)),
+    sa.Column("code", sa.Integer),
+    sa.Column("added", sa.Text),
+    sa.Index("ix_docs_empty"),
+)
+sa.Index("ix_docs_title", docs.c.title, postgresql_using="gin")
+sa.Index("ix_docs_code", docs.c.code)
+sa.Index("ix_docs_code", docs.c.code)
+sa.Table("refs", metadata, sa.Column("id", sa.Integer, primary_key=True),
+         sa.Column("doc_code", sa.Integer, sa.ForeignKey("docs.code")))
+"""
+
+
+def _bad_database(pg: TestDB) -> None:
+    pg.execute(
+        """
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE TABLE docs (id serial PRIMARY KEY, title varchar(200), code integer);
+        CREATE INDEX ix_docs_title ON docs USING gin (title gin_trgm_ops);
+        CREATE INDEX ix_docs_code ON docs (code);
+        """
+    )
+
+
+def test_every_refused_object_is_reported_and_the_rest_is_compared(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    _bad_database(pg)
+    _project(cli, BAD_MODELS)
+    env = {"DATABASE_URL": pg.url}
+    check = cli("check", "--json", env=env)
+    assert check.code == 2, check.output
+    report = json.loads(check.stdout)
+    assert report["in_sync"] is False
+    errors = {e["object"]: e for e in report["model_errors"]}
+    assert set(errors) == {
+        "index ix_docs_title on table public.docs",
+        "index ix_docs_empty on table public.docs",
+        "table public.refs",
+    }
+    title = errors["index ix_docs_title on table public.docs"]
+    assert "operator class" in title["reason"] and "gin_trgm_ops" in title["live"]
+    assert "unique constraint" in errors["table public.refs"]["reason"] and errors["table public.refs"]["live"] is None
+    # the rest is compared: the missing column is found, the live gin index is neither dropped nor rebuilt
+    changes = json.dumps(report["changes"])
+    assert "added" in changes and "ix_docs_title" not in changes and "ix_docs_code" not in changes
+    assert "twice, identically" in check.stderr
+    text = cli("check", env=env)
+    assert text.code == 2 and "Traceback" not in text.output
+    assert text.stdout.count("Model error") == 3
+
+    refused = cli("sync", "--yes", env=env)
+    assert refused.code == 3 and "--allow-model-errors" in refused.output
+    assert pg.scalar("SELECT count(*) FROM information_schema.columns WHERE column_name = 'added'") == 0
+    applied = cli("sync", "--yes", "--allow-model-errors", env=env)
+    assert applied.code == 0, applied.output
+    assert pg.scalar("SELECT count(*) FROM information_schema.columns WHERE column_name = 'added'") == 1
+    assert "gin_trgm_ops" in pg.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_docs_title'")
+
+
+def test_model_errors_are_cached_with_the_desired_schema(pg: TestDB, tmp_path: Path) -> None:
+    md = MetaData()
+    t = Table("docs", md, Column("id", Integer, primary_key=True), Column("title", String(20)))
+    Index("ix_docs_title", t.c.title, postgresql_using="gin")
+    with pg.connect() as conn:
+        first = desired(conn, md, cache_dir=tmp_path)
+        pg.execute("CREATE TABLE marker (id int)")  # a cache hit does not materialise again
+        second = desired(conn, md, cache_dir=tmp_path)
+    assert first.model_errors and second.model_errors == first.model_errors
+    assert list(tmp_path.glob("desired-*.json"))
+
+
+def test_a_table_referencing_a_refused_table_is_left_out_as_its_dependent(pg: TestDB) -> None:
+    md = MetaData()
+    Table("a", md, Column("id", Integer, primary_key=True), Column("x", Integer, server_default=sa.text("nope(")))
+    Table("b", md, Column("id", Integer, primary_key=True), Column("a_id", ForeignKey("a.id")))
+    with pg.connect() as conn:
+        wanted = desired(conn, md, cache_dir=None)
+    reasons = {e.name: e.reason for e in wanted.model_errors}
+    assert set(reasons) == {"a", "b"} and "depends on table public.a" in reasons["b"]
+    assert wanted.tables == ()
+
+
+# -- issue 14.4: long naming-convention names as SQLAlchemy sends them --------------------------------
+
+
+def test_long_convention_names_are_what_sqlalchemy_emits(pg: TestDB, caplog: pytest.LogCaptureFixture) -> None:
+    md = MetaData(naming_convention={"ix": "ix_%(table_name)s_%(column_0_N_name)s"})
+    t = Table(
+        "customer_subscription_billing_history",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("first_very_long_column_name_a", Integer),
+        Column("second_b", Integer),
+        Column("second_c", Integer),
+    )
+    Index(None, t.c.first_very_long_column_name_a, t.c.second_b)
+    Index(None, t.c.first_very_long_column_name_a, t.c.second_c)
+    with caplog.at_level(logging.WARNING), pg.connect() as conn:
+        wanted = desired(conn, md, cache_dir=None)
+    names = sorted(i.name for i in wanted.tables[0].indexes)
+    assert len(names) == 2 and all(len(n) == 60 and n.startswith("ix_customer_subscription_billing_hi") for n in names)
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert all(n in warned for n in names), "the warning names what SQLAlchemy actually sends"
+    assert "PostgreSQL keeps only" not in warned
+
+
+# -- issue 14.8: declared but not managed is never "in sync" ----------------------------------------
+
+UNMANAGED = {
+    "exclusion constraint": """
+        from sqlalchemy.dialects.postgresql import TSRANGE, ExcludeConstraint
+        sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("during", TSRANGE),
+                 ExcludeConstraint(("during", "&&"), name="no_double_booking"))
+        """,
+    "partitioning": """
+        sa.Table("booking", metadata, sa.Column("id", sa.Integer), sa.Column("room", sa.Integer),
+                 postgresql_partition_by="RANGE (id)")
+        """,
+    "unlogged table": """
+        sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True), prefixes=["UNLOGGED"])
+        """,
+    "storage parameters": """
+        sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                 postgresql_with={"fillfactor": "70"})
+        """,
+    "custom DDL": """
+        t = sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True))
+        sa.event.listen(t, "after_create", sa.DDL("CREATE VIEW booking_ids AS SELECT id FROM booking"))
+        """,
+    "view": """
+        from sqlalchemy.sql.ddl import CreateView
+        t = sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True))
+        CreateView(sa.select(t.c.id), "booking_ids", metadata=metadata)
+        """,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNMANAGED))
+def test_declared_but_unmanaged_objects_keep_check_from_in_sync(cli, pg: TestDB, kind: str) -> None:  # type: ignore[no-untyped-def]
+    _project(cli, "import sqlalchemy as sa\nmetadata = sa.MetaData()\n" + textwrap.dedent(UNMANAGED[kind]))
+    env = {"DATABASE_URL": pg.url}
+    synced = cli("sync", "--yes", env=env)
+    assert synced.code == 0, synced.output
+    assert "Unmanaged-declared" in synced.stdout and kind in synced.stdout
+    check = cli("check", env=env)
+    assert check.code == 2 and "In sync" not in check.stdout, check.output
+    assert f"Unmanaged-declared (schemasync neither creates nor compares it): {kind}" in check.stdout
+    report = json.loads(cli("check", "--json", env=env).stdout)
+    assert report["in_sync"] is False and [u["kind"] for u in report["unmanaged_declared"]] == [kind]
+
+
+def _project(cli, models: str, extra: str = "") -> None:  # type: ignore[no-untyped-def]
+    root: Path = cli.project
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "m"\nversion = "1.0.0"\n\n[tool.schemasync]\nmodels = "mymodels:metadata"\n' + extra
+    )
+    (root / "mymodels.py").write_text(textwrap.dedent(models))
