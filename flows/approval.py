@@ -2,11 +2,14 @@
 
 Both halves of the protocol live here so the keys cannot drift apart:
 
-- the flow side: `wait_for_approval` publishes the plan (artifact `schemasync-plan`, Markdown) and the
-  request (artifact `schemasync-approval`, a one-row table: database, versions, summary, hazards,
-  backup) on the flow run, then pauses with `pause_flow_run(wait_for_input=Approval...)`;
-- the operator side: `pending_approvals` (for `schemasync runs`) finds paused runs by that request
-  artifact, and `answer` (for `schemasync approve` / `reject`) resumes a run with an `Approval`.
+- the flow side: `wait_for_approval` writes the request as the run's own input (`schemasync-request`:
+  database, versions, summary, hazards, backup, initiator, who may approve, the pin's hash), publishes
+  the plan (artifact `schemasync-plan`, Markdown) and the request (artifact `schemasync-approval`, a
+  one-row table, for the UI), then pauses with `pause_flow_run(wait_for_input=Approval...)`; an answer
+  the API accepted but the form does not is `InvalidAnswer`, never a traceback;
+- the operator side: `pending_approvals` (for `schemasync runs`) lists paused runs by that input
+  (never by artifact: any API user can attach one to any run), and `answer` (for `schemasync approve`
+  / `reject`) checks the approver against the request, then resumes the run with an `Approval`.
 
 Prefect 3.9 facts this relies on are in `flows/README.md`. In short: the pause blocks in this process
 and polls the API; the resume endpoint validates the input against the schema the paused run saved
@@ -17,7 +20,6 @@ checks the status itself; a timeout fails the run.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -33,17 +35,21 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_base_key
 from prefect.settings import get_current_settings
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from schemasync import secrets
-from schemasync.errors import ConfigError, ExitCode, SchemasyncError
+from schemasync.deploy import gate
+from schemasync.errors import ConfigError, ExitCode, Refused, SchemasyncError
 
 log = logging.getLogger(__name__)
 
 PLAN_ARTIFACT_KEY = "schemasync-plan"
 """Markdown artifact: the plan exactly as the approver sees it (the pause description)."""
 REQUEST_ARTIFACT_KEY = "schemasync-approval"
-"""Table artifact, one row of `ApprovalRequest`: what `schemasync runs` lists."""
+"""Table artifact, one row of `ApprovalRequest`, for people in the Prefect UI (any API user can add one)."""
+REQUEST_INPUT_KEY = "schemasync-request"
+"""Flow run input holding the `ApprovalRequest` as the flow wrote it: what `schemasync runs` lists and what
+`schemasync approve` checks the approver against. A run's input keys are unique, so nobody adds a second."""
 DEFAULT_PAUSE_KEY = "schemasync-approval"
 """Pause key; Prefect stores the input under `paused-<key>-{schema,description,response}`."""
 
@@ -88,10 +94,16 @@ class ApprovalRequest(BaseModel):
     hazards: list[str] = Field(default_factory=list)
     backup: str | None = Field(default=None, description="Where the pre-change backup is (URI or path).")
     plan_hash: str | None = Field(default=None, description="Hash of the schema the plan was made from.")
+    covers: str | None = Field(default=None, description="SHA-256 of everything the approval covers (the pin).")
+    initiator: str = Field(default="", description="Who started the run (`unknown` when Prefect does not say).")
+    approvers: list[str] = Field(default_factory=list, description="Who may approve (empty: anyone who can answer).")
+    separate_approver: bool = Field(default=False, description="The approver must not be the initiator.")
 
     def row(self) -> dict[str, str]:
         values = self.model_dump()
         values["hazards"] = ", ".join(self.hazards)
+        values["approvers"] = ", ".join(self.approvers)
+        values["separate_approver"] = "yes" if self.separate_approver else ""
         return {k: secrets.scrub("" if v is None else str(v)) for k, v in values.items()}
 
 
@@ -103,6 +115,10 @@ class ApprovalTimeout(SchemasyncError):
 
 class ApprovalUnavailable(SchemasyncError):
     """The Prefect API stayed unreachable while the run waited, so the answer cannot be known."""
+
+
+class InvalidAnswer(Refused):
+    """The run was resumed with an answer that is not a valid `Approval` (the API's check is not ours)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,6 +155,7 @@ def wait_for_approval(
     text = secrets.scrub(description)
     create_markdown_artifact(text, key=PLAN_ARTIFACT_KEY, description="Plan awaiting approval")
     req = request or ApprovalRequest(database="", summary=_first_line(text))
+    _save_request(run_id, req)
     create_table_artifact([req.row()], key=REQUEST_ARTIFACT_KEY, description="Approval request")
     logger = _run_logger()
     logger.info(
@@ -160,6 +177,8 @@ def wait_for_approval(
             answer = pause_flow_run(wait_for_input=form, key=key, timeout=remaining, poll_interval=poll_interval)
         except FlowPauseTimeout:
             raise _timeout(run_id, timeout) from None
+        except ValidationError as exc:
+            raise _invalid(run_id, exc) from None
         except (httpx.TransportError, PrefectHTTPStatusError) as exc:
             if not _transient(exc):
                 raise
@@ -172,6 +191,35 @@ def wait_for_approval(
     said = f": {answer.comment}" if answer.comment else ""
     logger.info("%s", secrets.scrub(f"Flow run {run_id} {verdict} by {answer.approver}{said}"))
     return answer
+
+
+def _save_request(run_id: uuid.UUID, request: ApprovalRequest) -> None:
+    """Write the request as the run's own input (replacing the one of an earlier attempt of this run)."""
+    value = request.model_dump_json()
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_flow_run_input(run_id, REQUEST_INPUT_KEY, value)
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code != 409:
+                raise
+            client.delete_flow_run_input(run_id, REQUEST_INPUT_KEY)
+            client.create_flow_run_input(run_id, REQUEST_INPUT_KEY, value)
+
+
+def _invalid(run_id: uuid.UUID, exc: ValidationError) -> InvalidAnswer:
+    """The error for a resume whose input the Prefect API accepted and the `Approval` form does not."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'the answer'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
+    return InvalidAnswer(
+        secrets.scrub(
+            f"Flow run {run_id} was resumed with an answer that is not a valid approval ({problems}), so it "
+            "counts as no approval and nothing was applied."
+        ),
+        "Answer with `schemasync approve RUN_ID` / `schemasync reject RUN_ID`, or the Prefect UI's form, on a "
+        "new run; a run resumed any other way is refused.",
+    )
 
 
 def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -370,6 +418,14 @@ def answer(run_id: uuid.UUID | str, approval: Approval) -> Answered:
                 ) from None
             flow_name = _flow_name(client, run.flow_id)
             _require_waiting(run, rid, flow_name)
+            request = _request_of(client, rid)
+            if approval.approve and request is not None:  # the flow checks again: this only saves the run
+                gate.check_approver(
+                    approval.approver,
+                    initiator=request.initiator or gate.UNKNOWN,
+                    approvers=request.approvers,
+                    separate=request.separate_approver,
+                )
             result = client.resume_flow_run(rid, run_input=approval.model_dump(mode="json"))
     except SchemasyncError:
         raise
@@ -416,38 +472,43 @@ def _flow_name(client: SyncPrefectClient, flow_id: uuid.UUID) -> str:
         return "?"
 
 
+def _request_of(client: SyncPrefectClient, run_id: uuid.UUID) -> ApprovalRequest | None:
+    """The request the paused run wrote as its own input, or None when it wrote none (not our gate)."""
+    try:
+        text = client.read_flow_run_input(flow_run_id=run_id, key=REQUEST_INPUT_KEY)
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return None
+        raise
+    try:
+        return ApprovalRequest.model_validate_json(text)
+    except ValidationError:
+        return None
+
+
 def pending_approvals(limit: int = 200) -> list[PendingApproval]:
-    """Paused runs that published an approval request, oldest pause first."""
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterKey,
-        FlowRunFilter,
-        FlowRunFilterId,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
+    """Paused runs waiting for schemasync's approval form, oldest pause first.
+
+    The request shown is the run's own input (`REQUEST_INPUT_KEY`, written by the flow before it
+    paused), never an artifact: any API user can attach an artifact with any key to any run.
+    """
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import ArtifactSort
 
     url = api_url()
     paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+    latest: dict[uuid.UUID, dict[str, str]] = {}
     try:
         with get_client(sync_client=True) as client:
             runs = [r for r in client.read_flow_runs(flow_run_filter=paused, limit=limit) if r.state]
-            if not runs:
-                return []
-            artifacts = client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[REQUEST_ARTIFACT_KEY])),
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in runs])),
-                sort=ArtifactSort.CREATED_DESC,
-            )
+            for r in runs:
+                if r.state is not None and r.state.state_details.run_input_keyset:
+                    request = _request_of(client, r.id)
+                    if request is not None:
+                        latest[r.id] = request.row()
             flows = {fid: _flow_name(client, fid) for fid in {r.flow_id for r in runs}}
     except (httpx.HTTPError, OSError) as exc:
         raise _client_errors(url, "listing paused runs", exc) from None
-    latest: dict[uuid.UUID, dict[str, str]] = {}
-    for artifact in artifacts:  # newest first: a retried run's latest request wins
-        if artifact.flow_run_id is not None and artifact.flow_run_id not in latest:
-            latest[artifact.flow_run_id] = _table_row(artifact.data)
     pending = [
         PendingApproval(
             run_id=str(r.id),
@@ -465,14 +526,3 @@ def pending_approvals(limit: int = 200) -> list[PendingApproval]:
         if r.id in latest
     ]
     return sorted(pending, key=lambda p: p.paused_at or "")
-
-
-def _table_row(data: Any) -> dict[str, str]:
-    """First row of a table artifact (stored as JSON text of a list of dicts)."""
-    try:
-        table = json.loads(data) if isinstance(data, str) else data
-    except json.JSONDecodeError:
-        return {}
-    if isinstance(table, list) and table and isinstance(table[0], dict):
-        return {str(k): "" if v is None else str(v) for k, v in table[0].items()}
-    return {}

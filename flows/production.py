@@ -31,12 +31,21 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.approval import PLAN_ARTIFACT_KEY, Approval, ApprovalRequest, ApprovalTimeout, wait_for_approval
+from flows import preapproval
+from flows.approval import (
+    PLAN_ARTIFACT_KEY,
+    Approval,
+    ApprovalRequest,
+    ApprovalTimeout,
+    InvalidAnswer,
+    wait_for_approval,
+)
 from flows.logs import forward_engine_logs
 from flows.results import local_result_storage
 from schemasync import secrets, versions
+from schemasync.deploy import gate, steps
 from schemasync.deploy import report as markdown
-from schemasync.deploy import steps
+from schemasync.deploy.gate import ApproverNotAllowed, Pin
 from schemasync.deploy.model import (
     BackupInfo,
     Context,
@@ -85,7 +94,9 @@ class ProductionOptions(BaseModel):
         False, description="Accept a backup kept only on this machine when no S3 bucket is configured."
     )
     allow_destructive: bool = Field(
-        False, description="Let a pre-approved run apply a plan that deletes data (an approver always sees it)."
+        False,
+        description="Ask that a pre-approved run may apply a plan that deletes data; only granted where the worker "
+        "sets SCHEMASYNC_ALLOW_PRE_APPROVAL=destructive. Otherwise an approver sees the plan.",
     )
     allow_downgrade: bool = Field(False, description="Deploy even though the database is at a newer version.")
     prune: bool = Field(False, description="Also drop tables, columns, enums and sequences the models do not have.")
@@ -104,8 +115,8 @@ class ProductionOptions(BaseModel):
     pre_approved_by: str | None = Field(
         None,
         max_length=200,
-        description="Skip the approval pause: the run is pre-approved by this person, and recorded as pre-approved "
-        "(what `schemasync production --approve` sets).",
+        description="Ask to skip the approval pause, pre-approved by this person. Honoured only where the worker "
+        "sets SCHEMASYNC_ALLOW_PRE_APPROVAL (flows/preapproval.py); otherwise the run waits for an approver.",
     )
     comment: str = Field("", max_length=2000, description="Comment recorded with a pre-approval.")
 
@@ -146,8 +157,10 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
     """Deploy the app's schema: plan, back up off-site, ask for approval, apply, build, verify, record."""
     options = options or ProductionOptions()
     forward_engine_logs()
+    preapproval.refuse_run_overrides()
     target = options.target()
     run_id = str(flow_run.id)
+    initiator = preapproval.initiator()
     started = time.monotonic()
     report = Report(run_id=run_id, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     report = replace(report, project_dir=target.project_dir)
@@ -163,18 +176,30 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
     report = report.step("plan", True, planned.headline)
 
     try:
-        steps.check_plan(
-            planned, pre_approved=bool(options.pre_approved_by), allow_destructive=options.allow_destructive
-        )
+        pre, allow_destructive = _pre_approval(options, context, planned, initiator)
+        steps.check_plan(planned, pre_approved=pre is not None, allow_destructive=allow_destructive)
         taken = _backup(target, context, planned, options)
         report = replace(report, backup=taken).step("backup", True, f"{taken.location} (verified)")
-        decision = _decide(options, context, planned, taken, run_id)
+        pin = t.pin_plan(target, planned, taken, allow_destructive=allow_destructive, initiator=initiator)
+        if pre is not None:
+            decision = _publish_pre_approved(context, planned, taken, pin, run_id=run_id, decision=pre)
+        else:
+            answered: Decision | None = None
+            try:
+                answered = _ask(options, context, planned, taken, pin, run_id=run_id)
+                if answered.approve:
+                    gate.check_approver(
+                        answered.approver, initiator=initiator, approvers=pin.approvers, separate=pin.separate_approver
+                    )
+            except (ApprovalTimeout, InvalidAnswer, ApproverNotAllowed) as exc:
+                row = _record_refusal(target, report, run_id, exc, _why(exc), decision=answered, pin=pin)
+                report = replace(report, version_id=row or report.version_id)
+                raise
+            decision = answered
     except Exception as exc:
-        if isinstance(exc, ApprovalTimeout):
-            row = _record_refusal(target, report, run_id, exc, "no approval arrived in time", decision=None)
-            report = replace(report, version_id=row or report.version_id)
         _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
         raise
+    decision = replace(decision, initiator=initiator)
     report = replace(report, decision=decision).step(
         "approval", decision.approve, f"{'approved' if decision.approve else 'rejected'} by {decision.approver}"
     )
@@ -188,6 +213,7 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
             run_id=run_id,
             schema_hash=planned.source_hash,
             description=f"Rejected: {planned.description or planned.headline}",
+            pin=pin,
         )
         message = f"Rejected by {decision.approver}" + (f": {decision.comment}" if decision.comment else "")
         message += "; nothing was changed."
@@ -198,12 +224,18 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
 
     try:
         applied = t.apply_change(
-            target, approved=planned, decision=decision, taken=taken, run_id=run_id, slot_timeout=options.slot_timeout
+            target,
+            approved=planned,
+            pin=pin,
+            decision=decision,
+            taken=taken,
+            run_id=run_id,
+            slot_timeout=options.slot_timeout,
         )
     except Exception as exc:
-        if isinstance(exc, Refused):  # a stale plan, a moved revision: approved, and still not applied
+        if isinstance(exc, Refused):  # a stale plan, a moved pin or revision: approved, and still not applied
             why = f"refused after approval by {decision.approver}"
-            row = _record_refusal(target, report, run_id, exc, why, decision=decision)
+            row = _record_refusal(target, report, run_id, exc, why, decision=decision, pin=pin)
             report = replace(report, version_id=row or report.version_id)
         _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
         raise
@@ -212,13 +244,13 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
     )
 
     try:
-        run = t.build_app(target)
+        run = t.build_app(target, pin)
         report = report.step("build", True, run.describe() if run else "no build command configured")
-        checks = t.verify(target)
+        checks = t.verify(target, pin)
         for check in checks.checks:
             report = report.step(f"verify: {check.name}", True, check.detail)
     except Exception as exc:
-        raise _failed_after_apply(target, report, started, exc, run_id) from exc
+        raise _failed_after_apply(target, report, started, exc, run_id=run_id, pin=pin) from exc
 
     message = (
         f"Deployed {context.app_version} to {context.database} ({context.environment}): "
@@ -260,20 +292,61 @@ def _backup(target: Target, context: Context, planned: PlannedChange, options: P
     return taken
 
 
-def _decide(
-    options: ProductionOptions, context: Context, planned: PlannedChange, taken: BackupInfo, run_id: str
-) -> Decision:
-    """Pause for an approver's answer, or take the pre-approval given with the run."""
-    text = markdown.plan_markdown(context, planned, taken, run_id=run_id)
-    if options.pre_approved_by:
-        from prefect.artifacts import create_markdown_artifact
+def _pre_approval(
+    options: ProductionOptions, context: Context, planned: PlannedChange, initiator: str
+) -> tuple[Decision | None, bool]:
+    """Whether this run skips the pause (and may apply a destructive plan unreviewed): see flows/preapproval.py.
 
-        create_markdown_artifact(text, key=PLAN_ARTIFACT_KEY, description="Plan (pre-approved run)")
-        decision = Decision(True, options.pre_approved_by, options.comment, pre_approved=True)
-        t.say("Pre-approved by %s; no approval pause.", decision.approver)
-        return decision
+    The terminal's `--approve` is the person at it approving, under the approvers rules; a run's
+    `pre_approved_by` stands only where the operator allows it and the plan is one they allowed. A
+    request that does not stand is logged and the run waits for an approver, who sees the plan.
+    """
+    here = preapproval.terminal()
+    if here is not None:
+        if not here.approve:
+            return None, False
+        gate.check_approver(
+            here.user, initiator=here.user, approvers=context.approvers, separate=context.separate_approver
+        )
+        return Decision(True, here.user, here.comment, pre_approved=True), here.allow_destructive
+    asked = options.pre_approved_by
+    if not asked:
+        return None, False
+    allowed = preapproval.allowed()
+    destructive_ok = allowed is preapproval.Allowed.DESTRUCTIVE and options.allow_destructive
+    why = ""
+    if allowed is preapproval.Allowed.NOTHING:
+        why = f"this worker does not allow pre-approved runs ({preapproval.ALLOW_VARIABLE} is not set)"
+    elif context.separate_approver:
+        why = "separate-approver is set, and a pre-approval is the run's creator approving"
+    elif context.approvers and not any(gate.same_person(asked, name) for name in context.approvers):
+        why = f"{asked!r} is not one of the approvers ({', '.join(context.approvers)})"
+    elif planned.destructive and not destructive_ok:
+        why = "the plan deletes data, which an approver must see"
+    if why:
+        t.say("The run asks to be pre-approved by %s, but %s: it waits for an approver.", asked, why)
+        return None, False
+    source = f"pre_approved_by, allowed by {preapproval.ALLOW_VARIABLE} on the worker"
+    return Decision(True, asked, options.comment, pre_approved=True, source=source), destructive_ok
+
+
+def _publish_pre_approved(
+    context: Context, planned: PlannedChange, taken: BackupInfo, pin: Pin, *, run_id: str, decision: Decision
+) -> Decision:
+    from prefect.artifacts import create_markdown_artifact
+
+    text = markdown.plan_markdown(context, planned, taken, run_id=run_id, pin=pin)
+    create_markdown_artifact(text, key=PLAN_ARTIFACT_KEY, description="Plan (pre-approved run)")
+    t.say("Pre-approved by %s; no approval pause.", decision.approver)
+    return decision
+
+
+def _ask(
+    options: ProductionOptions, context: Context, planned: PlannedChange, taken: BackupInfo, pin: Pin, *, run_id: str
+) -> Decision:
+    """Pause for an approver's answer."""
     answer: Approval = wait_for_approval(
-        text,
+        markdown.plan_markdown(context, planned, taken, run_id=run_id, pin=pin),
         request=ApprovalRequest(
             database=context.database,
             environment=context.environment,
@@ -283,6 +356,10 @@ def _decide(
             hazards=[f"{h.kind}: {h.fact}" for h in planned.hazards],
             backup=taken.location,
             plan_hash=planned.source_hash,
+            covers=pin.digest,
+            initiator=pin.initiator,
+            approvers=list(pin.approvers),
+            separate_approver=pin.separate_approver,
         ),
         timeout=max(1, round(options.approval_timeout or context.approval_timeout)),
         poll_interval=max(1, round(options.poll_interval or context.approval_poll_interval)),
@@ -290,8 +367,23 @@ def _decide(
     return Decision(answer.approve, answer.approver, answer.comment)
 
 
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ApprovalTimeout):
+        return "no approval arrived in time"
+    if isinstance(exc, InvalidAnswer):
+        return "the run was resumed without a valid approval"
+    return "the approver is not allowed to approve this run"
+
+
 def _record_refusal(
-    target: Target, report: Report, run_id: str, exc: Exception, why: str, *, decision: Decision | None
+    target: Target,
+    report: Report,
+    run_id: str,
+    exc: Exception,
+    why: str,
+    *,
+    decision: Decision | None,
+    pin: Pin | None = None,
 ) -> int | None:
     """A `refused` row for a plan that was put up for approval and then not applied, so the audit trail
     says what was asked, who approved it (if anyone) and why nothing changed. Written directly (not as a
@@ -308,6 +400,7 @@ def _record_refusal(
             schema_hash=report.planned.source_hash,
             description=f"Not applied: {why}",
             note=_text(exc),
+            pin=pin,
         )
     except Exception as record_error:
         t.say("Could not record the refusal in schema_versions: %s", _text(record_error))
@@ -315,7 +408,7 @@ def _record_refusal(
 
 
 def _failed_after_apply(
-    target: Target, report: Report, started: float, exc: Exception, run_id: str
+    target: Target, report: Report, started: float, exc: Exception, *, run_id: str, pin: Pin
 ) -> DeploymentFailed:
     """Record the failure, write the summary with the rollback command, and say all of it in the error."""
     step = "build" if not any(s.step == "build" for s in report.steps) else "verification"
@@ -335,6 +428,7 @@ def _failed_after_apply(
             schema_hash=applied.schema_hash,
             description=f"Applied, then the {step} failed",
             note=what,
+            pin=pin,
         )
     except Exception as record_error:  # the summary and the error still say what happened
         report = report.step("record failure", False, _text(record_error))

@@ -2,7 +2,7 @@
 
 verify (fetch, SHA-256 against the manifest, table of contents, what the target holds now) -> show
 what comes back and what it replaces (artifact `schemasync-restore-plan`) -> approval (pause; skipped
-when the run is pre-approved) -> rejected: nothing restored, done | approved: pg_restore in one
+only when the worker allows the run's pre-approval, flows/preapproval.py) -> rejected: nothing restored, done | approved: pg_restore in one
 transaction under the change lock; the engine records a `restore` row in schema_versions -> summary
 (artifact `schemasync-restore`).
 
@@ -22,10 +22,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from flows import preapproval
 from flows.approval import ApprovalRequest, wait_for_approval
 from flows.logs import forward_engine_logs
 from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
+from schemasync.deploy import gate
 from schemasync.errors import ConfigError
 from tasks.restore import restore_backup, verify_backup
 
@@ -58,7 +60,11 @@ class RestoreOptions(BaseModel):
     approval_timeout: float | None = Field(None, gt=0, description="Seconds to wait for approval (default: setting).")
     poll_interval: float | None = Field(None, gt=0, description="Seconds between checks for an answer.")
     pre_approved_by: str | None = Field(
-        None, max_length=200, description="Skip the approval pause: the restore is pre-approved by this person."
+        None,
+        max_length=200,
+        description="Ask to skip the approval pause, pre-approved by this person. Honoured only where the worker "
+        "sets SCHEMASYNC_ALLOW_PRE_APPROVAL=destructive (or =1 for a restore into a new database); otherwise the "
+        "run waits for an approver.",
     )
 
     @field_validator("database_url_env")
@@ -108,11 +114,36 @@ def plan_markdown(plan: restore.RestorePlan) -> str:
     return secrets.scrub("\n".join(lines) + "\n")
 
 
+def _pre_approved(options: RestoreOptions, settings: Settings, plan: restore.RestorePlan) -> bool:
+    """Whether the run's `pre_approved_by` stands (flows/preapproval.py): the worker allows it for this kind of
+    restore, and the approvers rules accept it. Otherwise the request is logged and an approver is asked."""
+    asked = options.pre_approved_by
+    if not asked:
+        return False
+    allowed = preapproval.allowed()
+    why = ""
+    if allowed is preapproval.Allowed.NOTHING:
+        why = f"this worker does not allow pre-approved runs ({preapproval.ALLOW_VARIABLE} is not set)"
+    elif not plan.create and allowed is not preapproval.Allowed.DESTRUCTIVE:
+        why = f"the restore replaces data, which needs {preapproval.ALLOW_VARIABLE}=destructive on the worker"
+    elif settings.separate_approver:
+        why = "separate-approver is set, and a pre-approval is the run's creator approving"
+    elif settings.approvers and not any(gate.same_person(asked, name) for name in settings.approvers):
+        why = f"{asked!r} is not one of the approvers ({', '.join(settings.approvers)})"
+    if why:
+        get_run_logger().warning(
+            "%s", secrets.scrub(f"The restore asks to be pre-approved by {asked}, but {why}: it waits for an approver.")
+        )
+    return not why
+
+
 @flow(name="schemasync-restore", description="Restore a verified backup after approval, and record it.")
 def restore_database(options: RestoreOptions) -> State[Any]:
     """Verify, ask (unless pre-approved), restore, record."""
     forward_engine_logs()
+    preapproval.refuse_run_overrides()
     logger = get_run_logger()
+    initiator = preapproval.initiator()
     settings, target = resolve(options)
     plan = verify_backup(
         options.backup,
@@ -124,8 +155,8 @@ def restore_database(options: RestoreOptions) -> State[Any]:
     )
     text = plan_markdown(plan)
     create_markdown_artifact(text, key=PLAN_KEY, description="What the restore brings back and what it replaces")
-    if options.pre_approved_by:
-        approver, comment = options.pre_approved_by, "pre-approved"
+    if _pre_approved(options, settings, plan):
+        approver, comment = options.pre_approved_by or "", "pre-approved"
         logger.info("%s", secrets.scrub(f"Restore pre-approved by {approver}"))
     else:
         manifest = plan.backup.manifest
@@ -139,11 +170,18 @@ def restore_database(options: RestoreOptions) -> State[Any]:
                 summary=f"restore backup {plan.backup.id} ({len(plan.backup_tables)} tables)",
                 hazards=[] if plan.create else [f"DELETES_DATA: replaces {len(plan.backup_tables)} tables"],
                 backup=plan.backup.location,
+                initiator=initiator,
+                approvers=list(settings.approvers),
+                separate_approver=settings.separate_approver,
             ),
             timeout=int(options.approval_timeout or settings.approval_timeout),
             poll_interval=max(1, int(options.poll_interval or settings.approval_poll_interval)),
         )
         approver, comment = answer.approver, answer.comment
+        if answer.approve:
+            gate.check_approver(
+                approver, initiator=initiator, approvers=settings.approvers, separate=settings.separate_approver
+            )
         if not answer.approve:
             message = secrets.scrub(
                 f"Rejected by {approver}: nothing was restored." + (f" ({comment})" if comment else "")

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     command_timeout: Duration = 600.0
     approval_timeout: Duration = 24 * 3600.0
     approval_poll_interval: Duration = 10.0
+    approvers: NameList = Field(
+        default_factory=list, description="Who may approve a production run or a restore (empty: anyone)"
+    )
+    separate_approver: bool = Field(False, description="The approver must not be the person who started the run")
     alembic_ini: Path | None = None
 
     @field_validator("env")

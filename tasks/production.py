@@ -25,6 +25,7 @@ from prefect.states import State
 from schemasync import secrets, versions
 from schemasync.build import CommandRun, Verification
 from schemasync.deploy import steps
+from schemasync.deploy.gate import Pin
 from schemasync.deploy.model import (
     AppliedChange,
     BackupInfo,
@@ -118,11 +119,27 @@ def upload_backup(target: Target, taken: BackupInfo) -> BackupInfo:
     return stored
 
 
+@task(name="pin-plan", **_RETRYING)
+def pin_plan(
+    target: Target, planned: PlannedChange, taken: BackupInfo | None, *, allow_destructive: bool, initiator: str
+) -> Pin:
+    pin = steps.pin_plan(target, planned, taken, allow_destructive=allow_destructive, initiator=initiator)
+    say(
+        "The approval covers %s (server %s:%s, system identifier %s).",
+        pin.digest,
+        pin.host,
+        pin.port,
+        pin.system_identifier,
+    )
+    return pin
+
+
 @task(name="apply-change", **_ONCE)
 def apply_change(
     target: Target,
     *,
     approved: PlannedChange,
+    pin: Pin,
     decision: Decision,
     taken: BackupInfo | None,
     run_id: str,
@@ -133,6 +150,7 @@ def apply_change(
     applied = steps.apply_change(
         target,
         approved=approved,
+        pin=pin,
         decision=decision,
         backup=taken,
         run_id=run_id,
@@ -169,9 +187,11 @@ def record_outcome(
     schema_hash: str | None,
     description: str,
     note: str | None = None,
+    pin: Pin | None = None,
 ) -> int:
     row = steps.record_outcome(
         target,
+        pin=pin,
         status=status,
         decision=decision,
         backup=taken,
@@ -191,11 +211,11 @@ def _tail(run: CommandRun) -> None:
 
 
 @task(name="build-app", **_ONCE)
-def build_app(target: Target) -> CommandRun | None:
+def build_app(target: Target, pin: Pin | None = None) -> CommandRun | None:
     from schemasync.build import BuildFailed
 
     try:
-        run = steps.build_app(target)
+        run = steps.build_app(target, pin)
     except BuildFailed as exc:
         if exc.run is not None:
             _tail(exc.run)
@@ -206,11 +226,11 @@ def build_app(target: Target) -> CommandRun | None:
 
 
 @task(name="verify", **_RETRYING)
-def verify(target: Target) -> Verification:
+def verify(target: Target, pin: Pin | None = None) -> Verification:
     from schemasync.build import VerificationFailed
 
     try:
-        result = steps.verify_deployment(target)
+        result = steps.verify_deployment(target, pin)
     except VerificationFailed as exc:
         if exc.verification is not None and exc.verification.command is not None:
             _tail(exc.verification.command)

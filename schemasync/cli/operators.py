@@ -140,6 +140,10 @@ def runs(
         if r.get("hazards"):
             grid.add_row("hazards", f"[yellow]{r['hazards']}[/]")
         grid.add_row("backup", r.get("backup") or "[dim]none[/]")
+        grid.add_row("started by", r.get("initiator") or "[dim]unknown[/]")
+        if r.get("approvers") or r.get("separate_approver"):
+            who = r.get("approvers") or "anyone"
+            grid.add_row("approvers", who + (" [dim](not the initiator)[/]" if r.get("separate_approver") else ""))
         grid.add_row("paused", f"{_when(p.paused_at)} UTC, expires {_when(p.expires_at)} UTC")
         out.print()
         out.print(f"[bold]{p.run_id}[/]  {escape(p.run_name)} [dim](flow {escape(p.flow_name)})[/]", soft_wrap=True)

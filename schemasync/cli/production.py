@@ -3,7 +3,9 @@
 The flow (`flows/production.py`) plans, backs up, pauses for approval, applies, builds, verifies
 and records. Here the run pauses in this process until an operator answers it from another
 terminal (`schemasync approve RUN_ID`) or the Prefect UI; `--approve` makes it a pre-approved run,
-recorded as such, that does not pause.
+recorded as such, that does not pause: the person at this terminal is the approver. That is said to
+the flow through `flows.preapproval.at_terminal` (this process's context), never as a flow
+parameter, so no run created through the Prefect API can claim it.
 
 It uses the Prefect API configured by PREFECT_API_URL (or the active Prefect profile). Without
 one, Prefect starts a temporary server inside this process that no other terminal can reach, so
@@ -122,7 +124,8 @@ def production(
         os.environ[URL_VARIABLE] = settings.database_url.get_secret_value()
         url_env = URL_VARIABLE
     target = db.resolve(settings, dict(loaded.sources))  # a clear error now, before Prefect starts
-    approver = _approver() if approve else None
+    user = _approver()
+    approver = user if approve else None
 
     api = _prefect_api()
     if api is None and not approve:
@@ -142,6 +145,7 @@ def production(
 
     import httpx
 
+    from flows.preapproval import Terminal, at_terminal
     from flows.production import ProductionOptions, production_deploy
 
     options = ProductionOptions(
@@ -151,16 +155,18 @@ def production(
         models=settings.models,
         app_version=settings.app_version,
         allow_local_backup=allow_local_backup,
-        allow_destructive=allow_destructive,
         allow_downgrade=allow_downgrade,
         prune=prune,
         concurrent_indexes=concurrent_indexes,
         approval_timeout=timeout,
-        pre_approved_by=approver,
-        comment=secrets.scrub(comment.strip()),  # a parameter: Prefect stores it
+    )
+    # The person at this terminal is the initiator and, with --approve, the approver: said to the flow through
+    # this process's context, never as a parameter (anyone who can create a run through the API sets those).
+    here = Terminal(
+        user=user, approve=approve, comment=secrets.scrub(comment.strip()), allow_destructive=allow_destructive
     )
     try:
-        with _quiet_stderr_logs():  # the run's log (Prefect's console handler) carries the engine's lines now
+        with _quiet_stderr_logs(), at_terminal(here):  # the run's log carries the engine's lines now
             state = production_deploy(options=options, return_state=True)
     except RuntimeError as exc:
         if api is None and "ephemeral" in str(exc):

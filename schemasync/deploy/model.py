@@ -48,6 +48,8 @@ class Context:
     s3: str | None  # s3://bucket/prefix/ when a bucket is configured
     approval_timeout: float
     approval_poll_interval: float
+    approvers: tuple[str, ...] = ()
+    separate_approver: bool = False
 
     @property
     def in_step(self) -> bool:
@@ -147,14 +149,21 @@ class Decision:
     approver: str
     comment: str = ""
     pre_approved: bool = False
+    initiator: str = ""  # who started the run (gate.UNKNOWN when Prefect does not say)
+    source: str = "schemasync production --approve"  # where a pre-approval came from
 
     @property
     def notes(self) -> str:
         """The text recorded in schema_versions.notes."""
         if self.pre_approved:
             said = f": {self.comment}" if self.comment else ""
-            return f"pre-approved by {self.approver} (schemasync production --approve){said}"
+            return f"pre-approved by {self.approver} ({self.source}){said}"
         return self.comment
+
+    @property
+    def applied_by(self) -> str | None:
+        """schema_versions.applied_by: who started the run, when known (else the engine's user@host)."""
+        return self.initiator if self.initiator and self.initiator != "unknown" else None
 
 
 @dataclass(frozen=True, slots=True)

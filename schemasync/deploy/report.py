@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from schemasync import secrets
+from schemasync.deploy.gate import Pin
 from schemasync.deploy.model import BackupInfo, Context, Outcome, PlannedChange, Report
 from schemasync.units import human_size
 
@@ -53,7 +54,9 @@ def backup_rows(backup: BackupInfo | None) -> list[tuple[str, object]]:
     ]
 
 
-def plan_markdown(context: Context, planned: PlannedChange, backup: BackupInfo | None, *, run_id: str) -> str:
+def plan_markdown(
+    context: Context, planned: PlannedChange, backup: BackupInfo | None, *, run_id: str, pin: Pin | None = None
+) -> str:
     """What the approver reads (the `schemasync-plan` artifact and the resume form's text)."""
     lines = [
         f"# Schema change for {cell(context.database)} ({cell(context.environment)})",
@@ -93,6 +96,15 @@ def plan_markdown(context: Context, planned: PlannedChange, backup: BackupInfo |
             for t in sorted(planned.affected, key=lambda t: t.name)
         ]
     lines += ["", *_code_section(planned, approval=True)]
+    if pin is not None:
+        lines += [
+            "",
+            "## What the approval covers",
+            "",
+            "The run pins these at plan time; if any differs after the approval, it applies nothing.",
+            "",
+            *_rows(list(pin.rows())),
+        ]
     lines += [
         "",
         "## Answer",

@@ -10,11 +10,12 @@ and every rule about what is safe, belongs here:
 - `check_plan`: refuses a plan that would fail on the data, or a destructive plan nobody reviewed.
 - `take_backup` / `upload_backup`: a verified dump, then its verified S3 copy; without a bucket the
   run stops unless a local-only backup was explicitly allowed.
-- `apply_change`: under the caller's `slot` (the Prefect concurrency limit), plan again, refuse a
-  stale plan (the schema hash or the statements differ from what was approved), apply in one
-  transaction with the version row (approver, comment, backup, run id, duration).
-- `record_in_sync`, `record_outcome`: the other rows (recorded, rejected, failed).
-- `build_app`, `verify_deployment`: `schemasync.build` on the target.
+- `pin_plan`: pin what the approval covers (`gate.Pin`: target identity, settings, commands, backup).
+- `apply_change`: under the caller's `slot` (the Prefect concurrency limit), refuse when the pin moved,
+  plan again, refuse a stale plan (the schema hash or the statements differ from what was approved),
+  apply in one transaction with the version row (approver, comment, backup, run id, duration).
+- `record_in_sync`, `record_outcome`: the other rows (recorded, rejected, refused, failed).
+- `build_app`, `verify_deployment`: `schemasync.build` on the target, with the approved commands.
 - `write_summary`: the summary file `deploy-<timestamp>.md` next to the backups.
 """
 
@@ -34,6 +35,7 @@ import psycopg
 
 from schemasync import build, db, secrets, versions
 from schemasync.config import Loaded, Settings, load_settings
+from schemasync.deploy import gate
 from schemasync.deploy.model import (
     AffectedTable,
     AppliedChange,
@@ -57,6 +59,7 @@ Slot = Callable[[db.Database], AbstractContextManager[object]]
 SUMMARY_PREFIX = "deploy-"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _embedded: dict[Path, db.Database] = {}
+_pinned: dict[str, db.Database] = {}  # pin digest -> the database it names (this process's memory only)
 
 
 class NoOffsiteBackup(Refused):
@@ -156,6 +159,8 @@ def check_versions(target: Target, *, allow_downgrade: bool = False) -> Context:
         s3=s3,
         approval_timeout=settings.approval_timeout,
         approval_poll_interval=settings.approval_poll_interval,
+        approvers=tuple(settings.approvers),
+        separate_approver=settings.separate_approver,
     )
 
 
@@ -374,6 +379,79 @@ def _info(taken: object) -> BackupInfo:
     )
 
 
+# -- the pin: what an approval covers ---------------------------------------------------------------
+
+
+def _pin(
+    settings: Settings,
+    database: db.Database,
+    conn: psycopg.Connection,
+    planned: PlannedChange,
+    backup: BackupInfo | None,
+    *,
+    allow_destructive: bool,
+    initiator: str,
+) -> gate.Pin:
+    host, port, dbname = gate.database_parts(database)
+    return gate.Pin(
+        database=database.display,
+        host=host,
+        port=port,
+        dbname=dbname,
+        system_identifier=gate.server_identity(conn),
+        environment=settings.env,
+        app_version=settings.app_version or "",
+        models=settings.models or "",
+        project_dir=str(settings.project_dir.resolve()),
+        build_command=settings.build_command or "",
+        verify_command=settings.verify_command or "",
+        health_check_url=settings.health_check_url or "",
+        prune=settings.prune,
+        concurrent_indexes=settings.concurrent_indexes,
+        allow_destructive=allow_destructive,
+        initiator=initiator,
+        approvers=tuple(settings.approvers),
+        separate_approver=settings.separate_approver,
+        schema_hash=planned.source_hash,
+        plan_digest=planned.sql_digest,
+        backup_id=backup.id if backup else "",
+        backup_sha256=backup.sha256 if backup else "",
+        backup_location=backup.location if backup else "",
+    )
+
+
+def pin_plan(
+    target: Target, planned: PlannedChange, backup: BackupInfo | None, *, allow_destructive: bool, initiator: str
+) -> gate.Pin:
+    """Pin what the approver is about to approve (settings, target identity, commands, backup, plan).
+
+    The database the pin names is remembered in this process, so a refusal after the approval is
+    recorded in the database that was approved even when the settings now point elsewhere.
+    """
+    settings, database = open_target(target)
+    with _session(settings, database) as conn:
+        pin = _pin(settings, database, conn, planned, backup, allow_destructive=allow_destructive, initiator=initiator)
+    _pinned[pin.digest] = database
+    return pin
+
+
+def _pinned_settings(target: Target, pin: gate.Pin | None) -> tuple[Settings, db.Database]:
+    """The settings with the approved commands, and the approved database when this process pinned it."""
+    settings, database = open_target(target)
+    if pin is None:
+        return settings, database
+    settings = settings.model_copy(
+        update={
+            "build_command": pin.build_command or None,
+            "verify_command": pin.verify_command or None,
+            "health_check_url": pin.health_check_url or None,
+            "env": pin.environment,
+            "app_version": pin.app_version,
+        }
+    )
+    return settings, _pinned.get(pin.digest, database)
+
+
 # -- apply -----------------------------------------------------------------------------------------
 
 
@@ -381,16 +459,20 @@ def apply_change(
     target: Target,
     *,
     approved: PlannedChange,
+    pin: gate.Pin,
     decision: Decision,
     backup: BackupInfo | None,
     run_id: str,
     slot: Slot | None = None,
 ) -> AppliedChange:
-    """Plan again under the change slot, refuse a stale plan, apply in one transaction with its version row.
+    """Check the pin, plan again under the change slot, refuse a stale plan, apply in one transaction.
 
-    Stale means the live schema no longer hashes to what the approved plan was made from, or the
-    statements differ from the approved ones (the models changed): either way the approver did not
-    see what would run. The executor checks the hash once more under the advisory lock.
+    First, everything the approval covered is pinned again from the settings as they are now and
+    compared with the approved pin (`gate.refuse_if_moved`): a moved database, environment, command
+    or permission refuses the run. Stale means the live schema no longer hashes to what the approved
+    plan was made from, or the statements differ from the approved ones (the models changed): either
+    way the approver did not see what would run. The executor checks the hash once more under the
+    advisory lock.
     """
     from schemasync.apply import StalePlan, apply
     from schemasync.plan import HazardKind
@@ -407,10 +489,25 @@ def apply_change(
         notes=decision.notes or None,
         backup_uri=backup.location if backup else None,
         run_id=run_id,
+        applied_by=decision.applied_by,
     )
+
+    def check_pin(conn: psycopg.Connection) -> None:
+        now = _pin(
+            settings,
+            database,
+            conn,
+            approved,
+            backup,
+            allow_destructive=pin.allow_destructive,
+            initiator=pin.initiator,
+        )
+        gate.refuse_if_moved(pin, now)
+
     if approved.migrations is not None:
-        return _apply_migrations(settings, database, approved, record, slot)
+        return _apply_migrations(settings, database, approved, record, slot, check_pin=check_pin)
     with (slot or _no_slot)(database), _session(settings, database) as conn:
+        check_pin(conn)
         prepared = _prepare(conn, settings)
         if prepared.plan.source_hash != approved.source_hash:
             raise StalePlan(
@@ -446,14 +543,22 @@ def apply_change(
 
 
 def _apply_migrations(
-    settings: Settings, database: db.Database, approved: PlannedChange, record: versions.Record, slot: Slot | None
+    settings: Settings,
+    database: db.Database,
+    approved: PlannedChange,
+    record: versions.Record,
+    slot: Slot | None,
+    *,
+    check_pin: Callable[[psycopg.Connection], None],
 ) -> AppliedChange:
-    """Versioned mode: `alembic upgrade head` under the slot and the advisory lock, refused if the database's
-    revision moved since the approver saw it; residual drift is recorded in the row and fails verification."""
+    """Versioned mode: `alembic upgrade head` under the slot and the advisory lock, refused if the pin or the
+    database's revision moved since the approver saw it; residual drift is recorded in the row and fails
+    verification."""
     from schemasync import engine, versioned
 
     assert approved.migrations is not None
     with (slot or _no_slot)(database), _session(settings, database) as conn:
+        check_pin(conn)
         models = engine.load_models(conn, settings)
         result = versioned.upgrade(conn, database, settings, record=record, expect=approved.migrations, models=models)
     return AppliedChange(
@@ -521,9 +626,14 @@ def record_outcome(
     schema_hash: str | None,
     description: str,
     note: str | None = None,
+    pin: gate.Pin | None = None,
 ) -> int:
-    """Insert a `rejected` or `failed` row (the audit trail keeps who decided what, and why it failed)."""
-    settings, database = open_target(target)
+    """Insert a `rejected`, `refused` or `failed` row (the audit trail keeps who decided what, and why).
+
+    With a `pin`, the row goes to the approved database (as this process pinned it), not to wherever
+    the settings point now.
+    """
+    settings, database = _pinned_settings(target, pin)
     app_version = settings.app_version
     assert app_version is not None
     notes = "\n".join(t for t in ((decision.notes if decision else ""), note or "") if t) or None
@@ -542,6 +652,7 @@ def record_outcome(
                 approved_by=decision.approver if decision else None,
                 backup_uri=backup.location if backup else None,
                 run_id=run_id,
+                applied_by=decision.applied_by if decision else None,
             ),
         )
 
@@ -549,12 +660,14 @@ def record_outcome(
 # -- build and verify ------------------------------------------------------------------------------
 
 
-def build_app(target: Target) -> build.CommandRun | None:
-    return build.build(settings_for(target))
+def build_app(target: Target, pin: gate.Pin | None = None) -> build.CommandRun | None:
+    """The build command as approved (the pinned one), never one set after the approval."""
+    return build.build(_pinned_settings(target, pin)[0])
 
 
-def verify_deployment(target: Target) -> build.Verification:
-    settings, database = open_target(target)
+def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.Verification:
+    """The checks as approved, on the approved database."""
+    settings, database = _pinned_settings(target, pin)
     assert settings.app_version is not None
     with _session(settings, database) as conn:
         return build.verify(conn, settings, app_version=settings.app_version)
@@ -629,6 +742,7 @@ __all__ = [
     "check_versions",
     "is_transient",
     "open_target",
+    "pin_plan",
     "plan_change",
     "record_in_sync",
     "record_outcome",

@@ -60,7 +60,9 @@ def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path
     assert rejected.is_completed() and rejected.message == "Rejected by bob: nothing was restored. (wrong day)"
     assert fingerprint(pg) == damaged
 
-    # Pre-approved: restored in one go, with the engine's `restore` row
+    # Pre-approved, where the worker allows pre-approving a restore that replaces data: restored in one go,
+    # with the engine's `restore` row (without SCHEMASYNC_ALLOW_PRE_APPROVAL the run would wait: flows/preapproval.py)
+    monkeypatch.setenv("SCHEMASYNC_ALLOW_PRE_APPROVAL", "destructive")
     state = restore_database(options=options.model_copy(update={"pre_approved_by": "alice"}), return_state=True)
     assert state.is_completed(), state.message
     assert state.message.startswith(f"Restored {taken.id} into postgres@127.0.0.1:5432/{pg.name}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.preapproval import Terminal, at_terminal
 from flows.production import ProductionOptions, production_deploy
 from tests.conftest import TestDB
 from tests.history.helpers import MODELS_V1, MODELS_V2, write_project
@@ -45,10 +46,10 @@ def test_residual_drift_fails_the_production_flow(pg: TestDB, prefect_api, tmp_p
         environment="staging",
         database_url_env="BLOG_DB",
         allow_local_backup=True,
-        pre_approved_by="ci",
     )
 
-    state = production_deploy(options=options, return_state=True)
+    with at_terminal(Terminal("ci", approve=True)):  # `schemasync production --approve`
+        state = production_deploy(options=options, return_state=True)
     assert state.is_failed(), state.message
     assert "WAS changed" in (state.message or "") and "schema matches the models" in (state.message or "")
     assert "tags" in (state.message or "")

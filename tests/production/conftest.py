@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from flows.preapproval import Terminal
 from tests.conftest import TestDB
 from tests.fixtures.s3 import CREDENTIALS, S3Server
 
@@ -100,16 +101,39 @@ class App:
 
         return ProductionOptions(project_dir=str(self.project), **values)
 
-    def start(self, name: str | None = None, **values: Any) -> tuple[str, Future[Any]]:
-        """Run the production flow in a thread of this process; returns its run name and the final state."""
+    def start(
+        self,
+        name: str | None = None,
+        *,
+        terminal: Terminal | None = None,
+        **values: Any,
+    ) -> tuple[str, Future[Any]]:
+        """Run the production flow in a thread of this process; returns its run name and the final state.
+
+        `terminal` runs it as `schemasync production` does, on behalf of the person at the terminal
+        (`Terminal(user, approve=True)` is `--approve`); without it the run is like one created through
+        the API, whose parameters approve nothing.
+        """
+        from flows.preapproval import at_terminal
         from flows.production import production_deploy
         from tests.prefect.helpers import in_thread
 
         name = name or f"deploy-{uuid.uuid4().hex[:10]}"
-        future = in_thread(
-            production_deploy.with_options(flow_run_name=name), options=self.options(**values), return_state=True
-        )
-        return name, future
+        flow = production_deploy.with_options(flow_run_name=name)
+        options = self.options(**values)
+
+        def run() -> Any:
+            if terminal is None:
+                return flow(options=options, return_state=True)
+            with at_terminal(terminal):
+                return flow(options=options, return_state=True)
+
+        return name, in_thread(run)
+
+
+def approved_by(user: str, *, comment: str = "", allow_destructive: bool = False) -> Terminal:
+    """`schemasync production --approve` run by `user`."""
+    return Terminal(user, approve=True, comment=comment, allow_destructive=allow_destructive)
 
 
 def app_env(s3: S3Server, bucket: str, url: str, **extra: str) -> dict[str, str]:

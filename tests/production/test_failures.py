@@ -13,7 +13,7 @@ from flows.production import production_deploy
 from schemasync.deploy.model import Outcome
 from tests.fixtures.s3 import FaultProxy
 from tests.prefect.helpers import in_thread, read_run
-from tests.production.conftest import SECRET, App
+from tests.production.conftest import SECRET, App, approved_by
 from tests.production.helpers import everything_stored, logs, task_runs, wait_paused, wait_paused_again
 
 pytestmark = [pytest.mark.prefect, pytest.mark.s3]
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.prefect, pytest.mark.s3]
 def test_a_build_failure_after_the_apply_fails_the_run_with_rollback_instructions(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # The build prints the production URL (as careless builds do) and fails.
     monkeypatch.setenv("SCHEMASYNC_BUILD_COMMAND", 'echo "building against $PROD_DATABASE_URL"; echo boom >&2; exit 3')
-    _name, future = app.start(pre_approved_by="ci")
+    _name, future = app.start(terminal=approved_by("ci"))
     state = future.result(timeout=120)
 
     assert state.is_failed()
@@ -62,7 +62,7 @@ def test_a_transient_s3_failure_is_retried_without_a_second_backup(app: App, fla
     # S3 throttles the dump's upload: botocore's own attempts (SCHEMASYNC_S3_MAX_ATTEMPTS=1: two tries) and
     # the engine's (SCHEMASYNC_S3_UPLOAD_ATTEMPTS=1) both meet it, so the task itself has to retry.
     flaky_s3.fail_next("PUT", ".dump", times=2)
-    _name, future = app.start(pre_approved_by="ci")
+    _name, future = app.start(terminal=approved_by("ci"))
     state = future.result(timeout=120)
 
     assert state.is_completed(), state.message
@@ -117,7 +117,7 @@ def test_no_answer_fails_the_run_unchanged_and_a_rerun_reuses_its_backup(app: Ap
 
 def test_a_missing_bucket_stops_the_deployment_before_the_dump_and_is_not_retried(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SCHEMASYNC_S3_BUCKET", "no-such-bucket-for-shop")
-    _name, future = app.start(pre_approved_by="ci")
+    _name, future = app.start(terminal=approved_by("ci"))
     state = future.result(timeout=120)
 
     assert state.is_failed()

@@ -11,7 +11,7 @@ from flows.approval import PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, an
 from schemasync.deploy.model import Outcome
 from tasks.production import SUMMARY_ARTIFACT_KEY
 from tests.fixtures.s3 import CREDENTIALS
-from tests.production.conftest import MODELS, SECRET, App
+from tests.production.conftest import MODELS, SECRET, App, approved_by
 from tests.production.helpers import artifacts, everything_stored, task_runs, wait_paused
 
 pytestmark = [pytest.mark.prefect, pytest.mark.s3]
@@ -135,7 +135,7 @@ def test_a_deployment_waits_for_the_databases_change_slot_and_gives_up_unchanged
     database = parse_url(app.url, "test")
     with one_change_at_a_time(database, timeout=30) as name:  # another deployment is applying to this database
         assert name == limit_name(database) and SECRET not in name
-        _name, future = app.start(pre_approved_by="ci", slot_timeout=3)
+        _name, future = app.start(terminal=approved_by("ci"), slot_timeout=3)
         state = future.result(timeout=120)
 
     assert state.is_failed()
@@ -146,7 +146,7 @@ def test_a_deployment_waits_for_the_databases_change_slot_and_gives_up_unchanged
         limit = client.read_global_concurrency_limit_by_name(name)
     assert (limit.limit, limit.active, limit.active_slots) == (1, True, 0), "the slot is free again"
 
-    _name, future = app.start(pre_approved_by="ci")  # the slot is free: the same deployment goes through
+    _name, future = app.start(terminal=approved_by("ci"))  # the slot is free: the same deployment goes through
     state = future.result(timeout=120)
     assert state.is_completed(), state.message
     assert app.columns("orders") == ["id", "customer_id"]
@@ -157,7 +157,7 @@ def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_databa
     app: App, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("SCHEMASYNC_S3_BUCKET")
-    _name, future = app.start(pre_approved_by="ci")
+    _name, future = app.start(terminal=approved_by("ci"))
     state = future.result(timeout=90)
 
     assert state.is_failed()
@@ -167,7 +167,7 @@ def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_databa
     assert backup.run_count == 1, "wrong input is never retried"
     assert [r["status"] for r in app.versions()] == ["initial"]
 
-    _name, future = app.start(pre_approved_by="ci", allow_local_backup=True, comment="hotfix")
+    _name, future = app.start(terminal=approved_by("ci", comment="hotfix"), allow_local_backup=True)
     state = future.result(timeout=90)
     assert state.is_completed(), state.message
     [dump] = app.dumps()
@@ -176,7 +176,7 @@ def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_databa
     assert (row["approved_by"], row["notes"]) == ("ci", "pre-approved by ci (schemasync production --approve): hotfix")
     assert set(task_runs(state.state_details.flow_run_id)) >= {"backup", "apply-change", "verify", "write-summary"}
 
-    _name, future = app.start(pre_approved_by="ci", allow_local_backup=True)
+    _name, future = app.start(terminal=approved_by("ci"), allow_local_backup=True)
     state = future.result(timeout=90)
     assert state.is_completed() and state.result().outcome is Outcome.IN_SYNC
     assert state.message.startswith("Already in sync")
@@ -193,7 +193,7 @@ def test_without_a_bucket_only_an_explicit_local_backup_goes_and_a_synced_databa
 
 def test_what_nobody_reviewed_or_what_would_fail_is_refused_before_any_backup(app: App) -> None:
     app.pg.execute("ALTER TABLE customers ADD COLUMN legacy text")
-    _name, future = app.start(pre_approved_by="ci", prune=True)  # the plan drops customers.legacy
+    _name, future = app.start(terminal=approved_by("ci"), prune=True)  # the plan drops customers.legacy
     state = future.result(timeout=90)
     assert state.is_failed()
     assert "deletes data" in state.message and "nobody reviewed that" in state.message

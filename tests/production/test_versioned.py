@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from flows.approval import PLAN_ARTIFACT_KEY, Approval, answer
+from flows.preapproval import Terminal, at_terminal
 from flows.production import ProductionOptions, production_deploy
 from schemasync.deploy.model import Outcome
 from tests.conftest import TestDB
@@ -63,5 +64,6 @@ def test_the_flow_runs_the_apps_migrations_after_approval_and_records_the_head(
     [dump] = (root / "backups").glob("*.dump")
     assert pg.scalar("SELECT backup_uri FROM schema_versions ORDER BY id DESC LIMIT 1") == str(dump)
 
-    again = production_deploy(options=options.model_copy(update={"pre_approved_by": "ci"}), return_state=True)
+    with at_terminal(Terminal("ci", approve=True)):  # `schemasync production --approve`
+        again = production_deploy(options=options, return_state=True)
     assert again.is_completed() and again.result().outcome is Outcome.IN_SYNC

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import TestDB
 from tests.fixtures.s3 import FaultProxy
-from tests.production.conftest import App
+from tests.production.conftest import App, approved_by
 from tests.production.helpers import task_runs
 from tests.reliability.helpers import fully_applied, start_app, untouched
 
@@ -81,7 +81,7 @@ def test_s3_failing_mid_upload_stops_the_deployment_and_a_rerun_rides_out_slow_a
     monkeypatch.setenv("SCHEMASYNC_S3_ENDPOINT_URL", fault_proxy.endpoint)
     fault_proxy.drop_next("PUT", "partNumber=2", times=100)  # the network fails in the middle of every second part
 
-    _name, future = deploy.start(pre_approved_by="ci")
+    _name, future = deploy.start(terminal=approved_by("ci"))
     state = future.result(timeout=180)
     assert state.is_failed()
     assert "The upload to s3://" in state.message and "No copy in S3 is marked good" in state.message
@@ -104,7 +104,7 @@ def test_s3_failing_mid_upload_stops_the_deployment_and_a_rerun_rides_out_slow_a
     fault_proxy.delay_next("PUT", "partNumber=2", seconds=3)
     monkeypatch.setenv("SCHEMASYNC_S3_MAX_ATTEMPTS", "4")
     monkeypatch.setenv("SCHEMASYNC_S3_READ_TIMEOUT", "1")
-    _name, future = deploy.start(pre_approved_by="ci")
+    _name, future = deploy.start(terminal=approved_by("ci"))
     state = future.result(timeout=180)
     assert state.is_completed(), state.message
     assert fault_proxy.seen("PUT", "partNumber=1")[:2] == ["dropped", 200]

@@ -1,0 +1,124 @@
+"""Who started a run, and whether it may skip the approval pause: never on the run creator's word alone.
+
+Anyone who can create a flow run through the Prefect API sets its parameters and its per-run job
+variables, so neither can approve anything. A run skips the pause only when one of these says so:
+
+1. The terminal. `schemasync production --approve` runs the flow in its own process and says so
+   through `at_terminal()`, a context variable of that process: no parameter, no API call and no
+   worker can set it. The person at the terminal is the approver (and the initiator).
+2. The operator's machine. `SCHEMASYNC_ALLOW_PRE_APPROVAL` in the environment of the process running
+   the flow (the worker's environment, or the deployment's job variables) lets the run's
+   `pre_approved_by` parameter stand: `1` (or `additive`) for plans that delete no data, `destructive`
+   also for plans that do, when the run asks with `allow_destructive`. Anything else, or unset: the
+   run pauses for an approver, who sees the plan, destructive and prune plans included.
+
+The run's own job variables come from whoever created the run, so a gate variable set there
+(`GATE_VARIABLES`) refuses the run before it plans anything. Initiator: the terminal's login name,
+or who Prefect says created the run (Prefect Cloud records users and service accounts; a self-hosted
+server records nobody, hence `unknown`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schemasync import secrets
+from schemasync.deploy.gate import UNKNOWN
+from schemasync.errors import Refused
+
+ALLOW_VARIABLE = "SCHEMASYNC_ALLOW_PRE_APPROVAL"
+GATE_VARIABLES = (ALLOW_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER")
+
+
+class Allowed(StrEnum):
+    """What `SCHEMASYNC_ALLOW_PRE_APPROVAL` lets a run's `pre_approved_by` do."""
+
+    NOTHING = "nothing"
+    ADDITIVE = "additive"  # plans that delete no data
+    DESTRUCTIVE = "destructive"  # also plans that delete data, when the run sets allow_destructive
+
+
+@dataclass(frozen=True, slots=True)
+class Terminal:
+    """The person running `schemasync production` in this process, and what they said on its command line."""
+
+    user: str
+    approve: bool = False
+    comment: str = ""
+    allow_destructive: bool = False
+
+
+_terminal: ContextVar[Terminal | None] = ContextVar("schemasync_terminal", default=None)
+
+
+@contextlib.contextmanager
+def at_terminal(terminal: Terminal) -> Iterator[None]:
+    """Run the flow (called in this block, in this process) on behalf of the person at this terminal."""
+    token = _terminal.set(terminal)
+    try:
+        yield
+    finally:
+        _terminal.reset(token)
+
+
+def terminal() -> Terminal | None:
+    return _terminal.get()
+
+
+def allowed() -> Allowed:
+    """The operator's `SCHEMASYNC_ALLOW_PRE_APPROVAL`, as read from this process's environment."""
+    value = os.environ.get(ALLOW_VARIABLE, "").strip().lower()
+    if value in ("1", "true", "yes", "on", "additive"):
+        return Allowed.ADDITIVE
+    if value == "destructive":
+        return Allowed.DESTRUCTIVE
+    return Allowed.NOTHING
+
+
+class RunOverridesGate(Refused):
+    """The run's own job variables set a variable only the operator may set."""
+
+
+def refuse_run_overrides() -> None:
+    """Refuse a run whose creator set a gate variable through its per-run job variables."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if run_id is None or terminal() is not None:
+        return
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(uuid.UUID(str(run_id)))
+    env = (run.job_variables or {}).get("env") or {}
+    named = sorted(name for name in GATE_VARIABLES if isinstance(env, dict) and name in env)
+    if named:
+        raise RunOverridesGate(
+            f"Flow run {run_id} sets {', '.join(named)} in its own job variables, which whoever creates a run "
+            "controls; these decide who may approve, so the run stops before planning anything.",
+            "Set them in the worker's environment or in the deployment's job variables (prefect.yaml), never per run.",
+        )
+
+
+def initiator() -> str:
+    """Who started this run: the terminal's user, or the creator Prefect recorded, else `unknown`."""
+    here = terminal()
+    if here is not None:
+        return here.user
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if run_id is None:
+        return UNKNOWN
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        created = client.read_flow_run(uuid.UUID(str(run_id))).created_by
+    name = created.display_value if created is not None else None
+    return secrets.scrub(name.strip())[:200] if name and name.strip() else UNKNOWN
