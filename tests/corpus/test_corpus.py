@@ -38,7 +38,8 @@ PENDING_DIFF = {
 }
 PENDING_SYNC = {
     "optuna": None,
-    "mlflow": "class 5: the models refuse whole, so sync cannot run",
+    "mlflow": "class 5: the models refuse whole, so sync cannot run; behind it class 1: runs_status_check "
+    "(IN-list on runs.status) does not converge after ALTER COLUMN TYPE varchar(20)",
     "prefect": "class 5: the models refuse whole, so sync cannot run",
 }
 APPS = sorted(p.stem for p in TRIAGE.glob("*.toml"))
@@ -156,7 +157,7 @@ def _schemasync(python: Path, tmp_path: Path, url: str, models: str, *args: str)
 def test_diff_reports_exactly_the_genuine_differences(app: str, corpus_python: Path, database: str, tmp_path: Path):
     triage = _triage(app)
     proc = _schemasync(corpus_python, tmp_path, database, triage["models"], "diff", "--json", "--prune")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in (0, 2), proc.stderr  # 2 if model errors (class 5) come to set diff's exit code
     changes = json.loads(proc.stdout)["changes"]
     genuine = triage["genuine"]
     false_reports = [_short(c) for c in changes if not any(_matches(c, g) for g in genuine)]
