@@ -66,7 +66,12 @@ class TocEntry:
 def read_toc(tool: pgtools.Tool, dump: Path) -> list[TocEntry]:
     """The archive's table of contents (`pg_restore --list`); a RestoreFailed when it cannot be read."""
     proc = subprocess.run(
-        [tool.path, "--list", str(dump)], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
+        [tool.path, "--list", str(dump)],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env=pgtools.child_env(),
     )
     if proc.returncode != 0:
         raise Corrupt(
