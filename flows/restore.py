@@ -104,7 +104,6 @@ def plan_markdown(plan: restore.RestorePlan) -> str:
     lines = [
         f"# Restore {plan.backup.id} into {plan.target.display}",
         "",
-        *([f"**From another database: {_cell(plan.other_origin)}.**", ""] if plan.other_origin else []),
         f"{verb} {plan.target.display} from this backup. Approving runs `pg_restore` in one transaction: "
         "the tables in the backup are dropped and recreated with the backup's data.",
         "",
