@@ -28,10 +28,11 @@ from flows.logs import forward_engine_logs
 from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
-from schemasync.errors import ConfigError
+from schemasync.errors import ConfigError, Refused
 from tasks.restore import restore_backup, verify_backup
 
 PLAN_KEY = "schemasync-restore-plan"
+OTHER_DATABASE_ENV = "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE"  # the operator's, in the worker's environment
 SUMMARY_KEY = "schemasync-restore"
 
 
@@ -57,6 +58,11 @@ class RestoreOptions(BaseModel):
     target_db: str | None = Field(None, description="Restore side by side into this new database on the same server.")
     source: Literal["local", "s3"] | None = Field(None, description="Take the copy from local or s3.")
     no_owner: bool = Field(False, description="Do not restore object ownership.")
+    from_other_database: bool = Field(
+        False,
+        description="Restore a backup of another database or environment; takes effect only where the flow runs "
+        f"with {OTHER_DATABASE_ENV}=1.",
+    )
     approval_timeout: float | None = Field(None, gt=0, description="Seconds to wait for approval (default: setting).")
     poll_interval: float | None = Field(None, gt=0, description="Seconds between checks for an answer.")
     pre_approved_by: str | None = Field(
@@ -145,6 +151,13 @@ def restore_database(options: RestoreOptions) -> State[Any]:
     logger = get_run_logger()
     initiator = preapproval.initiator()
     settings, target = resolve(options)
+    if options.from_other_database and os.environ.get(OTHER_DATABASE_ENV) != "1":
+        raise Refused(
+            "Not restored: from_other_database is set, but where this flow runs the operator has not allowed "
+            f"restoring a backup of another database or environment ({OTHER_DATABASE_ENV} is not 1).",
+            f"Set {OTHER_DATABASE_ENV}=1 in the worker's environment (or the deployment's job variables) for "
+            "the time of this restore, or restore a backup of this database.",
+        )
     plan = verify_backup(
         options.backup,
         settings,
@@ -152,6 +165,7 @@ def restore_database(options: RestoreOptions) -> State[Any]:
         target_db=options.target_db,
         source=options.source,
         no_owner=options.no_owner,
+        from_other_database=options.from_other_database,
     )
     text = plan_markdown(plan)
     create_markdown_artifact(text, key=PLAN_KEY, description="What the restore brings back and what it replaces")
@@ -168,7 +182,8 @@ def restore_database(options: RestoreOptions) -> State[Any]:
                 app_version=manifest.app_version if manifest else None,
                 database_version=plan.state.schema_version if plan.state else None,
                 summary=f"restore backup {plan.backup.id} ({len(plan.backup_tables)} tables)",
-                hazards=[] if plan.create else [f"DELETES_DATA: replaces {len(plan.backup_tables)} tables"],
+                hazards=([] if plan.create else [f"DELETES_DATA: replaces {len(plan.backup_tables)} tables"])
+                + ([f"OTHER_DATABASE: {plan.other_origin}"] if plan.other_origin else []),
                 backup=plan.backup.location,
                 initiator=initiator,
                 approvers=list(settings.approvers),

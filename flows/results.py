@@ -7,23 +7,66 @@ the process running the retry. Without a setting, results go to `PREFECT_LOCAL_S
 block saved on the Prefect server (an unsaved block is a TypeError) or a `type/name` reference.
 
 `local_result_storage(path)` pins results to a directory of our choosing (next to the backups) via
-a LocalFileSystem block named after the path, so two projects on one Prefect server never share
-or overwrite each other's storage. For workers on several machines the path must be shared (or a
-remote block used instead, e.g. prefect-aws's S3Bucket).
+a block named after the path, so two projects on one Prefect server never share or overwrite each
+other's storage. For workers on several machines the path must be shared (or a remote block used
+instead, e.g. prefect-aws's S3Bucket).
+
+The block is `PrivateFileSystem`, Prefect's LocalFileSystem with owner-only modes: a result describes
+a backup (where it is, its manifest), and the backup directory and its files are private (0700/0600)
+like everything `schemasync backup` writes; LocalFileSystem would create them 0755/0644 under the
+usual umask.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
+from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.filesystems import LocalFileSystem
+
+from schemasync.backup import ensure_dir
+
+
+class PrivateFileSystem(LocalFileSystem):
+    """LocalFileSystem that creates directories 0700 and files 0600 (an existing file is made 0600 too)."""
+
+    _block_type_name = "Schemasync Private File System"
+    _block_type_slug = "schemasync-private-file-system"
+
+    def _write_private(self, path: str, content: bytes) -> str:
+        resolved = self._resolve_path(path)  # LocalFileSystem's own check that `path` stays under basepath
+        base = Path(self.basepath or ".").expanduser().resolve()
+        for directory in reversed([d for d in resolved.parents if d == base or base in d.parents]):
+            if not directory.exists():
+                directory.mkdir(mode=0o700)
+        if resolved.exists() and not resolved.is_file():
+            raise ValueError(f"Path {resolved} already exists and is not a file.")
+        fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(content)
+        return str(resolved)
+
+    async def awrite_path(self, path: str, content: bytes) -> str:
+        """What Prefect's result store calls; small files, so the write needs no thread of its own."""
+        return self._write_private(path, content)
+
+    @async_dispatch(awrite_path)  # as LocalFileSystem does: Prefect calls it with `_sync=`
+    def write_path(self, path: str, content: bytes) -> str:  # type: ignore[override]
+        return self._write_private(path, content)
 
 
 def local_result_storage(path: Path | str) -> str:
-    """Save (idempotently) a LocalFileSystem block rooted at `path`; return its `result_storage` reference."""
+    """Save (idempotently) a PrivateFileSystem block rooted at `path`; return its `result_storage` reference.
+
+    `path` and its parent (the backup directory) are created owner-only when missing; `path` is made so.
+    """
     root = Path(path).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_dir(root.parent)
+    root.mkdir(mode=0o700, exist_ok=True)
+    root.chmod(0o700)  # made 0755 by an earlier release
     name = "schemasync-results-" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    LocalFileSystem(basepath=str(root)).save(name, overwrite=True)
-    return f"local-file-system/{name}"
+    PrivateFileSystem(basepath=str(root)).save(name, overwrite=True)
+    return f"{PrivateFileSystem.get_block_type_slug()}/{name}"

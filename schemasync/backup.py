@@ -91,6 +91,32 @@ def parse_name(name: str) -> dict[str, str] | None:
     return match.groupdict() if match else None
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def plain_name(name: str) -> bool:
+    """Whether `name` is a file name we would write ourselves: letters, digits, `_.-`, no dot first.
+
+    Stricter than "no slash": a name from a bucket listing or a manifest is untrusted, and NUL, newlines,
+    backslashes, `..` and leading dots (hidden files, `.`/`..`) have no place in a backup's name.
+    """
+    return _PLAIN_NAME.fullmatch(name) is not None
+
+
+def confined(root: Path, name: str) -> Path:
+    """`root / name` once `name` is a plain file name and the path, resolved, is directly inside `root`.
+
+    Every place that writes a file whose name comes from outside (an S3 key) goes through here first,
+    before anything is created; a ValueError names the refused name.
+    """
+    if not plain_name(name):
+        raise ValueError(f"{name!r} is not a plain file name")
+    path = root / name
+    if path.resolve().parent != root.resolve():
+        raise ValueError(f"{name!r} does not stay inside {root}")
+    return path
+
+
 def backup_root(settings: Settings) -> Path:
     """The backup directory; a relative one is taken relative to the project, not the current directory."""
     root = settings.backup_dir

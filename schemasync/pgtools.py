@@ -9,7 +9,10 @@ one is accepted (both programs support older servers), an older one never.
 How: the connection goes to the child through libpq's own environment variables, and the password
 through a temporary passfile readable by us alone, removed afterwards. Nothing secret is ever on a
 command line (visible to every local user in `ps`) or in PGPASSWORD (which PostgreSQL's documentation
-advises against for the same reason).
+advises against for the same reason). Nor does a child inherit our other secrets: it gets only the
+variables a libpq program uses (`child_env`), so DATABASE_URL, SCHEMASYNC_DEPLOY_DATABASE_URL, the
+PROD_* variables and the AWS keys never reach its environment (`/proc/<pid>/environ`, core dumps,
+anything it runs in turn).
 """
 
 from __future__ import annotations
@@ -69,6 +72,39 @@ ENV_VARS: dict[str, str] = {
     "target_session_attrs": "PGTARGETSESSIONATTRS",
     "load_balance_hosts": "PGLOADBALANCEHOSTS",
 }
+# Variables a libpq client program reads besides those above (libpq docs, "Environment Variables"), and what any
+# program needs to run (locale, time zone, home for ~/.pgpass and ~/.postgresql, temporary directory, libraries).
+_PG_EXTRA = frozenset(
+    [
+        "PGSERVICEFILE",
+        "PGSYSCONFDIR",
+        "PGLOCALEDIR",
+        "PGDATESTYLE",
+        "PGTZ",
+        "PGGEQO",
+        "PGMINPROTOCOLVERSION",
+        "PGMAXPROTOCOLVERSION",
+    ]
+)
+_PROCESS_VARS = frozenset(
+    [
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "SYSTEMROOT",
+        "LD_LIBRARY_PATH",
+        "DYLD_LIBRARY_PATH",
+        "KRB5CCNAME",
+        "KRB5_CONFIG",
+        "KRB5_KTNAME",
+        "KRB5_CLIENT_KTNAME",
+    ]
+)
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
@@ -127,10 +163,22 @@ def _natural(path: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
 
 
+def child_env() -> dict[str, str]:
+    """Our environment cut down to what a libpq client program uses; never PGPASSWORD (see `client_env`).
+
+    An allow-list, not a deny-list: a secret can sit in any variable (DATABASE_URL, PROD_DB_PASSWORD,
+    AWS_SECRET_ACCESS_KEY, a CI token), and none of them is the child's business.
+    """
+    wanted = _PROCESS_VARS | _PG_EXTRA | set(ENV_VARS.values())
+    return {k: v for k, v in os.environ.items() if (k in wanted or k.startswith("LC_")) and k != "PGPASSWORD"}
+
+
 def probe(path: str) -> Tool | None:
     """Run `path --version`; None when it is not a PostgreSQL client program we can run."""
     try:
-        proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20, check=False)
+        proc = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=20, check=False, env=child_env()
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(proc.stdout)
@@ -211,18 +259,21 @@ def client_env(
 ) -> Iterator[tuple[dict[str, str], list[str]]]:
     """(environment, extra arguments) that connect a libpq program to `db` without exposing the password.
 
-    Keywords of the URL become PG* variables (overriding inherited ones); anything else in the inherited
-    environment stays, so the child connects exactly as our own psycopg connection did. The database name
-    and keywords with no variable go in a `--dbname` conninfo, which never holds a secret.
+    Keywords of the URL become PG* variables (overriding inherited ones); the inherited libpq variables
+    stay (`child_env`), so the child connects exactly as our own psycopg connection did. The database name
+    and keywords with no variable go in a `--dbname` conninfo, which never holds a secret. An inherited
+    PGPASSWORD (used when the URL has no password) moves into the passfile too.
     """
     parts = dict(db.parts)
     password = parts.pop("password", None)
+    if password is None and os.environ.get("PGPASSWORD"):
+        password = os.environ["PGPASSWORD"]
     if parts.pop("sslpassword", None) is not None:
         raise ConfigError(
             "The database URL sets sslpassword, which cannot be handed to pg_dump/pg_restore without showing it.",
             "Use an unencrypted client key file (readable by you only) for backups and restores.",
         )
-    env = dict(os.environ)
+    env = child_env()
     extra: dict[str, str] = {}
     for key, value in parts.items():
         if key in ENV_VARS:
@@ -247,7 +298,6 @@ def client_env(
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(f"*:*:*:*:{_passfile_field(password)}\n")
             env["PGPASSFILE"] = passfile
-            env.pop("PGPASSWORD", None)  # it would win over the passfile
         yield env, args
     finally:
         if tmpdir is not None:

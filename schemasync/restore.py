@@ -11,6 +11,10 @@ Choices an operator relies on:
   out of the restore and a `restore` row is appended to the live one; the history is never rewound.
 - Side by side with `--target-db NEW`: NEW is created from template0 and dropped again if the restore fails.
 - Objects created after the backup are not in it, so they are left as they are; the summary names them.
+- A backup of another database or environment replaces nothing without `from_other_database` (the CLI's
+  `--from-other-database`), and then the summary says so first. The archive's own header (the database
+  pg_dump read, from `pg_restore --list`) must name the database its manifest names: a manifest can be
+  edited, the archive's header is what the bytes (whose SHA-256 the manifest carries) say.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ log = logging.getLogger(__name__)
 _TOC_LINE = re.compile(r"^(?P<id>\d+); (?P<oid>\d+ \d+) (?P<desc>[A-Z]+(?: [A-Z]+)*) (?P<schema>\S+) (?P<rest>.*)$")
 _HISTORY_NAMES = {versions.TABLE, f"{versions.TABLE}_id_seq"}
 _DBNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}")
+_ARCHIVE_DBNAME = re.compile(r"^;\s+dbname: (?P<name>.*)$", re.MULTILINE)
+OTHER_DATABASE_HINT = (
+    "Make sure this is the backup you mean, then pass --from-other-database (the restore flow: "
+    "from_other_database, allowed by SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE=1 where the flow runs)."
+)
 
 
 class RestoreFailed(SchemasyncError):
@@ -63,10 +72,23 @@ class TocEntry:
         return self.schema == versions.SCHEMA and self.tag.split(" ")[0] in _HISTORY_NAMES
 
 
-def read_toc(tool: pgtools.Tool, dump: Path) -> list[TocEntry]:
-    """The archive's table of contents (`pg_restore --list`); a RestoreFailed when it cannot be read."""
+@dataclass(frozen=True, slots=True)
+class Toc:
+    """What `pg_restore --list` says of an archive: the database pg_dump read, and the entries."""
+
+    dbname: str | None
+    entries: tuple[TocEntry, ...]
+
+
+def read_toc(tool: pgtools.Tool, dump: Path) -> Toc:
+    """The archive's table of contents (`pg_restore --list`); a Corrupt when it cannot be read."""
     proc = subprocess.run(
-        [tool.path, "--list", str(dump)], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
+        [tool.path, "--list", str(dump)],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env=pgtools.child_env(),
     )
     if proc.returncode != 0:
         raise Corrupt(
@@ -77,10 +99,11 @@ def read_toc(tool: pgtools.Tool, dump: Path) -> list[TocEntry]:
     for line in proc.stdout.splitlines():
         if match := _TOC_LINE.match(line):
             entries.append(TocEntry(int(match["id"]), match["desc"], match["schema"], match["rest"], line))
-    return entries
+    header = _ARCHIVE_DBNAME.search(proc.stdout)
+    return Toc(header["name"] if header else None, tuple(entries))
 
 
-def table_names(entries: list[TocEntry]) -> list[str]:
+def table_names(entries: tuple[TocEntry, ...]) -> list[str]:
     return sorted(f"{e.schema}.{e.tag.split(' ')[0]}" for e in entries if e.desc == "TABLE" and not e.is_history)
 
 
@@ -109,6 +132,7 @@ class RestorePlan:
     tool: pgtools.Tool
     entries: tuple[TocEntry, ...]
     no_owner: bool = False
+    other_origin: str | None = None  # set when the backup is of another database or environment (and allowed)
 
     @property
     def keep_history(self) -> bool:
@@ -207,15 +231,31 @@ def prepare(
     target_db: str | None = None,
     source: str | None = None,
     no_owner: bool = False,
+    from_other_database: bool = False,
+    confine: bool = False,
 ) -> RestorePlan:
-    """Find, fetch and verify the backup, and look at the target: everything a confirmation prompt needs."""
+    """Find, fetch and verify the backup, and look at the target: everything a confirmation prompt needs.
+
+    Refusals that need only the manifest (no manifest, another database or environment) come before the
+    download, so they leave nothing behind. `confine`: see `storage.find_backups`.
+    """
     root = backup_root(settings)
-    item = choose(find_backups(ref, settings, local_root=root, series=(target.name, settings.env)), ref, source)
+    found = find_backups(ref, settings, local_root=root, series=(target.name, settings.env), confine=confine)
+    item = choose(found, ref, source)
     if item.manifest is None:
         raise Refused(
             f"{item.location} has no manifest ({item.problem}), so its checksum cannot be verified; nothing was restored.",
             "Restore a backup listed as verified (schemasync backups list).",
         )
+    if target_db is not None and not _DBNAME.fullmatch(target_db):
+        raise ConfigError(
+            f"{target_db!r} is not a usable database name.",
+            "Use letters, digits, '_' or '-' (at most 63 characters), starting with a letter.",
+        )
+    destination = target.with_dbname(target_db) if target_db is not None else target
+    other = other_origin(item.manifest.database, item.manifest.environment, destination.name, settings.env, target_db)
+    if other is not None and not from_other_database:
+        raise Refused(f"Not restored: {other}.", OTHER_DATABASE_HINT)
     try:
         if item.store == "local":
             dump = LocalStore(Path(item.location).parent).fetch(item, root)
@@ -225,16 +265,6 @@ def prepare(
     except Corrupt as exc:
         raise Refused(f"{exc.message} Nothing was restored.", exc.hint) from None
     log.info("Verified %s: SHA-256 matches the manifest", dump)
-
-    if target_db is not None:
-        if not _DBNAME.fullmatch(target_db):
-            raise ConfigError(
-                f"{target_db!r} is not a usable database name.",
-                "Use letters, digits, '_' or '-' (at most 63 characters), starting with a letter.",
-            )
-        destination = target.with_dbname(target_db)
-    else:
-        destination = target
     with _admin(target, settings) as admin:
         server_major = pgtools.server_major(admin.info.server_version)
         exists = database_exists(admin, destination.name)
@@ -244,7 +274,16 @@ def prepare(
             "Pick a new name, or drop that database first if you mean to replace it.",
         )
     tool = pgtools.find("pg_restore", server_major, minimum=item.manifest.pg_dump_major, settings=settings)
-    entries = read_toc(tool, dump)
+    try:
+        toc = read_toc(tool, dump)
+    except Corrupt as exc:
+        raise Refused(f"{exc.message} Nothing was restored.", exc.hint) from None
+    if toc.dbname != item.manifest.database:
+        raise Refused(
+            f"The archive {dump} is a dump of the database {toc.dbname!r}, but its manifest says "
+            f"{item.manifest.database!r}: the manifest does not describe these bytes; nothing was restored.",
+            "Find out who wrote this backup or its manifest; restore another backup (schemasync backups list).",
+        )
     state = _state(destination, settings) if exists else None
     return RestorePlan(
         backup=item,
@@ -252,11 +291,25 @@ def prepare(
         target=destination,
         create=not exists,
         state=state,
-        backup_tables=tuple(table_names(entries)),
+        backup_tables=tuple(table_names(toc.entries)),
         tool=tool,
-        entries=tuple(entries),
+        entries=toc.entries,
         no_owner=no_owner,
+        other_origin=other,
     )
+
+
+def other_origin(backup_db: str, backup_env: str, target_db: str, target_env: str, created: str | None) -> str | None:
+    """Why restoring this backup here means putting another database's data in place, else None.
+
+    Another environment always counts (production data in staging is a decision, whatever the name);
+    another database name counts when it replaces an existing database, not for a new side-by-side copy.
+    """
+    if backup_env != target_env:
+        return f"the backup is of {backup_db!r} in the {backup_env!r} environment, and this is {target_env!r}"
+    if created is None and backup_db != target_db:
+        return f"the backup is of the database {backup_db!r}, and the target is {target_db!r}"
+    return None
 
 
 def _list_file(plan: RestorePlan, directory: str) -> str | None:
@@ -399,7 +452,8 @@ def describe(plan: RestorePlan) -> list[tuple[str, str]]:
     m = plan.backup.manifest
     assert m is not None
     taken = m.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    lines = [
+    lines = [("FROM ANOTHER DATABASE", plan.other_origin)] if plan.other_origin else []
+    lines += [
         (
             "Backup",
             f"{m.id} of {m.database} ({m.environment}), taken {taken}, app {m.app_version or '?'}, "
@@ -433,8 +487,6 @@ def describe(plan: RestorePlan) -> list[tuple[str, str]]:
             lines.append(("Connected", f"{len(s.other_sessions)} other session(s): {_few(list(s.other_sessions))}"))
     else:
         lines.append(("Restored", f"{len(plan.backup_tables)} tables into the new database"))
-    if m.database != plan.target.name and not plan.create:
-        lines.append(("Note", f"the backup is of {m.database!r}, the target is {plan.target.name!r}"))
     return lines
 
 

@@ -39,10 +39,13 @@ from schemasync.backup import (
     Digest,
     Manifest,
     backup_root,
+    confined,
     digest_file,
     ensure_dir,
     manifest_path,
+    parse_name,
     parse_stamp,
+    plain_name,
     safe_part,
 )
 from schemasync.config import Settings
@@ -229,6 +232,31 @@ class S3Store:
         name = f"{manifest.id}-v{safe_part(manifest.app_version or 'unknown')}{DUMP_SUFFIX}"
         parts = [self.prefix, safe_part(manifest.environment), safe_part(manifest.database), name]
         return "/".join(p for p in parts if p)
+
+    def local_name(self, key: str) -> str:
+        """The file name a download of `key` gets locally: `<db>-<env>-<id>-v<version>.dump`, from the key alone.
+
+        Never from the manifest: its content is whatever the bucket holds. The key's last three parts are
+        `<env>/<db>/<id>-v<version>.dump` (as `key_for` writes them), and the result must be a plain name.
+        """
+        parts = key.split("/")
+        name = f"{parts[-2]}-{parts[-3]}-{parts[-1]}" if len(parts) >= 3 else ""
+        if not (plain_name(name) and parse_name(name) and _KEY_FILE.match(parts[-1])):
+            raise Corrupt(
+                f"The S3 key {self.uri(key)!r} does not give a plain backup file name "
+                "(<env>/<db>/<id>-v<version>.dump with letters, digits, '_', '.', '-'); nothing was downloaded.",
+                "This object was not written by schemasync: find out who put it in the bucket, and restore another "
+                "backup (schemasync backups list).",
+            )
+        return name
+
+    def check_name(self, item: StoredBackup) -> str | None:
+        """Why the manifest's `file` disagrees with the object's key (a tampered or foreign manifest), else None."""
+        assert item.manifest is not None and item.key is not None
+        name = self.local_name(item.key)
+        if item.manifest.file != name:
+            return f"the manifest names the file {item.manifest.file!r}, the object's key gives {name!r}"
+        return None
 
     @staticmethod
     def manifest_key(key: str) -> str:
@@ -610,7 +638,10 @@ class S3Store:
             sha, size = self._stream_hash(item.key)
         except Exception as exc:
             raise self.explain(exc, f"reading {item.location}") from None
-        problem = check_digest(item, Digest(size, sha))
+        try:
+            problem = check_digest(item, Digest(size, sha)) or self.check_name(item)
+        except Corrupt as exc:
+            problem = exc.message
         if problem:
             return Verification(item, False, problem)
         wanted = self._encryption_args().get("ServerSideEncryption")
@@ -622,14 +653,34 @@ class S3Store:
         )
 
     def fetch(self, item: StoredBackup, dest_dir: Path) -> Path:
-        """Download into `dest_dir`, hashing as it arrives; refuse (and keep nothing) on a mismatch."""
+        """Download into `dest_dir`, hashing as it arrives; refuse (and keep nothing) on a mismatch.
+
+        The local name comes from the key, is checked to be a plain name inside `dest_dir`, and must be the
+        one the manifest names; all of that before anything (even `dest_dir`) is created.
+        """
         if item.manifest is None or item.key is None:
             raise Corrupt(
                 f"{item.location} has no manifest ({item.problem}); its content cannot be checked.",
                 "Use a backup listed as verified: schemasync backups list.",
             )
+        mismatch = self.check_name(item)
+        if mismatch:
+            raise Corrupt(
+                f"The manifest of {item.location!r} does not describe that object ({mismatch}): it was altered "
+                "or is not schemasync's; nothing was downloaded.",
+                "Find out who changed the bucket before trusting it; restore another backup (schemasync backups list).",
+            )
+        name = self.local_name(item.key)
+        try:
+            final = confined(dest_dir, name)
+        except ValueError as exc:
+            raise Corrupt(f"{item.location} cannot be downloaded into {dest_dir}: {exc}.") from None
+        if final.is_symlink() or (final.exists() and not final.is_file()):
+            raise Corrupt(
+                f"{final} exists and is not a regular file; the download of {item.location} would replace it.",
+                "Move it away (a backup directory holds only backups) and run again.",
+            )
         ensure_dir(dest_dir)
-        final = dest_dir / item.manifest.file
         tmp = dest_dir / f".{final.name}.tmp-{os.getpid()}"
         mtmp = dest_dir / f".{manifest_path(final).name}.tmp-{os.getpid()}"
         log.info("Downloading %s (%s)", item.location, human_size(item.size))

@@ -197,6 +197,8 @@ class LocalStore:
         if item.manifest is None or not Path(item.location).is_file():
             return Verification(item, False, item.problem or "no manifest to check against")
         problem = check_digest(item, digest_file(Path(item.location)))
+        if problem is None and item.manifest.file != Path(item.location).name:
+            problem = f"the manifest names the file {item.manifest.file!r}, not {Path(item.location).name!r}"
         if problem:
             return Verification(item, False, problem)
         return Verification(item, True, f"SHA-256 and size match the manifest ({human_size(item.size)})")
@@ -252,8 +254,18 @@ def _names(item: StoredBackup) -> set[str]:
     return {item.id, name, stem, f"{safe_part(item.database)}-{safe_part(item.environment)}-{item.id}"}
 
 
+def _configured_s3(settings: Settings, bucket: str, key: str) -> bool:
+    prefix = settings.s3_prefix.strip("/")
+    return bucket == settings.s3_bucket and (not prefix or key.startswith(prefix + "/"))
+
+
 def find_backups(
-    ref: str, settings: Settings, *, local_root: Path, series: tuple[str, str] | None = None
+    ref: str,
+    settings: Settings,
+    *,
+    local_root: Path,
+    series: tuple[str, str] | None = None,
+    confine: bool = False,
 ) -> list[StoredBackup]:
     """Every copy `ref` names, local copies first.
 
@@ -261,15 +273,29 @@ def find_backups(
     `series`), or an id as `backups list` shows it: the timestamp, `<db>-<env>-<timestamp>`, or the file name.
     When S3 cannot be searched but a local copy matches, the local copy is enough (a restore must work
     while S3 is down).
+
+    `confine` is for a `ref` from someone who does not control this machine (a flow run's parameter): a
+    path must then lead (symbolic links resolved) into `local_root`, and an S3 URI into the configured
+    bucket and prefix; a person at a terminal may name any file or bucket they can read.
     """
     ref = ref.strip()
     from schemasync.s3store import S3Store, parse_s3_uri
 
     if ref.startswith("s3://"):
         bucket, key = parse_s3_uri(ref)
+        if confine and not _configured_s3(settings, bucket, key):
+            raise StoreError(
+                f"{ref!r} is not in the configured bucket and prefix ({S3Store(settings).describe()}).",
+                "Name a backup from schemasync backups list (an id, latest, or one of its s3:// URIs).",
+            )
         return [S3Store(settings, bucket=bucket).item(key)]
     if "/" in ref or ref.endswith((DUMP_SUFFIX, MANIFEST_SUFFIX)):
         path = Path(ref).expanduser()
+        if confine and path.resolve().parent != local_root.resolve():
+            raise StoreError(
+                f"{ref!r} is not a file of the backup directory {local_root}.",
+                "Name a backup by its id (schemasync backups list) or a file inside the backup directory.",
+            )
         for candidate in (path, local_root / path.name):
             if candidate.is_file() and parse_name(
                 candidate.name.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX

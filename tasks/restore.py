@@ -24,9 +24,22 @@ def verify_backup(
     target_db: str | None = None,
     source: str | None = None,
     no_owner: bool = False,
+    from_other_database: bool = False,
 ) -> restore.RestorePlan:
-    """Find the backup, fetch it, check its SHA-256 and table of contents, and look at the target."""
-    plan = restore.prepare(ref, settings, target, target_db=target_db, source=source, no_owner=no_owner)
+    """Find the backup, fetch it, check its SHA-256 and table of contents, and look at the target.
+
+    The backup is confined to the backup directory and the configured bucket: `ref` is a run parameter.
+    """
+    plan = restore.prepare(
+        ref,
+        settings,
+        target,
+        target_db=target_db,
+        source=source,
+        no_owner=no_owner,
+        from_other_database=from_other_database,
+        confine=True,
+    )
     get_run_logger().info("Verified backup %s (%s): SHA-256 matches its manifest", plan.backup.id, plan.backup.location)
     return plan
 

@@ -340,6 +340,13 @@ def restore(
     no_owner: Annotated[
         bool, typer.Option("--no-owner", help="Do not restore object ownership (objects belong to the restoring user).")
     ] = False,
+    from_other_database: Annotated[
+        bool,
+        typer.Option(
+            "--from-other-database",
+            help="Allow a backup of another database or environment (refused without this flag).",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     backup_dir: BackupDirOpt = None,
 ) -> None:
@@ -350,7 +357,15 @@ def restore(
         raise ConfigError(f"--from {source!r} is not a store.", "Use --from local or --from s3.")
     settings = _settings(loaded, backup_dir)
     target = db.resolve(settings, dict(loaded.sources))
-    plan = restoring.prepare(ref, settings, target, target_db=target_db, source=source, no_owner=no_owner)
+    plan = restoring.prepare(
+        ref,
+        settings,
+        target,
+        target_db=target_db,
+        source=source,
+        no_owner=no_owner,
+        from_other_database=from_other_database,
+    )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -363,6 +378,8 @@ def restore(
             if not plan.create
             else f"Create {plan.target.display} from this backup?"
         )
+        if plan.other_origin:
+            question = f"This backup is from another database: {plan.other_origin}. {question}"
         if not typer.confirm(question, default=False, err=True):
             raise Refused("Restore cancelled; nothing was changed.")
     result = restoring.run(plan, settings)

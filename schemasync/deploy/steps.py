@@ -687,11 +687,12 @@ def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None
     for n in range(100):
         path = root / (f"{base}.md" if n == 0 else f"{base}-{n}.md")
         try:
-            with path.open("x", encoding="utf-8") as fh:
-                fh.write(text)
-            return path
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private, like the backups beside it
         except FileExistsError:
             continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return path
     raise FileExistsError(f"too many summaries named {base}*.md in {root}")
 
 

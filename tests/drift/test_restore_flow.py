@@ -72,3 +72,47 @@ def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path
         ("initial", None),
         ("restore", taken.location),
     ]
+
+
+def test_restore_flow_restores_another_environments_backup_only_when_the_operator_allows(  # type: ignore[no-untyped-def]
+    prefect_api, pg: TestDB, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 13.11: a run parameter alone cannot put another environment's data in place."""
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.2.0"\n')
+    fill(pg, rows=5)
+    settings = load_settings({"project_dir": str(project)}, {}).settings
+    taken = take_backup(settings, db.parse_url(pg.url, "test"), upload=False)  # a development backup
+    pg.execute("DELETE FROM orders")
+    monkeypatch.setenv("SHOP_DATABASE_URL", pg.url)
+    monkeypatch.delenv("SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE", raising=False)
+    options = RestoreOptions(
+        backup=str(taken.path),
+        project_dir=str(project),
+        environment="staging",
+        database_url_env="SHOP_DATABASE_URL",
+        poll_interval=1,
+        approval_timeout=120,
+    )
+
+    plain = restore_database(options=options, return_state=True)
+    assert plain.is_failed() and "in the 'development' environment, and this is 'staging'" in plain.message
+    asked = restore_database(options=options.model_copy(update={"from_other_database": True}), return_state=True)
+    assert asked.is_failed() and "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE is not 1" in asked.message
+    assert pg.scalar("SELECT count(*) FROM orders") == 0
+
+    monkeypatch.setenv("SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE", "1")
+    future = in_thread(
+        restore_database, options=options.model_copy(update={"from_other_database": True}), return_state=True
+    )
+    deadline = time.monotonic() + 60
+    waiting = []
+    while time.monotonic() < deadline and not waiting:
+        waiting = [p for p in pending_approvals() if p.request.get("database", "").endswith(f"/{pg.name}")]
+        time.sleep(0.5)
+    assert waiting, "the allowed restore never paused for approval"
+    assert "OTHER_DATABASE: the backup is of" in waiting[0].request["hazards"]
+    answer(waiting[0].run_id, Approval(approve=False, approver="bob", comment="not today"))
+    assert future.result(timeout=60).is_completed()
+    assert pg.scalar("SELECT count(*) FROM orders") == 0
