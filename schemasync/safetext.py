@@ -27,10 +27,15 @@ from schemasync.errors import ConfigError, ExitCode
 _OTHER_CONTROLS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f{_OTHER_CONTROLS}]")
 _CONTROL_BUT_LAYOUT = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER_CONTROLS}]")  # keeps tab and newline
-# Every ASCII punctuation character Markdown (CommonMark, GFM tables and strikethrough) or HTML gives a
-# meaning to; CommonMark renders a backslash-escaped punctuation character as itself.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~&])")
+# CommonMark renders a backslash-escaped punctuation character as itself. Escaped anywhere: what makes
+# inline Markdown (emphasis, code, links, GFM strikethrough and cell breaks) or HTML tags and entities.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
+# Escaped at the start only (a value never contains a line break, so only its start can begin a block):
+# headings, list items, setext underlines, ordered-list numbers.
+_MARKDOWN_BLOCK_START = re.compile(r"^(?:([#+=-])|(\d{1,9})([.)]))")
 _WHITESPACE = re.compile(r"\s+")
+NAME_PATTERN = f"^[^\\x00-\\x1f{_OTHER_CONTROLS}]*[^\\s\\x00-\\x1f{_OTHER_CONTROLS}][^\\x00-\\x1f{_OTHER_CONTROLS}]*$"
+"""A name with a visible character and no control character: a JSON-schema `pattern` (for forms)."""
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -51,12 +56,13 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
 def escape_markdown(value: object) -> str:
     """`value` as one line of literal Markdown text: no heading, list, link, emphasis, HTML or cell break.
 
-    Line breaks become spaces (a value can never start a line of its own), control characters become
-    visible escapes, and every punctuation character Markdown or HTML interprets is backslash-escaped.
+    Line breaks become spaces (so the value cannot start a line of its own), control characters become
+    visible escapes, the characters of inline Markdown and HTML are backslash-escaped everywhere, and a
+    leading `#`, `-`, `+`, `=` or `1.` is escaped (it would start a block where the value begins a line).
     Secrets are masked first, so an escape can never split a secret that `scrub` would have found.
     """
-    text = _WHITESPACE.sub(" ", secrets.scrub(str(value)))
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", printable(text))
+    text = _MARKDOWN_INLINE.sub(r"\\\1", printable(_WHITESPACE.sub(" ", secrets.scrub(str(value)).strip())))
+    return _MARKDOWN_BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
 
 
 def markdown_code(value: object) -> str:
@@ -82,7 +88,7 @@ def person(value: str, what: str) -> str:
         raise ConfigError(f"The {what} is empty.", f"Give the {what} as a name or login, e.g. alice.")
     if bad := _CONTROL.search(name):
         raise ConfigError(
-            f"The {what} {printable(name)[:80]!r} contains a control character ({_visible(bad)}); "
+            f"The {what} '{printable(name)[:80]}' contains a control character ({_visible(bad)}); "
             "names are recorded and shown on terminals, so terminal escapes and line breaks are not accepted.",
             f"Give the {what} as plain text, e.g. alice.",
             exit_code=ExitCode.USAGE,
