@@ -17,7 +17,8 @@ MASK = "***"
 _secrets: set[str] = set()
 # Examples in our own hints ("postgresql://user:password@host/db") are not secrets; a real password spelled
 # like this is registered when read, and registered secrets are masked first.
-_PLACEHOLDERS = frozenset({"password", "PASSWORD", MASK})
+# The mask itself is not a secret either, nor the mask as Markdown shows it (`safetext.escape_markdown`).
+_PLACEHOLDERS = frozenset({"password", "PASSWORD", MASK, MASK.replace("*", "\\*")})
 # password=... in libpq conninfo strings. Only "password" can start a match and every quantifier is
 # possessive, so the regex engine never backtracks: one pass over the text.
 _CONNINFO_PASSWORD = re.compile(r"(password\s*+=\s*+)('(?:[^'\\]++|\\.)*+'|\S++)", re.IGNORECASE)
