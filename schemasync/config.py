@@ -246,6 +246,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, environ: Mapping[str, 
     for secret in (settings.database_url, settings.prod_database_url, settings.prod_db_pass):
         if secret is not None:
             _register_url_secret(secret.get_secret_value())
+    for url in (settings.health_check_url, settings.s3_endpoint_url):  # may carry user:password@ or ?token=
+        if url is not None:
+            secrets.register_url(url)
     return Loaded(settings, sources)
 
 
@@ -269,17 +272,10 @@ def _dotenv_keys(path: Path) -> list[str]:
 
 
 def _register_url_secret(value: str) -> None:
-    from urllib.parse import unquote, urlsplit
-
-    secrets.register(value if "://" not in value else None)
     if "://" in value:
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        if password:
-            secrets.register(password)
-            secrets.register(unquote(password))
+        secrets.register_url(value)
+    else:
+        secrets.register(value)
 
 
 def _config_error(exc: ValidationError, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ConfigError:
@@ -329,5 +325,5 @@ def describe(loaded: Loaded) -> list[tuple[str, str, str]]:
             shown = ", ".join(value)
         else:
             shown = str(value)
-        rows.append((name, shown, loaded.source_of(name)))
+        rows.append((name, secrets.scrub(shown), loaded.source_of(name)))
     return rows

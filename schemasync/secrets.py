@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import string
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 _secrets: set[str] = set()
@@ -33,6 +33,36 @@ def register(secret: str | None) -> None:
     if not secret or len(secret) < 3:
         return
     _secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
+
+
+# Query parameters that carry credentials: libpq's password, and the usual names of tokens and keys.
+_SECRET_QUERY_KEYS = re.compile(
+    r"pass(word)?|passwd|pwd|secret|token|key|apikey|api_key|access_key|signature|sig|auth|credential", re.I
+)
+
+
+def register_url(url: str) -> None:
+    """Register the credentials a URL carries: its userinfo password and secret-looking query values.
+
+    Parsed by hand, never by a parser that raises: a URL that fails to parse (`%zz` in the password)
+    is exactly the one whose error message would otherwise quote the password.
+    """
+    rest = url.split("://", 1)[-1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
+        userinfo = authority.rsplit("@", 1)[0]
+        if ":" in userinfo:
+            _register_encoded(userinfo.split(":", 1)[1])
+    query = rest.split("?", 1)[1].split("#", 1)[0] if "?" in rest else ""
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and _SECRET_QUERY_KEYS.fullmatch(unquote(name).strip()):
+            _register_encoded(value)
+
+
+def _register_encoded(value: str) -> None:
+    register(value)
+    register(unquote(value))
 
 
 def scrub(text: str) -> str:
