@@ -24,7 +24,9 @@ _PLACEHOLDERS = frozenset({"password", "PASSWORD", MASK, MASK.replace("*", "\\*"
 _CONNINFO_PASSWORD = re.compile(r"(password\s*+=\s*+)('(?:[^'\\]++|\\.)*+'|\S++)", re.IGNORECASE)
 # The pieces of `scheme://user:password@` that `_mask_url_passwords` looks for.
 _SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+.-")
-_USER_END = re.compile(r"[:/@\s]")
+# `://` followed by `user:` (looked at, not consumed, so candidates may overlap); the user part cannot
+# hold `:`, `/`, `@` or whitespace, so the look never reaches past the next `://`.
+_CANDIDATE = re.compile(r"://(?=([^:/@\s]*+):)")
 _PASSWORD_END = re.compile(r"[@\s]")
 
 
@@ -82,31 +84,29 @@ def _mask_url_passwords(text: str) -> str:
     """Mask the password of every `scheme://user:password@` in `text`, for secrets we were never told about.
 
     A scanner rather than one regex: a regex for this retries from every letter of a long run such as
-    `AAAA...` and takes quadratic time. Here each `://` is looked at once; the user part stops at the
-    next `:` or `/` (so it never reaches the next `://`), and the end of the password (the next `@` or
-    whitespace) is searched for only when the last search's answer lies behind it, so every character
-    is read a bounded number of times.
+    `AAAA...` and takes quadratic time. Here the regex engine only finds each `://` followed by a user
+    name and a `:` (the user part stops at the next `:` or `/`, so it never reaches past the next
+    `://`); the end of the password (the next `@` or whitespace) is searched for only when the last
+    search's answer lies behind it, so every character is read a bounded number of times.
     """
     pieces: list[str] = []
     done = 0  # text[:done] is in `pieces`
+    resume = 0  # candidates before this were inside a match
     password_end = -1  # where the last search for '@' or whitespace stopped
-    start = text.find("://")
-    while start != -1:
-        after = start + 3
-        if _has_scheme(text, start):
-            user_end = _USER_END.search(text, after)
-            if user_end is not None and user_end.group() == ":":
-                pw_start = user_end.end()
-                if password_end < pw_start:
-                    found = _PASSWORD_END.search(text, pw_start)
-                    password_end = len(text) if found is None else found.start()
-                at = password_end
-                if at > pw_start and at < len(text) and text[at] == "@":
-                    if text[pw_start:at] not in _PLACEHOLDERS:
-                        pieces += [text[done:pw_start], MASK]
-                        done = at
-                    after = at + 1
-        start = text.find("://", after)
+    for candidate in _CANDIDATE.finditer(text):
+        start = candidate.start()
+        if start < resume or not _has_scheme(text, start):
+            continue
+        pw_start = candidate.end(1) + 1
+        if password_end < pw_start:
+            found = _PASSWORD_END.search(text, pw_start)
+            password_end = len(text) if found is None else found.start()
+        at = password_end
+        if at > pw_start and at < len(text) and text[at] == "@":
+            if text[pw_start:at] not in _PLACEHOLDERS:
+                pieces += [text[done:pw_start], MASK]
+                done = at
+            resume = at + 1
     return "".join([*pieces, text[done:]]) if pieces else text
 
 
