@@ -32,7 +32,8 @@ _CONTROL_BUT_LAYOUT = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER_CONTROLS}]")  # ke
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
 # Escaped at the start only (a value never contains a line break, so only its start can begin a block):
 # headings, list items, setext underlines, ordered-list numbers.
-_MARKDOWN_BLOCK_START = re.compile(r"^(?:([#+=-])|(\d{1,9})([.)]))")
+# Each only where it would start a block: followed by a space, the line's end, or (`##`, `---`) itself.
+_MARKDOWN_BLOCK_START = re.compile(r"^(?:([#+=-])(?=[\s#=-]|$)|(\d{1,9})([.)])(?=\s|$))")
 _WHITESPACE = re.compile(r"\s+")
 NAME_PATTERN = f"^[^\\x00-\\x1f{_OTHER_CONTROLS}]*[^\\s\\x00-\\x1f{_OTHER_CONTROLS}][^\\x00-\\x1f{_OTHER_CONTROLS}]*$"
 """A name with a visible character and no control character: a JSON-schema `pattern` (for forms)."""
@@ -58,7 +59,7 @@ def escape_markdown(value: object) -> str:
 
     Line breaks become spaces (so the value cannot start a line of its own), control characters become
     visible escapes, the characters of inline Markdown and HTML are backslash-escaped everywhere, and a
-    leading `#`, `-`, `+`, `=` or `1.` is escaped (it would start a block where the value begins a line).
+    leading `# `, `- `, `+ `, `---`, `===` or `1. ` is escaped (it would start a block where the value begins a line).
     Secrets are masked first, so an escape can never split a secret that `scrub` would have found.
     """
     text = _MARKDOWN_INLINE.sub(r"\\\1", printable(_WHITESPACE.sub(" ", secrets.scrub(str(value)).strip())))
