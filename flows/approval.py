@@ -35,9 +35,9 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_base_key
 from prefect.settings import get_current_settings
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from schemasync import secrets
+from schemasync import safetext, secrets
 from schemasync.deploy import gate
 from schemasync.errors import ConfigError, ExitCode, Refused, SchemasyncError
 
@@ -68,7 +68,7 @@ class Approval(RunInput):
         title="Approver",
         min_length=1,
         max_length=200,
-        pattern=r"\S",
+        pattern=safetext.NAME_PATTERN,  # the server refuses a resume whose name holds control characters
         description="Your name or login; recorded in schema_versions with the decision.",
     )
     comment: str = Field(
@@ -77,6 +77,12 @@ class Approval(RunInput):
         max_length=2000,
         description="Why you approve or reject; recorded in schema_versions. Please give a reason when rejecting.",
     )
+
+    @field_validator("comment")
+    @classmethod
+    def _comment_as_stored(cls, value: str) -> str:
+        """Whatever sent it (CLI, Prefect UI), the flow sees the comment with known secrets masked."""
+        return safetext.stored_note(value)
 
 
 class ApprovalRequest(BaseModel):

@@ -29,6 +29,7 @@ from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
 from schemasync.errors import ConfigError, Refused
+from schemasync.safetext import escape_markdown as md
 from tasks.restore import restore_backup, verify_backup
 
 PLAN_KEY = "schemasync-restore-plan"
@@ -101,21 +102,17 @@ def resolve(options: RestoreOptions) -> tuple[Settings, db.Database]:
     return loaded.settings, db.resolve(loaded.settings, dict(loaded.sources))
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def plan_markdown(plan: restore.RestorePlan) -> str:
     verb = "Create" if plan.create else "Replace the contents of"
     lines = [
-        f"# Restore {plan.backup.id} into {plan.target.display}",
+        f"# Restore {md(plan.backup.id)} into {md(plan.target.display)}",
         "",
-        f"{verb} {plan.target.display} from this backup. Approving runs `pg_restore` in one transaction: "
+        f"{verb} {md(plan.target.display)} from this backup. Approving runs `pg_restore` in one transaction: "
         "the tables in the backup are dropped and recreated with the backup's data.",
         "",
         "| | |",
         "|---|---|",
-        *[f"| {label} | {_cell(text)} |" for label, text in restore.describe(plan)],
+        *[f"| {md(label)} | {md(text)} |" for label, text in restore.describe(plan)],
     ]
     return secrets.scrub("\n".join(lines) + "\n")
 
@@ -201,7 +198,7 @@ def restore_database(options: RestoreOptions) -> State[Any]:
             message = secrets.scrub(
                 f"Rejected by {approver}: nothing was restored." + (f" ({comment})" if comment else "")
             )
-            create_markdown_artifact(f"# Restore rejected\n\n{message}\n", key=SUMMARY_KEY, description=message)
+            create_markdown_artifact(f"# Restore rejected\n\n{md(message)}\n", key=SUMMARY_KEY, description=message)
             return Completed(message=message)
     result = restore_backup(plan, settings)
     recorded = f"; recorded version {result.recorded_version} as a restore" if result.recorded_version else ""
@@ -210,7 +207,7 @@ def restore_database(options: RestoreOptions) -> State[Any]:
         f"(approved by {approver}{': ' + comment if comment else ''})."
     )
     create_markdown_artifact(
-        f"# Restored {plan.backup.id}\n\n{message}\n\nFrom {secrets.scrub(plan.backup.location)}.\n",
+        f"# Restored {md(plan.backup.id)}\n\n{md(message)}\n\nFrom {md(plan.backup.location)}.\n",
         key=SUMMARY_KEY,
         description=message,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from schemasync.compare import KINDS, Comparison
+from schemasync.safetext import escape_markdown as md
+from schemasync.safetext import markdown_code as code
 
 STATUS = {"added": "added", "dropped": "dropped", "renamed": "renamed", "changed": "changed", "other": ""}
 
@@ -37,10 +39,10 @@ def markdown(comparison: Comparison) -> str:
     parts = [
         "## Schema comparison",
         "",
-        f"- **From:** {_md(comparison.older.title)}",
-        f"- **To:** {_md(comparison.newer.title)}",
+        f"- **From:** {md(comparison.older.title)}",
+        f"- **To:** {md(comparison.newer.title)}",
         "",
-        _md(comparison.summary()),
+        md(comparison.summary()),
     ]
     if comparison.identical:
         return "\n".join(parts) + "\n"
@@ -48,10 +50,10 @@ def markdown(comparison: Comparison) -> str:
     parts += [f"| {KINDS[k][1 if n != 1 else 0]} | {n} |" for k, n in comparison.counts.items()]
     for group in comparison.groups:
         status = STATUS[group.status]
-        parts += ["", f"### `{group.title}`" + (f" ({status})" if status else ""), ""]
-        parts += [f"- `{item.text[:1]}` {_md(item.text[2:])}" for item in group.items]
+        parts += ["", f"### {code(group.title)}" + (f" ({status})" if status else ""), ""]
+        parts += [f"- `{item.text[:1]}` {md(item.text[2:])}" for item in group.items]
     if comparison.renames:
-        parts += ["", "Possibly renamed (shown above as dropped and added): " + _md("; ".join(comparison.renames))]
+        parts += ["", "Possibly renamed (shown above as dropped and added): " + md("; ".join(comparison.renames))]
     return "\n".join(parts) + "\n"
 
 
@@ -76,10 +78,3 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
         ],
         "possible_renames": list(comparison.renames),
     }
-
-
-def _md(text: str) -> str:
-    """Plain text safe inside Markdown: no accidental emphasis, links or table cells."""
-    for ch in ("\\", "`", "*", "_", "[", "]", "<", ">", "|", "#"):
-        text = text.replace(ch, "\\" + ch)
-    return text

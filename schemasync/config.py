@@ -12,6 +12,7 @@ boto3's own chain: we never read, store or print them.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tomllib
@@ -37,18 +38,33 @@ from schemasync.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+MAX_DURATION = 10 * 365 * 86400.0  # ten years: beyond any sensible wait, within what datetime arithmetic holds
+PG_MAX_TIMEOUT = 2_147_483.647  # PostgreSQL's timeouts are an int of milliseconds
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from `5`, `500ms`, `5s`, `2min`, `1h` or `30d`; plain numbers are seconds."""
+    """Seconds from `5`, `500ms`, `5s`, `2min`, `1h` or `30d`; plain numbers are seconds.
+
+    TOML and the environment can spell values no timer can use (`1e400` is infinity, `nan`, a
+    40-digit number, `true`): they are refused here, as bad settings, before any code does arithmetic
+    with them.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; use a number of seconds or a value such as 5s, 2min, 1h")
     if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(
-            f"{value!r} is not a duration; use a number of seconds or a value such as 500ms, 5s, 2min, 1h, 30d"
-        )
-    return float(match[1]) * _UNIT_SECONDS[(match[2] or "s").lower()]
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a duration; use a number of seconds or a value such as 500ms, 5s, 2min, 1h, 30d"
+            )
+        seconds = float(match[1]) * _UNIT_SECONDS[(match[2] or "s").lower()]
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{value!r} is not a duration; use a number of seconds of 0 or more")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{value!r} is longer than ten years; use a shorter duration")
+    return seconds
 
 
 def _split_list(value: object) -> object:
@@ -59,6 +75,7 @@ def _split_list(value: object) -> object:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+PgTimeout = Annotated[float, BeforeValidator(parse_duration), Field(le=PG_MAX_TIMEOUT)]
 NameList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
@@ -79,7 +96,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(None, validation_alias=_aliases("database_url", "database_url"))
     prod_database_url: SecretStr | None = Field(None, validation_alias=AliasChoices("prod_database_url"))
     prod_db_host: str | None = Field(None, validation_alias=AliasChoices("prod_db_host"))
-    prod_db_port: int = Field(5432, validation_alias=AliasChoices("prod_db_port"))
+    prod_db_port: int = Field(5432, ge=1, le=65535, validation_alias=AliasChoices("prod_db_port"))
     prod_db_user: str | None = Field(None, validation_alias=AliasChoices("prod_db_user"))
     prod_db_pass: SecretStr | None = Field(None, validation_alias=AliasChoices("prod_db_pass"))
     prod_db_name: str | None = Field(None, validation_alias=AliasChoices("prod_db_name"))
@@ -89,8 +106,8 @@ class Settings(BaseSettings):
 
     # Safety and timeouts
     connect_timeout: Duration = 5.0
-    lock_timeout: Duration = 5.0
-    statement_timeout: Duration = 600.0
+    lock_timeout: PgTimeout = 5.0
+    statement_timeout: PgTimeout = 600.0
     advisory_lock_timeout: Duration = 60.0
     lock_retries: int = Field(0, ge=0, le=20, description="Retries of a plan that hit lock_timeout")
     prune: bool = False
@@ -109,22 +126,24 @@ class Settings(BaseSettings):
     s3_sse: Literal["AES256", "aws:kms", "none"] = "AES256"
     s3_kms_key_id: str | None = None
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
-    s3_multipart_threshold: int = Field(64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    s3_multipart_threshold: int = Field(64 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
     s3_max_concurrency: int = Field(8, ge=1, le=64)
-    s3_multipart_chunksize: int = Field(16 * 1024 * 1024, ge=5 * 1024 * 1024, description="Part size of uploads")
+    s3_multipart_chunksize: int = Field(
+        16 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3, description="Part size of uploads"
+    )
     s3_retry_mode: Literal["standard", "adaptive"] = "standard"
     s3_max_attempts: int = Field(5, ge=1, le=20, description="Attempts of each S3 request (botocore's retries)")
     s3_upload_attempts: int = Field(3, ge=1, le=10, description="Attempts of a whole upload after a transient failure")
     s3_read_timeout: Duration = Field(60.0, gt=0, description="How long to wait for S3 to answer a request")
     pg_bin_dir: Path | None = Field(None, description="Directory holding pg_dump and pg_restore (else searched)")
-    backup_keep: int = Field(10, ge=1)
+    backup_keep: int = Field(10, ge=1, le=1_000_000)
     backup_max_age: Duration = 30 * 86400.0
 
     # Production workflow
     build_command: str | None = None
     verify_command: str | None = None
     health_check_url: str | None = None
-    health_check_status: int = 200
+    health_check_status: int = Field(200, ge=100, le=599)
     command_timeout: Duration = 600.0
     approval_timeout: Duration = 24 * 3600.0
     approval_poll_interval: Duration = 10.0
@@ -200,10 +219,42 @@ def _env_names(name: str) -> list[str]:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Could not read {path}: it is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}).",
+            "TOML files are UTF-8; save it as UTF-8 and run the command again.",
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
             f"Could not read {path}: {exc}.", "Fix the file's TOML syntax and run the command again."
         ) from exc
+
+
+def _require_utf8(path: Path) -> None:
+    """Refuse a settings file that is not UTF-8 with a config error (the readers would raise a decode error)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Could not read {path}: it is not UTF-8 text (byte {exc.start}).",
+            "Save it as UTF-8 and run the command again.",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"Could not read {path}: {exc}.", "Check the file and run the command again.") from None
+
+
+def _table(document: dict[str, Any], *keys: str, path: Path) -> dict[str, Any]:
+    """`document[keys[0]][keys[1]]...`, or {} when absent; a ConfigError when one of them is not a table."""
+    node: Any = document
+    for depth, key in enumerate(keys):
+        node = node.get(key, {})
+        if not isinstance(node, dict):
+            name = ".".join(keys[: depth + 1])
+            raise ConfigError(
+                f"In {path}, {name} is not a table (it is {str(node)[:40]!r}).",
+                f"Write it as a [{name}] table (or remove it) and run the command again.",
+            )
+    return node
 
 
 def load_settings(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
@@ -214,6 +265,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, environ: Mapping[str, 
     pyproject = project_dir / "pyproject.toml"
     dotenv = project_dir / ".env"
     sources: dict[str, str] = {}
+    if dotenv.is_file():
+        _require_utf8(dotenv)
     try:
         init = InitSettingsSource(Settings, {**flags, "project_dir": project_dir})
         env_source = EnvSettingsSource(Settings)
@@ -250,6 +303,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, environ: Mapping[str, 
     for secret in (settings.database_url, settings.prod_database_url, settings.prod_db_pass):
         if secret is not None:
             _register_url_secret(secret.get_secret_value())
+    for url in (settings.health_check_url, settings.s3_endpoint_url):  # may carry user:password@ or ?token=
+        if url is not None:
+            secrets.register_url(url)
     return Loaded(settings, sources)
 
 
@@ -257,7 +313,7 @@ def _project_table(pyproject: Path) -> dict[str, Any]:
     """`[tool.schemasync]` of the project's pyproject.toml, with dashed keys accepted as underscores."""
     if not pyproject.is_file():
         return {}
-    table = _read_toml(pyproject).get("tool", {}).get("schemasync", {})
+    table = _table(_read_toml(pyproject), "tool", "schemasync", path=pyproject)
     return {key.replace("-", "_"): value for key, value in table.items()}
 
 
@@ -273,17 +329,10 @@ def _dotenv_keys(path: Path) -> list[str]:
 
 
 def _register_url_secret(value: str) -> None:
-    from urllib.parse import unquote, urlsplit
-
-    secrets.register(value if "://" not in value else None)
     if "://" in value:
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        if password:
-            secrets.register(password)
-            secrets.register(unquote(password))
+        secrets.register_url(value)
+    else:
+        secrets.register(value)
 
 
 def _config_error(exc: ValidationError, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ConfigError:
@@ -306,7 +355,7 @@ def detect_app_version(project_dir: Path) -> tuple[str | None, str]:
     """The app's version: `[project].version` of pyproject.toml, else `version` of package.json."""
     pyproject = project_dir / "pyproject.toml"
     if pyproject.is_file():
-        version = _read_toml(pyproject).get("project", {}).get("version")
+        version = _table(_read_toml(pyproject), "project", path=pyproject).get("version")
         if version is not None:
             return str(version), "pyproject.toml [project].version"
     package_json = project_dir / "package.json"
@@ -333,5 +382,5 @@ def describe(loaded: Loaded) -> list[tuple[str, str, str]]:
             shown = ", ".join(value)
         else:
             shown = str(value)
-        rows.append((name, shown, loaded.source_of(name)))
+        rows.append((name, secrets.scrub(shown), loaded.source_of(name)))
     return rows

@@ -111,6 +111,7 @@ def parse_url(raw: str, origin: str) -> Database:
             "Use a postgresql:// (or postgres://) URL.",
         )
     uri = "postgresql://" + rest
+    secrets.register_url(uri)  # before parsing: a parse error may quote the password
     try:
         split = urlsplit(uri)
         _ = split.port  # raises ValueError on a non-numeric or out-of-range port

@@ -44,6 +44,7 @@ import psycopg
 from schemasync import db, secrets, versions
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError, ConnectionFailed, ExitCode, SchemasyncError
+from schemasync.safetext import escape_markdown
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -573,31 +574,26 @@ def table_rows(results: Sequence[DriftResult]) -> list[dict[str, str]]:
     return rows
 
 
-def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return secrets.scrub(text).replace("|", "\\|").replace("\n", " ")
-
-
 def plan_markdown(result: DriftResult) -> str:
     """A drifted target's report: where, versions, what differs, hazards, and the plan as SQL."""
     lines = [
-        f"# Drift on {_md(result.target)}",
+        f"# Drift on {escape_markdown(result.target)}",
         "",
         "| | |",
         "|---|---|",
-        f"| database | {_md(result.database)} |",
-        f"| environment | {_md(result.environment)} |",
-        f"| models | {_md(result.models)} |",
-        f"| app version | {_md(result.app_version or 'unknown')} |",
-        f"| database version | {_md(result.database_version or 'none recorded')} |",
+        f"| database | {escape_markdown(result.database)} |",
+        f"| environment | {escape_markdown(result.environment)} |",
+        f"| models | {escape_markdown(result.models)} |",
+        f"| app version | {escape_markdown(result.app_version or 'unknown')} |",
+        f"| database version | {escape_markdown(result.database_version or 'none recorded')} |",
         f"| changes | {result.changes} ({len(result.destructive)} deleting data) |",
         "",
         "## What differs",
         "",
-        *[f"- {_md(line)}" for line in result.summary],
+        *[f"- {escape_markdown(line)}" for line in result.summary],
     ]
     if result.hazards:
-        lines += ["", "## Hazards", "", *[f"- {_md(h)}" for h in result.hazards]]
+        lines += ["", "## Hazards", "", *[f"- {escape_markdown(h)}" for h in result.hazards]]
     if result.plan_sql:
         lines += [
             "",

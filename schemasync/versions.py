@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from schemasync import __version__
+from schemasync import __version__, safetext
 from schemasync.errors import ConfigError, Refused
 
 log = logging.getLogger(__name__)
@@ -340,6 +340,15 @@ def record(conn: psycopg.Connection, entry: Record, *, snapshot: bool = True) ->
     return version_id
 
 
+def _stored(text: str | None) -> str | None:
+    """Free text as stored in a row: secrets masked, control characters visible (`safetext.stored_note`).
+
+    Notes carry what approvers typed, descriptions carry model and database names; every channel that
+    fills them (the CLI, the Prefect UI's resume form, a flow parameter) ends here.
+    """
+    return None if text is None else safetext.stored_note(text)
+
+
 def _insert(conn: psycopg.Connection, entry: Record) -> int:
     values = {
         "script_version": __version__[:20],
@@ -348,12 +357,12 @@ def _insert(conn: psycopg.Connection, entry: Record) -> int:
         "version": entry.schema_version,
         "environment": entry.environment,
         "status": str(entry.status),
-        "description": entry.description,
-        "notes": entry.notes,
+        "description": _stored(entry.description),
+        "notes": _stored(entry.notes),
         "schema_hash": entry.schema_hash,
-        "applied_by": entry.applied_by or actor(),
-        "approved_by": entry.approved_by,
-        "backup_uri": entry.backup_uri,
+        "applied_by": _stored(entry.applied_by or actor()),
+        "approved_by": _stored(entry.approved_by),
+        "backup_uri": _stored(entry.backup_uri),
         "run_id": entry.run_id,
         "duration_ms": entry.duration_ms,
         "migration_file": entry.migration_file,

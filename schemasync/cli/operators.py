@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
-from schemasync import secrets
+from schemasync import safetext, secrets
 from schemasync.cli.app import app, enable_debug, out
 from schemasync.errors import ConfigError
 
@@ -36,11 +36,11 @@ def _approver(name: str | None) -> str:
             name = getpass.getuser()
         except (KeyError, OSError):
             name = ""
-    name = name.strip()
-    if not name:
+    if not name.strip():
         raise ConfigError(
             "The approver's name is empty.", "Say who answers with --as NAME; it is recorded in schema_versions."
         )
+    name = safetext.person(name, "approver's name (--as)")
     if len(name) > 200:
         raise ConfigError("The approver's name is longer than 200 characters.", "Use a shorter --as NAME.")
     return name

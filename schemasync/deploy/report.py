@@ -4,6 +4,10 @@ The plan says what would run and what it risks (versions, SQL with its hazards, 
 tables it touches, the backup and its restore command), so that approving it is an informed yes.
 The summary says what happened, step by step, and always how to get back: the exact restore
 command of the backup taken before the change. Both are scrubbed of secrets before they leave.
+
+Every value placed in them (names from the models and the database, versions, paths, what people
+typed) goes through `safetext.escape_markdown` or `safetext.markdown_code`: a table named
+`x\n## Hazards\nNone` must read as a name, not add a heading to the plan an approver trusts.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import re
 from schemasync import secrets
 from schemasync.deploy.gate import Pin
 from schemasync.deploy.model import BackupInfo, Context, Outcome, PlannedChange, Report
+from schemasync.safetext import escape_markdown as md
+from schemasync.safetext import markdown_code as code
 from schemasync.units import human_size
 
 MAX_SQL_CHARS = 100_000  # beyond this the approver is pointed at `schemasync diff --sql`
@@ -28,29 +34,29 @@ _TITLES = {
 }
 
 
-def cell(text: object) -> str:
-    """A value for a Markdown table cell: one line, pipes escaped."""
-    return re.sub(r"\s*\n\s*", " ", str(text)).replace("|", "\\|")
-
-
 def fence(text: str, lang: str = "") -> str:
     ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
     return f"{ticks}{lang}\n{text}\n{ticks}"
 
 
-def _rows(rows: list[tuple[str, object]]) -> list[str]:
+def _rows(rows: list[tuple[str, str | None]]) -> list[str]:
+    """A two-column table of our labels and values already made Markdown (`md`, `code`)."""
     lines = ["| | |", "|---|---|"]
-    lines += [f"| {cell(k)} | {cell(v)} |" for k, v in rows if v not in (None, "")]
+    lines += [f"| {k} | {v} |" for k, v in rows if v not in (None, "")]
     return lines
 
 
-def backup_rows(backup: BackupInfo | None) -> list[tuple[str, object]]:
+def _optional(value: object) -> str | None:
+    return None if value in (None, "") else md(value)
+
+
+def backup_rows(backup: BackupInfo | None) -> list[tuple[str, str | None]]:
     if backup is None:
         return [("backup", "none")]
     where = backup.remote or f"{backup.path} (local only)"
     return [
-        ("backup", f"{where}, {human_size(backup.size)}, SHA-256 {backup.sha256[:16]}… verified"),
-        ("restore command", f"`{backup.restore_command}`"),
+        ("backup", md(f"{where}, {human_size(backup.size)}, SHA-256 {backup.sha256[:16]}… verified")),
+        ("restore command", code(backup.restore_command)),
     ]
 
 
@@ -59,32 +65,32 @@ def plan_markdown(
 ) -> str:
     """What the approver reads (the `schemasync-plan` artifact and the resume form's text)."""
     lines = [
-        f"# Schema change for {cell(context.database)} ({cell(context.environment)})",
+        f"# Schema change for {md(context.database)} ({md(context.environment)})",
         "",
         *_rows(
             [
-                ("database", context.database),
-                ("environment", context.environment),
-                ("database version", context.database_version or "none recorded"),
-                ("app version", context.app_version),
-                ("plan", planned.headline),
-                ("made from schema", f"`{planned.source_hash[:16]}`"),
+                ("database", md(context.database)),
+                ("environment", md(context.environment)),
+                ("database version", md(context.database_version or "none recorded")),
+                ("app version", _optional(context.app_version)),
+                ("plan", md(planned.headline)),
+                ("made from schema", code(planned.source_hash[:16])),
                 *backup_rows(backup),
-                ("flow run", run_id),
+                ("flow run", md(run_id)),
             ]
         ),
         "",
         "## What changes",
         "",
-        *[f"- {line}" for line in planned.summary],
-        *[f"- _{note}_" for note in planned.notes],
+        *[f"- {md(line)}" for line in planned.summary],
+        *[f"- _{md(note)}_" for note in planned.notes],
         "",
         "## Hazards",
         "",
     ]
     if planned.hazards:
         lines += ["| statement | kind | fact |", "|---|---|---|"]
-        lines += [f"| {h.statement} | {h.kind} | {cell(h.fact)} |" for h in planned.hazards]
+        lines += [f"| {h.statement} | {md(h.kind)} | {md(h.fact)} |" for h in planned.hazards]
     elif planned.versioned:
         lines.append("Not known: schemasync cannot see inside migrations; read their code below.")
     else:
@@ -92,7 +98,7 @@ def plan_markdown(
     if planned.affected:
         lines += ["", "## Rows in the tables it changes", "", "| table | rows |", "|---|---|"]
         lines += [
-            f"| {cell(t.name)} | {t.rows:,}{'' if t.exact else ' (estimate)'} |"
+            f"| {md(t.name)} | {t.rows:,}{'' if t.exact else ' (estimate)'} |"
             for t in sorted(planned.affected, key=lambda t: t.name)
         ]
     lines += ["", *_code_section(planned, approval=True)]
@@ -123,36 +129,36 @@ def summary_markdown(report: Report) -> str:
     ctx = report.context
     title = _TITLES[outcome]
     where = f"{ctx.database} ({ctx.environment})" if ctx else "the database"
-    rows: list[tuple[str, object]] = [
-        ("outcome", outcome.value),
-        ("database", ctx.database if ctx else None),
-        ("environment", ctx.environment if ctx else None),
-        ("versions", f"{(ctx.database_version or 'none recorded')} -> {ctx.app_version}" if ctx else None),
-        ("flow run", report.run_id),
-        ("started", report.started_at),
+    rows: list[tuple[str, str | None]] = [
+        ("outcome", md(outcome.value)),
+        ("database", _optional(ctx.database if ctx else None)),
+        ("environment", _optional(ctx.environment if ctx else None)),
+        ("versions", md(f"{(ctx.database_version or 'none recorded')} -> {ctx.app_version}") if ctx else None),
+        ("flow run", md(report.run_id)),
+        ("started", md(report.started_at)),
         ("duration", f"{report.seconds:.1f} s" if report.seconds is not None else None),
     ]
     if report.planned is not None and not report.planned.empty:
-        rows.append(("plan", report.planned.headline))
+        rows.append(("plan", md(report.planned.headline)))
     if report.decision is not None:
         d = report.decision
         verb = "approved" if d.approve else "rejected"
-        rows.append(("decision", f"{verb} by {d.approver}" + (" (pre-approved)" if d.pre_approved else "")))
+        rows.append(("decision", md(f"{verb} by {d.approver}" + (" (pre-approved)" if d.pre_approved else ""))))
         if d.comment:
-            rows.append(("comment", d.comment))
+            rows.append(("comment", md(d.comment)))
     if report.applied is not None:
         a = report.applied
         rows.append(("applied", f"{a.statements} statements in {a.duration_ms} ms"))
     if report.version_id is not None:
-        rows.append(("schema_versions row", report.version_id))
+        rows.append(("schema_versions row", str(report.version_id)))
     rows += backup_rows(report.backup) if report.backup or (report.planned and not report.planned.empty) else []
-    lines = [f"# {title}: {cell(where)}", ""]
+    lines = [f"# {md(title)}: {md(where)}", ""]
     if report.message:
-        lines += [report.message, ""]
+        lines += [md(report.message), ""]
     lines += _rows(rows)
     if report.steps:
         lines += ["", "## Steps", ""]
-        lines += [f"- {'✓' if s.ok else '✗'} **{s.step}**: {s.detail}" for s in report.steps]
+        lines += [f"- {'✓' if s.ok else '✗'} **{md(s.step)}**: {md(s.detail)}" for s in report.steps]
     lines += ["", "## Rollback", ""]
     lines += _rollback(report)
     if report.planned is not None and report.planned.sql and outcome in (Outcome.APPLIED, Outcome.FAILED):
@@ -183,11 +189,11 @@ def _code_section(planned: PlannedChange, *, approval: bool) -> list[str]:
 def _rollback(report: Report) -> list[str]:
     backup = report.backup
     applied = report.applied is not None
-    where = f" from the project directory (`{report.project_dir}`)" if report.project_dir else ""
+    where = f" from the project directory ({code(report.project_dir)})" if report.project_dir else ""
     if not applied:
         text = ["Nothing to roll back: the schema was not changed by this run."]
         if backup is not None:
-            text.append(f"The backup taken before it stays available: `{backup.restore_command}`.")
+            text.append(f"The backup taken before it stays available: {code(backup.restore_command)}.")
         return text
     if backup is None:
         return ["The schema change is committed and no backup was taken, so there is nothing to restore from."]

@@ -8,8 +8,8 @@ target's inputs:
     import time, such as a config file), outside the interpreter's own installation, with size,
     mtime and hash; plus the listing of each directory a module came from (a new module there may be
     picked up by a package that imports its directory's contents);
-  - every environment variable it read, with a hash of its value (never the value: it may be a
-    secret), through a recording `os.environ` while the import runs; code that iterates over the
+  - every environment variable it read, with a keyed hash of its value with secrets masked (never
+    the value, nor a plain hash a password could be guessed from: `cachefiles.value_hash`), through a recording `os.environ` while the import runs; code that iterates over the
     whole environment makes the result unrecallable;
   - the SQLAlchemy and schemasync versions and the server;
 and the key of the desired schema in the DDL cache (`schema/target.py`). `recall` re-checks those
@@ -37,6 +37,7 @@ from typing import Any
 import psycopg
 
 from schemasync import __version__
+from schemasync.schema.cachefiles import value_hash, write_private
 from schemasync.schema.model import RenameHints, Schema
 
 log = logging.getLogger(__name__)
@@ -164,10 +165,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _value_hash(value: str | None) -> str | None:
-    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
-
-
 def _listing(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists())
 
@@ -201,12 +198,9 @@ def remember(
             "hints": {"tables": [list(t) for t in hints.tables], "columns": [list(c) for c in hints.columns]},
             "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns, _sha256(f)] for f in files],
             "listings": {str(d): _listing(d) for d in sorted({f.parent for f in modules})},
-            "env": {name: _value_hash(value) for name, value in sorted(inputs.env.items())},
+            "env": {name: value_hash(cache_dir, value) for name, value in sorted(inputs.env.items())},
         }
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entry), encoding="utf-8")
-        os.replace(tmp, path)
+        write_private(path, json.dumps(entry))
     except OSError as exc:
         log.debug("could not remember the models' inputs: %s", exc)
 
@@ -229,7 +223,7 @@ def recall(cache_dir: Path, conn: psycopg.Connection, models: str, project_dir: 
         ):
             return None
         for name, digest in entry["env"].items():
-            if _value_hash(os.environ.get(name)) != digest:
+            if value_hash(cache_dir, os.environ.get(name)) != digest:
                 return None
         for filename, size, mtime_ns, digest in entry["files"]:
             file = Path(filename)

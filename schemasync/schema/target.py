@@ -70,6 +70,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import tuple_row
 
 from schemasync.errors import ConfigError
+from schemasync.schema.cachefiles import write_private
 from schemasync.schema.declared import declared_names
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line, load_models, rename_hints
@@ -846,10 +847,7 @@ def _cache_write(cache_dir: Path | None, key: str, schema: Schema) -> None:
         return
     path = _cache_path(cache_dir, key)
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(schema.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        write_private(path, schema.to_json())  # the schema is not for other local users (0600, 0700)
         for old in _by_age(cache_dir)[CACHE_KEEP:]:
             old.unlink(missing_ok=True)
     except OSError as exc:

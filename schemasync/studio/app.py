@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from schemasync import __version__, secrets
+from schemasync import __version__, safetext, secrets
 from schemasync.errors import ConnectionFailed, SchemasyncError
 from schemasync.studio import fmt
 from schemasync.studio import source as source_module
@@ -38,6 +38,7 @@ from schemasync.studio.source import Busy, NotFound, NotPermitted, Source
 log = logging.getLogger("schemasync.studio")
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOGGED_TARGET_CHARS = 2000  # a request's path and query as logged; the rest is cut, after scrubbing
 WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 (names, not a bind)
 SECURITY_HEADERS = [
     (
@@ -132,7 +133,10 @@ class Guard:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
             log.error(
-                "unexpected %s while serving %s: %s", type(exc).__name__, request.url.path, secrets.scrub(str(exc))
+                "unexpected %s while serving %s: %s",
+                type(exc).__name__,
+                logged_target(request),
+                safetext.printable(secrets.scrub(str(exc))),
             )
             log.debug("traceback", exc_info=True)
             if not status["sent"]:
@@ -154,8 +158,21 @@ class Guard:
 
     @staticmethod
     def _log(request: Request, code: int, started: float) -> None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        log.info("%s %s %s (%.0f ms)", request.method, secrets.scrub(target), code, (time.monotonic() - started) * 1000)
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("%s %s %s (%.0f ms)", safetext.printable(request.method), logged_target(request), code, elapsed)
+
+
+def logged_target(request: Request) -> str:
+    """The request's path and query for the log: scrubbed, control characters visible, cut to a length.
+
+    The path arrives percent-decoded, so `%1b` or `%0a` in a URL would otherwise put a terminal escape
+    or a forged line into the log. Its length is bounded by the HTTP server (h11 refuses request heads
+    over 16 KiB) and `scrub` is linear, so this costs microseconds on the event loop; it is scrubbed
+    before it is cut, so a cut can never leave half a secret unmasked.
+    """
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    shown = safetext.printable(secrets.scrub(target))
+    return shown if len(shown) <= LOGGED_TARGET_CHARS else shown[:LOGGED_TARGET_CHARS] + "..."
 
 
 def create_app(source: Source, *, bind: str = "127.0.0.1") -> Starlette:

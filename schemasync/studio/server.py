@@ -19,7 +19,7 @@ import socket
 import threading
 import webbrowser
 
-from schemasync import db, secrets
+from schemasync import db, safetext, secrets
 from schemasync.config import Loaded
 from schemasync.errors import ConfigError, SchemasyncError
 from schemasync.studio.app import LOOPBACK, create_app
@@ -32,7 +32,7 @@ class _Forward(logging.Handler):
     """uvicorn's records, re-logged on our logger as one scrubbed line (no traceback)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        log.log(record.levelno, "%s", secrets.scrub(record.getMessage()))
+        log.log(record.levelno, "%s", safetext.printable(secrets.scrub(record.getMessage())))
 
 
 def is_loopback(host: str) -> bool:
@@ -108,6 +108,9 @@ def run(loaded: Loaded, *, host: str, port: int, open_browser: bool) -> None:
         access_log=False,
         server_header=False,
         lifespan="off",
+        # h11 bounds a request's head (so the URL the request log scrubs) to 16 KiB; httptools has no such bound
+        http="h11",
+        h11_max_incomplete_event_size=16 * 1024,
         timeout_graceful_shutdown=3,
     )
     log.info("schemasync studio for %s on %s (read-only; Ctrl-C to stop)", target.display, url)
