@@ -109,7 +109,7 @@ def plan_markdown(
             "",
             "The run pins these at plan time; if any differs after the approval, it applies nothing.",
             "",
-            *_rows(list(pin.rows())),
+            *_rows([(label, md(value)) for label, value in pin.rows()]),
         ]
     lines += [
         "",
