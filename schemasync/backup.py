@@ -362,6 +362,25 @@ def _dump_error(stderr: str, returncode: int, root: Path, settings: Settings, ta
     )
 
 
+def _reserve_id(root: Path, database: str, env: str, backup_id: str) -> Path | None:
+    """Claim `backup_id` for one backup of `database`, or None when it is taken.
+
+    Ids have one-second resolution, and two deployments of one database (threads of one process, or two
+    processes) can dump in the same second: checking for an existing dump and then writing is a race that
+    made both write the same temporary file. An exclusively created marker is the claim; its `.tmp-` name
+    is swept with other leftovers if a killed process leaves it behind.
+    """
+    prefix = f"{safe_part(database)}-{safe_part(env)}-{backup_id}"
+    if any(root.glob(f"{prefix}-v*{DUMP_SUFFIX}")):
+        return None
+    marker = root / f".{prefix}.tmp-claim"
+    try:
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return None
+    return marker
+
+
 def write_dump(
     settings: Settings,
     target: db.Database,
@@ -384,14 +403,15 @@ def write_dump(
 
     started = clock()
     backup_id = stamp(started)
-    name = dump_name(target.name, settings.env, backup_id, app_version)
-    while any(root.glob(f"{safe_part(target.name)}-{safe_part(settings.env)}-{backup_id}-v*{DUMP_SUFFIX}")):
+    reservation = _reserve_id(root, target.name, settings.env, backup_id)
+    while reservation is None:
         if now is not None:  # an injected clock that repeats itself is a caller's bug, not something to wait out
             raise BackupFailed(f"A backup with id {backup_id} already exists in {root}.", "Use a different time.")
         time.sleep(1.0 - (time.time() % 1.0) + 0.01)  # ids have one-second resolution: wait for the next one
         started = clock()
         backup_id = stamp(started)
-        name = dump_name(target.name, settings.env, backup_id, app_version)
+        reservation = _reserve_id(root, target.name, settings.env, backup_id)
+    name = dump_name(target.name, settings.env, backup_id, app_version)
     final = root / name
     tmp = root / f".{name}.tmp-{os.getpid()}"
     manifest_tmp = root / f".{manifest_path(final).name}.tmp-{os.getpid()}"
@@ -456,6 +476,9 @@ def write_dump(
                 with contextlib.suppress(OSError):
                     leftover.unlink()
         raise
+    finally:
+        with contextlib.suppress(OSError):
+            reservation.unlink()
     log.info("Wrote %s (%s, sha256 %s)", final, human_size(manifest.size), manifest.sha256[:12])
     return final, manifest, digest
 

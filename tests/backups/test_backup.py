@@ -273,3 +273,34 @@ def test_s3_gone_in_the_middle_of_the_upload_reports_nothing_good_off_the_machin
     listed = json.loads(cli("backups", "list", "--json", env=direct).stdout)
     assert [(b["store"], b["verified"]) for b in listed["backups"]] == [("local", True)], "nothing good in S3"
     assert s3_server.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+
+
+def test_two_backups_of_one_database_in_the_same_second_both_succeed(tmp_path: Path, pg: TestDB) -> None:
+    """Two deployments of one database dump at once (threads of one process): each claims its own id.
+
+    A check-then-write on the one-second id made both write the same temporary file, and each one's
+    clean-up deleted the other's: both failed.
+    """
+    import threading
+
+    fill(pg, rows=50)
+    settings = make_settings(tmp_path, url=pg.url)
+    start = threading.Barrier(3)
+    results: list[object] = []
+
+    def dump() -> None:
+        start.wait()
+        try:
+            results.append(write_dump(settings, _target(pg))[1].id)
+        except Exception as exc:  # reported by the assertion below
+            results.append(exc)
+
+    threads = [threading.Thread(target=dump) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert all(isinstance(r, str) for r in results), results
+    assert len(set(results)) == 3, results
+    dumps = sorted(p.name for p in (tmp_path / "backups").iterdir())
+    assert len([d for d in dumps if d.endswith(".dump")]) == 3 and not [d for d in dumps if d.startswith(".")], dumps
