@@ -26,6 +26,15 @@ EXAMPLES = ROOT / "examples"
 pytest_plugins = ["tests.fixtures.pg", "tests.fixtures.s3", "tests.fixtures.prefect_server"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/engine/golden/*/expected.sql from the current engine (review with git diff)",
+    )
+
+
 def _admin() -> psycopg.Connection:
     return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
 

@@ -81,16 +81,6 @@ def test_names_nobody_chose_are_matched_by_definition(pg: TestDB) -> None:
     assert users is not None and users.primary_key is not None and users.primary_key.name == "users_pkey"
 
 
-def test_an_undeclared_constraint_changed_in_the_models_replaces_its_live_counterpart(pg: TestDB) -> None:
-    pg.execute(MIGRATED)
-    m = app(on_delete="SET NULL")
-    prepared, _ = sync(pg, m)
-    assert [type(c).__name__ for c in prepared.diff.changes] == ["DropForeignKey", "AddForeignKey"]
-    fks = pg.execute("SELECT conname, confdeltype FROM pg_constraint WHERE contype = 'f'")
-    assert len(fks) == 1 and fks[0][1] == "n"  # rebuilt, not added beside the old one
-    assert rediff(pg, m) == []
-
-
 def test_declared_names_still_count_as_renames(pg: TestDB) -> None:
     pg.execute(MIGRATED)
     prepared = prepare(pg, app(declared=True))

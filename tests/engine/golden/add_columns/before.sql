@@ -1,0 +1,2 @@
+CREATE TABLE people (id serial PRIMARY KEY);
+INSERT INTO people DEFAULT VALUES;

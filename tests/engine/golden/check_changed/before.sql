@@ -1,0 +1,1 @@
+CREATE TABLE people (id serial PRIMARY KEY, age int CONSTRAINT ck_age CHECK (age > 0));

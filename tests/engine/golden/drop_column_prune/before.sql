@@ -1,0 +1,2 @@
+CREATE TABLE people (id serial PRIMARY KEY, fax text);
+INSERT INTO people (fax) VALUES ('1'), (NULL);

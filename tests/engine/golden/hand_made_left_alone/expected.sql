@@ -1,0 +1,1 @@
+-- The database matches the models.

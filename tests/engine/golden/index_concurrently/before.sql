@@ -1,0 +1,2 @@
+CREATE TABLE jobs (id serial PRIMARY KEY, queue text);
+ANALYZE jobs;

@@ -1,0 +1,2 @@
+CREATE TABLE people (id serial PRIMARY KEY, fullname text);
+INSERT INTO people (fullname) VALUES ('Ada');

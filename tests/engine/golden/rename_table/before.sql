@@ -1,0 +1,2 @@
+CREATE TABLE users (id serial, email text, CONSTRAINT pk_users PRIMARY KEY (id));
+INSERT INTO users (email) VALUES ('a');

@@ -1,0 +1,2 @@
+CREATE TABLE people (id serial PRIMARY KEY, age text);
+INSERT INTO people (age) VALUES ('42'), (NULL);
