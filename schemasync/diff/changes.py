@@ -186,6 +186,7 @@ class DropForeignKey:
     schema: str
     table: str
     name: str
+    lost: str = ""  # why a foreign key the models do not declare cannot come back (it is otherwise left alone)
 
 
 @dataclass(frozen=True, slots=True)

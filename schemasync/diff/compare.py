@@ -20,7 +20,7 @@ from schemasync.diff.sequences import compare_sequences
 from schemasync.diff.tables import compare_tables
 from schemasync.diff.undeclared import adopt_live_names
 from schemasync.diff.unmanaged import Unmanaged, left_alone
-from schemasync.schema.model import Reported, Schema
+from schemasync.schema.model import Reported, Schema, Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +61,14 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_tables(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
+    lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),
-        unmanaged=left_alone(after, des, options),
+        unmanaged=tuple(
+            u
+            for u in left_alone(after, des, options)
+            if not (u.kind == "foreign key" and (u.schema, u.table, u.name) in lost)
+        ),
         suggestions=suggest_renames(after, des),
         renames=renames,
         source=cur,
@@ -72,7 +77,12 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
 
 
 def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Schema) -> list[c.Change]:
-    """Foreign keys pointing at a key that is dropped or rebuilt: drop them first, add them back after."""
+    """Foreign keys pointing at a key that is dropped or rebuilt: drop them first, add them back after.
+
+    One the models do not declare (a DBA's, left alone otherwise) comes back as it was when the models
+    keep a key on the columns it references; when they do not, it cannot, and its drop says so as a
+    CORRECTNESS hazard instead of going unnoticed while it is listed as left alone.
+    """
     dropped_keys: set[tuple[str, str, tuple[str, ...]]] = set()
     have = {t.key: t for t in current.tables}
     for change in found:
@@ -103,10 +113,30 @@ def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Sch
             if (fk.ref_schema, fk.ref_table, fk.ref_columns) not in dropped_keys:
                 continue
             key = (table.schema, table.name, fk.name)
-            if key not in dropped:
-                out.append(c.DropForeignKey(*key))
             want = wanted_tables.get(table.key)
             again = next((f for f in want.foreign_keys if f.name == fk.name), None) if want else None
+            lost = ""
+            if again is None and key not in dropped:  # not declared, and not dropped on purpose (prune)
+                referenced = wanted_tables.get((fk.ref_schema, fk.ref_table))
+                if referenced is not None and _has_key(referenced, fk.ref_columns):
+                    again = fk
+                else:
+                    lost = (
+                        f"drops foreign key {fk.name} on {table.qualified}, which the models do not declare: the key "
+                        f"it references, {fk.ref_table} ({', '.join(fk.ref_columns)}), is dropped and not kept by the "
+                        "models, so it cannot be added back"
+                    )
+            if key not in dropped:
+                out.append(c.DropForeignKey(*key, lost=lost))
             if again is not None and key not in added:
                 out.append(c.AddForeignKey(table.schema, table.name, again))
     return out
+
+
+def _has_key(table: Table, columns: tuple[str, ...]) -> bool:
+    """Whether `table` keeps a primary key, unique constraint or whole unique index on exactly `columns`."""
+    want = set(columns)
+    keys = [table.primary_key.columns] if table.primary_key else []
+    keys += [u.columns for u in table.uniques]
+    keys += [i.keys for i in table.indexes if i.unique and i.where is None]
+    return any(set(k) == want and len(k) == len(want) for k in keys)

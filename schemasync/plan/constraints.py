@@ -117,6 +117,8 @@ def plan_drop_unique(change: c.DropUnique, ctx: Context) -> list[Statement]:
 
 @plan_change.register
 def plan_drop_foreign_key(change: c.DropForeignKey, ctx: Context) -> list[Statement]:
+    if change.lost:
+        return _drop(change, (Hazard(HazardKind.CORRECTNESS, change.lost),))
     return _drop(change)
 
 
