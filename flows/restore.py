@@ -2,7 +2,9 @@
 
 verify (fetch, SHA-256 against the manifest, table of contents, what the target holds now) -> show
 what comes back and what it replaces (artifact `schemasync-restore-plan`) -> approval (pause; skipped
-only when the worker allows the run's pre-approval, flows/preapproval.py) -> rejected: nothing restored, done | approved: pg_restore in one
+only when the worker allows the run's pre-approval, flows/preapproval.py) -> rejected: nothing restored, a
+`rejected` row | refused (not an allowed approver, no valid answer, no answer in time): nothing restored, a
+`refused` row, Failed | approved: pg_restore in one
 transaction under the change lock; the engine records a `restore` row in schema_versions -> summary
 (artifact `schemasync-restore`).
 

@@ -37,13 +37,29 @@ def _with_legacy_data(app: App) -> None:
 
 @pytest.fixture
 def served(app: App, tmp_path: Path) -> Iterator[Path]:
-    """`python deployments/serve.py --only production-deploy` with the app's environment: a worker-like runner."""
+    """`python deployments/serve.py --only production-deploy` with the app's environment: a worker-like runner.
+
+    Served from a copy of prefect.yaml whose deployment names the app's project: a run keeps its deployment's.
+    """
+    import yaml
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    [spec] = [d for d in config["deployments"] if d["name"] == "production-deploy"]
+    spec["parameters"]["options"]["project_dir"] = str(app.project)
+    (tmp_path / "prefect.yaml").write_text(yaml.safe_dump(config))
     log = tmp_path / "serve.log"
     env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
     env.pop("SCHEMASYNC_ALLOW_PRE_APPROVAL", None)
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "deployments/serve.py", "--only", "production-deploy"],
+            [
+                sys.executable,
+                "deployments/serve.py",
+                "--file",
+                str(tmp_path / "prefect.yaml"),
+                "--only",
+                "production-deploy",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
