@@ -13,7 +13,11 @@ variables, so neither can approve anything. A run skips the pause only when one 
    run pauses for an approver, who sees the plan, destructive and prune plans included.
 
 The run's own job variables come from whoever created the run, so a gate variable set there
-(`GATE_VARIABLES`) refuses the run before it plans anything. Initiator: the terminal's login name,
+(`GATE_VARIABLES`), or a working directory, refuses the run before it plans anything. So does a run
+of a deployment whose `project_dir` or `environment` differs from the deployment's own
+(`OPERATOR_PARAMETERS`): the project's pyproject.toml and .env hold the approvers rules and the
+build commands, so a run creator who could point the flow at a directory of their choosing would
+write the rules their own run is judged by. Initiator: the terminal's login name,
 or who Prefect says created the run (Prefect Cloud records users and service accounts; a self-hosted
 server records nobody, hence `unknown`).
 """
@@ -27,13 +31,26 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from schemasync import secrets
 from schemasync.deploy.gate import UNKNOWN
 from schemasync.errors import Refused
 
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
 ALLOW_VARIABLE = "SCHEMASYNC_ALLOW_PRE_APPROVAL"
-GATE_VARIABLES = (ALLOW_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER")
+OTHER_DATABASE_VARIABLE = "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE"
+GATE_VARIABLES = (ALLOW_VARIABLE, OTHER_DATABASE_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER")
+"""Operator permissions and approvers rules: read from the flow process's environment, never set per run."""
+OPERATOR_PARAMETERS = ("project_dir", "environment")
+"""Options that choose which settings files are read and which environment's database is meant."""
+RUN_LOCATION_VARIABLES = ("working_dir",)
+"""Job variables that move the flow's working directory, and with it what a relative `project_dir` names."""
 
 
 class Allowed(StrEnum):
@@ -85,8 +102,10 @@ class RunOverridesGate(Refused):
     """The run's own job variables set a variable only the operator may set."""
 
 
-def refuse_run_overrides() -> None:
-    """Refuse a run whose creator set a gate variable through its per-run job variables."""
+def refuse_run_overrides(options: BaseModel) -> None:
+    """Refuse a run whose creator set what only the operator may: a gate variable or the working directory
+    in the run's own job variables, or (for a deployment's run) another project or environment than the
+    deployment's. Runs started at the terminal, or in a process without a deployment, are the operator's."""
     from prefect.runtime import flow_run
 
     run_id = flow_run.id
@@ -96,14 +115,62 @@ def refuse_run_overrides() -> None:
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(uuid.UUID(str(run_id)))
-    env = (run.job_variables or {}).get("env") or {}
+        declared = _deployment_options(client, run.deployment_id, run_id) if run.deployment_id else None
+    job = run.job_variables or {}
+    env = job.get("env") or {}
     named = sorted(name for name in GATE_VARIABLES if isinstance(env, dict) and name in env)
+    named += [name for name in RUN_LOCATION_VARIABLES if job.get(name) is not None]
     if named:
         raise RunOverridesGate(
             f"Flow run {run_id} sets {', '.join(named)} in its own job variables, which whoever creates a run "
-            "controls; these decide who may approve, so the run stops before planning anything.",
+            "controls; these decide who may approve, what is allowed or where the project is, so the run stops "
+            "before planning anything.",
             "Set them in the worker's environment or in the deployment's job variables (prefect.yaml), never per run.",
         )
+    if declared is None:
+        return
+    moved = []
+    for name in OPERATOR_PARAMETERS:
+        ours, theirs = getattr(options, name), declared.get(name, type(options).model_fields[name].default)
+        if not _same(name, ours, theirs):
+            moved.append(f"{name} {ours!r} (the deployment's is {theirs!r})")
+    if moved:
+        raise RunOverridesGate(
+            secrets.scrub(
+                f"Flow run {run_id} asks for {'; '.join(moved)}. The project directory and environment decide which "
+                "settings are read, the approvers rules among them, so a run of a deployment keeps the deployment's, "
+                "and the run stops before planning anything."
+            ),
+            "Run the deployment without overriding project_dir or environment, or create a deployment for that "
+            "project and environment (prefect.yaml) and run it.",
+        )
+
+
+def _deployment_options(client: SyncPrefectClient, deployment_id: uuid.UUID, run_id: object) -> dict[str, Any]:
+    """The `options` the deployment itself declares (what the operator wrote in prefect.yaml)."""
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        deployment = client.read_deployment(deployment_id)
+    except ObjectNotFound:
+        raise RunOverridesGate(
+            f"Flow run {run_id} belongs to deployment {deployment_id}, which no longer exists, so its project and "
+            "environment cannot be checked against the operator's; the run stops before planning anything.",
+            "Create the deployment again (prefect.yaml) and run it.",
+        ) from None
+    declared = (deployment.parameters or {}).get("options")
+    return declared if isinstance(declared, dict) else {}
+
+
+def _same(name: str, ours: object, theirs: object) -> bool:
+    """Equal options; directories compared as the flow will use them (resolved here, where it runs)."""
+    if name == "project_dir":
+        return _directory(ours) == _directory(theirs)
+    return ours == theirs
+
+
+def _directory(value: object) -> Path:
+    return Path(str(value)).expanduser().resolve()
 
 
 def initiator() -> str:

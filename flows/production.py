@@ -157,7 +157,7 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
     """Deploy the app's schema: plan, back up off-site, ask for approval, apply, build, verify, record."""
     options = options or ProductionOptions()
     forward_engine_logs()
-    preapproval.refuse_run_overrides()
+    preapproval.refuse_run_overrides(options)
     target = options.target()
     run_id = str(flow_run.id)
     initiator = preapproval.initiator()

@@ -2,7 +2,9 @@
 
 verify (fetch, SHA-256 against the manifest, table of contents, what the target holds now) -> show
 what comes back and what it replaces (artifact `schemasync-restore-plan`) -> approval (pause; skipped
-only when the worker allows the run's pre-approval, flows/preapproval.py) -> rejected: nothing restored, done | approved: pg_restore in one
+only when the worker allows the run's pre-approval, flows/preapproval.py) -> rejected: nothing restored, a
+`rejected` row | refused (not an allowed approver, no valid answer, no answer in time): nothing restored, a
+`refused` row, Failed | approved: pg_restore in one
 transaction under the change lock; the engine records a `restore` row in schema_versions -> summary
 (artifact `schemasync-restore`).
 
@@ -19,21 +21,23 @@ from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows import preapproval
-from flows.approval import ApprovalRequest, wait_for_approval
+from flows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
 from flows.logs import forward_engine_logs
-from schemasync import db, restore, secrets
+from schemasync import db, restore, secrets, versions
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
+from schemasync.deploy.gate import ApproverNotAllowed
 from schemasync.errors import ConfigError, Refused
 from schemasync.safetext import escape_markdown as md
 from tasks.restore import restore_backup, verify_backup
 
 PLAN_KEY = "schemasync-restore-plan"
-OTHER_DATABASE_ENV = "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE"  # the operator's, in the worker's environment
+OTHER_DATABASE_ENV = preapproval.OTHER_DATABASE_VARIABLE  # the operator's: never from the run's own job variables
 SUMMARY_KEY = "schemasync-restore"
 
 
@@ -98,6 +102,7 @@ def resolve(options: RestoreOptions) -> tuple[Settings, db.Database]:
                 "Set it in the worker's environment (or the deployment's job variables), or leave "
                 "database_url_env empty to use the environment's settings.",
             )
+        secrets.register(value)  # whatever variable the run names, its value never reaches an error message
         return loaded.settings, db.parse_url(value, f"environment variable {options.database_url_env}")
     return loaded.settings, db.resolve(loaded.settings, dict(loaded.sources))
 
@@ -140,11 +145,79 @@ def _pre_approved(options: RestoreOptions, settings: Settings, plan: restore.Res
     return not why
 
 
+def _ask(options: RestoreOptions, settings: Settings, plan: restore.RestorePlan, text: str, initiator: str) -> Approval:
+    """Pause for an approver's answer (an approval the rules accept, or a rejection).
+
+    A rejection, no answer in time, an invalid answer or an approver the rules refuse each leave a row in
+    the target's schema_versions (`rejected` / `refused`), like a production run's.
+    """
+    manifest = plan.backup.manifest
+    run_id = str(flow_run.id)
+    answer: Approval | None = None
+    try:
+        answer = wait_for_approval(
+            text,
+            request=ApprovalRequest(
+                database=plan.target.display,
+                environment=settings.env,
+                app_version=manifest.app_version if manifest else None,
+                database_version=plan.state.schema_version if plan.state else None,
+                summary=f"restore backup {plan.backup.id} ({len(plan.backup_tables)} tables)",
+                hazards=([] if plan.create else [f"DELETES_DATA: replaces {len(plan.backup_tables)} tables"])
+                + ([f"OTHER_DATABASE: {plan.other_origin}"] if plan.other_origin else []),
+                backup=plan.backup.location,
+                initiator=initiator,
+                approvers=list(settings.approvers),
+                separate_approver=settings.separate_approver,
+            ),
+            timeout=max(1, round(options.approval_timeout or settings.approval_timeout)),
+            poll_interval=max(1, round(options.poll_interval or settings.approval_poll_interval)),
+        )
+        if answer.approve:
+            gate.check_approver(
+                answer.approver, initiator=initiator, approvers=settings.approvers, separate=settings.separate_approver
+            )
+    except (ApprovalTimeout, InvalidAnswer, ApproverNotAllowed) as exc:
+        why = {
+            ApprovalTimeout: "no approval arrived in time",
+            InvalidAnswer: "the run was resumed without a valid approval",
+            ApproverNotAllowed: "the approver is not allowed to approve this restore",
+        }[type(exc)]
+        restore.record_decision(
+            plan,
+            settings,
+            status=versions.Status.REFUSED,
+            description=f"Not restored: {why}",
+            approver=answer.approver if answer else None,
+            notes=secrets.scrub(exc.message),
+            run_id=run_id,
+            initiator=_known(initiator),
+        )
+        raise
+    if not answer.approve:
+        restore.record_decision(
+            plan,
+            settings,
+            status=versions.Status.REJECTED,
+            description=f"Rejected: restore of backup {plan.backup.id}",
+            approver=answer.approver,
+            notes=answer.comment or None,
+            run_id=run_id,
+            initiator=_known(initiator),
+        )
+    return answer
+
+
+def _known(initiator: str) -> str | None:
+    """schema_versions.applied_by: who started the run, when Prefect says (else the engine's user@host)."""
+    return None if initiator == gate.UNKNOWN else initiator
+
+
 @flow(name="schemasync-restore", description="Restore a verified backup after approval, and record it.")
 def restore_database(options: RestoreOptions) -> State[Any]:
     """Verify, ask (unless pre-approved), restore, record."""
     forward_engine_logs()
-    preapproval.refuse_run_overrides()
+    preapproval.refuse_run_overrides(options)
     logger = get_run_logger()
     initiator = preapproval.initiator()
     settings, target = resolve(options)
@@ -170,30 +243,8 @@ def restore_database(options: RestoreOptions) -> State[Any]:
         approver, comment = options.pre_approved_by or "", "pre-approved"
         logger.info("%s", secrets.scrub(f"Restore pre-approved by {approver}"))
     else:
-        manifest = plan.backup.manifest
-        answer = wait_for_approval(
-            text,
-            request=ApprovalRequest(
-                database=plan.target.display,
-                environment=settings.env,
-                app_version=manifest.app_version if manifest else None,
-                database_version=plan.state.schema_version if plan.state else None,
-                summary=f"restore backup {plan.backup.id} ({len(plan.backup_tables)} tables)",
-                hazards=([] if plan.create else [f"DELETES_DATA: replaces {len(plan.backup_tables)} tables"])
-                + ([f"OTHER_DATABASE: {plan.other_origin}"] if plan.other_origin else []),
-                backup=plan.backup.location,
-                initiator=initiator,
-                approvers=list(settings.approvers),
-                separate_approver=settings.separate_approver,
-            ),
-            timeout=int(options.approval_timeout or settings.approval_timeout),
-            poll_interval=max(1, int(options.poll_interval or settings.approval_poll_interval)),
-        )
+        answer = _ask(options, settings, plan, text, initiator)
         approver, comment = answer.approver, answer.comment
-        if answer.approve:
-            gate.check_approver(
-                approver, initiator=initiator, approvers=settings.approvers, separate=settings.separate_approver
-            )
         if not answer.approve:
             message = secrets.scrub(
                 f"Rejected by {approver}: nothing was restored." + (f" ({comment})" if comment else "")

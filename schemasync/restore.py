@@ -447,6 +447,58 @@ def _record(plan: RestorePlan, settings: Settings, seconds: float) -> tuple[int 
         return None, None
 
 
+def record_decision(
+    plan: RestorePlan,
+    settings: Settings,
+    *,
+    status: versions.Status,
+    description: str,
+    approver: str | None = None,
+    notes: str | None = None,
+    run_id: str | None = None,
+    initiator: str | None = None,
+) -> int | None:
+    """A `rejected` or `refused` row in the target for a restore put up for approval and not done, so the
+    audit trail says what was asked, who answered and why nothing changed (as a production run's does).
+
+    The row names the version the restore would have brought back. A restore into a new database has
+    no target to write to yet, and a failure to write is logged: neither hides the run's own outcome.
+    """
+    if plan.create:
+        return None
+    manifest = plan.backup.manifest
+    version = (manifest.schema_version or manifest.app_version) if manifest else None
+    version = version or (plan.state.schema_version if plan.state else None)
+    if version is None:
+        log.warning("Neither the backup nor the target records a version, so no %s row was written.", status.value)
+        return None
+    try:
+        with db.session(plan.target, settings, autocommit=False) as conn:
+            versions.ensure_table(conn, announce=False)
+            row = versions.record(
+                conn,
+                versions.Record(
+                    schema_version=version,
+                    app_version=manifest.app_version if manifest else None,
+                    status=status,
+                    environment=settings.env,
+                    description=description,
+                    notes=secrets.scrub(notes)[:4000] if notes else None,
+                    schema_hash=manifest.schema_hash if manifest else None,
+                    approved_by=approver,
+                    backup_uri=plan.backup.location,
+                    run_id=run_id,
+                    applied_by=initiator,
+                ),
+            )
+            conn.commit()
+            return row
+    except (SchemasyncError, psycopg.Error) as exc:
+        message = exc.message if isinstance(exc, SchemasyncError) else secrets.scrub(str(exc))
+        log.warning("Could not record the %s restore in schema_versions: %s", status.value, message)
+        return None
+
+
 def describe(plan: RestorePlan) -> list[tuple[str, str]]:
     """(label, text) lines for the confirmation summary: what comes back, and what it replaces."""
     m = plan.backup.manifest

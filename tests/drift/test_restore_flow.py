@@ -68,9 +68,10 @@ def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path
     assert state.message.startswith(f"Restored {taken.id} into postgres@127.0.0.1:5432/{pg.name}")
     assert "recorded version 1.2.0 as a restore" in state.message and "approved by alice" in state.message
     assert fingerprint(pg) == original
-    assert pg.execute("SELECT status, backup_uri FROM schema_versions ORDER BY id") == [
-        ("initial", None),
-        ("restore", taken.location),
+    assert pg.execute("SELECT status, approved_by, backup_uri FROM schema_versions ORDER BY id") == [
+        ("initial", None, None),
+        ("rejected", "bob", taken.location),  # the rejection is on record, as a production run's is
+        ("restore", None, taken.location),
     ]
 
 
@@ -116,3 +117,99 @@ def test_restore_flow_restores_another_environments_backup_only_when_the_operato
     answer(waiting[0].run_id, Approval(approve=False, approver="bob", comment="not today"))
     assert future.result(timeout=60).is_completed()
     assert pg.scalar("SELECT count(*) FROM orders") == 0
+
+
+def _waiting(pg: TestDB) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        waiting = [p for p in pending_approvals() if p.request.get("database", "").endswith(f"/{pg.name}")]
+        if waiting:
+            return waiting[0].run_id
+        time.sleep(0.5)
+    raise AssertionError("the restore never paused for approval")
+
+
+def test_a_refused_restore_approval_is_recorded(prefect_api, pg: TestDB, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An approval the rules refuse, or a resume without a valid answer: Failed, nothing restored, and a
+    `refused` row saying so (issue 13 follow-up: the production flow already wrote one)."""
+    import json
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\nversion = "1.2.0"\n\n[tool.schemasync]\napprovers = ["alice"]\n'
+    )
+    fill(pg, rows=10)
+    settings = load_settings({"project_dir": str(project)}, {}).settings
+    target = db.parse_url(pg.url, "test")
+    with db.session(target, settings, autocommit=False) as conn:
+        versions.ensure_table(conn, announce=False)
+        versions.record(conn, versions.Record("1.2.0", versions.Status.INITIAL, "development"))
+        conn.commit()
+    taken = take_backup(settings, target, upload=False)
+    pg.execute("DELETE FROM orders WHERE id % 2 = 0")
+    damaged = fingerprint(pg)
+    monkeypatch.setenv("SHOP_DATABASE_URL", pg.url)
+    options = RestoreOptions(
+        backup=taken.id,
+        project_dir=str(project),
+        environment="development",
+        database_url_env="SHOP_DATABASE_URL",
+        poll_interval=1,
+        approval_timeout=120,
+    )
+
+    future = in_thread(restore_database, options=options, return_state=True)
+    run_id = _waiting(pg)
+    with get_client(sync_client=True) as client:  # past `schemasync approve`, straight through the API
+        client.resume_flow_run(uuid.UUID(run_id), run_input={"approve": True, "approver": "mallory", "comment": ""})
+    state = future.result(timeout=60)
+    assert state.is_failed() and "'mallory' is not one of the approvers" in state.message
+
+    future = in_thread(restore_database, options=options, return_state=True)
+    second = _waiting(pg)
+    with get_client(sync_client=True) as client:  # resumed past the form, with an answer it never validated
+        run = client.read_flow_run(uuid.UUID(second))
+        keyset = run.state.state_details.run_input_keyset
+        client.create_flow_run_input(run.id, keyset["response"], json.dumps({"approve": True, "approver": ""}))
+        client.set_flow_run_state(run.id, Running(), force=True)
+    state = future.result(timeout=60)
+    assert state.is_failed() and "not a valid approval" in state.message and "Traceback" not in state.message
+
+    assert fingerprint(pg) == damaged, "nothing was restored"
+    assert pg.execute(
+        "SELECT status, approved_by, run_id, description, backup_uri FROM schema_versions ORDER BY id"
+    ) == [
+        ("initial", None, None, None, None),
+        (
+            "refused",
+            "mallory",
+            run_id,
+            "Not restored: the approver is not allowed to approve this restore",
+            taken.location,
+        ),
+        ("refused", None, second, "Not restored: the run was resumed without a valid approval", taken.location),
+    ]
+
+
+def test_a_restore_run_cannot_read_a_worker_variable_through_database_url_env(  # type: ignore[no-untyped-def]
+    prefect_api, tmp_path: Path, monkeypatch
+) -> None:
+    """`database_url_env` is the run creator's to choose: naming a variable that holds no URL must not put
+    its value in the run's error, which everyone with API access reads."""
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.2.0"\n')
+    monkeypatch.setenv("SHOP_API_TOKEN", "tok-4f9a2c71e0d35b88")
+    options = RestoreOptions(
+        backup="latest", project_dir=str(project), environment="development", database_url_env="SHOP_API_TOKEN"
+    )
+
+    state = restore_database(options=options, return_state=True)
+
+    assert state.is_failed() and "environment variable SHOP_API_TOKEN is not a URL" in state.message, state.message
+    assert "4f9a2c71" not in state.message

@@ -94,3 +94,38 @@ def wait_for(
 
 def paused(run: FlowRun) -> bool:
     return run.state is not None and run.state.is_paused()
+
+
+def run_of_deployment(
+    flow: Any,
+    *,
+    declared: dict[str, Any],
+    asked: dict[str, Any] | None = None,
+    job_variables: dict[str, Any] | None = None,
+) -> tuple[FlowRun, Future[Any]]:
+    """A deployment of `flow` whose parameters are `declared` (the operator's prefect.yaml), and a run of it
+    created through the API with the run creator's `asked` parameters, executed in a thread of this
+    process as a worker would execute it. Returns the stored run and the future of its final state."""
+    from prefect.flow_engine import run_flow
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow(flow)
+        deployment = client.create_deployment(
+            flow_id, unique("deployment"), parameters=declared, entrypoint="flows/any.py:any"
+        )
+        created = client.create_flow_run_from_deployment(
+            deployment, parameters=asked or {}, job_variables=job_variables
+        )
+        stored = client.read_flow_run(created.id)
+    return stored, in_thread(run_flow, flow=flow, flow_run=stored, return_type="state")
+
+
+def settled(run_id: uuid.UUID | str, timeout: float = 120) -> FlowRun:
+    """Wait until the run has ended or paused (for approval), and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = read_run(run_id)
+        if run.state is not None and (run.state.is_final() or run.state.is_paused()):
+            return run
+        assert time.monotonic() < deadline, f"flow run {run_id} neither ended nor paused within {timeout}s"
+        time.sleep(0.25)

@@ -37,13 +37,29 @@ def _with_legacy_data(app: App) -> None:
 
 @pytest.fixture
 def served(app: App, tmp_path: Path) -> Iterator[Path]:
-    """`python deployments/serve.py --only production-deploy` with the app's environment: a worker-like runner."""
+    """`python deployments/serve.py --only production-deploy` with the app's environment: a worker-like runner.
+
+    Served from a copy of prefect.yaml whose deployment names the app's project: a run keeps its deployment's.
+    """
+    import yaml
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    [spec] = [d for d in config["deployments"] if d["name"] == "production-deploy"]
+    spec["parameters"]["options"]["project_dir"] = str(app.project)
+    (tmp_path / "prefect.yaml").write_text(yaml.safe_dump(config))
     log = tmp_path / "serve.log"
     env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
     env.pop("SCHEMASYNC_ALLOW_PRE_APPROVAL", None)
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "deployments/serve.py", "--only", "production-deploy"],
+            [
+                sys.executable,
+                "deployments/serve.py",
+                "--file",
+                str(tmp_path / "prefect.yaml"),
+                "--only",
+                "production-deploy",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -270,3 +286,63 @@ def test_the_flow_refuses_gate_variables_set_in_the_runs_own_job_variables(app: 
     assert state.is_failed()
     assert "sets SCHEMASYNC_ALLOW_PRE_APPROVAL in its own job variables" in state.message
     assert app.columns("orders") == [] and [r["status"] for r in app.versions()] == ["initial"]
+
+
+def test_a_deployment_run_cannot_point_the_flow_at_another_project(app: App, tmp_path: Path) -> None:
+    """Issue 13 follow-up: the project directory holds the approvers rules, so a run of a deployment that
+    names another one (here a copy without `approvers`) would write the rules its own approval is judged by."""
+    from flows.production import production_deploy
+    from tests.prefect.helpers import run_of_deployment, settled
+
+    pyproject = app.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'approvers = ["alice"]\nseparate-approver = true\n')
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "pyproject.toml").write_text(pyproject.read_text().split("approvers")[0])
+    (theirs / "shopmodels.py").write_text((app.project / "shopmodels.py").read_text())
+    declared = {"options": {"project_dir": str(app.project), "environment": "production", "poll_interval": 1}}
+
+    for changed, named in (
+        ({"project_dir": str(theirs)}, f"project_dir '{theirs}' (the deployment's is '{app.project}')"),
+        ({"environment": "staging"}, "environment 'staging' (the deployment's is 'production')"),
+    ):
+        asked = {"options": {**declared["options"], **changed}}
+        run, future = run_of_deployment(production_deploy, declared=declared, asked=asked)
+        state = settled(run.id).state
+        assert state.is_final(), "the run got as far as asking for approval, under rules its creator wrote"
+        assert state.is_failed() and f"asks for {named}" in state.message, state.message
+        assert "a run of a deployment keeps the deployment's" in state.message and "Traceback" not in state.message
+        future.result(timeout=30)
+    assert app.dumps() == [] and app.columns("orders") == []
+    assert [r["status"] for r in app.versions()] == ["initial"]
+
+    # The deployment's own project, even written another way, is the operator's: the run plans and waits.
+    same = {"options": {**declared["options"], "project_dir": os.path.relpath(app.project)}}
+    run, future = run_of_deployment(production_deploy, declared=declared, asked=same)
+    assert settled(run.id).state.is_paused()
+    [request] = [p.request for p in pending_approvals() if p.run_id == str(run.id)]
+    assert request["approvers"] == "alice" and request["separate_approver"] == "yes"
+    answer(run.id, Approval(approve=False, approver="alice", comment="checked"))
+    assert future.result(timeout=90).is_completed()
+
+
+def test_a_run_cannot_move_its_working_directory_or_allow_a_restore_from_another_database(app: App) -> None:
+    from flows.production import production_deploy
+    from flows.restore import restore_database
+    from tests.prefect.helpers import run_of_deployment
+
+    declared = {"options": {"project_dir": str(app.project), "environment": "production"}}
+    _run, future = run_of_deployment(production_deploy, declared=declared, job_variables={"working_dir": "/tmp"})
+    state = future.result(timeout=60)
+    assert state.is_failed() and "sets working_dir in its own job variables" in state.message, state.message
+
+    options = {"backup": "latest", "project_dir": str(app.project), "from_other_database": True}
+    _run, future = run_of_deployment(
+        restore_database,
+        declared={"options": options},
+        job_variables={"env": {"SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE": "1"}},
+    )
+    state = future.result(timeout=60)
+    assert state.is_failed(), state.message
+    assert "sets SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE in its own job variables" in state.message
+    assert [r["status"] for r in app.versions()] == ["initial"]
