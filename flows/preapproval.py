@@ -47,8 +47,9 @@ ALLOW_VARIABLE = "SCHEMASYNC_ALLOW_PRE_APPROVAL"
 OTHER_DATABASE_VARIABLE = "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE"
 GATE_VARIABLES = (ALLOW_VARIABLE, OTHER_DATABASE_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER")
 """Operator permissions and approvers rules: read from the flow process's environment, never set per run."""
-OPERATOR_PARAMETERS = ("project_dir", "environment")
-"""Options that choose which settings files are read and which environment's database is meant."""
+OPERATOR_PARAMETERS = ("project_dir", "environment", "models", "database_url_env")
+"""Options that choose which settings files are read, which environment's database is meant, which
+variable holds its URL, and which module is imported as the models (before anyone approves anything)."""
 RUN_LOCATION_VARIABLES = ("working_dir",)
 """Job variables that move the flow's working directory, and with it what a relative `project_dir` names."""
 
@@ -130,19 +131,21 @@ def refuse_run_overrides(options: BaseModel) -> None:
     if declared is None:
         return
     moved = []
-    for name in OPERATOR_PARAMETERS:
-        ours, theirs = getattr(options, name), declared.get(name, type(options).model_fields[name].default)
+    fields = type(options).model_fields
+    for name in (n for n in OPERATOR_PARAMETERS if n in fields):  # the restore flow has no models
+        ours, theirs = getattr(options, name), declared.get(name, fields[name].default)
         if not _same(name, ours, theirs):
             moved.append(f"{name} {ours!r} (the deployment's is {theirs!r})")
     if moved:
         raise RunOverridesGate(
             secrets.scrub(
-                f"Flow run {run_id} asks for {'; '.join(moved)}. The project directory and environment decide which "
-                "settings are read, the approvers rules among them, so a run of a deployment keeps the deployment's, "
-                "and the run stops before planning anything."
+                f"Flow run {run_id} asks for {'; '.join(moved)}. The project directory, environment, models and URL "
+                "variable decide which settings are read (the approvers rules among them), which database is meant and "
+                "what code is imported, so a run of a deployment keeps the deployment's, and the run stops before "
+                "planning anything."
             ),
-            "Run the deployment without overriding project_dir or environment, or create a deployment for that "
-            "project and environment (prefect.yaml) and run it.",
+            "Run the deployment without overriding project_dir, environment, models or database_url_env, or create "
+            "a deployment for them (prefect.yaml) and run it.",
         )
 
 

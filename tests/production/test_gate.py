@@ -305,13 +305,15 @@ def test_a_deployment_run_cannot_point_the_flow_at_another_project(app: App, tmp
     for changed, named in (
         ({"project_dir": str(theirs)}, f"project_dir '{theirs}' (the deployment's is '{app.project}')"),
         ({"environment": "staging"}, "environment 'staging' (the deployment's is 'production')"),
+        ({"models": "antigravity:x"}, "models 'antigravity:x' (the deployment's is None)"),
+        ({"database_url_env": "OTHER_URL"}, "database_url_env 'OTHER_URL' (the deployment's is None)"),
     ):
         asked = {"options": {**declared["options"], **changed}}
         run, future = run_of_deployment(production_deploy, declared=declared, asked=asked)
         state = settled(run.id).state
         assert state.is_final(), "the run got as far as asking for approval, under rules its creator wrote"
         assert state.is_failed() and f"asks for {named}" in state.message, state.message
-        assert "a run of a deployment keeps the deployment's" in state.message and "Traceback" not in state.message
+        assert "so a run of a deployment keeps the deployment's" in state.message and "Traceback" not in state.message
         future.result(timeout=30)
     assert app.dumps() == [] and app.columns("orders") == []
     assert [r["status"] for r in app.versions()] == ["initial"]
