@@ -34,7 +34,7 @@ import psycopg
 from psycopg import sql
 
 from schemasync import db, inventory, pgtools, secrets, versions
-from schemasync.backup import backup_root
+from schemasync.backup import backup_root, digest_file
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, Refused, SchemasyncError
 from schemasync.s3store import S3Store
@@ -325,6 +325,7 @@ def _list_file(plan: RestorePlan, directory: str) -> str | None:
 
 def run(plan: RestorePlan, settings: Settings) -> RestoreResult:
     """Restore as planned (in one transaction) and record a `restore` row in the restored database."""
+    _still_verified(plan)
     started = time.monotonic()
     created = False
     if plan.create:
@@ -382,6 +383,21 @@ def run(plan: RestorePlan, settings: Settings) -> RestoreResult:
     seconds = time.monotonic() - started
     recorded_id, version = _record(plan, settings, seconds)
     return RestoreResult(plan, seconds, recorded_id, version)
+
+
+def _still_verified(plan: RestorePlan) -> None:
+    """The dump is still the one verified and shown: between the prompt (or an approval that waited for
+    hours) and pg_restore, anyone who can write to the backup directory could have replaced the file."""
+    manifest = plan.backup.manifest
+    if manifest is None:
+        return
+    digest = digest_file(plan.dump)
+    if (digest.sha256, digest.size) != (manifest.sha256, manifest.size):
+        raise RestoreFailed(
+            f"Not restored: {plan.dump} changed after it was verified and shown for confirmation (its SHA-256 is "
+            f"now {digest.sha256[:16]}…, the manifest's {manifest.sha256[:16]}…); the database was not touched.",
+            "Find out who writes to the backup directory, then verify the backup again and restore it.",
+        )
 
 
 def _restore_error(stderr: str, plan: RestorePlan, settings: Settings) -> RestoreFailed:

@@ -158,3 +158,24 @@ def test_restore_from_a_path_outside_the_backup_directory(cli, pg: TestDB, tmp_p
     refused = cli("restore", str(dump), "--yes", env=env)
     assert refused.code == 3 and "Nothing was restored" in refused.stderr, refused.output
     assert pg.scalar("SELECT count(*) FROM orders") == 0
+
+
+def test_a_dump_replaced_after_the_confirmation_is_not_restored(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """Between the prompt (or an approval that waited for hours) and pg_restore, the dump verified and
+    shown could be swapped by anyone who writes to the backup directory: it is hashed again first."""
+    from schemasync import db, restore
+    from tests.backups.helpers import make_settings
+
+    env = {"DATABASE_URL": pg.url}
+    report = prepared(cli, pg, env)
+    pg.execute("DELETE FROM orders WHERE id > 10")
+    settings = make_settings(cli.project, url=pg.url)
+    plan = restore.prepare(report["id"], settings, db.parse_url(pg.url, "test"))
+    with plan.dump.open("ab") as fh:  # what was verified and shown is no longer what is on disk
+        fh.write(b"\0")
+
+    with pytest.raises(restore.RestoreFailed, match="changed after it was verified and shown") as caught:
+        restore.run(plan, settings)
+    assert "the database was not touched" in caught.value.message
+    assert pg.scalar("SELECT count(*) FROM orders") == 10
+    assert pg.execute("SELECT status FROM schema_versions ORDER BY id") == [("initial",)]
