@@ -12,6 +12,10 @@ variables, so neither can approve anything. A run skips the pause only when one 
    also for plans that do, when the run asks with `allow_destructive`. Anything else, or unset: the
    run pauses for an approver, who sees the plan, destructive and prune plans included.
 
+`SCHEMASYNC_ALLOW_MODEL_ERRORS=1`, in the same place, is the operator's `sync --allow-model-errors`: without
+it a run refuses models that PostgreSQL cannot create whole; with it the rest is planned, and the approver
+sees every object left out.
+
 The run's own job variables come from whoever created the run, so a gate variable set there
 (`GATE_VARIABLES`) refuses the run before it plans anything. Initiator: the terminal's login name,
 or who Prefect says created the run (Prefect Cloud records users and service accounts; a self-hosted
@@ -33,7 +37,9 @@ from schemasync.deploy.gate import UNKNOWN
 from schemasync.errors import Refused
 
 ALLOW_VARIABLE = "SCHEMASYNC_ALLOW_PRE_APPROVAL"
-GATE_VARIABLES = (ALLOW_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER")
+# `1`: deploy the rest of models that PostgreSQL cannot create whole (`steps.check_models`); the operator's only
+MODEL_ERRORS_VARIABLE = "SCHEMASYNC_ALLOW_MODEL_ERRORS"
+GATE_VARIABLES = (ALLOW_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER", MODEL_ERRORS_VARIABLE)
 
 
 class Allowed(StrEnum):
@@ -79,6 +85,11 @@ def allowed() -> Allowed:
     if value == "destructive":
         return Allowed.DESTRUCTIVE
     return Allowed.NOTHING
+
+
+def model_errors_allowed() -> bool:
+    """The operator's `SCHEMASYNC_ALLOW_MODEL_ERRORS=1`: deploy the rest of models with model errors."""
+    return os.environ.get(MODEL_ERRORS_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class RunOverridesGate(Refused):
