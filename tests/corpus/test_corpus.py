@@ -2,7 +2,9 @@
 
 For each app (tests/corpus/triage/<app>.toml): migrate a fresh database to head with the app's own tooling,
 then `diff --json --prune` against the app's own models must report exactly the hand-triaged genuine
-differences (no false report, none missed); `sync --prune` must converge (`check --prune` exits 0); and
+differences (no false report, none missed) and exactly the triaged model errors (object, reason, the
+database's definition); `sync --prune --allow-model-errors` must converge (`check --prune` finds nothing
+to change, and exits 0, or 2 while the models have errors); and
 an independent look (Alembic's comparison, look.py) must agree, leaving only the objects the models
 declare but PostgreSQL cannot create. The apps live in their own cached environment (env.py); without
 it the tests skip and say why. Every subprocess runs in that environment, schemasync included.
@@ -170,10 +172,16 @@ def test_sync_prune_converges_and_alembic_agrees(app: str, corpus_python: Path, 
         "1.0.0",
     )
     assert synced.returncode == 0, synced.stdout + synced.stderr
-    checked = _schemasync(corpus_python, tmp_path, database, models, "check", "--prune")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # Converged: nothing left to change. `check` still exits 2 while the models have errors (what could not
+    # be created was not compared), and says which.
+    checked = _schemasync(corpus_python, tmp_path, database, models, "check", "--prune", "--json")
+    errors = triage.get("model_error", [])
+    assert checked.returncode == (2 if errors else 0), checked.stdout + checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["changes"] == [], json.dumps(report["changes"], indent=1)[:3000]
+    assert len(report["model_errors"]) == len(errors)
 
     look = _run(corpus_python, [str(HERE / "look.py"), database, models], tmp_path)
     assert look.returncode == 0, look.stderr
-    expected = sorted(item for error in triage.get("model_error", []) for item in error["look"])
+    expected = sorted(item for error in errors for item in error["look"])
     assert json.loads(look.stdout) == expected
