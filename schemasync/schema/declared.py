@@ -71,8 +71,8 @@ def collapse_duplicates(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
     tables = []
     for table in schema.tables:
         names = {name for s, t, name in declared if (s, t) == table.key}
-        fks = _kept(table, table.foreign_keys, names, _fk_shape, "foreign key", warnings)
-        uniques = _kept(table, table.uniques, names, _unique_shape, "unique constraint", warnings)
+        fks = _kept(table, table.foreign_keys, names, _fk_shape, kind="foreign key", warnings=warnings)
+        uniques = _kept(table, table.uniques, names, _unique_shape, kind="unique constraint", warnings=warnings)
         changed = len(fks) != len(table.foreign_keys) or len(uniques) != len(table.uniques)
         tables.append(replace(table, foreign_keys=fks, uniques=uniques) if changed else table)
     if not warnings:
@@ -94,6 +94,7 @@ def _kept(
     items: tuple[K, ...],
     names: set[str],
     shape: Callable[[K], tuple[object, ...]],
+    *,
     kind: str,
     warnings: list[str],
 ) -> tuple[K, ...]:

@@ -306,7 +306,9 @@ def test_a_key_declared_twice_identically_is_kept_once_and_every_look_warns(cli,
     assert pg.scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = 'child'::regclass AND contype = 'f'") == 1
     _project(cli, DUPLICATE_KEY_MODELS)
     env = {"DATABASE_URL": pg.url}
-    twice = "The models declare the foreign key on public.child (pid) twice, identically: it is kept once, as fk_child_pid."
+    twice = (
+        "The models declare the foreign key on public.child (pid) twice, identically: it is kept once, as fk_child_pid."
+    )
     for look in ("compiled", "recalled"):
         check = cli("check", "--json", env=env)
         assert check.code == 0, (look, check.output)
