@@ -6,11 +6,12 @@ bounded thread pool, publish what was found, raise the alarm per drifted databas
 Published on the flow run:
 - table artifact `schemasync-drift`: one row per target (target, database, environment, app version,
   database version, in sync, changes, destructive changes, status);
-- Markdown artifact `schemasync-drift-<target>` per drifted target: what differs, the hazards and the
+- Markdown artifact `schemasync-drift-<target>` per drifted target: what differs, the model errors and
+  unmanaged-declared objects (a target with either is drifted, never in sync), the hazards and the
   plan `schemasync sync` would run;
 - event `schemasync.drift.detected` per drifted target, resource id `schemasync.target.<target>`
   (labels: target name, database as user@host:port/dbname, environment; payload: versions, change
-  counts, summary): hang notifications and automations on it.
+  counts, summary, model errors, unmanaged-declared): hang notifications and automations on it.
 
 Final state. **Failed** when any target drifted or could not be checked, **Completed** when all are in
 sync; the state message says which (`3 targets: 1 in sync, 1 drifted (shop), 1 not checked (billing)`).
@@ -150,6 +151,8 @@ def _payload(result: DriftResult) -> dict[str, Any]:
         "changes": result.changes,
         "destructive": [secrets.scrub(d) for d in result.destructive],
         "summary": [secrets.scrub(s) for s in result.summary],
+        "model_errors": [secrets.scrub(e) for e in result.model_errors],
+        "unmanaged_declared": [secrets.scrub(u) for u in result.unmanaged_declared],
     }
 
 

@@ -12,6 +12,10 @@ variables, so neither can approve anything. A run skips the pause only when one 
    also for plans that do, when the run asks with `allow_destructive`. Anything else, or unset: the
    run pauses for an approver, who sees the plan, destructive and prune plans included.
 
+`SCHEMASYNC_ALLOW_MODEL_ERRORS=1`, in the same place, is the operator's `sync --allow-model-errors`: without
+it a run refuses models that PostgreSQL cannot create whole; with it the rest is planned, and the approver
+sees every object left out.
+
 The run's own job variables come from whoever created the run, so a gate variable set there
 (`GATE_VARIABLES`), or a working directory, refuses the run before it plans anything. So does a run
 of a deployment whose `project_dir` or `environment` differs from the deployment's own
@@ -45,7 +49,15 @@ if TYPE_CHECKING:
 
 ALLOW_VARIABLE = "SCHEMASYNC_ALLOW_PRE_APPROVAL"
 OTHER_DATABASE_VARIABLE = "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE"
-GATE_VARIABLES = (ALLOW_VARIABLE, OTHER_DATABASE_VARIABLE, "SCHEMASYNC_APPROVERS", "SCHEMASYNC_SEPARATE_APPROVER")
+# `1`: deploy the rest of models that PostgreSQL cannot create whole (`steps.check_models`); the operator's only
+MODEL_ERRORS_VARIABLE = "SCHEMASYNC_ALLOW_MODEL_ERRORS"
+GATE_VARIABLES = (
+    ALLOW_VARIABLE,
+    OTHER_DATABASE_VARIABLE,
+    MODEL_ERRORS_VARIABLE,
+    "SCHEMASYNC_APPROVERS",
+    "SCHEMASYNC_SEPARATE_APPROVER",
+)
 """Operator permissions and approvers rules: read from the flow process's environment, never set per run."""
 OPERATOR_PARAMETERS = ("project_dir", "environment", "models", "database_url_env")
 """Options that choose which settings files are read, which environment's database is meant, which
@@ -97,6 +109,11 @@ def allowed() -> Allowed:
     if value == "destructive":
         return Allowed.DESTRUCTIVE
     return Allowed.NOTHING
+
+
+def model_errors_allowed() -> bool:
+    """The operator's `SCHEMASYNC_ALLOW_MODEL_ERRORS=1`: deploy the rest of models with model errors."""
+    return os.environ.get(MODEL_ERRORS_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class RunOverridesGate(Refused):

@@ -171,8 +171,13 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
     )
     planned = t.plan_change(target)
     report = replace(report, planned=planned)
+    try:
+        steps.check_models(planned, allow_model_errors=preapproval.model_errors_allowed())
+    except Refused as exc:
+        _finish(report, started, Outcome.REFUSED, _text(exc))
+        raise
     if planned.empty:
-        return _already_in_sync(target, context, run_id, options)
+        return _already_in_sync(target, context, planned, run_id, options)
     report = report.step("plan", True, planned.headline)
 
     try:
@@ -271,13 +276,22 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
 # -- the steps' glue -------------------------------------------------------------------------------
 
 
-def _already_in_sync(target: Target, context: Context, run_id: str, options: ProductionOptions) -> State[Any]:
+def _already_in_sync(
+    target: Target, context: Context, planned: PlannedChange, run_id: str, options: ProductionOptions
+) -> State[Any]:
+    """Nothing to apply. Said "in sync" only when everything the models declare was compared."""
+    matches, title = "matches the models", "Already in sync"
+    if not planned.complete:
+        title = "Nothing to apply"
+        items = [f"model error: {e}" for e in planned.model_errors]
+        items += [f"unmanaged-declared: {u}" for u in planned.unmanaged_declared]
+        matches = "has nothing to apply, but not everything the models declare was compared (" + "; ".join(items) + ")"
     if context.in_step:
-        message = f"Already in sync: {context.database} matches the models and is at version {context.app_version}."
+        message = f"{title}: {context.database} {matches} and is at version {context.app_version}."
         return _completed(Outcome.IN_SYNC, message=message, context=context, run_id=run_id)
     row = t.record_in_sync(target, run_id, options.slot_timeout)
     message = (
-        f"Already in sync: {context.database} matches the models; recorded version {context.app_version} "
+        f"{title}: {context.database} {matches}; recorded version {context.app_version} "
         f"(was {context.database_version or 'none recorded'}) in schema_versions row {row}."
     )
     return _completed(Outcome.RECORDED, message=message, context=context, run_id=run_id, row=row)

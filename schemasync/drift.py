@@ -16,6 +16,9 @@ Choices:
   are not counted (no table scans on a schedule); `diff` counts them.
 - Drift means the *schema* differs from the models. The app and database versions are reported
   beside it but a version gap with an identical schema is not drift (`sync` records such a version).
+  Models that could not be compared whole are never "in sync" either: a declared object PostgreSQL
+  cannot create (a model error) or that schemasync does not manage (unmanaged-declared) makes the
+  target drifted, with each such object listed, as `check` exits 2 for them.
 - One target's failure is its own row (`unreachable` when no session could be opened, `error`
   otherwise); it never stops the others. Exit code: 2 when any target drifted (the stronger signal:
   that database needs a sync whatever the others do), else 1 when any could not be checked, else 0.
@@ -113,6 +116,8 @@ class DriftResult:
     summary: tuple[str, ...] = ()
     hazards: tuple[str, ...] = ()  # "KIND: fact"
     plan_sql: str = ""
+    model_errors: tuple[str, ...] = ()  # declared objects PostgreSQL refused, with the database's copy
+    unmanaged_declared: tuple[str, ...] = ()  # declared objects schemasync neither creates nor compares
     error: str | None = None
     hint: str | None = None
     seconds: float = 0.0
@@ -133,7 +138,7 @@ class DriftResult:
         data["status"] = str(self.status)
         data["in_sync"] = self.in_sync
         data["seconds"] = round(self.seconds, 3)
-        for key in ("destructive", "summary", "hazards"):
+        for key in ("destructive", "summary", "hazards", "model_errors", "unmanaged_declared"):
             data[key] = list(data[key])
         return data
 
@@ -481,6 +486,7 @@ def check_database(
             # The models' schema from the cache or a materialisation; not engine.load_models, whose
             # `status` recall entry is one per project and would flip between the fleet's databases.
             desired, _ = models_target.desired_keyed(conn, metadata, cache_dir=cache_dir(settings, database), ddl=ddl)
+            engine.warn(desired)
             models = engine.Models(desired, models_target.rename_hints(metadata))
             prepared = engine.prepare(conn, settings, models=models, measure=False)
         except psycopg.Error as exc:
@@ -501,7 +507,7 @@ def check_database(
     plan = prepared.plan
     return replace(
         base,
-        status=Status.IN_SYNC if prepared.in_sync else Status.DRIFTED,
+        status=Status.IN_SYNC if prepared.matches else Status.DRIFTED,
         database_version=db_version,
         versions=relation,
         changes=len(prepared.diff.changes),
@@ -509,6 +515,8 @@ def check_database(
         summary=tuple(plan.summary),
         hazards=tuple(f"{h.kind.name}: {h.fact}" for h in plan.hazards),
         plan_sql=plan.sql() if not plan.empty else "",
+        model_errors=tuple(held.describe() for held in prepared.model_errors),
+        unmanaged_declared=tuple(u.describe() for u in prepared.unmanaged_declared),
         seconds=time.monotonic() - started,
     )
 
@@ -592,6 +600,24 @@ def plan_markdown(result: DriftResult) -> str:
         "",
         *[f"- {escape_markdown(line)}" for line in result.summary],
     ]
+    if result.model_errors:
+        lines += [
+            "",
+            "## Model errors",
+            "",
+            "Declared, but PostgreSQL cannot create them as declared; left out of the plan, the database's copy kept:",
+            "",
+            *[f"- {escape_markdown(e)}" for e in result.model_errors],
+        ]
+    if result.unmanaged_declared:
+        lines += [
+            "",
+            "## Declared but not managed",
+            "",
+            "Declared, but schemasync neither creates nor compares them, so nothing says the database has them:",
+            "",
+            *[f"- {escape_markdown(u)}" for u in result.unmanaged_declared],
+        ]
     if result.hazards:
         lines += ["", "## Hazards", "", *[f"- {escape_markdown(h)}" for h in result.hazards]]
     if result.plan_sql:

@@ -100,18 +100,27 @@ def load_models(
     if reuse and metadata is None and settings.models:
         recalled = recall.recall(cache, conn, settings.models, settings.project_dir)
         if recalled is not None:
+            warn(recalled.desired)
             return Models(recalled.desired, recalled.hints)
     inputs = None
     if metadata is None:
         with recall.tracking() as inputs:
             metadata = load_metadata(settings)
     desired, key = target.desired_keyed(conn, metadata, cache_dir=cache)
+    warn(desired)
     hints = target.rename_hints(metadata)
     if inputs is not None and settings.models:
         recall.remember(
             cache, conn, models=settings.models, project_dir=settings.project_dir, key=key, hints=hints, inputs=inputs
         )
     return Models(desired, hints)
+
+
+def warn(desired: Schema) -> None:
+    """Log what the models got wrong without it being an error, on every look (stored with the schema, so a
+    look that recalls the models from the cache warns as the one that compiled them did)."""
+    for warning in desired.warnings:
+        log.warning("%s.", warning)
 
 
 def options_for(settings: Settings, hints: RenameHints = NO_HINTS, *, prune: bool | None = None) -> CompareOptions:

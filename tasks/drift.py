@@ -67,11 +67,13 @@ def check_target(target: Target) -> DriftResult:
         )
     if result.status is Status.DRIFTED:
         logger.warning(
-            "%s (%s) drifted: %d change(s), %d deleting data",
+            "%s (%s) drifted: %d change(s), %d deleting data, %d model error(s), %d unmanaged-declared",
             result.target,
             result.database,
             result.changes,
             len(result.destructive),
+            len(result.model_errors),
+            len(result.unmanaged_declared),
         )
     elif result.status is Status.IN_SYNC:
         logger.info("%s (%s) matches its models", result.target, result.database)

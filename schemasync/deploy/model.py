@@ -87,6 +87,14 @@ class PlannedChange:
     affected: tuple[AffectedTable, ...] = ()
     notes: tuple[str, ...] = ()
     migrations: State | None = None  # versioned mode: the Alembic state the plan was made from
+    # What the models declare that the plan does not cover: never shown as "in sync" (`report.plan_markdown`)
+    model_errors: tuple[str, ...] = ()  # PostgreSQL cannot create them as declared; the database's copy kept
+    unmanaged_declared: tuple[str, ...] = ()  # schemasync neither creates nor compares them
+
+    @property
+    def complete(self) -> bool:
+        """Everything the models declare was compared (no model error, nothing unmanaged-declared)."""
+        return not self.model_errors and not self.unmanaged_declared
 
     @property
     def versioned(self) -> bool:

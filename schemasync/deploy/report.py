@@ -84,6 +84,7 @@ def plan_markdown(
         "",
         *[f"- {md(line)}" for line in planned.summary],
         *[f"- _{md(note)}_" for note in planned.notes],
+        *_left_out(planned),
         "",
         "## Hazards",
         "",
@@ -121,6 +122,31 @@ def plan_markdown(
         "",
     ]
     return secrets.scrub("\n".join(lines))
+
+
+def _left_out(planned: PlannedChange) -> list[str]:
+    """What the plan does not cover: never folded into "what changes", so an approval is not a blind one."""
+    lines: list[str] = []
+    if planned.model_errors:
+        lines += [
+            "",
+            "## Model errors: left out of the plan",
+            "",
+            "The models declare these, but PostgreSQL cannot create them as declared; the database's copies are "
+            "kept as they are (allowed by the operator's SCHEMASYNC_ALLOW_MODEL_ERRORS):",
+            "",
+            *[f"- {md(e)}" for e in planned.model_errors],
+        ]
+    if planned.unmanaged_declared:
+        lines += [
+            "",
+            "## Declared but not managed",
+            "",
+            "The models declare these, but schemasync neither creates nor compares them: the database may lack them.",
+            "",
+            *[f"- {md(u)}" for u in planned.unmanaged_declared],
+        ]
+    return lines
 
 
 def summary_markdown(report: Report) -> str:

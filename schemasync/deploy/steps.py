@@ -209,6 +209,35 @@ def plan_change(target: Target) -> PlannedChange:
         hazards=hazards,
         affected=affected,
         notes=notes,
+        **left_out(prepared),
+    )
+
+
+def left_out(prepared: engine.Prepared) -> dict[str, tuple[str, ...]]:
+    """The model errors and unmanaged-declared objects, described, for `PlannedChange`."""
+    return {
+        "model_errors": tuple(held.describe() for held in prepared.model_errors),
+        "unmanaged_declared": tuple(u.describe() for u in prepared.unmanaged_declared),
+    }
+
+
+def check_models(planned: PlannedChange, *, allow_model_errors: bool) -> None:
+    """Refuse, before any backup, to deploy models PostgreSQL cannot create whole, unless the operator allows it.
+
+    The rule of `sync --allow-model-errors`, with the operator's `SCHEMASYNC_ALLOW_MODEL_ERRORS=1` (the
+    worker's environment, never the run's parameters: `flows/preapproval.py`) in place of the flag: without
+    it, nothing is applied while part of the models cannot exist. With it, the rest is planned and the
+    approver sees every object left out.
+    """
+    if not planned.model_errors or allow_model_errors:
+        return
+    count = len(planned.model_errors)
+    raise Refused(
+        f"The models have {count} declared object{'s' if count != 1 else ''} PostgreSQL cannot create as declared: "
+        + "; ".join(planned.model_errors)
+        + ". Nothing was changed and no backup was taken.",
+        "Fix those objects in the models; or, to deploy the rest without them (the database's copies are kept as "
+        "they are), set SCHEMASYNC_ALLOW_MODEL_ERRORS=1 in the environment of the worker running the flow.",
     )
 
 
@@ -243,6 +272,7 @@ def _plan_migrations(conn: psycopg.Connection, settings: Settings, database: db.
         if pending
         else (),
         migrations=state,
+        **left_out(prepared),
     )
 
 

@@ -244,6 +244,10 @@ class Schema:
     # default, `t_pkey`), so the diff matches them by definition only. None: every name counts (the live
     # side, hand-built values, caches written before this field existed).
     declared_names: tuple[tuple[str, str, str], ...] | None = field(default=None, compare=False, repr=False)
+    # The models' side only: what the models got wrong without it being an error (a name SQLAlchemy shortens,
+    # an object declared twice identically), kept with the value so a look that recalls it from the cache
+    # warns as the look that compiled the models did.
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -290,6 +294,7 @@ class Schema:
             ),
             server_version=self.server_version,
             declared_names=None if self.declared_names is None else tuple(sorted(self.declared_names)),
+            warnings=self.warnings,
         )
 
 

@@ -71,7 +71,7 @@ from psycopg.rows import tuple_row
 
 from schemasync.errors import ConfigError
 from schemasync.schema.cachefiles import write_private
-from schemasync.schema.declared import declared_names
+from schemasync.schema.declared import collapse_duplicates, declared_names
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line, load_models, rename_hints
 from schemasync.schema.model import DeclaredUnmanaged, ModelError, Schema, Table
@@ -124,6 +124,7 @@ class ModelDDL:
     statements: tuple[Statement, ...]
     schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
     unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
+    warnings: tuple[str, ...] = ()  # found while compiling; they end up in `Schema.warnings`
 
     def digest(self) -> str:
         """Hash of the statements as a set: create_all emits a table's indexes in set order."""
@@ -143,8 +144,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
 
     from schemasync.schema import identifiers
 
-    for warning in identifiers.check(metadata):
-        log.warning("%s.", warning)
+    warnings = list(identifiers.check(metadata))
     collected: list[tuple[Any, ...]] = []
     unmanaged: list[DeclaredUnmanaged] = []
     objects: set[tuple[str, str]] = set()
@@ -197,15 +197,23 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         return m.group(0)
 
     statements = _without_duplicates(
-        Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
-        for what, text, rewrite, table, refs, custom, creates in collected
+        (
+            Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
+            for what, text, rewrite, table, refs, custom, creates in collected
+        ),
+        warnings,
     )
     names = {_real(m) for s in statements for m in _PLACEHOLDER.findall(s.text)}
-    return ModelDDL(statements, tuple(sorted(names)), tuple(dict.fromkeys([*_unmanaged_options(metadata), *unmanaged])))
+    return ModelDDL(
+        statements,
+        tuple(sorted(names)),
+        tuple(dict.fromkeys([*_unmanaged_options(metadata), *unmanaged])),
+        tuple(warnings),
+    )
 
 
-def _without_duplicates(statements: Iterator[Statement]) -> tuple[Statement, ...]:
-    """The statements with identical repeats dropped, each with a warning.
+def _without_duplicates(statements: Iterator[Statement], warnings: list[str]) -> tuple[Statement, ...]:
+    """The statements with identical repeats dropped, each with a warning (added to `warnings`).
 
     The same index declared twice, identically (`index=True` on a column plus an `Index` of the same
     name and columns, or a mixin applied twice), is one index: PostgreSQL would refuse the second
@@ -215,7 +223,7 @@ def _without_duplicates(statements: Iterator[Statement]) -> tuple[Statement, ...
     kept = []
     for statement in statements:
         if statement.text in seen:
-            log.warning("The models declare the %s twice, identically: it is created once.", statement.what)
+            warnings.append(f"The models declare the {statement.what} twice, identically: it is created once")
             continue
         seen.add(statement.text)
         kept.append(statement)
@@ -479,7 +487,8 @@ def desired_keyed(
     cached = cache_read(cache_dir, key)
     if cached is not None:
         return cached, key
-    result = replace(materialise(conn, ddl), declared_names=declared_names(metadata))
+    result, collapsed = collapse_duplicates(replace(materialise(conn, ddl), declared_names=declared_names(metadata)))
+    result = replace(result, warnings=(*ddl.warnings, *collapsed))
     _cache_write(cache_dir, key, result)
     return result, key
 

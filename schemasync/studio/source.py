@@ -101,6 +101,7 @@ class ModelsState:
     statements: int = 0
     hazards: tuple[str, ...] = ()
     error: str | None = None
+    left_out: int = 0  # model errors and unmanaged-declared objects: never "in sync" while there are any
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +355,8 @@ class Source:
         plan = prepared.plan
         return ModelsState(
             configured=True,
-            in_sync=prepared.in_sync,
+            in_sync=prepared.matches,
+            left_out=len(prepared.model_errors) + len(prepared.unmanaged_declared),
             changes=plan.change_count,
             statements=len(plan.statements),
             hazards=tuple(sorted(str(k) for k in plan.kinds())),

@@ -2,7 +2,9 @@
 
 For each app (tests/corpus/triage/<app>.toml): migrate a fresh database to head with the app's own tooling,
 then `diff --json --prune` against the app's own models must report exactly the hand-triaged genuine
-differences (no false report, none missed); `sync --prune` must converge (`check --prune` exits 0); and
+differences (no false report, none missed) and exactly the triaged model errors (object, reason, the
+database's definition); `sync --prune --allow-model-errors` must converge (`check --prune` finds nothing
+to change, and exits 0, or 2 while the models have errors); and
 an independent look (Alembic's comparison, look.py) must agree, leaving only the objects the models
 declare but PostgreSQL cannot create. The apps live in their own cached environment (env.py); without
 it the tests skip and say why. Every subprocess runs in that environment, schemasync included.
@@ -27,31 +29,9 @@ HERE = Path(__file__).resolve().parent
 TRIAGE = HERE / "triage"
 MODELS_DIR = HERE / "models"  # the project directory: app-side modules such as corpus_mlflow.py
 
-# Today's false reports, by issue 14's class (tests/corpus/FINDINGS.md has each one). strict: once the fixes
-# are merged these pass, and the XPASS fails the run until the marker is removed.
-PENDING_DIFF = {
-    "optuna": "class 3: unnamed unique constraint reported as renamed (uq_trial_values_trial_id_objective)",
-    "mlflow": "class 5: the models refuse whole (FK to a non-unique column, Index with no columns, duplicate FK); "
-    "class 3: 29 unnamed keys reported as renamed",
-    "prefect": "class 5: the models refuse whole (GIN without operator class, duplicate index ix_artifact__key); "
-    "class 4: four 63-byte warnings with the wrong name; class 2: 74 now() vs CURRENT_TIMESTAMP defaults",
-}
-PENDING_SYNC = {
-    "optuna": None,
-    "mlflow": "class 5: the models refuse whole, so sync cannot run; behind it class 1: runs_status_check "
-    "(IN-list on runs.status) does not converge after ALTER COLUMN TYPE varchar(20)",
-    "prefect": "class 5: the models refuse whole, so sync cannot run",
-}
 APPS = sorted(p.stem for p in TRIAGE.glob("*.toml"))
 
 pytestmark = [pytest.mark.slow]
-
-
-def _marked(pending: dict[str, str | None]) -> list[Any]:
-    return [
-        pytest.param(app, marks=pytest.mark.xfail(strict=True, reason=pending[app])) if pending.get(app) else app
-        for app in APPS
-    ]
 
 
 @pytest.fixture(scope="session")
@@ -153,20 +133,27 @@ def _schemasync(python: Path, tmp_path: Path, url: str, models: str, *args: str)
     return _run(python, ["-m", "schemasync", *args, "--database-url", url, "--models", models], tmp_path)
 
 
-@pytest.mark.parametrize("app", _marked(PENDING_DIFF))
+@pytest.mark.parametrize("app", APPS)
 def test_diff_reports_exactly_the_genuine_differences(app: str, corpus_python: Path, database: str, tmp_path: Path):
     triage = _triage(app)
     proc = _schemasync(corpus_python, tmp_path, database, triage["models"], "diff", "--json", "--prune")
     assert proc.returncode in (0, 2), proc.stderr  # 2 if model errors (class 5) come to set diff's exit code
-    changes = json.loads(proc.stdout)["changes"]
+    report = json.loads(proc.stdout)
+    changes = report["changes"]
     genuine = triage["genuine"]
     false_reports = [_short(c) for c in changes if not any(_matches(c, g) for g in genuine)]
     missed = [g for g in genuine if not any(_matches(c, g) for c in changes)]
     assert not false_reports, f"{len(false_reports)} false report(s):\n" + "\n".join(false_reports)
     assert not missed, "missed genuine difference(s):\n" + "\n".join(f"{g['change']} {g['match']}" for g in missed)
+    # The objects PostgreSQL cannot create as declared: each reported, with the server's reason and the
+    # database's own definition, and nothing else.
+    errors = sorted((e["object"], e["reason"], e["live"]) for e in report["model_errors"])
+    assert errors == sorted((e["object"], e["reason"], e.get("live")) for e in triage.get("model_error", [])), (
+        json.dumps(report["model_errors"], indent=1)
+    )
 
 
-@pytest.mark.parametrize("app", _marked(PENDING_SYNC))
+@pytest.mark.parametrize("app", APPS)
 def test_sync_prune_converges_and_alembic_agrees(app: str, corpus_python: Path, database: str, tmp_path: Path):
     triage = _triage(app)
     models = triage["models"]
@@ -180,14 +167,21 @@ def test_sync_prune_converges_and_alembic_agrees(app: str, corpus_python: Path, 
         "--yes",
         "--allow-destructive",
         "--no-backup",
+        "--allow-model-errors",
         "--app-version",
         "1.0.0",
     )
     assert synced.returncode == 0, synced.stdout + synced.stderr
-    checked = _schemasync(corpus_python, tmp_path, database, models, "check", "--prune")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # Converged: nothing left to change. `check` still exits 2 while the models have errors (what could not
+    # be created was not compared), and says which.
+    checked = _schemasync(corpus_python, tmp_path, database, models, "check", "--prune", "--json")
+    errors = triage.get("model_error", [])
+    assert checked.returncode == (2 if errors else 0), checked.stdout + checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["changes"] == [], json.dumps(report["changes"], indent=1)[:3000]
+    assert len(report["model_errors"]) == len(errors)
 
     look = _run(corpus_python, [str(HERE / "look.py"), database, models], tmp_path)
     assert look.returncode == 0, look.stderr
-    expected = sorted(item for error in triage.get("model_error", []) for item in error["look"])
+    expected = sorted(item for error in errors for item in error["look"])
     assert json.loads(look.stdout) == expected

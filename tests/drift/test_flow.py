@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,37 @@ def test_targets_file_and_parameters_together(prefect_api, fleet_dbs: dict[str, 
         targets=[{"name": "shop-eu", "url_env": "X"}], targets_file=str(tmp_path / "targets.yaml"), return_state=True
     )
     assert twice.is_failed() and "Several targets are called 'shop-eu'" in twice.message
+
+
+# The drift models plus one index PostgreSQL refuses (GIN has no default operator class for text: a model
+# error) and storage parameters schemasync does not manage (unmanaged-declared): the database matches the
+# rest exactly, so only those two keep it from being in sync.
+UNCOMPARED_MODELS = helpers.MODELS.replace(
+    "    note: Mapped[str | None] = mapped_column(Text)\n",
+    "    note: Mapped[str | None] = mapped_column(Text)\n"
+    "    __table_args__ = (\n"
+    '        Index("ix_items_note_words", "note", postgresql_using="gin"),\n'
+    '        {"postgresql_with": {"fillfactor": "70"}},\n'
+    "    )\n",
+).replace("from sqlalchemy import ForeignKey,", "from sqlalchemy import ForeignKey, Index,")
+
+
+def test_model_errors_and_unmanaged_declared_are_drift_never_in_sync(  # type: ignore[no-untyped-def]
+    prefect_api, fleet_dbs: dict[str, TestDB], tmp_path: Path
+) -> None:
+    from tests.production.helpers import artifacts
+
+    project = helpers.make_project(tmp_path / "app")
+    (project / "driftmodels.py").write_text(UNCOMPARED_MODELS)
+    state = drift_check(
+        targets=[{"name": "shop-eu", "url": fleet_dbs["synced"].url, "project_dir": str(project)}], return_state=True
+    )
+    assert state.is_failed() and state.message == "1 target: 0 in sync, 1 drifted (shop-eu).", state.message
+    found = artifacts(state.state_details.flow_run_id)
+    plan = found["schemasync-drift-shop-eu"].data
+    assert "## Model errors" in plan and "index ix_items_note_words on table public.items" in plan
+    assert 'no default operator class for access method "gin"' in plan
+    assert "## Declared but not managed" in plan and "storage parameters on public.items" in plan
+    table = found["schemasync-drift"].data
+    (row,) = json.loads(table) if isinstance(table, str) else table
+    assert row["in sync"] == "no" and row["changes"] == "0"

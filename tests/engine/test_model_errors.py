@@ -4,7 +4,6 @@ refuses (model errors), declarations schemasync does not manage (unmanaged-decla
 from __future__ import annotations
 
 import json
-import logging
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -196,7 +195,7 @@ def test_a_table_referencing_a_refused_table_is_left_out_as_its_dependent(pg: Te
 # -- issue 14.4: long naming-convention names as SQLAlchemy sends them --------------------------------
 
 
-def test_long_convention_names_are_what_sqlalchemy_emits(pg: TestDB, caplog: pytest.LogCaptureFixture) -> None:
+def test_long_convention_names_are_what_sqlalchemy_emits(pg: TestDB) -> None:
     md = MetaData(naming_convention={"ix": "ix_%(table_name)s_%(column_0_N_name)s"})
     t = Table(
         "customer_subscription_billing_history",
@@ -208,11 +207,11 @@ def test_long_convention_names_are_what_sqlalchemy_emits(pg: TestDB, caplog: pyt
     )
     Index(None, t.c.first_very_long_column_name_a, t.c.second_b)
     Index(None, t.c.first_very_long_column_name_a, t.c.second_c)
-    with caplog.at_level(logging.WARNING), pg.connect() as conn:
+    with pg.connect() as conn:
         wanted = desired(conn, md, cache_dir=None)
     names = sorted(i.name for i in wanted.tables[0].indexes)
     assert len(names) == 2 and all(len(n) == 60 and n.startswith("ix_customer_subscription_billing_hi") for n in names)
-    warned = " ".join(r.getMessage() for r in caplog.records)
+    warned = " ".join(wanted.warnings)  # kept with the desired schema; the engine logs them on every look
     assert all(n in warned for n in names), "the warning names what SQLAlchemy actually sends"
     assert "PostgreSQL keeps only" not in warned
 
@@ -268,3 +267,51 @@ def _project(cli, models: str, extra: str = "") -> None:  # type: ignore[no-unty
         '[project]\nname = "m"\nversion = "1.0.0"\n\n[tool.schemasync]\nmodels = "mymodels:metadata"\n' + extra
     )
     (root / "mymodels.py").write_text(textwrap.dedent(models))
+
+
+# -- issue 14 (5b): a key declared twice, identically; warnings on a recalled look -----------------
+
+DUPLICATE_KEY_MODELS = """
+import sqlalchemy as sa
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_name)s_an_index_name_made_rather_long_by_its_naming_convention",
+})
+sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True))
+sa.Table(
+    "child", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("pid", sa.Integer, sa.ForeignKey("parent.id", ondelete="CASCADE")),
+    sa.Column("other", sa.Integer, index=True),
+    sa.ForeignKeyConstraint(["pid"], ["parent.id"], name="fk_child_pid", ondelete="CASCADE"),
+)
+"""
+LONG = "ix_child_other_an_index_name_made_rather_long_by_its_naming_convention"
+
+
+def test_a_key_declared_twice_identically_is_kept_once_and_every_look_warns(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """A column's ForeignKey plus an identical named ForeignKeyConstraint is one key (kept under its declared
+    name), not a second one to add; the warnings about it and about a long convention name are shown by the
+    look that compiles the models and by the next one, which recalls them from the cache without importing."""
+    import sqlalchemy as sa
+
+    # The database: what create_all makes of the models with the key declared once (the named constraint).
+    once: dict[str, object] = {}
+    exec(textwrap.dedent(DUPLICATE_KEY_MODELS).replace(', sa.ForeignKey("parent.id", ondelete="CASCADE")', ""), once)
+    engine = sa.create_engine("postgresql+psycopg://" + pg.url.split("://", 1)[1])
+    try:
+        once["metadata"].create_all(engine)  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+    assert pg.scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = 'child'::regclass AND contype = 'f'") == 1
+    _project(cli, DUPLICATE_KEY_MODELS)
+    env = {"DATABASE_URL": pg.url}
+    twice = (
+        "The models declare the foreign key on public.child (pid) twice, identically: it is kept once, as fk_child_pid."
+    )
+    for look in ("compiled", "recalled"):
+        check = cli("check", "--json", env=env)
+        assert check.code == 0, (look, check.output)
+        assert json.loads(check.stdout)["changes"] == [], look
+        assert twice in check.stderr, (look, check.stderr)
+        assert f"'{LONG}'" in check.stderr and "SQLAlchemy shortens it" in check.stderr, (look, check.stderr)
+    assert len(list((cli.project / ".schemasync" / "cache").glob("models-*.json"))) == 1  # what the second recalled

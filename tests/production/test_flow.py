@@ -208,3 +208,38 @@ def test_what_nobody_reviewed_or_what_would_fail_is_refused_before_any_backup(ap
     assert "would fail on the data as it is" in state.message and "25 rows" in state.message
     assert app.dumps() == [] and app.columns("orders") == []
     assert [r["status"] for r in app.versions()] == ["initial"]
+
+
+def test_model_errors_are_refused_unless_the_operator_allows_them_and_the_approver_sees_what_is_left_out(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The models add an index PostgreSQL refuses (GIN on varchar has no default operator class) and
+    storage parameters schemasync does not manage. Without SCHEMASYNC_ALLOW_MODEL_ERRORS the run applies
+    nothing, pre-approved or not; with it, the approver's plan lists both beside the rest of the change."""
+    models = MODELS.replace(
+        "from sqlalchemy import ForeignKey, String", "from sqlalchemy import ForeignKey, Index, String"
+    ) + (
+        '\nIndex("ix_customers_name_words", Customer.name, postgresql_using="gin")\n'
+        'Order.__table__.dialect_options["postgresql"]["with"] = {"fillfactor": "70"}\n'
+    )
+    (app.project / "partial.py").write_text(models)
+    _name, future = app.start(terminal=approved_by("ci"), models="partial:Base")
+    state = future.result(timeout=90)
+    assert state.is_failed()
+    assert "1 declared object PostgreSQL cannot create as declared" in state.message
+    assert "index ix_customers_name_words on table public.customers" in state.message
+    assert "SCHEMASYNC_ALLOW_MODEL_ERRORS=1" in state.message
+    assert app.dumps() == [] and app.columns("orders") == []
+    assert [r["status"] for r in app.versions()] == ["initial"]
+
+    monkeypatch.setenv("SCHEMASYNC_ALLOW_MODEL_ERRORS", "1")
+    name, future = app.start(models="partial:Base")
+    run = wait_paused(name)
+    plan = artifacts(run.id)[PLAN_ARTIFACT_KEY].data
+    assert "## Model errors: left out of the plan" in plan
+    assert "index ix_customers_name_words on table public.customers" in plan
+    assert 'no default operator class for access method "gin"' in plan
+    assert "## Declared but not managed" in plan and "storage parameters on public.orders" in plan
+    assert '"public"."orders"' in plan  # the rest of the change is planned
+    answer(run.id, Approval(approve=False, approver="bob", comment="fix the index first"))
+    assert future.result(timeout=90).result().outcome is Outcome.REJECTED

@@ -76,3 +76,24 @@ def test_edited_models_are_read_again_on_the_next_page(pg: TestDB, project: Path
     module.write_text(source)  # fixed: back to the first plan, no restart
     assert "Found 1 new table: a" in studio.get("/drift").text
     assert "out of sync" in studio.get("/").text
+
+
+def test_model_errors_and_unmanaged_declared_are_listed_never_in_sync(pg: TestDB, project: Path) -> None:
+    """A database matching every object the models could compare, but the models also declare an index
+    PostgreSQL refuses (GIN on text has no default operator class) and storage parameters schemasync does
+    not manage: the drift page lists both and neither page says "in sync"."""
+    pg.execute("CREATE TABLE docs (id serial PRIMARY KEY, body text)")
+    models = write_models(
+        project,
+        'docs = Table("docs", metadata, Column("id", Integer, primary_key=True), Column("body", Text), '
+        'postgresql_with={"fillfactor": "70"})\n'
+        'Index("ix_docs_body_words", docs.c.body, postgresql_using="gin")\n',
+    )
+    studio = make_studio(pg.url, project, models=models)
+    text = html.unescape(studio.get("/drift").text)
+    assert "The database matches the models." not in text and "not in sync" in text
+    assert "<h2>Model errors</h2>" in text and "index ix_docs_body_words on table public.docs" in text
+    assert 'no default operator class for access method "gin"' in text
+    assert "<h2>Declared but not managed</h2>" in text and "storage parameters on public.docs" in text
+    overview = html.unescape(studio.get("/").text)
+    assert "out of sync" in overview and "2 declared objects not compared" in overview
