@@ -1,4 +1,5 @@
-"""deployments/README.md, run as written: every `sh` and `python` block, in order, from the repository root.
+"""deployments/README.md, run as written: every `sh` and `python` block, in order, from the repository root
+(`console` blocks show other setups, such as a server behind basic auth, and are not steps).
 
 Only site-specific values are replaced (each must appear in the guide, so it cannot drift away from
 what is tested): the server's port, the name of the Prefect server's PostgreSQL database, the
