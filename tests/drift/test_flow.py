@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.drift import DriftFound, drift_check
+from schemasync.safetext import escape_markdown
 from tests.conftest import TestDB
 from tests.drift import helpers
 from tests.fixtures.pg import PASSWORD
@@ -91,7 +92,7 @@ def test_model_errors_and_unmanaged_declared_are_drift_never_in_sync(  # type: i
     assert state.is_failed() and state.message == "1 target: 0 in sync, 1 drifted (shop-eu).", state.message
     found = artifacts(state.state_details.flow_run_id)
     plan = found["schemasync-drift-shop-eu"].data
-    assert "## Model errors" in plan and "index ix_items_note_words on table public.items" in plan
+    assert "## Model errors" in plan and escape_markdown("index ix_items_note_words on table public.items") in plan
     assert 'no default operator class for access method "gin"' in plan
     assert "## Declared but not managed" in plan and "storage parameters on public.items" in plan
     table = found["schemasync-drift"].data

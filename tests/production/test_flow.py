@@ -9,6 +9,7 @@ import pytest
 
 from flows.approval import PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, answer, pending_approvals
 from schemasync.deploy.model import Outcome
+from schemasync.safetext import escape_markdown
 from tasks.production import SUMMARY_ARTIFACT_KEY
 from tests.fixtures.s3 import CREDENTIALS
 from tests.production.conftest import MODELS, SECRET, App, approved_by
@@ -237,7 +238,7 @@ def test_model_errors_are_refused_unless_the_operator_allows_them_and_the_approv
     run = wait_paused(name)
     plan = artifacts(run.id)[PLAN_ARTIFACT_KEY].data
     assert "## Model errors: left out of the plan" in plan
-    assert "index ix_customers_name_words on table public.customers" in plan
+    assert escape_markdown("index ix_customers_name_words on table public.customers") in plan
     assert 'no default operator class for access method "gin"' in plan
     assert "## Declared but not managed" in plan and "storage parameters on public.orders" in plan
     assert '"public"."orders"' in plan  # the rest of the change is planned
