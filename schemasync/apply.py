@@ -317,7 +317,8 @@ def _run_alone(
     except psycopg.Error as exc:
         raise _failed(exc, statement, n, total, committed=committed, settings=settings) from None
     finally:
-        dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        if not conn.closed:  # a terminated session: the error above says so
+            dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
 
 
 def _run_after(conn: psycopg.Connection, statement: Statement, settings: Settings, *, n: int, total: int) -> None:
@@ -327,10 +328,10 @@ def _run_after(conn: psycopg.Connection, statement: Statement, settings: Setting
     pause = RETRY_FIRST_PAUSE
     log.info("Outside the transaction (%d of %d): %s", n, total, _first_sql_line(statement))
     for attempt in range(settings.lock_retries + 1):
-        if attempt and statement.undo:
-            _run_alone(conn, replace(statement, sql=statement.undo), settings, n=n, total=total, committed=True)
         _timeouts(conn, statement, settings, local=False)
         try:
+            if attempt and statement.undo:
+                conn.execute(statement.undo)  # type: ignore[arg-type]
             conn.execute(statement.sql)  # type: ignore[arg-type]
             return
         except pgerrors.LockNotAvailable as exc:
@@ -339,7 +340,10 @@ def _run_after(conn: psycopg.Connection, statement: Statement, settings: Setting
         except psycopg.Error as exc:
             raise _failed(exc, statement, n, total, committed=True, settings=settings) from None
         finally:
-            dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+            if not conn.closed:  # a terminated session: the error above says so
+                dbmod.set_timeouts(
+                    conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout
+                )
         log.info("lock_timeout on statement %d; retry %d of %d in %.1fs", n, attempt + 1, settings.lock_retries, pause)
         time.sleep(pause)
         pause = min(pause * 2, RETRY_MAX_PAUSE)
