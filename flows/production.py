@@ -103,6 +103,9 @@ class ProductionOptions(BaseModel):
     concurrent_indexes: bool = Field(
         False, description="Build indexes on existing tables CONCURRENTLY, after the transaction."
     )
+    online: bool = Field(
+        True, description="Online plan: lock-light steps on existing tables, long ones after the transaction."
+    )
     approval_timeout: float | None = Field(
         None, gt=0, description="Seconds to wait for approval (default: the approval_timeout setting, 24 h)."
     )
@@ -143,6 +146,7 @@ class ProductionOptions(BaseModel):
             app_version=self.app_version,
             prune=self.prune,
             concurrent_indexes=self.concurrent_indexes,
+            online=self.online,
         )
 
 

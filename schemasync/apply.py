@@ -9,8 +9,10 @@ The executor belongs to the library, so the CLI and the Prefect flows run plans 
 5. in ONE transaction: every transactional statement, each under its own lock/statement timeout;
    then inspect inside the transaction and compare with the models (a mismatch rolls everything
    back); then the `schema_versions` row; then COMMIT;
-6. run what must follow the transaction (CREATE INDEX CONCURRENTLY, online validation), then
-   inspect again: the database must match the models, else fail loudly.
+6. run what must follow the transaction (CREATE INDEX CONCURRENTLY, online validation, the steps of
+   an online plan), each on its own under its own lock_timeout, retried `lock_retries` times after a
+   lock timeout (its `undo` first); then inspect again: the database must match the models, else fail
+   loudly (the next plan resumes from what the catalog shows: plan/online.py).
 
 A statement that hits lock_timeout rolls the transaction back; with `lock_retries` the whole
 transaction is retried after a pause that doubles each time. Any other failure rolls back and says
@@ -53,6 +55,7 @@ class Applied:
     version_id: int | None
     schema_hash: str
     attempts: int = 1
+    outside: tuple[str, ...] = ()  # the statements that ran on their own, outside the transaction (first lines)
 
 
 class StalePlan(Refused):
@@ -134,7 +137,7 @@ def apply(
                 pause = min(pause * 2, RETRY_MAX_PAUSE)
         offset = len(before) + len(inside)
         for n, statement in enumerate(after, offset + 1):
-            _run_alone(conn, statement, settings, n=n, total=len(plan.statements), committed=True)
+            _run_after(conn, statement, settings, n=n, total=len(plan.statements))
         if after:
             remaining = analyse(_inspect(conn, settings), desired, options)
             if not remaining.empty:
@@ -144,7 +147,8 @@ def apply(
                     "Run schemasync diff to see what is left; sync again to finish (an invalid index is rebuilt).",
                 )
     duration_ms = int((time.monotonic() - started) * 1000)
-    return Applied(len(plan.statements), duration_ms, version_id, schema_hash, attempts)
+    outside = tuple(_first_sql_line(s) for s in (*before, *after))
+    return Applied(len(plan.statements), duration_ms, version_id, schema_hash, attempts, outside)
 
 
 def record_only(
@@ -313,7 +317,41 @@ def _run_alone(
     except psycopg.Error as exc:
         raise _failed(exc, statement, n, total, committed=committed, settings=settings) from None
     finally:
-        dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+        if not conn.closed:  # a terminated session: the error above says so
+            dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
+
+
+def _run_after(conn: psycopg.Connection, statement: Statement, settings: Settings, *, n: int, total: int) -> None:
+    """A statement after COMMIT, on its own, under its own (short) lock_timeout: a lock it cannot get soon is
+    given up so the writers queued behind it go on, then asked for again after a pause that doubles, up to
+    `lock_retries` times. Its `undo` first removes what a timed-out attempt left (an invalid index)."""
+    pause = RETRY_FIRST_PAUSE
+    log.info("Outside the transaction (%d of %d): %s", n, total, _first_sql_line(statement))
+    for attempt in range(settings.lock_retries + 1):
+        _timeouts(conn, statement, settings, local=False)
+        try:
+            if attempt and statement.undo:
+                conn.execute(statement.undo)  # type: ignore[arg-type]
+            conn.execute(statement.sql)  # type: ignore[arg-type]
+            return
+        except pgerrors.LockNotAvailable as exc:
+            if attempt == settings.lock_retries:
+                raise _failed(exc, statement, n, total, committed=True, settings=settings) from None
+        except psycopg.Error as exc:
+            raise _failed(exc, statement, n, total, committed=True, settings=settings) from None
+        finally:
+            if not conn.closed:  # a terminated session: the error above says so
+                dbmod.set_timeouts(
+                    conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout
+                )
+        log.info("lock_timeout on statement %d; retry %d of %d in %.1fs", n, attempt + 1, settings.lock_retries, pause)
+        time.sleep(pause)
+        pause = min(pause * 2, RETRY_MAX_PAUSE)
+
+
+def _first_sql_line(statement: Statement) -> str:
+    flat = " ".join(statement.sql.split())
+    return flat if len(flat) <= 120 else flat[:117] + "..."
 
 
 def _first_line(exc: BaseException) -> str:

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     lock_retries: int = Field(0, ge=0, le=20, description="Retries of a plan that hit lock_timeout")
     prune: bool = False
     concurrent_indexes: bool = False
+    online: bool = Field(
+        False, description="Plan lock-light forms of changes on existing tables (README: online plans)"
+    )
     include_schemas: NameList = Field(default_factory=list)
     include_tables: NameList = Field(default_factory=list)
     exclude_tables: NameList = Field(default_factory=list)
@@ -191,6 +194,7 @@ FLAG_NAMES: dict[str, str] = {
     "app_version": "--app-version",
     "project_dir": "--project-dir",
     "prune": "--prune",
+    "online": "--online",
     "lock_timeout": "--lock-timeout",
     "statement_timeout": "--statement-timeout",
     "backup_dir": "--backup-dir",

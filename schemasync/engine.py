@@ -163,6 +163,7 @@ def prepare(
         current,
         desired,
         concurrent_indexes=settings.concurrent_indexes if concurrent_indexes is None else concurrent_indexes,
+        online=settings.online,
         lock_timeout=settings.lock_timeout,
         statement_timeout=settings.statement_timeout,
     )

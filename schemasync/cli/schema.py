@@ -43,6 +43,15 @@ ConcurrentOpt = Annotated[
         "after the transaction: writes go on, but those steps are not all-or-nothing.",
     ),
 ]
+OnlineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--online",
+        help="Plan lock-light forms on existing tables: NOT NULL through a validated check, changed indexes "
+        "rebuilt CONCURRENTLY and swapped, constraints validated after the transaction (implies "
+        "--concurrent-indexes). Those steps run after the transaction, each with its own lock_timeout.",
+    ),
+]
 RenameOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -75,13 +84,17 @@ NoBackupOpt = Annotated[
 # -- shared pieces ------------------------------------------------------------------------------
 
 
-def with_flags(settings: Settings, *, prune: bool = False, concurrent_indexes: bool = False) -> Settings:
+def with_flags(
+    settings: Settings, *, prune: bool = False, concurrent_indexes: bool = False, online: bool = False
+) -> Settings:
     """Flags only switch things on; settings (env, pyproject) may have switched them on already."""
     update: dict[str, Any] = {}
     if prune:
         update["prune"] = True
     if concurrent_indexes:
         update["concurrent_indexes"] = True
+    if online:
+        update["online"] = True
     return settings.model_copy(update=update) if update else settings
 
 
@@ -223,10 +236,11 @@ def diff_command(
     json_output: JsonOpt = False,
     prune: PruneOpt = False,
     concurrent_indexes: ConcurrentOpt = False,
+    online: OnlineOpt = False,
     rename: RenameOpt = None,
 ) -> None:
     """Show what it takes to bring the database in line with the models (writes nothing)."""
-    settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes)
+    settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes, online=online)
     engine.require_models(settings)
     with connected(loaded, settings) as (target, conn):
         models = engine.load_models(conn, settings, reuse=True)
@@ -368,11 +382,12 @@ def run_sync(
     concurrent_indexes: bool,
     rename: list[str] | None,
     allow_model_errors: bool = False,
+    online: bool = False,
 ) -> None:
     from schemasync.apply import apply, record_only
     from schemasync.plan import HazardKind
 
-    settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes)
+    settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes, online=online)
     app_version = app_version_of(loaded, required=True)
     assert app_version is not None
     interactive = not yes and sys.stdin.isatty()
@@ -456,6 +471,10 @@ def run_sync(
         f"version {moved} recorded.",
         "green",
     )
+    if applied.outside:
+        _print(f"{len(applied.outside)} step{'s' if len(applied.outside) != 1 else ''} ran outside the transaction:")
+        for step in applied.outside:
+            _print(f"  {step}")
 
 
 @app.command(rich_help_panel="Change")
@@ -469,6 +488,7 @@ def sync(
     no_backup: NoBackupOpt = False,
     prune: PruneOpt = False,
     concurrent_indexes: ConcurrentOpt = False,
+    online: OnlineOpt = False,
     rename: RenameOpt = None,
     allow_model_errors: ModelErrorsOpt = False,
 ) -> None:
@@ -478,9 +498,9 @@ def sync(
     if loaded.settings.alembic_ini is not None:
         from schemasync.cli.migrations import run_versioned_sync
 
-        if prune or rename or concurrent_indexes:
+        if prune or rename or concurrent_indexes or online:
             raise ConfigError(
-                "--prune, --rename and --concurrent-indexes shape a planned sync; with alembic_ini set, sync runs "
+                "--prune, --rename, --concurrent-indexes and --online shape a planned sync; with alembic_ini set, sync runs "
                 "the app's Alembic migrations instead.",
                 "Put the change in a revision (schemasync generate -m ...), or use schemasync push to apply the "
                 "models directly.",
@@ -497,6 +517,7 @@ def sync(
         concurrent_indexes=concurrent_indexes,
         rename=rename,
         allow_model_errors=allow_model_errors,
+        online=online,
     )
 
 
@@ -512,6 +533,7 @@ def push(
     no_backup: NoBackupOpt = False,
     prune: PruneOpt = False,
     concurrent_indexes: ConcurrentOpt = False,
+    online: OnlineOpt = False,
     rename: RenameOpt = None,
     allow_model_errors: ModelErrorsOpt = False,
 ) -> None:
@@ -532,4 +554,5 @@ def push(
         concurrent_indexes=concurrent_indexes,
         rename=rename,
         allow_model_errors=allow_model_errors,
+        online=online,
     )

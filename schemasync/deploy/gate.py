@@ -60,6 +60,7 @@ class Pin:
     health_check_url: str
     prune: bool
     concurrent_indexes: bool
+    online: bool
     allow_destructive: bool
     initiator: str
     approvers: tuple[str, ...]
@@ -87,6 +88,7 @@ class Pin:
             ("verify command", self.verify_command or "none"),
             ("health check", self.health_check_url or "none"),
             ("prune", "yes" if self.prune else "no"),
+            ("online plan", "yes: long steps run after the transaction" if self.online else "no"),
             ("destructive changes allowed without review", "yes" if self.allow_destructive else "no"),
             ("started by", self.initiator),
             ("approvers", ", ".join(self.approvers) or "anyone who can answer"),

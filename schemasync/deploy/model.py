@@ -33,6 +33,7 @@ class Target:
     app_version: str | None = None
     prune: bool = False
     concurrent_indexes: bool = False
+    online: bool = True  # production runs online plans unless told not to (README: online plans)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,8 @@ def _load(target: Target) -> Loaded:
         update["prune"] = True
     if target.concurrent_indexes:
         update["concurrent_indexes"] = True
+    if target.online:  # on by default in production (Target)
+        update["online"] = True
     return Loaded(loaded.settings.model_copy(update=update), loaded.sources) if update else loaded
 
 
@@ -438,6 +440,7 @@ def _pin(
         health_check_url=settings.health_check_url or "",
         prune=settings.prune,
         concurrent_indexes=settings.concurrent_indexes,
+        online=settings.online,
         allow_destructive=allow_destructive,
         initiator=initiator,
         approvers=tuple(settings.approvers),

@@ -11,7 +11,7 @@ not have belongs to that unmanaged column and is left alone with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from schemasync.diff.changes import (
@@ -28,7 +28,7 @@ from schemasync.diff.changes import (
     ValidateConstraint,
 )
 from schemasync.diff.expressions import Expression
-from schemasync.diff.names import identifiers
+from schemasync.diff.names import identifiers, not_null_helper
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import CheckConstraint, ForeignKey, Table, UniqueConstraint
 
@@ -129,9 +129,29 @@ def compare_foreign_keys(current: Table, desired: Table, options: CompareOptions
     )
 
 
+def not_null_helpers(current: Table, desired: Table) -> tuple[Table, list[Change]]:
+    """`current` without the helper checks an online NOT NULL leaves while it runs (plan/online.py), and the
+    drops of those whose column no longer waits for its NOT NULL (a run that failed after SET NOT NULL).
+    A helper whose column still waits is the nullability change's to finish: it is neither reported nor
+    dropped here."""
+    helpers = {not_null_helper(col.name): col for col in current.columns}
+    ours = [k for k in current.checks if k.name in helpers]
+    if not ours:
+        return current, []
+    wanted = {col.name: col for col in desired.columns}
+    drops: list[Change] = []
+    for k in ours:
+        col = helpers[k.name]
+        target = wanted.get(col.name)
+        if not (col.nullable and target is not None and not target.nullable):
+            drops.append(DropCheck(desired.schema, desired.name, k.name))
+    return replace(current, checks=tuple(k for k in current.checks if k.name not in helpers)), drops
+
+
 def compare_checks(current: Table, desired: Table, options: CompareOptions) -> list[Change]:
     s, t = desired.schema, desired.name
-    return _compare_named(
+    current, drops = not_null_helpers(current, desired)
+    return drops + _compare_named(
         current.checks,
         desired.checks,
         shape=check_shape(current, desired),
@@ -185,6 +205,7 @@ def kept_constraints(current: Table, desired: Table, options: CompareOptions) ->
     if pk is not None and desired.primary_key is None and not set(pk.columns) & unmanaged:
         out.append(("primary key", pk.name))
     names = {col.name for col in current.columns}
+    current = not_null_helpers(current, desired)[0]
     kinds: list[tuple[str, Matched[UniqueConstraint] | Matched[ForeignKey] | Matched[CheckConstraint]]] = [
         (
             "unique constraint",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from schemasync.diff.changes import Change, CreateIndex, DropIndex, RenameIndex
 from schemasync.diff.expressions import same_index
-from schemasync.diff.names import identifiers
+from schemasync.diff.names import identifiers, rebuild_name
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Index, Table
 
@@ -22,11 +22,27 @@ def compare_indexes(current: Table, desired: Table, options: CompareOptions, tak
     out: list[Change] = [RenameIndex(s, t, twin.name, i.name) for twin, i in renamed]
     if options.prune:
         out.extend(DropIndex(s, t, i.name) for i in gone)  # without prune they are left alone: `kept_indexes`
+    rebuilt: set[str] = set()
     for before, i in common:
         if not same_index(before, current, i, desired) or not before.valid:
             out += [DropIndex(s, t, i.name), CreateIndex(s, t, i)]
+            rebuilt.add(i.name)
     out.extend(CreateIndex(s, t, i) for i in fresh)
+    # A replacement an online rebuild left under its temporary name (plan/online.py): the rebuild still
+    # pending picks it up; otherwise it is a leftover, dropped.
+    taken_over = {twin.name for twin, _ in renamed}
+    out.extend(
+        DropIndex(s, t, name)
+        for name, base in _leftovers(current, desired).items()
+        if base not in rebuilt and name not in taken_over
+    )
     return out
+
+
+def _leftovers(current: Table, desired: Table) -> dict[str, str]:
+    """Indexes of the database named as the online replacement of a declared index: name -> declared name."""
+    names = {i.name for i in current.indexes}
+    return {rebuild_name(i.name): i.name for i in desired.indexes if rebuild_name(i.name) in names}
 
 
 def kept_indexes(current: Table, desired: Table, options: CompareOptions, taken: set[str]) -> list[str]:
@@ -53,6 +69,8 @@ def _match(
             renamed.append((twin, i))
             gone.remove(twin)
             fresh.remove(i)
+    leftovers = _leftovers(current, desired)
+    gone = [g for g in gone if g.name not in leftovers]
     return renamed, gone, fresh, [(old[name], i) for name, i in new.items() if name in old]
 
 

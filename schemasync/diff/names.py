@@ -111,3 +111,32 @@ def identifiers(expression: str) -> set[str]:
         elif token[0].isalpha() or token[0] == "_":
             found.add(token.lower())
     return found
+
+
+# -- names of the objects an online plan makes for a while (plan/online.py) -----------------------
+
+NOT_NULL_HELPER_PREFIX = "schemasync_not_null_"
+REBUILD_SUFFIX = "_ssnew"
+_MAX_NAME = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer names
+
+
+def _fitted(text: str, whole: str, budget: int) -> str:
+    """`text` cut to `budget` bytes with a hash of `whole` so two long names never meet."""
+    import hashlib
+
+    if len(text.encode()) <= budget:
+        return text
+    digest = hashlib.md5(whole.encode(), usedforsecurity=False).hexdigest()[:8]
+    cut = text.encode()[: budget - 9].decode(errors="ignore")
+    return f"{cut}_{digest}"
+
+
+def not_null_helper(column: str) -> str:
+    """The CHECK (col IS NOT NULL) an online plan adds NOT VALID, validates, then drops once the column is
+    NOT NULL. Derived from the column alone, so the next plan finds one a failed run left behind."""
+    return NOT_NULL_HELPER_PREFIX + _fitted(column, column, _MAX_NAME - len(NOT_NULL_HELPER_PREFIX))
+
+
+def rebuild_name(index: str) -> str:
+    """The temporary name an online plan builds a changed index under, before swapping it in."""
+    return _fitted(index, index, _MAX_NAME - len(REBUILD_SUFFIX)) + REBUILD_SUFFIX

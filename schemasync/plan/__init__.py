@@ -42,6 +42,7 @@ def make_plan(
     desired: Schema,
     *,
     concurrent_indexes: bool = False,
+    online: bool = False,
     lock_timeout: float | None = None,
     statement_timeout: float | None = None,
 ) -> Plan:
@@ -51,7 +52,8 @@ def make_plan(
         desired=desired,
         renames=diff.renames,
         new_tables=frozenset(x.table.key for x in diff.changes if isinstance(x, c.CreateTable)),
-        concurrent_indexes=concurrent_indexes,
+        concurrent_indexes=concurrent_indexes or online,
+        online=online,
     )
     statements: list[Statement] = []
     labels: dict[int, str] = {}

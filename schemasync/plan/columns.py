@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from schemasync.diff import changes as c
+from schemasync.plan import online
 from schemasync.plan.casts import classify
 from schemasync.plan.dispatch import Context, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
@@ -44,7 +45,7 @@ def plan_add_column(change: c.AddColumn, ctx: Context) -> list[Statement]:
         or bool(col.default and _VOLATILE.search(col.default))
     )
     if rewrites:
-        hazards += ctx.locking(s, t, "rewrites every row under an ACCESS EXCLUSIVE lock")
+        hazards += ctx.rewriting(s, t, "adding the column rewrites every row under an ACCESS EXCLUSIVE lock")
     fills = col.default is not None or col.identity is not None or col.generated is not None
     if not col.nullable and not fills and not ctx.is_new(s, t):
         before = ctx.renames.old_table(s, t)
@@ -125,7 +126,13 @@ def plan_column_type(change: c.AlterColumnType, ctx: Context) -> list[Statement]
             fact += " (not counted: no way to test this conversion without running it)"
         hazards.append(Hazard(HazardKind.DATA_DEPENDENT, fact, probe=probe))
     if rewrite:
-        hazards += ctx.locking(s, t, "rewrites the table and rebuilds its indexes under an ACCESS EXCLUSIVE lock")
+        hazards += ctx.rewriting(
+            s,
+            t,
+            f"{change.old_type} -> {change.new_type} rewrites the table and rebuilds its indexes under an "
+            "ACCESS EXCLUSIVE lock",
+            "the README's expand/contract path (online plans) avoids the long lock",
+        )
     sql = f"{_alter(change)} TYPE {change.new_type}"
     if change.collation:
         sql += f" COLLATE {change.collation}"
@@ -139,23 +146,27 @@ def plan_column_nullability(change: c.AlterColumnNullability, ctx: Context) -> l
     if change.nullable:
         return [Statement(f"{_alter(change)} DROP NOT NULL")]
     s, t, name = change.schema, change.table, change.column
-    hazards: list[Hazard] = []
-    if not ctx.is_new(s, t):
-        hazards.append(
-            Hazard(
-                HazardKind.DATA_DEPENDENT,
-                f"SET NOT NULL on {_label(s, t, name)} fails if any row holds NULL",
-                probe=Probe(
-                    s,
-                    ctx.renames.old_table(s, t),
-                    "where",
-                    predicate=f"t.{ident(ctx.old_column(s, t, name))} IS NULL",
-                    template=f"{_label(s, t)} has {{count}} with NULL in {name}: fill them before it can be NOT NULL",
-                ),
-            )
-        )
-        hazards += ctx.locking(s, t, "scans the whole table under an ACCESS EXCLUSIVE lock")
-    return [Statement(f"{_alter(change)} SET NOT NULL", tuple(hazards))]
+    if ctx.is_new(s, t):
+        return [Statement(f"{_alter(change)} SET NOT NULL")]
+    nulls = Hazard(
+        HazardKind.DATA_DEPENDENT,
+        f"SET NOT NULL on {_label(s, t, name)} fails if any row holds NULL",
+        probe=Probe(
+            s,
+            ctx.renames.old_table(s, t),
+            "where",
+            predicate=f"t.{ident(ctx.old_column(s, t, name))} IS NULL",
+            template=f"{_label(s, t)} has {{count}} with NULL in {name}: fill them before it can be NOT NULL",
+        ),
+    )
+    helper = online.not_null_helper_of(ctx, change)
+    if ctx.online:
+        return online.set_not_null(ctx, change, nulls, helper)
+    hazards = (nulls, *ctx.locking(s, t, "scans the whole table under an ACCESS EXCLUSIVE lock"))
+    out = [Statement(f"{_alter(change)} SET NOT NULL", hazards)]
+    if helper is not None:  # left by an online run that failed: once the column is NOT NULL it has no use
+        out.append(Statement(f"ALTER TABLE {ident(s, t)} DROP CONSTRAINT IF EXISTS {ident(helper.name)}"))
+    return out
 
 
 def _sequence_at_max(change: c.AlterColumnDefault | c.AlterColumnIdentity, sequence: str) -> Statement:
@@ -209,7 +220,7 @@ def plan_column_generated(change: c.AlterColumnGenerated, ctx: Context) -> list[
     s, t, col = change.schema, change.table, change.column
     if col.generated is None:
         return [Statement(f"ALTER TABLE {ident(s, t)} ALTER COLUMN {ident(col.name)} DROP EXPRESSION")]
-    hazards: list[Hazard] = list(ctx.locking(s, t, "rewrites every row under an ACCESS EXCLUSIVE lock"))
+    hazards: list[Hazard] = list(ctx.rewriting(s, t, "rewrites every row under an ACCESS EXCLUSIVE lock"))
     if change.old_generated is None:
         hazards.append(
             Hazard(

@@ -3,7 +3,7 @@
 Foreign keys and checks on existing tables are added NOT VALID and then validated. Inside one
 transaction that changes nothing about locking (every lock is held until COMMIT); it is the form
 that lets `concurrent_indexes` move the VALIDATE after the commit, where it scans the table while
-reads and writes go on (SHARE UPDATE EXCLUSIVE). New rows are checked from the moment the NOT VALID
+reads and writes go on (SHARE UPDATE EXCLUSIVE); `online` implies it. New rows are checked from the moment the NOT VALID
 constraint exists, so nothing slips through in between.
 """
 
@@ -224,8 +224,16 @@ def plan_validate_constraint(change: c.ValidateConstraint, ctx: Context) -> list
         hazards.append(_orphans(ctx, s, t, fk))
     elif check is not None:
         hazards.append(_violations(ctx, s, t, check.name, check.expression))
+    sql = f"{_alter(change)} VALIDATE CONSTRAINT {ident(change.name)}"
+    if ctx.online:  # finishing what a failed online run left NOT VALID: again after the commit
+        note = Hazard(
+            HazardKind.CORRECTNESS,
+            f"validates {change.name} after the transaction commits (reads and writes go on); if it fails, "
+            "the constraint stays NOT VALID (still enforced for new rows) and the run fails",
+        )
+        return [Statement(sql, (*hazards, note), transactional=False)]
     hazards += ctx.locking(s, t, "scans the table to validate the constraint")
-    return [Statement(f"{_alter(change)} VALIDATE CONSTRAINT {ident(change.name)}", tuple(hazards))]
+    return [Statement(sql, tuple(hazards))]
 
 
 @plan_change.register

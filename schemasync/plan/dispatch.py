@@ -26,6 +26,7 @@ class Context:
     renames: Renames = field(default_factory=Renames)
     new_tables: frozenset[tuple[str, str]] = frozenset()  # created by this plan: empty, nothing to lock
     concurrent_indexes: bool = False
+    online: bool = False  # lock-light forms where PostgreSQL has them (plan/online.py); implies concurrent_indexes
 
     def before(self, schema: str, table: str) -> Table | None:
         """The database's table that will bear this name once renames ran (None for a new table)."""
@@ -55,6 +56,39 @@ class Context:
         if not self.big(schema, table):
             return ()
         return (Hazard(HazardKind.LOCKING, f"{what} on {_name(schema, table)} ({self.size_of(schema, table)})"),)
+
+    def rewriting(self, schema: str, table: str, what: str, advice: str = "") -> tuple[Hazard, ...]:
+        """A LOCKING hazard for a table rewrite, with the table's size and how long it may take. An online plan
+        says it even for a small table: it promises no long lock, so the one it cannot avoid is never silent."""
+        t = self.before(schema, table)
+        if t is None or (not self.online and t.size_bytes < LOCKING_MIN_BYTES):
+            return ()
+        return (
+            Hazard(
+                HazardKind.LOCKING,
+                f"{what} on {_name(schema, table)} ({self.size_of(schema, table)}); {rewrite_estimate(t.size_bytes)}"
+                + (f"; {advice}" if advice else ""),
+            ),
+        )
+
+
+# A rewrite copies every row and rebuilds every index: a cautious rate for that on SSD storage, applied to
+# pg_total_relation_size (table, TOAST and indexes). Measure your own with bench/bench_online.py.
+REWRITE_BYTES_PER_SECOND = 32 * 1024 * 1024
+
+
+def rewrite_estimate(size_bytes: int) -> str:
+    """How long a rewrite of `size_bytes` may hold its lock, said with the rate it was estimated from."""
+    seconds = size_bytes / REWRITE_BYTES_PER_SECOND
+    if seconds < 1:
+        took = "under a second"
+    elif seconds < 120:
+        took = f"about {seconds:.0f} s"
+    elif seconds < 7200:
+        took = f"about {seconds / 60:.0f} min"
+    else:
+        took = f"about {seconds / 3600:.1f} h"
+    return f"estimated {took} of blocked reads and writes (at {human_size(REWRITE_BYTES_PER_SECOND)}/s)"
 
 
 def _name(schema: str, table: str) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from schemasync.diff import changes as c
+from schemasync.diff.names import rebuild_name
+from schemasync.plan import online
 from schemasync.plan.dispatch import Context, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
@@ -22,11 +24,12 @@ from schemasync.schema.model import Index
 _ORDERING = re.compile(r"\s+(ASC|DESC)?(\s+NULLS\s+(FIRST|LAST))?\s*$", re.IGNORECASE)
 
 
-def index_sql(schema: str, table: str, index: Index, *, concurrently: bool = False) -> str:
+def index_sql(schema: str, table: str, index: Index, *, concurrently: bool = False, name: str = "") -> str:
+    """`name`: build it under another name (an online rebuild's temporary one)."""
     sql = "CREATE UNIQUE INDEX" if index.unique else "CREATE INDEX"
     if concurrently:
         sql += " CONCURRENTLY"
-    sql += f" {ident(index.name)} ON {ident(schema, table)} USING {index.method} ({', '.join(index.keys)})"
+    sql += f" {ident(name or index.name)} ON {ident(schema, table)} USING {index.method} ({', '.join(index.keys)})"
     if index.include:
         sql += f" INCLUDE ({idents(index.include)})"
     if index.nulls_not_distinct:
@@ -76,6 +79,11 @@ def plan_create_index(change: c.CreateIndex, ctx: Context) -> list[Statement]:
     if index.unique:
         hazards.append(_duplicates(ctx, change))
     built = f"builds {index.name} on {_label(s, t)} ({ctx.size_of(s, t)})"
+    if ctx.online and online.is_rebuild(ctx, s, t, index.name):
+        build = index_sql(s, t, index, concurrently=True, name=rebuild_name(index.name))
+        return online.rebuild_index(
+            ctx, change, build, (*hazards, Hazard(HazardKind.INDEX_BUILD, built + " without blocking writes"))
+        )
     if ctx.concurrent_indexes:
         hazards += [
             Hazard(HazardKind.INDEX_BUILD, built + " without blocking writes"),
@@ -85,7 +93,8 @@ def plan_create_index(change: c.CreateIndex, ctx: Context) -> list[Statement]:
                 "an invalid index is left that the next sync rebuilds",
             ),
         ]
-        return [Statement(index_sql(s, t, index, concurrently=True), tuple(hazards), transactional=False)]
+        drop = f"DROP INDEX CONCURRENTLY IF EXISTS {ident(s, index.name)}"
+        return [Statement(index_sql(s, t, index, concurrently=True), tuple(hazards), transactional=False, undo=drop)]
     if ctx.big(s, t):
         hazards.append(Hazard(HazardKind.INDEX_BUILD, built))
         hazards += ctx.locking(s, t, "blocks writes (SHARE lock) until the transaction commits")
@@ -94,6 +103,8 @@ def plan_create_index(change: c.CreateIndex, ctx: Context) -> list[Statement]:
 
 @plan_change.register
 def plan_drop_index(change: c.DropIndex, ctx: Context) -> list[Statement]:
+    if ctx.online and online.is_rebuild(ctx, change.schema, change.table, change.name):
+        return []  # the CreateIndex that follows swaps the old index out once its replacement is built
     fact = f"queries on {_label(change.schema, change.table)} that used {change.name} may slow down"
     return [Statement(f"DROP INDEX {ident(change.schema, change.name)}", (Hazard(HazardKind.INDEX_DROPPED, fact),))]
 

@@ -24,6 +24,7 @@ class Statement:
     lock_timeout: float | None = None  # seconds; None: the session's (settings.lock_timeout)
     statement_timeout: float | None = None  # seconds, 0 for none; None: the session's
     change: str = ""  # which change it implements, for people reading the plan
+    undo: str = ""  # run before retrying it after a lock timeout (a CONCURRENTLY build leaves an invalid index)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class Statement:
             "lock_timeout": self.lock_timeout,
             "statement_timeout": self.statement_timeout,
             "change": self.change,
+            "undo": self.undo,
         }
 
 
@@ -88,6 +90,8 @@ class Plan:
             if comments:
                 for h in s.hazards:
                     lines.append(f"-- {h.kind.name}: {h.fact}")
+                if s.undo:
+                    lines.append(f"-- before a retry after lock_timeout: {s.undo};")
             lines.append(s.sql.rstrip(";") + ";")
 
         for s in before:

@@ -296,7 +296,7 @@ def test_missing_models_setting_is_explained(cli, pg: TestDB) -> None:  # type: 
     assert_clean(result)
 
 
-@pytest.mark.parametrize("flag", ["--concurrent-indexes"])
+@pytest.mark.parametrize("flag", ["--concurrent-indexes", "--online"])
 def test_concurrent_indexes_flag(cli, pg: TestDB, flag: str) -> None:  # type: ignore[no-untyped-def]
     env = {"DATABASE_URL": pg.url}
     project(cli, "1.0.0", MODELS_V1)
@@ -316,6 +316,8 @@ def test_concurrent_indexes_flag(cli, pg: TestDB, flag: str) -> None:  # type: i
     assert result.code == 0, result.output
     assert "After the transaction commits:" in result.stdout
     assert pg.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_posts_title'::regclass") is True
+    if flag == "--online":  # the summary names what ran outside the transaction
+        assert "1 step ran outside the transaction:" in result.stdout and "CREATE INDEX CONCURRENTLY" in result.stdout
 
 
 def test_status_says_whether_the_schema_matches_the_models(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]

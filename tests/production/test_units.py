@@ -71,3 +71,19 @@ def test_user_text_cannot_break_the_markdown() -> None:
     assert "| comment | no \\| never # not a heading |" in text
     assert "\n# not a heading" not in text
     assert "Nothing to roll back" in text
+
+
+def test_production_plans_are_online_by_default_and_the_approver_is_told(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import fields, replace
+
+    from schemasync.deploy import gate
+    from schemasync.deploy.model import Target
+    from schemasync.deploy.steps import settings_for
+
+    assert settings_for(Target(project_dir=str(tmp_path))).online is True
+    assert settings_for(Target(project_dir=str(tmp_path), online=False)).online is False
+    values = {f.name: "x" for f in fields(gate.Pin)} | {"approvers": ()}
+    values |= {f.name: False for f in fields(gate.Pin) if f.type == "bool"}
+    pin = gate.Pin(**values | {"online": True})  # type: ignore[arg-type]
+    assert ("online plan", "yes: long steps run after the transaction") in pin.rows()
+    assert gate.differences(pin, replace(pin, online=False)) == ["online was yes, is now no"]
