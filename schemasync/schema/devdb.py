@@ -124,8 +124,9 @@ class TargetFacts:
 
     @classmethod
     def read(cls, conn: psycopg.Connection) -> TargetFacts:
-        row = conn.execute(_FACTS).fetchone()
-        assert row is not None
+        rows = _read(conn, _FACTS)
+        assert rows
+        row = rows[0]
         version, path, createdb, create, encoding, collate, ctype, extensions = row
         return cls(
             version,
@@ -167,6 +168,15 @@ class DevChoice:
             "search_path": self.facts.search_path,
             "extensions": [[e.name, e.version, e.schema] for e in self.facts.extensions],
         }
+
+
+def _read(conn: psycopg.Connection, query: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of a read on the target, leaving an idle connection idle (no transaction left open for the caller)."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    rows = conn.execute(query, params).fetchall()
+    if idle and not conn.autocommit:
+        conn.rollback()
+    return rows
 
 
 def _target_where(conn: psycopg.Connection) -> str:
@@ -284,7 +294,7 @@ def _used_extensions(
     if not extensions:
         return ()
     words = {w.lower() for s in ddl.statements for w in _WORD.findall(s.text)}
-    rows = conn.execute(_MEMBERS, ([e.name for e in extensions],)).fetchall()
+    rows = _read(conn, _MEMBERS, ([e.name for e in extensions],))
     used = {name for name, member in rows if member.lower() in words}
     return tuple(e for e in extensions if e.name in used)
 

@@ -26,17 +26,20 @@ Where. In the target database itself, inside a transaction that is always rolled
   4. the transaction is rolled back: nothing is left behind, also when the DDL fails or the process
      dies (the server aborts an unfinished transaction). Uncommitted scratch schemas are invisible
      to every other session, so concurrent runs and the live inspection never see them.
-Same server, same extensions, collations and version as the live side, which a separate scratch
-database would not guarantee (and creating one needs CREATEDB and leaves debris when killed).
+Same server, same extensions, collations and version as the live side. Which database `conn` is
+depends on the caller: `schema/devdb.py` chooses a dev database (of the target's major version, with
+the extensions the models use) so that the target itself needs only read privileges, and falls back
+to the target's own scratch schemas when nothing else is available.
 
-Privileges: the user needs CREATE on the database (for `CREATE SCHEMA`), which an application owner
-normally has; without it `desired` fails with a ConfigError that says so. Nothing is committed and
+Privileges: the user needs CREATE on the database it materialises in (for `CREATE SCHEMA`); without it
+`desired` fails with a ConfigError that says so. Nothing is committed and
 no live table is locked (the DDL only touches the scratch schemas, unless the models' own DDL events
 name real schemas explicitly).
 
 Cache: the result is stored as JSON in `cache_dir`, keyed by a hash of the compiled DDL text (with
 placeholders, so it is stable), the server version, the database (host, port, name: extensions may
-differ between databases) and the inspector's own source, so a repeated check needs no round trip
+differ between databases), or, materialised in a dev database, what `DevChoice.key_material` lists,
+and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
 Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
