@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     prod_db_pass: SecretStr | None = Field(None, validation_alias=AliasChoices("prod_db_pass"))
     prod_db_name: str | None = Field(None, validation_alias=AliasChoices("prod_db_name"))
     models: str | None = Field(None, description="module:attribute naming a SQLAlchemy MetaData or declarative base")
+    dev_url: SecretStr | None = Field(
+        None,
+        validation_alias=_aliases("dev_url"),
+        description="PostgreSQL database used only to materialise the models (else chosen: schema/devdb.py)",
+    )
     app_version: str | None = None
     embedded_dir: Path = Path(".schemasync/pgdata")
 
@@ -191,6 +196,7 @@ FLAG_NAMES: dict[str, str] = {
     "database_url": "--database-url",
     "env": "--env",
     "models": "--models",
+    "dev_url": "--dev-url",
     "app_version": "--app-version",
     "project_dir": "--project-dir",
     "prune": "--prune",
@@ -304,7 +310,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, environ: Mapping[str, 
         if version is not None:
             settings = settings.model_copy(update={"app_version": version})
             sources["app_version"] = origin
-    for secret in (settings.database_url, settings.prod_database_url, settings.prod_db_pass):
+    for secret in (settings.database_url, settings.prod_database_url, settings.prod_db_pass, settings.dev_url):
         if secret is not None:
             _register_url_secret(secret.get_secret_value())
     for url in (settings.health_check_url, settings.s3_endpoint_url):  # may carry user:password@ or ?token=

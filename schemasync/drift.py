@@ -11,8 +11,8 @@ Choices:
   no password (trust or peer authentication, `~/.pgpass`, `PGPASSWORD`). A `url` (or any other field)
   with a password is refused before anything is checked: targets files get committed, and Prefect
   stores every run's parameters in clear text.
-- A check never writes: versions, inspection and the models' schema (materialised in a transaction
-  that is always rolled back, as `diff` does) and the plan with its hazards. The rows behind hazards
+- A check never writes: versions, inspection and the models' schema (materialised in a dev database,
+  `schema/devdb.py`, once per models and server major for the whole fleet) and the plan with its hazards. The rows behind hazards
   are not counted (no table scans on a schedule); `diff` counts them.
 - Drift means the *schema* differs from the models. The app and database versions are reported
   beside it but a version gap with an identical schema is not drift (`sync` records such a version).
@@ -452,12 +452,24 @@ def cache_dir(settings: Settings, database: db.Database) -> Path:
     return settings.project_dir / engine.CACHE_DIR / "drift" / hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
+def shared_cache_dir(settings: Settings) -> Path:
+    """Where the desired schema of the models materialised in a dev database is cached, for every target.
+
+    Its key holds the server major, search path and extensions (`devdb.DevChoice.key_material`), not
+    the database, so the fleet's targets that agree on those share one entry.
+    """
+    from schemasync import engine
+
+    return settings.project_dir / engine.CACHE_DIR / "drift" / "shared"
+
+
 def check_database(
     database: db.Database, settings: Settings, *, name: str, started: float | None = None
 ) -> DriftResult:
     """Versions, diff and hazards of one database against the settings' models (writes nothing)."""
     from schemasync import engine
     from schemasync.plan import HazardKind
+    from schemasync.schema import devdb
     from schemasync.schema import target as models_target
 
     started = time.monotonic() if started is None else started
@@ -485,7 +497,11 @@ def check_database(
             latest = versions.latest(conn)
             # The models' schema from the cache or a materialisation; not engine.load_models, whose
             # `status` recall entry is one per project and would flip between the fleet's databases.
-            desired, _ = models_target.desired_keyed(conn, metadata, cache_dir=cache_dir(settings, database), ddl=ddl)
+            # Materialised in a dev database, it is shared by every target of that server major
+            # (one materialisation per models and major); in a target's scratch schemas, it is its own.
+            dev = devdb.choose(conn, settings)
+            where = cache_dir(settings, database) if dev.kind == devdb.SCRATCH else shared_cache_dir(settings)
+            desired, _ = models_target.desired_keyed(conn, metadata, cache_dir=where, ddl=ddl, dev=dev)
             engine.warn(desired)
             models = engine.Models(desired, models_target.rename_hints(metadata))
             prepared = engine.prepare(conn, settings, models=models, measure=False)

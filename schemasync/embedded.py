@@ -8,7 +8,9 @@ started when a database is configured. The application database inside it is cal
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import re
 import time
 import warnings
 from pathlib import Path
@@ -26,20 +28,9 @@ DBNAME = "app"
 
 def ensure(settings: Settings) -> db.Database:
     """Start (or reuse) the embedded server and return its `app` database."""
-    try:
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR in containers: not ours to fix
-            warnings.simplefilter("ignore")
-            import pgserver  # type: ignore[import-untyped]
-    except ImportError:
-        raise ConfigError(
-            "No database is configured and the embedded PostgreSQL is not installed.",
-            "Set DATABASE_URL (or pass --database-url), or install the extra: pip install 'schemasync[embedded]'.",
-        ) from None
     pgdata = (settings.project_dir / settings.embedded_dir).resolve()
     fresh = not (pgdata / "PG_VERSION").exists()
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    uri = _start(pgserver, pgdata)
-    admin = db.Database(uri, "embedded", embedded=True)
+    admin = server(settings)
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DBNAME,)).fetchone() is None:
             conn.execute(f"CREATE DATABASE {DBNAME}")
@@ -51,6 +42,39 @@ def ensure(settings: Settings) -> db.Database:
         else pgdata,
     )
     return admin.with_dbname(DBNAME)
+
+
+def server(settings: Settings) -> db.Database:
+    """Start (or reuse) the embedded server; its `postgres` database (for creating others in it)."""
+    try:
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR in containers: not ours to fix
+            warnings.simplefilter("ignore")
+            import pgserver  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigError(
+            "No database is configured and the embedded PostgreSQL is not installed.",
+            "Set DATABASE_URL (or pass --database-url), or install the extra: pip install 'schemasync[embedded]'.",
+        ) from None
+    pgdata = (settings.project_dir / settings.embedded_dir).resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    return db.Database(_start(pgserver, pgdata), "embedded", embedded=True)
+
+
+def major_version() -> int | None:
+    """The embedded server's PostgreSQL major version, read from its headers without importing or starting it.
+
+    None when the extra is not installed. Choosing a dev database (`schema/devdb.py`) asks on every
+    look, so this must cost nothing: locating the package does not execute it.
+    """
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    header = Path(spec.submodule_search_locations[0]) / "pginstall" / "include" / "pg_config.h"
+    try:
+        match = re.search(r'#define PG_MAJORVERSION "(\d+)"', header.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
 
 
 def _start(pgserver: Any, pgdata: Path) -> str:

@@ -90,15 +90,19 @@ def load_models(
 ) -> Models:
     """The models' schema as PostgreSQL renders it (cached under .schemasync/cache by DDL hash).
 
-    With `reuse` (read-only looks: status, check, diff), the models are not even imported when
-    nothing their last import read has changed (`schema/recall.py`). Without `metadata`, the import
-    happens here, tracked, so the next look can reuse it.
+    Materialised in the dev database `schema/devdb.py` chooses (one query on the target says which),
+    so the target itself needs only read privileges. With `reuse` (read-only looks: status, check,
+    diff), the models are not even imported when nothing their last import read has changed, and the
+    dev database choice is the same (`schema/recall.py`). Without `metadata`, the import happens here,
+    tracked, so the next look can reuse it.
     """
-    from schemasync.schema import recall, target
+    from schemasync.schema import devdb, recall, target
 
     cache = settings.project_dir / CACHE_DIR
+    dev = devdb.choose(conn, settings)
+    context = dev.key_material()
     if reuse and metadata is None and settings.models:
-        recalled = recall.recall(cache, conn, settings.models, settings.project_dir)
+        recalled = recall.recall(cache, conn, settings.models, settings.project_dir, context=context)
         if recalled is not None:
             warn(recalled.desired)
             return Models(recalled.desired, recalled.hints)
@@ -106,12 +110,19 @@ def load_models(
     if metadata is None:
         with recall.tracking() as inputs:
             metadata = load_metadata(settings)
-    desired, key = target.desired_keyed(conn, metadata, cache_dir=cache)
+    desired, key = target.desired_keyed(conn, metadata, cache_dir=cache, dev=dev)
     warn(desired)
     hints = target.rename_hints(metadata)
     if inputs is not None and settings.models:
         recall.remember(
-            cache, conn, models=settings.models, project_dir=settings.project_dir, key=key, hints=hints, inputs=inputs
+            cache,
+            conn,
+            models=settings.models,
+            project_dir=settings.project_dir,
+            key=key,
+            hints=hints,
+            inputs=inputs,
+            context=context,
         )
     return Models(desired, hints)
 
@@ -121,6 +132,13 @@ def warn(desired: Schema) -> None:
     look that recalls the models from the cache warns as the one that compiled them did)."""
     for warning in desired.warnings:
         log.warning("%s.", warning)
+
+
+def dev_database(conn: psycopg.Connection, settings: Settings) -> str:
+    """Where the models are materialised for looks at `conn`, in words (for `status`)."""
+    from schemasync.schema import devdb
+
+    return devdb.choose(conn, settings).describe()
 
 
 def options_for(settings: Settings, hints: RenameHints = NO_HINTS, *, prune: bool | None = None) -> CompareOptions:
@@ -180,12 +198,24 @@ def schema_state(conn: psycopg.Connection, settings: Settings) -> dict[str, obje
     if not settings.models:
         return None
     try:
+        where = dev_database(conn, settings)
+    except ConfigError as exc:
+        where = f"none: {exc.message}"
+    try:
         models = load_models(conn, settings, reuse=True)
         prepared = prepare(conn, settings, models=models, measure=False)
     except ConfigError as exc:
-        return {"models": settings.models, "in_sync": None, "changes": None, "summary": [], "error": exc.message}
+        return {
+            "models": settings.models,
+            "in_sync": None,
+            "changes": None,
+            "summary": [],
+            "error": exc.message,
+            "dev_database": where,
+        }
     return {
         "models": settings.models,
+        "dev_database": where,
         "in_sync": prepared.matches,
         "changes": len(prepared.diff.changes),
         "summary": list(prepared.plan.summary),

@@ -137,11 +137,41 @@ _COMMON: list[inspect.Parameter] = [
         ],
     ),
 ]
-_COMMON_NAMES = {p.name for p in _COMMON}
 
 
-def uses_settings(fn: F) -> F:
-    """Give a command the common options and call it with `loaded=` resolved settings instead."""
+# `--dev-url`, on the commands that read the models' schema (`schema/devdb.py`), declared once like the others.
+_DEV_URL = inspect.Parameter(
+    "dev_url",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=None,
+    annotation=Annotated[
+        str | None,
+        typer.Option(
+            "--dev-url",
+            help="PostgreSQL URL of a database used only to materialise the models (else SCHEMASYNC_DEV_URL; "
+            "else chosen: see `schemasync config`).",
+            show_default=False,
+            rich_help_panel="Connection",
+        ),
+    ],
+)
+
+
+@typing.overload
+def uses_settings(fn: F) -> F: ...
+@typing.overload
+def uses_settings(*, dev_url: bool) -> Callable[[F], F]: ...
+def uses_settings(fn: F | None = None, *, dev_url: bool = False) -> F | Callable[[F], F]:
+    """Give a command the common options and call it with `loaded=` resolved settings instead.
+
+    `@uses_settings(dev_url=True)` also gives it `--dev-url`: the commands that look at the models.
+    """
+    if fn is None:
+        return functools.partial(_with_settings, dev_url=dev_url)  # type: ignore[return-value]
+    return _with_settings(fn, dev_url=dev_url)
+
+
+def _with_settings(fn: F, *, dev_url: bool) -> F:
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)  # resolve string annotations for Typer
     own = [
@@ -149,17 +179,19 @@ def uses_settings(fn: F) -> F:
         for p in signature.parameters.values()
         if p.name != "loaded"
     ]
+    common_parameters = [*_COMMON, _DEV_URL] if dev_url else _COMMON
+    names = {p.name for p in common_parameters}
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
-        common = {name: kwargs.pop(name) for name in _COMMON_NAMES}
+        common = {name: kwargs.pop(name) for name in names}
         if common.pop("debug"):
             enable_debug()
         loaded = load_settings(common)
         return fn(loaded=loaded, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=[*own, *_COMMON], return_annotation=None)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_COMMON]}
+    wrapper.__signature__ = signature.replace(parameters=[*own, *common_parameters], return_annotation=None)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *common_parameters]}
     return wrapper  # type: ignore[return-value]
 
 

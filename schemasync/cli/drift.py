@@ -10,6 +10,7 @@ checked (see `schemasync/drift.py` for why drift wins).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -64,7 +65,7 @@ def _with_flag_defaults(targets: list[Target], loaded: Loaded) -> list[Target]:
 
 
 @app.command(rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = False) -> None:
     """Check databases against their models: versions, changes, hazards (never writes).
 
@@ -80,7 +81,10 @@ def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = Fal
                 "Use one: --targets FILE for a fleet (each target names its URL's variable), or --database-url for one.",
             )
         fleet = _with_flag_defaults(engine_drift.load_targets(targets), loaded)
-        results = engine_drift.check_targets(fleet, read_secret=read_secret_block)
+        environ = dict(os.environ)
+        if loaded.settings.dev_url is not None and loaded.source_of("dev_url").startswith("flag"):
+            environ["SCHEMASYNC_DEV_URL"] = loaded.settings.dev_url.get_secret_value()  # every target's dev database
+        results = engine_drift.check_targets(fleet, environ=environ, read_secret=read_secret_block)
     else:
         settings = loaded.settings
         database = db.resolve(settings, dict(loaded.sources))

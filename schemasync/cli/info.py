@@ -28,7 +28,7 @@ def app_version_of(loaded: Loaded, *, required: bool) -> str | None:
 
 
 @app.command(rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def status(
     loaded: Loaded,
     json_output: JsonOpt = False,
@@ -110,6 +110,8 @@ def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
     grid.add_row("Indexes", f"{inv.indexes:,}")
     grid.add_row("Size", human_size(inv.size_bytes))
     grid.add_row("Schema", _schema_text(report["schema"]))
+    if report["schema"] is not None:
+        grid.add_row("Models read in", escape(report["schema"]["dev_database"]))
     grid.add_row(
         "schema_versions",
         "[green]present[/]" if report["schema_versions_table"] else "[yellow]missing: run schemasync setup[/]",
@@ -260,7 +262,7 @@ def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
 
 
 @app.command("config", rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
     """Print the resolved settings and where each came from; secrets are masked."""
     rows = describe(loaded)
@@ -282,3 +284,20 @@ def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
             "Database: [dim]none configured: commands use the embedded PostgreSQL in[/] "
             + str(loaded.settings.embedded_dir)
         )
+    out.print(f"Models read in: {escape(_dev_database_text(loaded))}")
+
+
+def _dev_database_text(loaded: Loaded) -> str:
+    """Which dev database the looks use; the default depends on the target, which `status` names for sure."""
+    from schemasync import embedded
+    from schemasync.schema import devdb
+
+    if loaded.settings.dev_url is not None:
+        dev = db.parse_url(loaded.settings.dev_url.get_secret_value(), "dev-url")
+        return f"the dev database {dev.display} ({loaded.source_of('dev_url')})"
+    major = embedded.major_version()
+    first = f"the embedded PostgreSQL {major} when the target runs {major}, else " if major else ""
+    return (
+        f"no {devdb.SETTING} set: {first}a temporary database on the target's server when the role may "
+        "create databases, else rolled-back scratch schemas in the target (status says which one a database gets)"
+    )

@@ -25,7 +25,7 @@ def _print(text: str, style: str | None = None) -> None:
 
 
 @app.command(rich_help_panel="Code")
-@uses_settings
+@uses_settings(dev_url=True)
 def generate(
     loaded: Loaded,
     message: Annotated[

@@ -228,7 +228,7 @@ def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
 
 
 @app.command("diff", rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def diff_command(
     loaded: Loaded,
     *,
@@ -266,7 +266,7 @@ def diff_command(
 
 
 @app.command(rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def check(loaded: Loaded, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
     """Exit 0 when the database matches the models, 2 when it does not (for CI). Never writes.
 
@@ -478,7 +478,7 @@ def run_sync(
 
 
 @app.command(rich_help_panel="Change")
-@uses_settings
+@uses_settings(dev_url=True)
 def sync(
     loaded: Loaded,
     *,
@@ -522,7 +522,7 @@ def sync(
 
 
 @app.command(rich_help_panel="Change")
-@uses_settings
+@uses_settings(dev_url=True)
 def push(
     loaded: Loaded,
     *,

@@ -24,7 +24,7 @@ def _print(text: str, style: str | None = None) -> None:
 
 
 @app.command("compare", rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def compare_command(
     loaded: Loaded,
     older: Annotated[
@@ -79,7 +79,7 @@ def compare_command(
 
 
 @app.command("snapshot", rich_help_panel="Change")
-@uses_settings
+@uses_settings(dev_url=True)
 def snapshot_command(
     loaded: Loaded,
     label: Annotated[

@@ -17,7 +17,7 @@ DEFAULT_PORT = 4983
 
 
 @app.command(rich_help_panel="Look")
-@uses_settings
+@uses_settings(dev_url=True)
 def studio(
     loaded: Loaded,
     port: Annotated[

@@ -178,6 +178,7 @@ def remember(
     key: str,
     hints: RenameHints,
     inputs: Inputs,
+    context: dict[str, Any] | None = None,
 ) -> None:
     """Note what the models just compiled to and what their import read (best effort)."""
     path = _entry_path(cache_dir, models, project_dir)
@@ -194,6 +195,7 @@ def remember(
             "schemasync": __version__,
             "sqlalchemy": _sqlalchemy_version(),
             "server": _server(conn),
+            "context": context or {},
             "key": key,
             "hints": {"tables": [list(t) for t in hints.tables], "columns": [list(c) for c in hints.columns]},
             "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns, _sha256(f)] for f in files],
@@ -205,8 +207,13 @@ def remember(
         log.debug("could not remember the models' inputs: %s", exc)
 
 
-def recall(cache_dir: Path, conn: psycopg.Connection, models: str, project_dir: Path) -> Recalled | None:
-    """The desired schema and hints if nothing the models were built from has changed; else None."""
+def recall(
+    cache_dir: Path, conn: psycopg.Connection, models: str, project_dir: Path, *, context: dict[str, Any] | None = None
+) -> Recalled | None:
+    """The desired schema and hints if nothing the models were built from has changed; else None.
+
+    `context`: where the models are materialised (`devdb.DevChoice.key_material`); another dev
+    database choice, server major, search path or extension set means another cache key."""
     from schemasync.schema.target import cache_read
 
     path = _entry_path(cache_dir, models, project_dir)
@@ -219,6 +226,7 @@ def recall(cache_dir: Path, conn: psycopg.Connection, models: str, project_dir: 
             or entry["project_dir"] != str(root)
             or entry["schemasync"] != __version__
             or entry["server"] != _server(conn)
+            or entry.get("context", {}) != json.loads(json.dumps(context or {}))
             or entry["sqlalchemy"] != _sqlalchemy_version()
         ):
             return None

@@ -26,17 +26,20 @@ Where. In the target database itself, inside a transaction that is always rolled
   4. the transaction is rolled back: nothing is left behind, also when the DDL fails or the process
      dies (the server aborts an unfinished transaction). Uncommitted scratch schemas are invisible
      to every other session, so concurrent runs and the live inspection never see them.
-Same server, same extensions, collations and version as the live side, which a separate scratch
-database would not guarantee (and creating one needs CREATEDB and leaves debris when killed).
+Same server, same extensions, collations and version as the live side. Which database `conn` is
+depends on the caller: `schema/devdb.py` chooses a dev database (of the target's major version, with
+the extensions the models use) so that the target itself needs only read privileges, and falls back
+to the target's own scratch schemas when nothing else is available.
 
-Privileges: the user needs CREATE on the database (for `CREATE SCHEMA`), which an application owner
-normally has; without it `desired` fails with a ConfigError that says so. Nothing is committed and
+Privileges: the user needs CREATE on the database it materialises in (for `CREATE SCHEMA`); without it
+`desired` fails with a ConfigError that says so. Nothing is committed and
 no live table is locked (the DDL only touches the scratch schemas, unless the models' own DDL events
 name real schemas explicitly).
 
 Cache: the result is stored as JSON in `cache_dir`, keyed by a hash of the compiled DDL text (with
 placeholders, so it is stable), the server version, the database (host, port, name: extensions may
-differ between databases) and the inspector's own source, so a repeated check needs no round trip
+differ between databases), or, materialised in a dev database, what `DevChoice.key_material` lists,
+and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
 Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
@@ -58,6 +61,7 @@ import json
 import logging
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -78,6 +82,8 @@ from schemasync.schema.model import DeclaredUnmanaged, ModelError, Schema, Table
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
+
+    from schemasync.schema.devdb import DevChoice
 
 log = logging.getLogger(__name__)
 
@@ -476,21 +482,48 @@ def desired(conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | N
 
 
 def desired_keyed(
-    conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None, ddl: ModelDDL | None = None
+    conn: psycopg.Connection,
+    metadata: MetaData,
+    *,
+    cache_dir: Path | None,
+    ddl: ModelDDL | None = None,
+    dev: DevChoice | None = None,
 ) -> tuple[Schema, str]:
     """`desired`, plus the cache key it is stored under (for `schema/recall.py`).
 
     `ddl`: the models' compiled DDL when the caller already has it (a fleet check compiles once for
-    every database instead of once per database)."""
+    every database instead of once per database). `dev`: where to materialise them (`schema/devdb.py`);
+    None materialises in `conn`'s own scratch schemas. One thread at a time materialises a given key
+    (a fleet checked in parallel shares one materialisation per dev database and server version)."""
     ddl = ddl if ddl is not None else compile_models(metadata)
-    key = _cache_key(conn, ddl)
+    key = _cache_key(conn, ddl, dev)
     cached = cache_read(cache_dir, key)
     if cached is not None:
         return cached, key
-    result, collapsed = collapse_duplicates(replace(materialise(conn, ddl), declared_names=declared_names(metadata)))
-    result = replace(result, warnings=(*ddl.warnings, *collapsed))
-    _cache_write(cache_dir, key, result)
+    with _key_lock(key):
+        cached = cache_read(cache_dir, key)  # another thread may have materialised it meanwhile
+        if cached is not None:
+            return cached, key
+        if dev is None:
+            schema, cacheable = materialise(conn, ddl), True
+        else:
+            from schemasync.schema import devdb
+
+            schema, cacheable = devdb.materialise(dev, conn, ddl)
+        result, collapsed = collapse_duplicates(replace(schema, declared_names=declared_names(metadata)))
+        result = replace(result, warnings=(*ddl.warnings, *collapsed))
+        if cacheable:
+            _cache_write(cache_dir, key, result)
     return result, key
+
+
+_key_locks: dict[str, threading.Lock] = {}
+_key_locks_guard = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    with _key_locks_guard:
+        return _key_locks.setdefault(key, threading.Lock())
 
 
 def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
@@ -800,15 +833,23 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
 # -- cache ---------------------------------------------------------------------------------------
 
 
-def _cache_key(conn: psycopg.Connection, ddl: ModelDDL) -> str:
+def _cache_key(conn: psycopg.Connection, ddl: ModelDDL, dev: DevChoice | None = None) -> str:
+    """What could change the materialised result: the code, the DDL, and where it is materialised.
+
+    Without `dev`, the target's own server version and database; with it, the dev database choice,
+    the target's major version, search path and extensions (`DevChoice.key_material`), so a fleet on
+    one server major shares an entry and a changed dev database choice never reads another's.
+    """
     info = conn.info
-    material = {
+    material: dict[str, Any] = {
         "inspector": _inspector_fingerprint(),
-        "server_version": info.server_version,
-        "database": [info.host, info.port, info.dbname],
         "schemas": list(ddl.schemas),
         "ddl": ddl.digest(),
     }
+    if dev is None:
+        material |= {"server_version": info.server_version, "database": [info.host, info.port, info.dbname]}
+    else:
+        material |= dev.key_material()
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:40]
 
 
@@ -821,7 +862,7 @@ def _inspector_fingerprint() -> str:
     if _fingerprint is None:
         digest = hashlib.sha256()
         package = resources.files("schemasync.schema")
-        for name in ("model.py", "inspect.py", "target.py", "declared.py"):
+        for name in ("model.py", "inspect.py", "target.py", "declared.py", "devdb.py"):
             digest.update(package.joinpath(name).read_bytes())
         for entry in sorted(package.joinpath("sql").iterdir(), key=lambda p: p.name):
             if entry.name.endswith(".sql"):

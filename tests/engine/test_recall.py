@@ -13,7 +13,7 @@ import pytest
 
 from schemasync import engine
 from schemasync.config import load_settings
-from schemasync.schema import recall
+from schemasync.schema import devdb, recall
 from tests.conftest import TestDB
 
 MODELS_V1 = """
@@ -36,8 +36,10 @@ def make_project(tmp_path: Path, models: str = MODELS_V1) -> Path:
 
 
 def _recall(pg: TestDB, project: Path) -> recall.Recalled | None:
+    settings = load_settings({"project_dir": project}, {}).settings
     with pg.connect() as conn:
-        return recall.recall(project / engine.CACHE_DIR, conn, "acme.models:metadata", project)
+        context = devdb.choose(conn, settings).key_material()
+        return recall.recall(project / engine.CACHE_DIR, conn, "acme.models:metadata", project, context=context)
 
 
 def _load(pg: TestDB, project: Path) -> engine.Models:

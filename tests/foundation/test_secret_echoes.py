@@ -18,7 +18,7 @@ import pytest
 
 from schemasync import engine
 from schemasync.config import load_settings
-from schemasync.schema import recall
+from schemasync.schema import devdb, recall
 from tests.conftest import TestDB
 
 MODELS_READING_THE_URL = """
@@ -84,4 +84,7 @@ def test_the_models_cache_is_private_and_holds_no_hash_of_the_password(
     [entry] = [json.loads(p.read_text()) for p in files if p.name.startswith("models-")]
     assert set(entry["env"]) == {"DATABASE_URL"}, "the variable the models read is still tracked"
     with pg.connect() as conn:
-        assert recall.recall(cache, conn, "urlmodels:metadata", project) is not None, "and the entry still serves"
+        context = devdb.choose(conn, settings).key_material()  # the same dev database choice as the load's
+        assert recall.recall(cache, conn, "urlmodels:metadata", project, context=context) is not None, (
+            "and the entry still serves"
+        )
