@@ -16,8 +16,9 @@ variables, so neither can approve anything. A run skips the pause only when one 
 it a run refuses models that PostgreSQL cannot create whole; with it the rest is planned, and the approver
 sees every object left out.
 
-The run's own job variables come from whoever created the run, so a gate variable set there
-(`GATE_VARIABLES`), or a working directory, refuses the run before it plans anything. So does a run
+The run's own job variables come from whoever created the run, so any environment variable set
+there (a gate variable of `GATE_VARIABLES`, but also a dev database, an S3 endpoint or libpq's `PG*`),
+or a working directory, refuses the run before it plans anything. So does a run
 of a deployment whose `project_dir` or `environment` differs from the deployment's own
 (`OPERATOR_PARAMETERS`): the project's pyproject.toml and .env hold the approvers rules and the
 build commands, so a run creator who could point the flow at a directory of their choosing would
@@ -135,15 +136,23 @@ def refuse_run_overrides(options: BaseModel) -> None:
         run = client.read_flow_run(uuid.UUID(str(run_id)))
         declared = _deployment_options(client, run.deployment_id, run_id) if run.deployment_id else None
     job = run.job_variables or {}
-    env = job.get("env") or {}
-    named = sorted(name for name in GATE_VARIABLES if isinstance(env, dict) and name in env)
+    env = job.get("env")
+    # Any variable, not only the gate's: settings are read case-insensitively (`schemasync_approvers`),
+    # and the rest of the environment decides what the approver does not see or what happens after the
+    # approval (SCHEMASYNC_DEV_URL, the S3 endpoint the dump goes to before the pause, timeouts, libpq's
+    # PGHOSTADDR sending the password elsewhere than the URL and the pin name). The flow's environment is
+    # the operator's: the worker's, and the deployment's job variables.
+    named = sorted(str(name) for name in env) if isinstance(env, dict) else (["env"] if env else [])
     named += [name for name in RUN_LOCATION_VARIABLES if job.get(name) is not None]
     if named:
         raise RunOverridesGate(
-            f"Flow run {run_id} sets {', '.join(named)} in its own job variables, which whoever creates a run "
-            "controls; these decide who may approve, what is allowed or where the project is, so the run stops "
-            "before planning anything.",
-            "Set them in the worker's environment or in the deployment's job variables (prefect.yaml), never per run.",
+            secrets.scrub(
+                f"Flow run {run_id} sets {', '.join(named)} in its own job variables, which whoever creates a run "
+                "controls; the flow's environment decides who may approve, what is allowed, which database and "
+                "servers are used and where the project is, so the run stops before planning anything."
+            ),
+            "Set environment variables in the worker's environment or in the deployment's job variables "
+            "(prefect.yaml), never per run.",
         )
     if declared is None:
         return

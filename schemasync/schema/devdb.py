@@ -280,11 +280,33 @@ def _materialise_in(
         exact = _ensure_extensions(dconn, needed, dev.display)
         dconn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (choice.facts.search_path,))
         db.set_timeouts(dconn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
-        return target.materialise(dconn, ddl), exact
+        created = _models_schemas(dconn, ddl.schemas)
+        try:
+            return target.materialise(dconn, ddl), exact
+        finally:
+            for name in reversed(created):  # empty again: the models were created in scratch schemas
+                dconn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} RESTRICT").format(pgsql.Identifier(name)))
     except psycopg.Error as exc:
         raise db.explain(exc, dev) from exc
     finally:
         dconn.close()
+
+
+def _models_schemas(dconn: psycopg.Connection, schemas: tuple[str, ...]) -> list[str]:
+    """Create the models' schemas the dev database lacks; return those created (dropped again afterwards).
+
+    The scratch copy of a models schema goes on the search path where the schema itself stands, and
+    PostgreSQL leaves a schema that does not exist out of the search path it resolves
+    (`current_schemas`): with `search_path = app, public` copied from the target, a default such as
+    `'happy'::mood` for an `app.mood` enum found no type in a fresh dev database and became a false model
+    error. An empty schema of that name there puts the scratch copy where the target has the original.
+    """
+    rows = dconn.execute("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(%s)", (list(schemas),))
+    present = {name for (name,) in rows.fetchall()}
+    created = [name for name in schemas if name not in present]
+    for name in created:
+        dconn.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(name)))
+    return created
 
 
 def _used_extensions(

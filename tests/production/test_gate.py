@@ -267,7 +267,19 @@ def test_a_resume_without_a_valid_answer_is_refused_cleanly(app: App) -> None:
     assert row["description"] == "Not applied: the run was resumed without a valid approval"
 
 
-def test_the_flow_refuses_gate_variables_set_in_the_runs_own_job_variables(app: App) -> None:
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("SCHEMASYNC_ALLOW_PRE_APPROVAL", "destructive"),
+        ("schemasync_approvers", "mallory"),  # settings are read case-insensitively
+        ("SCHEMASYNC_DEV_URL", "postgresql://mallory@127.0.0.1/theirs"),  # the models rendered elsewhere
+        ("SCHEMASYNC_S3_ENDPOINT_URL", "http://127.0.0.1:1"),  # the dump uploaded before the pause
+        ("PGHOSTADDR", "127.0.0.1"),  # libpq connects there whatever host the URL and the pin name
+    ],
+)
+def test_the_flow_refuses_any_environment_set_in_the_runs_own_job_variables(
+    app: App, variable: str, value: str
+) -> None:
     from prefect.flow_engine import run_flow
 
     from flows.production import production_deploy
@@ -278,14 +290,15 @@ def test_the_flow_refuses_gate_variables_set_in_the_runs_own_job_variables(app: 
             production_deploy,
             parameters={"options": app.options(pre_approved_by="anyone").model_dump()},
             name=f"deploy-{uuid.uuid4().hex[:8]}",
-            job_variables={"env": {"SCHEMASYNC_ALLOW_PRE_APPROVAL": "destructive"}},  # per run: the creator's
+            job_variables={"env": {variable: value}},  # per run: the creator's
         )
         stored = client.read_flow_run(created.id)
     state = in_thread(run_flow, flow=production_deploy, flow_run=stored, return_type="state").result(timeout=120)
 
     assert state.is_failed()
-    assert "sets SCHEMASYNC_ALLOW_PRE_APPROVAL in its own job variables" in state.message
-    assert app.columns("orders") == [] and [r["status"] for r in app.versions()] == ["initial"]
+    assert f"sets {variable} in its own job variables" in state.message
+    assert "mallory@" not in state.message
+    assert app.dumps() == [] and app.columns("orders") == [] and [r["status"] for r in app.versions()] == ["initial"]
 
 
 def test_a_deployment_run_cannot_point_the_flow_at_another_project(app: App, tmp_path: Path) -> None:

@@ -359,3 +359,40 @@ def test_a_fleet_materialises_the_models_once_per_server_major(tmp_path: Path, d
     finally:
         for name in names:
             drop_database(name)
+
+
+def test_a_models_schema_on_the_targets_search_path_resolves_in_the_dev_database(
+    cli, pg: TestDB, dev_database: TestDB
+) -> None:  # type: ignore[no-untyped-def]
+    """The target's search path is `app, public`, and a default names the `app.mood` enum unqualified.
+
+    The dev database has no schema `app`, so PostgreSQL left it out of the search path the scratch copy
+    was put on, and the default became a false model error ("type mood does not exist").
+    """
+    pg.execute("CREATE SCHEMA app")
+    pg.execute("CREATE TYPE app.mood AS ENUM ('happy', 'sad')")
+    pg.execute(f'ALTER DATABASE "{pg.name}" SET search_path = app, public')
+    pg.execute("CREATE TABLE app.t (id integer PRIMARY KEY, m app.mood DEFAULT 'happy'::app.mood)")
+    (cli.project / "pyproject.toml").write_text(
+        '[project]\nversion = "1.0.0"\n[tool.schemasync]\nmodels = "moods:metadata"\n'
+    )
+    (cli.project / "moods.py").write_text(
+        textwrap.dedent(
+            """
+            from sqlalchemy import Column, Integer, MetaData, Table, text
+            from sqlalchemy.dialects.postgresql import ENUM
+
+            metadata = MetaData(schema="app")
+            mood = ENUM("happy", "sad", name="mood", schema="app", metadata=metadata)
+            Table(
+                "t", metadata,
+                Column("id", Integer, primary_key=True, autoincrement=False),
+                Column("m", mood, server_default=text("'happy'::mood")),
+            )
+            """
+        )
+    )
+    result = cli("check", "--json", env={"DATABASE_URL": pg.url, "SCHEMASYNC_DEV_URL": dev_database.url})
+    assert result.code == 0, result.output
+    assert "Model error" not in result.output
+    assert dev_database.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'app'") == 0  # dropped again
