@@ -43,7 +43,7 @@ from bench.common import scratch_database, wide_schema_ddl
 from schemasync import engine
 from schemasync.config import load_settings
 from schemasync.diff import CompareOptions, analyse
-from schemasync.schema import recall
+from schemasync.schema import devdb, recall
 from schemasync.schema.inspect import inspect
 from schemasync.schema.target import desired
 
@@ -134,7 +134,8 @@ def main() -> None:
             spec = write_models_module(project, args.tables)
             looks = load_settings({"database_url": url, "project_dir": project, "models": spec}, environ={}).settings
             engine.load_models(conn, looks, reuse=True)  # imports (tracked), materialises, remembers
-            if recall.recall(project / engine.CACHE_DIR, conn, spec, project) is None:
+            context = devdb.choose(conn, looks).key_material()  # where `check` would materialise them
+            if recall.recall(project / engine.CACHE_DIR, conn, spec, project, context=context) is None:
                 raise SystemExit("the models were not recallable: the recalled figures would not be that path")
 
             def look(measure: bool) -> engine.Prepared:

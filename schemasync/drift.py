@@ -47,7 +47,7 @@ import psycopg
 from schemasync import db, secrets, versions
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError, ConnectionFailed, ExitCode, SchemasyncError
-from schemasync.safetext import escape_markdown
+from schemasync.safetext import escape_markdown, fence
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -643,9 +643,7 @@ def plan_markdown(result: DriftResult) -> str:
             "",
             "What `schemasync sync` (or the production deployment) would run to bring the database in line:",
             "",
-            "```sql",
-            secrets.scrub(result.plan_sql),
-            "```",
+            fence(secrets.scrub(result.plan_sql), "sql"),
         ]
     return "\n".join(lines) + "\n"
 

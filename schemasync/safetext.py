@@ -78,6 +78,13 @@ def markdown_code(value: object) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
+def fence(text: str, lang: str = "") -> str:
+    """`text` as a fenced code block that nothing inside it can close: the fence is longer than any run of
+    backticks the text holds (plan SQL carries table names and comments from the database)."""
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
 def person(value: str, what: str) -> str:
     """A person's name as typed (`--as`, the approver field), refused if it holds control characters.
 

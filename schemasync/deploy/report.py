@@ -12,12 +12,11 @@ typed) goes through `safetext.escape_markdown` or `safetext.markdown_code`: a ta
 
 from __future__ import annotations
 
-import re
-
 from schemasync import secrets
 from schemasync.deploy.gate import Pin
 from schemasync.deploy.model import BackupInfo, Context, Outcome, PlannedChange, Report
 from schemasync.safetext import escape_markdown as md
+from schemasync.safetext import fence
 from schemasync.safetext import markdown_code as code
 from schemasync.units import human_size
 
@@ -32,11 +31,6 @@ _TITLES = {
     Outcome.STOPPED: "Stopped: nothing was applied",
     Outcome.FAILED: "FAILED after the schema change was applied",
 }
-
-
-def fence(text: str, lang: str = "") -> str:
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
-    return f"{ticks}{lang}\n{text}\n{ticks}"
 
 
 def _rows(rows: list[tuple[str, str | None]]) -> list[str]:

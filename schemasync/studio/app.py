@@ -145,7 +145,7 @@ class Guard:
                     "error.html",
                     {
                         "title": "Unexpected error",
-                        "message": f"Unexpected {type(exc).__name__}: {exc}",
+                        "message": safetext.printable(secrets.scrub(f"Unexpected {type(exc).__name__}: {exc}")),
                         "hint": "This is a bug in schemasync studio; run it with --debug and report what the log says.",
                         "status": 500,
                         "active": "",

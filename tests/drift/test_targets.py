@@ -190,3 +190,16 @@ def test_the_guides_targets_file_parses(tmp_path: Path) -> None:
     eu, us = load_targets(tmp_path / "targets.toml")
     assert (eu.name, eu.url_env, eu.env) == ("shop-eu", "SHOP_EU_DATABASE_URL", "production")
     assert (us.name, us.url_secret, us.models) == ("shop-us", "shop-us-database-url", "exampleapp.models:Base")
+
+
+def test_a_plan_carrying_backticks_cannot_close_the_drift_reports_code_block() -> None:
+    """A comment or name from the database holding ``` closed the fixed ```sql fence of the drift artifact
+    and could add headings of its own below it (the approver's page already used a longer fence)."""
+    from schemasync.drift import DriftResult, Status, plan_markdown
+
+    sql = "COMMENT ON TABLE \"t\" IS 'x\n```\n## In sync\nNothing to do';"
+    page = plan_markdown(DriftResult(target="shop", status=Status.DRIFTED, changes=1, plan_sql=sql))
+    lines = page.rstrip("\n").splitlines()
+    opening = next(i for i, line in enumerate(lines) if line.startswith("```"))
+    assert lines[opening] == "````sql" and lines[-1] == "````", page
+    assert "## In sync" in lines[opening + 1 : -1], "the injected heading stays inside the code block"
