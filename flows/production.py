@@ -47,6 +47,7 @@ from schemasync.deploy import gate, steps
 from schemasync.deploy import report as markdown
 from schemasync.deploy.gate import ApproverNotAllowed, Pin
 from schemasync.deploy.model import (
+    AppliedChange,
     BackupInfo,
     Context,
     Decision,
@@ -56,7 +57,7 @@ from schemasync.deploy.model import (
     Result,
     Target,
 )
-from schemasync.errors import Refused, SchemasyncError
+from schemasync.errors import CommittedApplyFailed, Refused, SchemasyncError
 from tasks import production as t
 
 RESULTS_DIR = ".prefect-results"  # inside the backup directory (hidden: `backups list` ignores it)
@@ -242,6 +243,8 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
             slot_timeout=options.slot_timeout,
         )
     except Exception as exc:
+        if isinstance(exc, CommittedApplyFailed):  # an online step after the commit: the change IS in place
+            raise _failed_after_commit(target, report, started, exc, run_id=run_id, pin=pin) from exc
         if isinstance(exc, Refused):  # a stale plan, a moved pin or revision: approved, and still not applied
             why = f"refused after approval by {decision.approver}"
             row = _record_refusal(target, report, run_id, exc, why, decision=decision, pin=pin)
@@ -465,6 +468,57 @@ def _failed_after_apply(
         message + rollback + (f" Summary: {path}." if path else ""),
         f"Fix the {step} and run the deployment again (the schema is already in place), or roll back with the "
         "restore command.",
+    )
+
+
+def _failed_after_commit(
+    target: Target, report: Report, started: float, exc: CommittedApplyFailed, *, run_id: str, pin: Pin
+) -> DeploymentFailed:
+    """An online step after the committed transaction failed: the schema change and its `applied` row are in
+    place, so this is a failure after the apply (a `failed` row, the rollback command), never "nothing applied"."""
+    what = _text(exc)
+    planned = report.planned
+    assert planned is not None and report.context is not None
+    ctx = report.context
+    report = replace(
+        report,
+        applied=AppliedChange(
+            statements=planned.statements,
+            changes=planned.changes,
+            duration_ms=0,
+            version_id=None,
+            schema_hash=planned.source_hash,
+        ),
+    ).step("apply", False, what)
+    row = None
+    try:
+        row = t.record_outcome.fn(
+            target,
+            status=versions.Status.FAILED,
+            decision=report.decision,
+            taken=report.backup,
+            run_id=run_id,
+            schema_hash=planned.source_hash,
+            description="Applied (the transaction was committed), then a step after it failed",
+            note=what,
+            pin=pin,
+        )
+    except Exception as record_error:  # the summary and the error still say what happened
+        report = report.step("record failure", False, _text(record_error))
+    message = (
+        f"The schema of {ctx.database} ({ctx.environment}) WAS changed: the transaction was committed and version "
+        f"{ctx.app_version} recorded, but a step after it failed: {what}"
+    )
+    path = _finish(replace(report, version_id=row or report.version_id), started, Outcome.FAILED, message)
+    rollback = (
+        f" To roll back: `{report.backup.restore_command}` (from {target.project_dir})."
+        if report.backup is not None
+        else " No backup was taken, so there is nothing to restore from."
+    )
+    return DeploymentFailed(
+        message + rollback + (f" Summary: {path}." if path else ""),
+        "Run the deployment again to finish (the next plan resumes the steps after the transaction: it validates "
+        "what was left NOT VALID and rebuilds an invalid index), or roll back with the restore command.",
     )
 
 

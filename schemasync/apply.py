@@ -35,7 +35,7 @@ from schemasync import secrets, versions
 from schemasync.config import Settings
 from schemasync.diff import CompareOptions, Diff, analyse
 from schemasync.diff.summary import summary_lines
-from schemasync.errors import ApplyFailed, Refused
+from schemasync.errors import ApplyFailed, CommittedApplyFailed, Refused
 from schemasync.plan import locks
 from schemasync.plan.hazards import HazardKind
 from schemasync.plan.model import Plan, Statement
@@ -141,7 +141,7 @@ def apply(
         if after:
             remaining = analyse(_inspect(conn, settings), desired, options)
             if not remaining.empty:
-                raise ApplyFailed(
+                raise CommittedApplyFailed(
                     "The plan ran (the transaction was committed and the statements after it ran), but the "
                     "database still differs from the models: " + "; ".join(summary_lines(remaining)) + ".",
                     "Run schemasync diff to see what is left; sync again to finish (an invalid index is rebuilt).",
@@ -416,4 +416,4 @@ def _failed(
         )
     else:
         hint = "Fix the cause (the plan's hazards say what the data must satisfy) and run again."
-    return ApplyFailed(where + outcome, hint)
+    return (CommittedApplyFailed if committed else ApplyFailed)(where + outcome, hint)

@@ -54,3 +54,8 @@ class Refused(SchemasyncError):
 
 class ApplyFailed(SchemasyncError):
     """A plan failed while running; the transaction was rolled back."""
+
+
+class CommittedApplyFailed(ApplyFailed):
+    """A step after the committed transaction failed (an online or concurrent step): the schema change and
+    its version row are in place, that step's change is not. Callers must not report "nothing applied"."""

@@ -244,3 +244,29 @@ def test_model_errors_are_refused_unless_the_operator_allows_them_and_the_approv
     assert '"public"."orders"' in plan  # the rest of the change is planned
     answer(run.id, Approval(approve=False, approver="bob", comment="fix the index first"))
     assert future.result(timeout=90).result().outcome is Outcome.REJECTED
+
+
+def test_an_online_step_failing_after_the_commit_is_a_failure_after_apply_never_nothing_applied(app: App) -> None:
+    """Production plans are online: a unique index is built CONCURRENTLY after the transaction commits. A
+    duplicate written while the run waits for approval makes that build fail after the commit: the run
+    must say the schema WAS changed, write a `failed` row and give the restore command (it said "Stopped:
+    nothing was applied" and "Nothing to roll back")."""
+    models = (
+        MODELS.replace("from sqlalchemy import ForeignKey, String", "from sqlalchemy import ForeignKey, Index, String")
+        + '\nIndex("ux_customers_name", Customer.name, unique=True)\n'
+    )
+    (app.project / "unique.py").write_text(models)
+    name, future = app.start(models="unique:Base")
+    run = wait_paused(name)
+    app.pg.execute("INSERT INTO customers (name) VALUES ('customer 1')")  # the data changes; the schema does not
+    answer(run.id, Approval(approve=True, approver="ann", comment="go"))
+    state = future.result(timeout=120)
+
+    assert state.is_failed(), state.message
+    assert "WAS changed: the transaction was committed" in state.message, state.message
+    assert "To roll back: `schemasync restore" in state.message and "Traceback" not in state.message
+    assert app.columns("orders") == ["id", "customer_id"] and "email" in app.columns("customers")
+    assert [r["status"] for r in app.versions()] == ["initial", "applied", "failed"]
+    [summary] = app.summaries()
+    text = summary.read_text()
+    assert "FAILED after the schema change was applied" in text and "Nothing to roll back" not in text
