@@ -252,7 +252,10 @@ def production_deploy(options: ProductionOptions | None = None) -> State[Any]:
         _finish(report, started, Outcome.REFUSED if isinstance(exc, Refused) else Outcome.STOPPED, _text(exc))
         raise
     report = replace(report, applied=applied, version_id=applied.version_id).step(
-        "apply", True, f"{applied.statements} statements in one transaction, {applied.duration_ms} ms"
+        "apply",
+        True,
+        f"{applied.statements} statements, {applied.duration_ms} ms"
+        + (f", {len(applied.outside)} of them outside the transaction" if applied.outside else ", in one transaction"),
     )
 
     try:

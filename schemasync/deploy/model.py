@@ -183,6 +183,7 @@ class AppliedChange:
     version_id: int | None
     schema_hash: str
     attempts: int = 1
+    outside: tuple[str, ...] = ()  # first lines of the statements that ran outside the transaction (online steps)
 
 
 class Outcome(StrEnum):

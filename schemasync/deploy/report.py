@@ -169,6 +169,8 @@ def summary_markdown(report: Report) -> str:
     if report.applied is not None:
         a = report.applied
         rows.append(("applied", f"{a.statements} statements in {a.duration_ms} ms"))
+        if a.outside:  # online steps: not all-or-nothing, so the summary names them
+            rows.append(("outside the transaction", "; ".join(code(line) for line in a.outside)))
     if report.version_id is not None:
         rows.append(("schema_versions row", str(report.version_id)))
     rows += backup_rows(report.backup) if report.backup or (report.planned and not report.planned.empty) else []

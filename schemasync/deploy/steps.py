@@ -572,6 +572,7 @@ def apply_change(
         version_id=applied.version_id,
         schema_hash=applied.schema_hash,
         attempts=applied.attempts,
+        outside=applied.outside,
     )
 
 

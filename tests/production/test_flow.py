@@ -270,3 +270,20 @@ def test_an_online_step_failing_after_the_commit_is_a_failure_after_apply_never_
     [summary] = app.summaries()
     text = summary.read_text()
     assert "FAILED after the schema change was applied" in text and "Nothing to roll back" not in text
+
+
+def test_the_summary_names_the_online_steps_that_ran_outside_the_transaction(app: App) -> None:
+    """Issue 18: online steps are not all-or-nothing, so the deployment summary says which ran after the commit."""
+    models = (
+        MODELS.replace("from sqlalchemy import ForeignKey, String", "from sqlalchemy import ForeignKey, Index, String")
+        + '\nIndex("ix_customers_name", Customer.name)\n'
+    )
+    (app.project / "indexed.py").write_text(models)
+    _name, future = app.start(terminal=approved_by("ci"), models="indexed:Base")
+    state = future.result(timeout=120)
+
+    assert state.is_completed(), state.message
+    [summary] = app.summaries()
+    text = summary.read_text()
+    assert "| outside the transaction |" in text, text
+    assert 'CREATE INDEX CONCURRENTLY "ix_customers_name"' in text, text
