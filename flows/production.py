@@ -434,42 +434,25 @@ def _record_refusal(
 def _failed_after_apply(
     target: Target, report: Report, started: float, exc: Exception, *, run_id: str, pin: Pin
 ) -> DeploymentFailed:
-    """Record the failure, write the summary with the rollback command, and say all of it in the error."""
+    """The build or verification failed after the apply: the change is in place."""
     step = "build" if not any(s.step == "build" for s in report.steps) else "verification"
     what = _text(exc)
-    report = report.step(step, False, what)
-    assert report.planned is not None and report.context is not None and report.applied is not None
-    # held here: mypy forgets the narrowing once `report` is reassigned below (Report.step keeps both)
+    assert report.context is not None and report.applied is not None
     ctx, applied = report.context, report.applied
-    row = None
-    try:
-        row = t.record_outcome.fn(
-            target,
-            status=versions.Status.FAILED,
-            decision=report.decision,
-            taken=report.backup,
-            run_id=run_id,
-            schema_hash=applied.schema_hash,
-            description=f"Applied, then the {step} failed",
-            note=what,
-            pin=pin,
-        )
-    except Exception as record_error:  # the summary and the error still say what happened
-        report = report.step("record failure", False, _text(record_error))
-    message = (
-        f"The schema of {ctx.database} ({ctx.environment}) WAS changed: {applied.statements} statements were "
-        f"applied and version {ctx.app_version} recorded (schema_versions row {applied.version_id}), "
-        f"but then the {step} failed: {what}"
-    )
-    path = _finish(replace(report, version_id=row or report.version_id), started, Outcome.FAILED, message)
-    rollback = (
-        f" To roll back: `{report.backup.restore_command}` (from {target.project_dir})."
-        if report.backup is not None
-        else " No backup was taken, so there is nothing to restore from."
-    )
-    return DeploymentFailed(
-        message + rollback + (f" Summary: {path}." if path else ""),
-        f"Fix the {step} and run the deployment again (the schema is already in place), or roll back with the "
+    return _changed_then_failed(
+        target,
+        report.step(step, False, what),
+        started,
+        run_id=run_id,
+        pin=pin,
+        description=f"Applied, then the {step} failed",
+        note=what,
+        message=(
+            f"The schema of {ctx.database} ({ctx.environment}) WAS changed: {applied.statements} statements were "
+            f"applied and version {ctx.app_version} recorded (schema_versions row {applied.version_id}), "
+            f"but then the {step} failed: {what}"
+        ),
+        hint=f"Fix the {step} and run the deployment again (the schema is already in place), or roll back with the "
         "restore command.",
     )
 
@@ -480,19 +463,46 @@ def _failed_after_commit(
     """An online step after the committed transaction failed: the schema change and its `applied` row are in
     place, so this is a failure after the apply (a `failed` row, the rollback command), never "nothing applied"."""
     what = _text(exc)
-    planned = report.planned
-    assert planned is not None and report.context is not None
-    ctx = report.context
-    report = replace(
-        report,
-        applied=AppliedChange(
-            statements=planned.statements,
-            changes=planned.changes,
-            duration_ms=0,
-            version_id=None,
-            schema_hash=planned.source_hash,
+    planned, ctx = report.planned, report.context
+    assert planned is not None and ctx is not None
+    applied = AppliedChange(
+        statements=planned.statements,
+        changes=planned.changes,
+        duration_ms=0,
+        version_id=None,
+        schema_hash=planned.source_hash,
+    )
+    return _changed_then_failed(
+        target,
+        replace(report, applied=applied).step("apply", False, what),
+        started,
+        run_id=run_id,
+        pin=pin,
+        description="Applied (the transaction was committed), then a step after it failed",
+        note=what,
+        message=(
+            f"The schema of {ctx.database} ({ctx.environment}) WAS changed: the transaction was committed and "
+            f"version {ctx.app_version} recorded, but a step after it failed: {what}"
         ),
-    ).step("apply", False, what)
+        hint="Run the deployment again to finish (the next plan resumes the steps after the transaction: it "
+        "validates what was left NOT VALID and rebuilds an invalid index), or roll back with the restore command.",
+    )
+
+
+def _changed_then_failed(
+    target: Target,
+    report: Report,
+    started: float,
+    *,
+    run_id: str,
+    pin: Pin,
+    description: str,
+    note: str,
+    message: str,
+    hint: str,
+) -> DeploymentFailed:
+    """Record a `failed` row, write the summary with the rollback command, and say all of it in the error."""
+    assert report.applied is not None
     row = None
     try:
         row = t.record_outcome.fn(
@@ -501,28 +511,20 @@ def _failed_after_commit(
             decision=report.decision,
             taken=report.backup,
             run_id=run_id,
-            schema_hash=planned.source_hash,
-            description="Applied (the transaction was committed), then a step after it failed",
-            note=what,
+            schema_hash=report.applied.schema_hash,
+            description=description,
+            note=note,
             pin=pin,
         )
     except Exception as record_error:  # the summary and the error still say what happened
         report = report.step("record failure", False, _text(record_error))
-    message = (
-        f"The schema of {ctx.database} ({ctx.environment}) WAS changed: the transaction was committed and version "
-        f"{ctx.app_version} recorded, but a step after it failed: {what}"
-    )
     path = _finish(replace(report, version_id=row or report.version_id), started, Outcome.FAILED, message)
     rollback = (
         f" To roll back: `{report.backup.restore_command}` (from {target.project_dir})."
         if report.backup is not None
         else " No backup was taken, so there is nothing to restore from."
     )
-    return DeploymentFailed(
-        message + rollback + (f" Summary: {path}." if path else ""),
-        "Run the deployment again to finish (the next plan resumes the steps after the transaction: it validates "
-        "what was left NOT VALID and rebuilds an invalid index), or roll back with the restore command.",
-    )
+    return DeploymentFailed(message + rollback + (f" Summary: {path}." if path else ""), hint)
 
 
 def _finish(report: Report, started: float, outcome: Outcome, message: str, *, task: bool = False) -> str | None:
