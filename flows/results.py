@@ -39,8 +39,7 @@ class PrivateFileSystem(LocalFileSystem):
         resolved = self._resolve_path(path)  # LocalFileSystem's own check that `path` stays under basepath
         base = Path(self.basepath or ".").expanduser().resolve()
         for directory in reversed([d for d in resolved.parents if d == base or base in d.parents]):
-            if not directory.exists():
-                directory.mkdir(mode=0o700)
+            directory.mkdir(mode=0o700, exist_ok=True)  # concurrent tasks may create it first
         if resolved.exists() and not resolved.is_file():
             raise ValueError(f"Path {resolved} already exists and is not a file.")
         fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

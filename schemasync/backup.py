@@ -262,8 +262,7 @@ def _fsync_path(path: Path) -> None:
 def ensure_dir(root: Path) -> None:
     """Create the backup directory (owner-only) if needed; a clear error when that is impossible."""
     try:
-        if not root.exists():
-            root.mkdir(parents=True, mode=0o700)
+        root.mkdir(parents=True, mode=0o700, exist_ok=True)  # two backups starting together both create it
         if not os.access(root, os.W_OK | os.X_OK):
             raise PermissionError(f"no write permission on {root}")
     except OSError as exc:
