@@ -36,7 +36,7 @@ from schemasync.config import Settings
 from schemasync.diff import CompareOptions, Diff, analyse
 from schemasync.diff.summary import summary_lines
 from schemasync.errors import ApplyFailed, CommittedApplyFailed, Refused
-from schemasync.plan import locks
+from schemasync.plan import locks, policy
 from schemasync.plan.hazards import HazardKind
 from schemasync.plan.model import Plan, Statement
 from schemasync.schema.inspect import inspect
@@ -61,21 +61,7 @@ class Applied:
 class StalePlan(Refused):
     """The database changed between planning and applying."""
 
-
-def refuse_hazards(plan: Plan, allow: Iterable[HazardKind]) -> None:
-    """Raise Refused naming every hazard kind in the plan that is not in `allow`."""
-    allowed = frozenset(allow)
-    missing = sorted(plan.kinds() - allowed)
-    if not missing:
-        return
-    facts = [h.fact for h in plan.hazards if h.kind in missing][:3]
-    raise Refused(
-        f"The plan has hazards that were not allowed ({', '.join(k.name for k in missing)}): "
-        + "; ".join(facts)
-        + ("; ..." if len([h for h in plan.hazards if h.kind in missing]) > 3 else "")
-        + ". Nothing was changed.",
-        "Review the plan and allow these hazards explicitly if they are intended.",
-    )
+    code = policy.STALE_PLAN.code
 
 
 def apply(
@@ -94,7 +80,7 @@ def apply(
     `record` is the schema_versions row to write with the changes (status, hash, description,
     change count and duration are filled in here); None writes no row.
     """
-    refuse_hazards(plan, allow)
+    policy.refuse_hazards(plan.hazards, allow)
     before, inside, after = plan.parts()
     _autocommit(conn)
     dbmod.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)

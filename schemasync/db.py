@@ -181,14 +181,21 @@ def resolve(settings: Settings, sources: dict[str, str] | None = None, *, start_
 _TRANSIENT = re.compile(
     r"the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)"
     r"|too many clients|too many connections|remaining connection slots are reserved|server closed the connection unexpectedly"
-    r"|connection refused|could not receive data|terminating connection due to administrator command",
+    r"|connection refused|could not receive data|terminating connection due to administrator command"
+    r"|SSL SYSCALL error",
     re.IGNORECASE,
 )
 
 
+def transient_text(text: str) -> bool:
+    """Whether a server or libpq message (also as pg_dump prints it) says the connection was lost or
+    not yet possible: the server may accept us a moment later."""
+    return bool(_TRANSIENT.search(text))
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for connection failures worth retrying: the server may accept us a moment later."""
-    return isinstance(exc, psycopg.OperationalError) and bool(_TRANSIENT.search(str(exc)))
+    """True for connection failures worth retrying (connecting again, or a workflow step run again)."""
+    return isinstance(exc, psycopg.OperationalError) and transient_text(str(exc))
 
 
 def explain(exc: psycopg.Error, db: Database) -> SchemasyncError:

@@ -23,11 +23,23 @@ class ExitCode(IntEnum):
 
 
 class SchemasyncError(Exception):
-    """A failure explained to the user: what happened, and what to do about it."""
+    """A failure explained to the user: what happened, and what to do about it.
+
+    A refusal by a safety rule carries the rule's stable `code` (`plan/policy.py`), written at the start
+    of the message, so the CLI's error line, the production summary, the audit row and a script reading
+    them all show the same code without each front end adding it.
+    """
 
     exit_code: ExitCode = ExitCode.ERROR
+    code: str | None = None
 
-    def __init__(self, message: str, hint: str | None = None, *, exit_code: ExitCode | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, exit_code: ExitCode | None = None, code: str | None = None
+    ) -> None:
+        if code is not None:
+            self.code = code
+        if self.code:
+            message = f"[{self.code}] {message}"
         super().__init__(message)
         self.message = message
         self.hint = hint

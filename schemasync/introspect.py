@@ -27,7 +27,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from schemasync import db
-from schemasync.diff.scope import OWN_TABLES
+from schemasync.bookkeeping import OWN_TABLES
 from schemasync.errors import ConfigError
 from schemasync.schema.model import Index, Schema, UniqueConstraint
 

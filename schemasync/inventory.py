@@ -15,9 +15,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from schemasync.versions import SCHEMA as VERSIONS_SCHEMA
+from schemasync.bookkeeping import OWN_TABLES
 
-OWN_TABLES = {(VERSIONS_SCHEMA, "schema_versions"), (VERSIONS_SCHEMA, "schema_snapshots")}
 EXACT_COUNT_BUDGET_BYTES = 64 * 1024 * 1024  # total heap bytes we are willing to scan for exact counts
 EXACT_COUNT_MAX_TABLE_BYTES = 16 * 1024 * 1024  # a single table bigger than this is always estimated
 # Tables counted exactly, in one statement. Counting every table of a 10,000-table schema that way
@@ -74,9 +73,14 @@ def take(conn: psycopg.Connection, schemas: list[str] | None = None) -> Inventor
                     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE co.contype = 'f' AND {f}),
                  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
                     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {f}
-                      AND NOT (n.nspname = {vs} AND c.relname IN ('schema_versions', 'schema_snapshots'))),
+                      AND (n.nspname, c.relname) NOT IN ({own})),
                  current_setting('server_version'), current_database(), pg_database_size(current_database())"""
-        ).format(f=schema_filter, vs=sql.Literal(VERSIONS_SCHEMA))
+        ).format(
+            f=schema_filter,
+            own=sql.SQL(", ").join(
+                sql.SQL("({}, {})").format(sql.Literal(s), sql.Literal(t)) for s, t in sorted(OWN_TABLES)
+            ),
+        )
     ).fetchone()
     assert totals is not None
 

@@ -35,6 +35,7 @@ from psycopg import sql
 
 from schemasync import db, inventory, pgtools, secrets, versions
 from schemasync.backup import backup_root, digest_file
+from schemasync.bookkeeping import OWN_TABLES
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, Refused, SchemasyncError
 from schemasync.s3store import S3Store
@@ -184,7 +185,7 @@ def _state(target: db.Database, settings: Settings) -> TargetState:
                     "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} ORDER BY 1, 2"
                 ).format(sql.SQL(inventory.USER_SCHEMAS))
             ).fetchall()
-            if (s, n) not in inventory.OWN_TABLES
+            if (s, n) not in OWN_TABLES
         )
         sessions = tuple(
             f"{app or 'unnamed'} (pid {pid})"

@@ -35,15 +35,15 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from schemasync import bookkeeping
 from schemasync.errors import ConfigError
 from schemasync.schema.model import FormatVersion, Schema
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "public"
-TABLE = "schema_snapshots"
+SCHEMA = bookkeeping.SCHEMA
+TABLE = bookkeeping.SNAPSHOTS_TABLE
 QUALIFIED = sql.Identifier(SCHEMA, TABLE)
-OWN_TABLES = frozenset({(SCHEMA, "schema_versions"), (SCHEMA, TABLE)})
 MAX_LABEL = 200
 FILE_KIND = "schemasync-snapshot"
 MANIFEST_ENCODING = "gzip+base64"
@@ -92,7 +92,7 @@ class SnapshotInfo:
 
 
 def without_own_tables(schema: Schema) -> Schema:
-    return replace(schema, tables=tuple(t for t in schema.tables if t.key not in OWN_TABLES))
+    return replace(schema, tables=tuple(t for t in schema.tables if t.key not in bookkeeping.OWN_TABLES))
 
 
 def encode(schema: Schema) -> bytes:

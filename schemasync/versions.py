@@ -24,13 +24,13 @@ from packaging.version import InvalidVersion, Version
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from schemasync import __version__, safetext
-from schemasync.errors import ConfigError, Refused
+from schemasync import __version__, bookkeeping, safetext
+from schemasync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "public"
-TABLE = "schema_versions"
+SCHEMA = bookkeeping.SCHEMA
+TABLE = bookkeeping.VERSIONS_TABLE
 QUALIFIED = sql.Identifier(SCHEMA, TABLE)
 MAX_VERSION_LENGTH = 20
 
@@ -111,18 +111,6 @@ def relation(app: Version, db: Version | None) -> Relation:
     if app == db:
         return Relation.IN_STEP
     return Relation.APP_AHEAD if app > db else Relation.DB_AHEAD
-
-
-def refuse_downgrade(app_version: str, db_version: str | None, *, allow: bool, action: str) -> None:
-    """Stop a writing command when the database is ahead of the app, unless explicitly allowed."""
-    if db_version is None:
-        return
-    app, db = parse_version(app_version, "the app version"), parse_version(db_version, "schema_versions")
-    if db > app and not allow:
-        raise Refused(
-            f"The database is at version {db_version}, ahead of the app's {app_version}: {action} would downgrade it. Nothing was changed.",
-            "Deploy the newer app version, or pass --allow-downgrade if you really mean to take the schema back.",
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,7 @@ def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = Fal
 
 def _print_report(results: list[DriftResult], message: str) -> None:
     from schemasync.drift import Status, table_rows
+    from schemasync.plan.hazards import HazardKind
 
     styles = {Status.IN_SYNC: "green", Status.DRIFTED: "yellow", Status.UNREACHABLE: "red", Status.ERROR: "red"}
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -124,7 +125,7 @@ def _print_report(results: list[DriftResult], message: str) -> None:
             for line in result.summary:
                 out.print(f"  {escape(line)}", soft_wrap=True)
             for hazard in result.hazards:
-                style = "red" if hazard.startswith("DELETES_DATA") else "yellow"
+                style = "red" if hazard.startswith(f"{HazardKind.DELETES_DATA.name}:") else "yellow"
                 out.print(f"  [{style}]! {escape(hazard)}[/]", soft_wrap=True)
         elif not result.checked:
             out.print()

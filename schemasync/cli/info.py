@@ -231,7 +231,9 @@ def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
                 adaptation = versions.ensure_table(conn)
                 latest = versions.latest(conn)
                 if latest is not None:
-                    versions.refuse_downgrade(app_version, latest.schema_version, allow=allow_downgrade, action="setup")
+                    from schemasync.plan import policy  # the plan package stays off the `status` path
+
+                    policy.refuse_downgrade(app_version, latest.schema_version, allow=allow_downgrade, action="setup")
                 inserted = None
                 if adaptation.created or latest is None:
                     inserted = versions.record(

@@ -79,14 +79,21 @@ def generate(
     _print("Review it, then apply it with: schemasync sync (or alembic upgrade head).")
 
 
-def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_backup: bool) -> None:
-    """`sync` when the app keeps Alembic migrations: apply them (alembic upgrade head), then check drift."""
+def run_versioned_sync(
+    loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_backup: bool, allow_model_errors: bool = False
+) -> None:
+    """`sync` when the app keeps Alembic migrations: apply them (alembic upgrade head), then check drift.
+
+    Models PostgreSQL cannot create whole need the same yes as in a planned sync (and in a production run of
+    the same migrations): without it, the drift check after the migrations could not cover them."""
     import sys
 
     from schemasync import versioned, versions
     from schemasync.cli.info import app_version_of
-    from schemasync.cli.schema import _ask
-    from schemasync.errors import ExitCode, Refused
+    from schemasync.cli.schema import _ask, confirm_model_errors
+    from schemasync.errors import ExitCode
+    from schemasync.ops import sync as ops
+    from schemasync.plan import policy
 
     settings = loaded.settings
     app_version = app_version_of(loaded, required=True)
@@ -95,10 +102,17 @@ def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_b
     target = db.resolve(settings, dict(loaded.sources))
     with db.session(target, settings) as conn, db.advisory_lock(conn, target, settings.advisory_lock_timeout):
         db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
-        latest = versions.latest(conn)
-        db_version = latest.schema_version if latest else None
-        versions.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="sync")
+        db_version = ops.standing(conn, app_version, allow_downgrade=allow_downgrade, action="sync")
         models = engine.load_models(conn, settings, metadata)
+        held = ops.held_model_errors(conn, settings, models)
+
+        def show_held() -> None:
+            for error in held:
+                _print(f"Model error (the database's copy kept as it is): {error.describe()}", "red")
+
+        confirm_model_errors(
+            held, interactive=not yes and sys.stdin.isatty(), allowed=allow_model_errors, show=show_held
+        )
         state = versioned.status(conn, settings)
         at = ", ".join(state.current) or "base"
         _print(
@@ -110,17 +124,12 @@ def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_b
             _print(f"{len(state.pending)} revision(s) to apply:", "bold")
             for revision in state.pending:
                 _print(f"  {revision.describe()}  ({revision.path})")
-            if not yes:
-                if not sys.stdin.isatty():
-                    raise Refused(
-                        "There is no terminal to ask for confirmation, so no migration was run.",
-                        "Run it in a terminal, or pass --yes to apply without asking.",
-                    )
-                if not _ask("Run these migrations? (y/N) "):
-                    _print("Not applied: nothing was changed.")
-                    raise SystemExit(int(ExitCode.REFUSED))
-            if not no_backup and settings.backup_before_sync != "never":
-                # migrations are opaque (any of them may delete data), so every run that has some backs up first
+            policy.refuse_unconfirmed(yes=yes, terminal=sys.stdin.isatty(), what="no migration was run")
+            if not yes and not _ask("Run these migrations? (y/N) "):
+                _print("Not applied: nothing was changed.")
+                raise SystemExit(int(ExitCode.REFUSED))
+            # migrations are opaque (any of them may delete data), so every run that has some backs up first
+            if policy.backup_required(settings.backup_before_sync, deletes_data=True, no_backup=no_backup):
                 from schemasync.backup import take_backup
 
                 upload = bool(settings.s3_bucket)

@@ -10,20 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import psycopg
 import typer
 
-from schemasync import db, engine, versions
+from schemasync import db, engine
 from schemasync.cli.app import app, err, out, uses_settings
 from schemasync.cli.info import app_version_of
 from schemasync.config import Loaded, Settings
-from schemasync.errors import ConfigError, ExitCode, Refused
+from schemasync.errors import ConfigError, ExitCode
 from schemasync.schema.model import RenameHints, Schema
+
+if TYPE_CHECKING:
+    from schemasync.diff.held import HeldError
+    from schemasync.plan.hazards import Hazard
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +175,19 @@ def show_left_out(prepared: engine.Prepared) -> None:
         _print(f"Unmanaged-declared (schemasync neither creates nor compares it): {unmanaged.describe()}", "red")
 
 
+def _hazard_style(hazard: Hazard) -> str:
+    from schemasync.plan.hazards import HazardKind  # the plan package stays off the `--help` path
+
+    return "red" if hazard.kind is HazardKind.DELETES_DATA or hazard.blocking else "yellow"
+
+
 def show_hazards(prepared: engine.Prepared) -> None:
     hazards = prepared.plan.hazards
     if not hazards:
         return
     _print("Hazards:")
     for h in hazards:
-        _print(f"  {h.kind.name:<15} {h.fact}", "red" if h.kind.name == "DELETES_DATA" or h.blocking else "yellow")
+        _print(f"  {h.kind.name:<15} {h.fact}", _hazard_style(h))
 
 
 def show_plan(prepared: engine.Prepared) -> None:
@@ -198,14 +208,12 @@ def show_plan(prepared: engine.Prepared) -> None:
             for line in lines[1:]:
                 _print(f"       {line}")
             for h in statement.hazards:
-                _print(
-                    f"       ! {h.kind.name}: {h.fact}",
-                    "red" if h.kind.name == "DELETES_DATA" or h.blocking else "yellow",
-                )
+                _print(f"       ! {h.kind.name}: {h.fact}", _hazard_style(h))
 
 
 def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
     from schemasync.diff.changes import change_to_dict
+    from schemasync.ops import sync as ops
 
     return {
         "database": target.display,
@@ -221,6 +229,7 @@ def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
         "suggestions": [s.describe() for s in prepared.diff.suggestions],
         "reported": [{"kind": r.kind, "schema": r.schema, "name": r.name} for r in prepared.diff.reported],
         "plan": prepared.plan.to_dict(),
+        "policy": [finding.to_dict() for finding in ops.findings(prepared)],  # what sync refuses, by code
     }
 
 
@@ -304,68 +313,18 @@ def _ask(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def backup_needed(settings: Settings, prepared: engine.Prepared, *, no_backup: bool) -> bool:
-    if no_backup:
-        return False
-    return settings.backup_before_sync == "always" or (
-        settings.backup_before_sync == "destructive" and prepared.plan.destructive
-    )
+def confirm_model_errors(
+    model_errors: Sequence[HeldError], *, interactive: bool, allowed: bool, show: Callable[[], None]
+) -> None:
+    """Shown (`show`), then asked on a terminal; elsewhere the policy refuses (SS102) unless allowed."""
+    from schemasync.ops import sync as ops
 
-
-def backup_before_apply(
-    target: db.Database, settings: Settings, prepared: engine.Prepared, *, no_backup: bool
-) -> str | None:
-    """Take a backup before a plan that deletes data (or always, if so configured); its location.
-
-    Called after the operator confirmed and before anything is applied. A failed backup stops the
-    sync: nothing is applied without the backup it was promised. With a bucket configured the backup
-    is uploaded and verified too, and a failed upload stops the sync as well (the local copy stays);
-    without one, the backup stays on this machine and a warning says so.
-    """
-    if not backup_needed(settings, prepared, no_backup=no_backup):
-        return None
-    from schemasync.backup import take_backup
-
-    why = "a plan that deletes data" if prepared.plan.destructive else "the plan (backup_before_sync = always)"
-    log.info("Backing up %s before applying %s.", target.display, why)
-    upload = bool(settings.s3_bucket)
-    taken = take_backup(settings, target, schema_hash=prepared.plan.source_hash, upload=upload)
-    if not upload:
-        log.warning("No S3 bucket is configured: the backup is kept on this machine only (%s).", taken.path)
-    log.info("Backup %s stored at %s; to undo this sync: %s", taken.id, taken.location, taken.restore_command)
-    return taken.location
-
-
-def _refuse_blocking(prepared: engine.Prepared) -> None:
-    blocking = prepared.plan.blocking()
-    if blocking:
-        raise Refused(
-            "The plan would fail on the data as it is: "
-            + "; ".join(h.fact for h in blocking)
-            + ". Nothing was changed.",
-            "Fix the data first (the counts above say where), or change the models; schemasync never empties a "
-            "table to make a change pass.",
-        )
-
-
-def _confirm_model_errors(prepared: engine.Prepared, *, interactive: bool, allowed: bool) -> None:
-    """Applying the rest of the models while some of them cannot be created needs someone to have seen it.
-
-    On a terminal the errors are shown and the operator is asked; without one (or with --yes), only
-    --allow-model-errors lets the rest through, so a script never applies half the models by accident.
-    """
-    if not prepared.model_errors or allowed:
+    if model_errors and not allowed:
+        show()
+    if not ops.model_errors_need_asking(model_errors, allowed=allowed, can_ask=interactive):
         return
-    show_left_out(prepared)
-    count = len(prepared.model_errors)
+    count = len(model_errors)
     objects = f"{count} declared object{'s' if count != 1 else ''}"
-    if not interactive:
-        raise Refused(
-            f"The models have {objects} PostgreSQL cannot create as declared (listed above), and no one confirmed "
-            "applying the rest without them. Nothing was changed.",
-            "Fix those objects in the models, or run again on a terminal or with --allow-model-errors to apply "
-            "the rest (the database's copies of those objects are kept as they are).",
-        )
     if not _ask(f"The models have {objects} that cannot be created (above). Go on with the rest? (y/N) "):
         _print("Not applied: nothing was changed.")
         raise SystemExit(int(ExitCode.REFUSED))
@@ -384,8 +343,9 @@ def run_sync(
     allow_model_errors: bool = False,
     online: bool = False,
 ) -> None:
-    from schemasync.apply import apply, record_only
-    from schemasync.plan import HazardKind
+    """`sync` and `push`: the use case is `schemasync.ops.sync`; here are the flags, the prompts and the output."""
+    from schemasync.ops import sync as ops  # the planner and executor load only for commands that change things
+    from schemasync.plan import policy
 
     settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes, online=online)
     app_version = app_version_of(loaded, required=True)
@@ -396,74 +356,47 @@ def run_sync(
         connected(loaded, settings) as (target, conn),
         db.advisory_lock(conn, target, settings.advisory_lock_timeout),
     ):
-        latest = versions.latest(conn)
-        db_version = latest.schema_version if latest else None
-        versions.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="sync")
+        db_version = ops.standing(conn, app_version, allow_downgrade=allow_downgrade, action="sync")
         models = engine.load_models(conn, settings)  # always a fresh import: what is applied is computed anew
         hints = parse_renames(rename, models.desired)
-        prepared = engine.prepare(conn, settings, models=models, extra_hints=hints)
+        prepared = ops.decide(conn, settings, models, hints)
         if interactive and prepared.diff.suggestions:
             accepted = RenameHints()
             for suggestion in prepared.diff.suggestions:
                 if _ask(f"Is {suggestion.describe()} a rename? Renaming keeps the data. (y/N) "):
                     accepted = accepted.merged(suggestion.hints)
-            if accepted != RenameHints():
-                prepared = engine.prepare(conn, settings, models=models, extra_hints=hints.merged(accepted))
+            prepared = ops.with_renames(conn, settings, models, prepared, hints=hints, accepted=accepted)
         where = f"{target.display} ({settings.env})"
-        _confirm_model_errors(prepared, interactive=interactive, allowed=allow_model_errors)
+        confirm_model_errors(
+            prepared.model_errors,
+            interactive=interactive,
+            allowed=allow_model_errors,
+            show=lambda: show_left_out(prepared),
+        )
         _print(f"Database {where}: version {db_version or 'none recorded'}; app version {app_version}.")
-        record = versions.Record(
-            schema_version=app_version, status=versions.Status.APPLIED, environment=settings.env,
-            app_version=app_version,
-        )  # fmt: skip
+        record = ops.record_for(settings, app_version)
         if prepared.plan.empty:
             show_summary(prepared)
             if db_version == app_version:
                 _print("Nothing to do: the database matches the models and is at the app's version.", "green")
                 return
-            note = "The schema already matched the models; version recorded"
-            record_only(
-                conn, target, settings=settings, current=prepared.current, desired=prepared.desired,
-                options=prepared.options,
-                record=replace(record, status=versions.Status.RECORDED, description=note),
-            )  # fmt: skip
+            ops.record_in_sync(conn, target, settings, prepared, record)
             _print(f"The schema already matches the models; recorded version {app_version}.", "green")
             return
         show_summary(prepared)
         show_plan(prepared)
-        _refuse_blocking(prepared)
-        from schemasync.plan.locks import refuse_oversized
-
-        refuse_oversized(conn, prepared.diff, prepared.current, prepared.desired)
+        reviewed = allow_destructive or interactive  # a person at the prompt sees the plan and can say no
+        ops.check(conn, prepared, reviewed=reviewed)
         destructive = prepared.plan.destructive
-        if destructive and not interactive and not allow_destructive:
-            raise Refused(
-                "The plan deletes data ("
-                + "; ".join(h.fact for h in prepared.plan.hazards if h.kind is HazardKind.DELETES_DATA)
-                + ") and no one confirmed it. Nothing was changed.",
-                "Review the plan above and run again with --allow-destructive (or interactively).",
-            )
+        policy.refuse_unconfirmed(yes=yes, terminal=sys.stdin.isatty(), destructive=destructive)
         if not yes:
-            if not sys.stdin.isatty():
-                raise Refused(
-                    "There is no terminal to ask for confirmation, so nothing was changed.",
-                    "Run it in a terminal, or pass --yes to apply without asking"
-                    + (" (and --allow-destructive for a plan that deletes data)." if destructive else "."),
-                )
             if destructive:
                 _print("This plan deletes data: see DELETES_DATA above.", "bold red")
             if not _ask("Apply schema changes to database? (y/N) "):
                 _print("Not applied: nothing was changed.")
                 raise SystemExit(int(ExitCode.REFUSED))
-        backup = backup_before_apply(target, settings, prepared, no_backup=no_backup)
-        record = replace(record, backup_uri=backup)
-        confirmed = allow_destructive or interactive  # a person said yes to the plan above
-        allowed = set(HazardKind) if confirmed else set(HazardKind) - {HazardKind.DELETES_DATA}
-        log.info("Applying %d statements to %s.", len(prepared.plan.statements), target.display)
-        applied = apply(
-            conn, target, prepared.plan, settings=settings, desired=prepared.desired, options=prepared.options,
-            allow=allowed, record=record,
-        )  # fmt: skip
+        record = replace(record, backup_uri=ops.backup(target, settings, prepared, no_backup=no_backup))
+        applied = ops.apply_plan(conn, target, settings, prepared, record=record, deletes_reviewed=reviewed)
     moved = f"{db_version} -> {app_version}" if db_version and db_version != app_version else app_version
     _print(
         f"Applied {prepared.plan.change_count} change{'s' if prepared.plan.change_count != 1 else ''} "
@@ -505,7 +438,9 @@ def sync(
                 "Put the change in a revision (schemasync generate -m ...), or use schemasync push to apply the "
                 "models directly.",
             )
-        run_versioned_sync(loaded, yes=yes, allow_downgrade=allow_downgrade, no_backup=no_backup)
+        run_versioned_sync(
+            loaded, yes=yes, allow_downgrade=allow_downgrade, no_backup=no_backup, allow_model_errors=allow_model_errors
+        )
         return
     run_sync(
         loaded,

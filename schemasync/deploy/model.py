@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from schemasync.plan.hazards import HazardKind
+
 if TYPE_CHECKING:
     from schemasync.migrations.project import State
 
@@ -59,10 +61,14 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class HazardNote:
-    kind: str
+    kind: str  # the `HazardKind`'s name, as the approver reads it (DELETES_DATA)
     fact: str
     statement: int  # 1-based number of the statement it belongs to
     blocking: bool = False
+
+    @property
+    def hazard(self) -> HazardKind:
+        return HazardKind[self.kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +112,13 @@ class PlannedChange:
         return self.statements == 0
 
     @property
+    def deleting(self) -> tuple[str, ...]:
+        """The facts of the DELETES_DATA hazards."""
+        return tuple(h.fact for h in self.hazards if h.hazard is HazardKind.DELETES_DATA)
+
+    @property
     def destructive(self) -> bool:
-        return any(h.kind == "DELETES_DATA" for h in self.hazards)
+        return bool(self.deleting)
 
     @property
     def blocking(self) -> tuple[HazardNote, ...]:

@@ -47,7 +47,9 @@ from schemasync.deploy.model import (
     Target,
     digest,
 )
-from schemasync.errors import ConfigError, Refused
+from schemasync.errors import ConfigError
+from schemasync.plan import policy
+from schemasync.plan.policy import NoOffsiteBackup
 
 if TYPE_CHECKING:
     from schemasync import engine
@@ -60,10 +62,6 @@ SUMMARY_PREFIX = "deploy-"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _embedded: dict[Path, db.Database] = {}
 _pinned: dict[str, db.Database] = {}  # pin digest -> the database it names (this process's memory only)
-
-
-class NoOffsiteBackup(Refused):
-    """No S3 bucket is configured and a local-only backup was not allowed."""
 
 
 # -- settings and connections ----------------------------------------------------------------------
@@ -140,7 +138,7 @@ def check_versions(target: Target, *, allow_downgrade: bool = False) -> Context:
     with _session(settings, database) as conn:
         latest = versions.latest(conn)
     db_version = latest.schema_version if latest else None
-    versions.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="this deployment")
+    policy.refuse_downgrade(app_version, db_version, allow=allow_downgrade, action="this deployment")
     relation = versions.relation(
         versions.parse_version(app_version, "the app version"),
         versions.parse_version(db_version, "schema_versions") if db_version else None,
@@ -224,22 +222,15 @@ def left_out(prepared: engine.Prepared) -> dict[str, tuple[str, ...]]:
 
 
 def check_models(planned: PlannedChange, *, allow_model_errors: bool) -> None:
-    """Refuse, before any backup, to deploy models PostgreSQL cannot create whole, unless the operator allows it.
+    """Refuse (SS102), before any backup, to deploy models PostgreSQL cannot create whole, unless allowed.
 
     The rule of `sync --allow-model-errors`, with the operator's `SCHEMASYNC_ALLOW_MODEL_ERRORS=1` (the
     worker's environment, never the run's parameters: `flows/preapproval.py`) in place of the flag: without
     it, nothing is applied while part of the models cannot exist. With it, the rest is planned and the
-    approver sees every object left out.
+    approver sees every object left out. Nobody can be asked here: the approval comes after the backup.
     """
-    if not planned.model_errors or allow_model_errors:
-        return
-    count = len(planned.model_errors)
-    raise Refused(
-        f"The models have {count} declared object{'s' if count != 1 else ''} PostgreSQL cannot create as declared: "
-        + "; ".join(planned.model_errors)
-        + ". Nothing was changed and no backup was taken.",
-        "Fix those objects in the models; or, to deploy the rest without them (the database's copies are kept as "
-        "they are), set SCHEMASYNC_ALLOW_MODEL_ERRORS=1 in the environment of the worker running the flow.",
+    policy.model_errors_need_asking(
+        planned.model_errors, allowed=allow_model_errors, can_ask=False, via=policy.Via.DEPLOY
     )
 
 
@@ -337,23 +328,14 @@ def _touched(changes: tuple[object, ...], current: Schema) -> set[tuple[str, str
 
 
 def check_plan(planned: PlannedChange, *, pre_approved: bool, allow_destructive: bool) -> None:
-    """Refuse, before any backup, a plan that would fail on the data or that deletes data unreviewed."""
-    if planned.blocking:
-        raise Refused(
-            "The plan would fail on the data as it is: "
-            + "; ".join(h.fact for h in planned.blocking)
-            + ". Nothing was changed and no backup was taken.",
-            "Fix the data first (the counts say where), or change the models; schemasync never empties a table "
-            "to make a change pass.",
-        )
-    if pre_approved and planned.destructive and not allow_destructive:
-        raise Refused(
-            "The plan deletes data ("
-            + "; ".join(h.fact for h in planned.hazards if h.kind == "DELETES_DATA")
-            + ") and this run is pre-approved, so nobody reviewed that. Nothing was changed.",
-            "Run it without --approve so an approver sees the plan, or pass --allow-destructive "
-            "(parameter allow_destructive) if deleting the data is intended.",
-        )
+    """Refuse, before any backup, a plan that would fail on the data (SS103) or that deletes data nobody
+    reviewed (SS104): `sync`'s rules (`plan/policy.py`), with the approver as the person who reviews."""
+    policy.check_plan(
+        blocking=tuple(h.fact for h in planned.blocking),
+        deleting=planned.deleting,
+        reviewed=not pre_approved or allow_destructive,
+        via=policy.Via.DEPLOY,
+    )
 
 
 # -- backup ----------------------------------------------------------------------------------------
@@ -365,19 +347,15 @@ def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = Fa
     from schemasync.backup import TakenBackup, write_dump
 
     settings, database = open_target(target)
+    policy.refuse_local_only_backup(
+        database.display, bucket=bool(settings.s3_bucket), allow_local_only=allow_local_only
+    )
     store = None
     if settings.s3_bucket:
         from schemasync.s3store import S3Store
 
         store = S3Store(settings)
         store.preflight()  # a missing or forbidden bucket fails now, not after the dump
-    elif not allow_local_only:
-        raise NoOffsiteBackup(
-            f"No S3 bucket is configured, so the backup of {database.display} would exist only on this machine; "
-            "the production workflow stops before changing anything.",
-            "Set SCHEMASYNC_S3_BUCKET (and SCHEMASYNC_S3_ENDPOINT_URL for a non-AWS endpoint), or accept a "
-            "local-only backup explicitly with --allow-local-backup (flow parameter allow_local_backup).",
-        )
     path, manifest, _ = write_dump(
         settings, database, schema_hash=schema_hash, part_size_for=store.part_size if store is not None else None
     )
@@ -508,7 +486,6 @@ def apply_change(
     advisory lock.
     """
     from schemasync.apply import StalePlan, apply
-    from schemasync.plan import HazardKind
 
     settings, database = open_target(target)
     app_version = settings.app_version
@@ -562,7 +539,7 @@ def apply_change(
             settings=settings,
             desired=prepared.desired,
             options=prepared.options,
-            allow=set(HazardKind),  # the approver saw every hazard (check_plan guards pre-approved runs)
+            allow=policy.allowed_hazards(deletes_reviewed=True),  # the approver saw them (check_plan: pre-approved)
             record=record,
         )
     return AppliedChange(
@@ -732,13 +709,6 @@ def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None
 
 # -- retries ---------------------------------------------------------------------------------------
 
-_DROPPED = re.compile(
-    r"server closed the connection unexpectedly|terminating connection due to administrator command"
-    r"|could not receive data from server|connection to server .* failed: Connection refused"
-    r"|the database system is (starting up|shutting down)|too many clients|SSL SYSCALL error",
-    re.IGNORECASE,
-)
-
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed step may succeed if simply run again: a dropped connection or an S3 hiccup.
@@ -757,11 +727,9 @@ def is_transient(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, psycopg.OperationalError) and (
-            db.is_transient(current) or _DROPPED.search(str(current))
-        ):
+        if db.is_transient(current):
             return True
-        if isinstance(current, BackupFailed) and _DROPPED.search(current.message):
+        if isinstance(current, BackupFailed) and db.transient_text(current.message):  # pg_dump's own words
             return True
         if s3_transient(current):  # network, throttling, 5xx, a damaged transfer (Corrupt from S3's copy)
             return True

@@ -7,10 +7,9 @@ and `order.py` for the phase list.
 
 from schemasync.diff.compare import Diff, Unmanaged, analyse, compare
 from schemasync.diff.renames import Renames, RenameSuggestion
-from schemasync.diff.scope import OWN_TABLES, CompareOptions
+from schemasync.diff.scope import CompareOptions
 
 __all__ = [
-    "OWN_TABLES",
     "CompareOptions",
     "Diff",
     "RenameSuggestion",

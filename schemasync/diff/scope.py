@@ -4,7 +4,7 @@ Both sides are cut down to the same scope before anything is compared, so a filt
 neither created, altered, dropped nor reported. The managed schemas are the ones the models use
 (or `include_schemas` when given): a database's other schemas are somebody else's business, even
 with prune. Models with no objects at all therefore manage nothing: an empty or misconfigured
-MetaData must never read as "drop every table in public". `schema_versions` and `schema_snapshots` are ours and never part of any diff.
+MetaData must never read as "drop every table in public". Our own tables (`bookkeeping.OWN_TABLES`) are never part of any diff.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
+from schemasync.bookkeeping import OWN_TABLES
 from schemasync.schema.model import RenameHints, Schema, Table
-
-# Alembic's version table (under its default name) is bookkeeping too: never a model, never pruned.
-OWN_TABLES = frozenset({("public", "schema_versions"), ("public", "schema_snapshots"), ("public", "alembic_version")})
 
 
 @dataclass(frozen=True, slots=True)

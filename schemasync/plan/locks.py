@@ -21,6 +21,7 @@ from schemasync import db
 from schemasync.diff import Diff
 from schemasync.diff import changes as c
 from schemasync.errors import Refused
+from schemasync.plan.policy import TOO_MANY_LOCKS
 from schemasync.schema.model import Schema, Table
 
 # The transaction's own: catalogs its checks read beyond the 16 fast-path slots, schema_versions, schema_snapshots.
@@ -29,6 +30,8 @@ OVERHEAD = 40
 
 class PlanTooBig(Refused):
     """The plan needs more locks in one transaction than the server's lock table holds."""
+
+    code = TOO_MANY_LOCKS.code
 
 
 @dataclass(frozen=True, slots=True)

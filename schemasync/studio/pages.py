@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from schemasync.inventory import OWN_TABLES
+from schemasync.bookkeeping import OWN_TABLES
 from schemasync.schema.model import ForeignKey, Schema, Table
 from schemasync.studio import erd
 from schemasync.studio.history import HistoryEntry, entries

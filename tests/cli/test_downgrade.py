@@ -34,7 +34,7 @@ def _state(pg: TestDB) -> tuple[list[tuple[object, ...]], list[tuple[object, ...
 def _assert_refused(result, before, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     assert result.code == 3, result.output
     error = result.stderr.strip().splitlines()[-1]
-    assert error.startswith("Error: The database is at version 2.0.0, ahead of the app's 1.9.0"), result.output
+    assert error.startswith("Error: [SS101] The database is at version 2.0.0, ahead of the app's 1.9.0"), result.output
     assert "Nothing was changed" in error and "--allow-downgrade" in error
     assert_clean(result)
     assert _state(pg) == before

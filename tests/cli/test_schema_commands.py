@@ -188,6 +188,64 @@ def test_data_that_would_fail_the_plan_is_counted_and_refused(cli, pg: TestDB) -
     assert pg.scalar("SELECT count(*) FROM schema_versions") == 1
 
 
+def test_refusals_carry_their_policy_code_in_the_message_and_in_diff_json(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """The plan both fails on the data (SS103, nothing lets it through) and deletes data (SS104, needs a yes):
+    `diff --json` lists both by code, and `sync` refuses with the code first in its error."""
+    env = {"DATABASE_URL": pg.url}
+    project(cli, "1.0.0", MODELS_V1)
+    assert cli("sync", "--yes", env=env).code == 0
+    pg.execute("INSERT INTO users (email) VALUES ('a@x'), ('b@x')")
+    pg.execute("ALTER TABLE users ADD COLUMN legacy text DEFAULT 'kept'")
+    project(cli, "1.1.0", MODELS_V1.replace("fullname: Mapped[str | None]", "fullname: Mapped[str]"))
+
+    planned = json.loads(cli("diff", "--json", "--prune", env=env).stdout)["policy"]
+    assert [(p["code"], p["rule"], p["permissible"]) for p in planned] == [
+        ("SS103", "fails-on-data", False),
+        ("SS104", "deletes-unreviewed", True),
+    ]
+    assert planned[0]["facts"][0].startswith("users has 2 rows with NULL in fullname")
+    assert planned[1]["facts"] == ["drops column users.legacy and its values in 2 rows"]
+    assert json.loads(cli("diff", "--json", env=env).stdout)["policy"][0]["code"] == "SS103"  # no prune: no drop
+
+    fails = cli("sync", "--yes", "--prune", "--allow-destructive", env=env)
+    assert fails.code == 3 and "Error: [SS103] The plan would fail on the data as it is" in fails.stderr
+
+    pg.execute("UPDATE users SET fullname = email")
+    unreviewed = cli("sync", "--yes", "--prune", env=env)
+    assert unreviewed.code == 3 and "Error: [SS104] The plan deletes data" in unreviewed.stderr
+    no_terminal = cli("sync", "--prune", "--allow-destructive", env=env, timeout=60)
+    assert no_terminal.code == 3 and "Error: [SS105] There is no terminal" in no_terminal.stderr
+    assert "legacy" in [r[0] for r in pg.execute("SELECT column_name FROM information_schema.columns")]
+    assert pg.scalar("SELECT count(*) FROM schema_versions") == 1
+    for result in (fails, unreviewed, no_terminal):
+        assert_clean(result)
+
+    applied = cli("sync", "--yes", "--prune", "--allow-destructive", "--no-backup", env=env)
+    assert applied.code == 0, applied.output
+    assert json.loads(cli("diff", "--json", env=env).stdout)["policy"] == []
+
+
+def test_versioned_sync_needs_the_same_yes_for_model_errors_as_a_planned_sync(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    """Stricter wins: the production flow refused versioned deploys of models PostgreSQL cannot create whole
+    (`steps.check_models`) while versioned `sync` ran the migrations anyway. Now both refuse with SS102."""
+    env = {"DATABASE_URL": pg.url}
+    broken = MODELS_V1.replace("from sqlalchemy import ForeignKey,", "from sqlalchemy import ForeignKey, Index,")
+    root = project(cli, "1.0.0", broken + '\nIndex("ix_users_email_words", User.email, postgresql_using="gin")\n')
+    subprocess.run([sys.executable, "-m", "alembic", "init", "migrations"], cwd=root, check=True, capture_output=True)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'alembic-ini = "alembic.ini"\n')
+
+    refused = cli("sync", "--yes", env=env)
+    assert refused.code == 3, refused.output
+    assert "Error: [SS102] The models have 1 declared object PostgreSQL cannot create" in refused.stderr
+    assert "--allow-model-errors" in refused.stderr and "ix_users_email_words" in refused.output
+    assert pg.scalar("SELECT to_regclass('public.schema_versions')") is None, "nothing was recorded"
+    assert_clean(refused)
+
+    allowed = cli("sync", "--yes", "--allow-model-errors", env=env)
+    assert "[SS102]" not in allowed.output and "Residual drift" in allowed.stdout, allowed.output
+
+
 @pytest.mark.reliability
 def test_two_syncs_at_once_one_applies_the_other_finds_nothing_to_do(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "DATABASE_URL": pg.url, "NO_COLOR": "1"}

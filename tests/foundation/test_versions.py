@@ -7,6 +7,7 @@ import pytest
 
 from schemasync import versions
 from schemasync.errors import ConfigError, Refused
+from schemasync.plan import policy
 from tests.conftest import TestDB
 
 LEGACY_LAYOUTS = {
@@ -96,7 +97,8 @@ def test_malformed_versions_name_value_and_origin(bad: str | None) -> None:
 
 
 def test_downgrade_refused_unless_allowed() -> None:
-    with pytest.raises(Refused, match="ahead of the app"):
-        versions.refuse_downgrade("1.0.0", "1.1.0", allow=False, action="sync")
-    versions.refuse_downgrade("1.0.0", "1.1.0", allow=True, action="sync")
-    versions.refuse_downgrade("1.2.0", "1.1.0", allow=False, action="sync")
+    with pytest.raises(Refused, match="ahead of the app") as refused:
+        policy.refuse_downgrade("1.0.0", "1.1.0", allow=False, action="sync")
+    assert refused.value.code == "SS101" and refused.value.message.startswith("[SS101] ")
+    policy.refuse_downgrade("1.0.0", "1.1.0", allow=True, action="sync")
+    policy.refuse_downgrade("1.2.0", "1.1.0", allow=False, action="sync")

@@ -197,7 +197,7 @@ def test_what_nobody_reviewed_or_what_would_fail_is_refused_before_any_backup(ap
     _name, future = app.start(terminal=approved_by("ci"), prune=True)  # the plan drops customers.legacy
     state = future.result(timeout=90)
     assert state.is_failed()
-    assert "deletes data" in state.message and "nobody reviewed that" in state.message
+    assert "[SS104] The plan deletes data" in state.message and "nobody reviewed that" in state.message
     assert "legacy" in app.columns("customers") and app.dumps() == []
 
     # A new NOT NULL column without a default cannot go onto 25 rows: refused for everyone, up front.
@@ -206,7 +206,7 @@ def test_what_nobody_reviewed_or_what_would_fail_is_refused_before_any_backup(ap
     _name, future = app.start(models="strictmodels:Base")
     state = future.result(timeout=90)
     assert state.is_failed()
-    assert "would fail on the data as it is" in state.message and "25 rows" in state.message
+    assert "[SS103] The plan would fail on the data as it is" in state.message and "25 rows" in state.message
     assert app.dumps() == [] and app.columns("orders") == []
     assert [r["status"] for r in app.versions()] == ["initial"]
 
@@ -227,7 +227,7 @@ def test_model_errors_are_refused_unless_the_operator_allows_them_and_the_approv
     _name, future = app.start(terminal=approved_by("ci"), models="partial:Base")
     state = future.result(timeout=90)
     assert state.is_failed()
-    assert "1 declared object PostgreSQL cannot create as declared" in state.message
+    assert "[SS102] The models have 1 declared object PostgreSQL cannot create as declared" in state.message
     assert "index ix_customers_name_words on table public.customers" in state.message
     assert "SCHEMASYNC_ALLOW_MODEL_ERRORS=1" in state.message
     assert app.dumps() == [] and app.columns("orders") == []

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
+import pytest
 from botocore.exceptions import ClientError
 
+from schemasync import db
 from schemasync.apply import StalePlan
 from schemasync.backup import BackupFailed
-from schemasync.deploy import report
+from schemasync.deploy import report, steps
 from schemasync.deploy.model import Context, Decision, HazardNote, Outcome, PlannedChange, Report
 from schemasync.deploy.steps import NoOffsiteBackup, is_transient
-from schemasync.errors import ConfigError, ConnectionFailed
+from schemasync.errors import ConfigError, ConnectionFailed, ExitCode
+from schemasync.plan import policy
 from schemasync.storage import Corrupt, StoreError
 
 
@@ -33,6 +38,11 @@ def test_only_transient_failures_are_retried() -> None:
     assert is_transient(_raised_from(StoreError("The upload failed."), _s3_error("SlowDown", 503)))
     assert is_transient(_raised_from(StoreError("The upload failed."), _s3_error("InternalError", 500)))
     assert is_transient(BackupFailed("pg_dump failed on db: server closed the connection unexpectedly; no backup."))
+    # One definition (db.is_transient) for connecting again and for running a step again
+    ssl = psycopg.OperationalError("SSL SYSCALL error: EOF detected")
+    assert db.is_transient(ssl) and is_transient(_raised_from(ConnectionFailed("Database error on db."), ssl))
+    assert is_transient(BackupFailed("pg_dump: error: connection to server at ... failed: Connection refused"))
+    assert not db.is_transient(psycopg.OperationalError('password authentication failed for user "app"'))
 
     assert not is_transient(_raised_from(StoreError("Access denied."), _s3_error("AccessDenied", 403)))
     assert not is_transient(_raised_from(StoreError("No bucket."), _s3_error("NoSuchBucket", 404)))
@@ -40,6 +50,36 @@ def test_only_transient_failures_are_retried() -> None:
     assert not is_transient(Corrupt("The local dump no longer matches its manifest; it was not uploaded."))
     for wrong_input in (ConfigError("bad"), StalePlan("stale"), NoOffsiteBackup("no bucket"), ValueError("bug")):
         assert not is_transient(wrong_input)
+
+
+def test_the_check_steps_refuse_with_the_codes_sync_refuses_with() -> None:
+    """The production flow's checks are `sync`'s rules (`plan/policy.py`): same codes, the approver in place of
+    the prompt, and nothing lets a plan through that is certain to fail on the data."""
+    fails = HazardNote("DATA_DEPENDENT", "users has 2 rows with NULL in fullname", 1, blocking=True)
+    drops = HazardNote("DELETES_DATA", "drops column users.legacy and its values in 2 rows", 2)
+    planned = PlannedChange("db", "a" * 64, "", "d", statements=2, changes=2, hazards=(fails, drops))
+    with pytest.raises(policy.PolicyRefused) as failing:
+        steps.check_plan(planned, pre_approved=False, allow_destructive=True)
+    assert failing.value.code == "SS103" and failing.value.exit_code is ExitCode.REFUSED
+    assert failing.value.message.startswith("[SS103] The plan would fail on the data as it is")
+
+    deleting = replace(planned, hazards=(drops,))
+    steps.check_plan(deleting, pre_approved=False, allow_destructive=False)  # an approver sees it
+    steps.check_plan(deleting, pre_approved=True, allow_destructive=True)
+    with pytest.raises(policy.PolicyRefused) as unreviewed:
+        steps.check_plan(deleting, pre_approved=True, allow_destructive=False)
+    assert unreviewed.value.code == "SS104" and "nobody reviewed that" in unreviewed.value.message
+
+    broken = replace(planned, hazards=(), model_errors=("index ix_words on table public.customers: no operator class",))
+    steps.check_models(broken, allow_model_errors=True)
+    with pytest.raises(policy.PolicyRefused) as model_errors:
+        steps.check_models(broken, allow_model_errors=False)
+    assert model_errors.value.code == "SS102" and "SCHEMASYNC_ALLOW_MODEL_ERRORS=1" in model_errors.value.message + (
+        model_errors.value.hint or ""
+    )
+    assert NoOffsiteBackup("no bucket").message == "[SS107] no bucket"
+    assert StalePlan("stale").code == "SS108"
+    assert [rule.code for rule in policy.RULES] == [f"SS{n}" for n in range(101, 110)], "codes are never reused"
 
 
 def test_user_text_cannot_break_the_markdown() -> None:
