@@ -26,7 +26,7 @@ from pathlib import Path
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.filesystems import LocalFileSystem
 
-from schemasync.backup import ensure_dir
+from schemasync.backups.format import ensure_dir
 
 
 class PrivateFileSystem(LocalFileSystem):

@@ -121,7 +121,7 @@ def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_b
                     raise SystemExit(int(ExitCode.REFUSED))
             if not no_backup and settings.backup_before_sync != "never":
                 # migrations are opaque (any of them may delete data), so every run that has some backs up first
-                from schemasync.backup import take_backup
+                from schemasync.backups.take import take_backup
 
                 upload = bool(settings.s3_bucket)
                 taken = take_backup(settings, target, upload=upload)

@@ -324,7 +324,7 @@ def backup_before_apply(
     """
     if not backup_needed(settings, prepared, no_backup=no_backup):
         return None
-    from schemasync.backup import take_backup
+    from schemasync.backups.take import take_backup
 
     why = "a plan that deletes data" if prepared.plan.destructive else "the plan (backup_before_sync = always)"
     log.info("Backing up %s before applying %s.", target.display, why)

@@ -6,12 +6,12 @@ import psycopg
 from botocore.exceptions import ClientError
 
 from schemasync.apply import StalePlan
-from schemasync.backup import BackupFailed
+from schemasync.backups.format import BackupFailed
+from schemasync.backups.store import Corrupt, StoreError
 from schemasync.deploy import report
 from schemasync.deploy.model import Context, Decision, HazardNote, Outcome, PlannedChange, Report
 from schemasync.deploy.steps import NoOffsiteBackup, is_transient
 from schemasync.errors import ConfigError, ConnectionFailed
-from schemasync.storage import Corrupt, StoreError
 
 
 def _s3_error(code: str, status: int) -> ClientError:

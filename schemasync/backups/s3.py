@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from schemasync import __version__, secrets
-from schemasync.backup import (
+from schemasync.backups.format import (
     CHUNK,
     DUMP_SUFFIX,
     ID_PATTERN,
@@ -50,7 +50,7 @@ from schemasync.backup import (
 )
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
-from schemasync.storage import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
+from schemasync.backups.store import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
 from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
