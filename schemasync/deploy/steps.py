@@ -714,6 +714,7 @@ def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.Veri
 def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None) -> Path:
     """Write the summary as `deploy-<UTC timestamp>.md` in the backup directory (never overwriting one)."""
     from schemasync.backups.format import ensure_dir, stamp
+    from schemasync.privatefiles import open_private
 
     root = Path(backup_dir)
     ensure_dir(root)
@@ -722,10 +723,10 @@ def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None
     for n in range(100):
         path = root / (f"{base}.md" if n == 0 else f"{base}-{n}.md")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private, like the backups beside it
+            fh = open_private(path, "w", encoding="utf-8")  # private, like the backups beside it
         except FileExistsError:
             continue
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with fh:
             fh.write(text)
         return path
     raise FileExistsError(f"too many summaries named {base}*.md in {root}")
