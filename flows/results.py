@@ -30,7 +30,7 @@ from schemasync.privatefiles import write_private
 
 
 class PrivateFileSystem(LocalFileSystem):
-    """LocalFileSystem that creates directories 0700 and files 0600 (an existing file is made 0600 too)."""
+    """LocalFileSystem that creates directories 0700 and files 0600 (an existing file is replaced, atomically)."""
 
     _block_type_name = "Schemasync Private File System"
     _block_type_slug = "schemasync-private-file-system"

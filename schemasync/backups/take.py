@@ -20,15 +20,18 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from schemasync import __version__, db, pgtools, secrets, versions
+import psycopg
+
+from schemasync import __version__, db, pgtools, secrets, snapshots, versions
 from schemasync.backups.format import (
     DUMP_SUFFIX,
     BackupFailed,
@@ -47,10 +50,8 @@ from schemasync.backups.store import StoredBackup
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
 from schemasync.privatefiles import fsync_path, open_private, write_private
+from schemasync.schema.inspect import inspect
 from schemasync.units import human_size
-
-if TYPE_CHECKING:
-    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,6 @@ def _database_facts(conn_db: db.Database, settings: Settings) -> _Facts:
 
 def _snapshot(conn: psycopg.Connection, settings: Settings) -> dict[str, Any] | None:
     """The schema for the manifest (what `compare` reads); best effort: a backup never fails for it."""
-    import psycopg
-
-    from schemasync import snapshots
-    from schemasync.schema.inspect import inspect
-
     try:
         db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         return snapshots.manifest_entry(snapshots.without_own_tables(inspect(conn)))
@@ -129,8 +125,6 @@ def _dump_error(stderr: str, returncode: int, root: Path, settings: Settings, ta
     text = secrets.scrub(stderr)
     first = pgtools.first_error(stderr)
     if returncode < 0:
-        import signal
-
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
