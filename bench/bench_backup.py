@@ -215,9 +215,9 @@ def upload_only(dump: Path, endpoint: str, client: object, runs: int) -> tuple[l
     import hashlib
     from datetime import UTC, datetime
 
-    from schemasync.backup import Manifest
+    from schemasync.backups.format import Manifest
+    from schemasync.backups.s3 import S3Store
     from schemasync.config import load_settings
-    from schemasync.s3store import S3Store
 
     os.environ.update(CREDENTIALS)
     settings = load_settings(

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from flows import preapproval
 from flows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
 from flows.logs import forward_engine_logs
-from schemasync import db, restore, secrets, versions
+from schemasync import db, secrets, versions
+from schemasync.backups import restore
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
 from schemasync.deploy.gate import ApproverNotAllowed

@@ -20,32 +20,26 @@ usual umask.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.filesystems import LocalFileSystem
 
-from schemasync.backup import ensure_dir
+from schemasync.backups.format import ensure_dir
+from schemasync.privatefiles import write_private
 
 
 class PrivateFileSystem(LocalFileSystem):
-    """LocalFileSystem that creates directories 0700 and files 0600 (an existing file is made 0600 too)."""
+    """LocalFileSystem that creates directories 0700 and files 0600 (an existing file is replaced, atomically)."""
 
     _block_type_name = "Schemasync Private File System"
     _block_type_slug = "schemasync-private-file-system"
 
     def _write_private(self, path: str, content: bytes) -> str:
         resolved = self._resolve_path(path)  # LocalFileSystem's own check that `path` stays under basepath
-        base = Path(self.basepath or ".").expanduser().resolve()
-        for directory in reversed([d for d in resolved.parents if d == base or base in d.parents]):
-            directory.mkdir(mode=0o700, exist_ok=True)  # concurrent tasks may create it first
         if resolved.exists() and not resolved.is_file():
             raise ValueError(f"Path {resolved} already exists and is not a file.")
-        fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(content)
+        write_private(resolved, content)  # missing directories 0700 (concurrent tasks may race), replaced atomically
         return str(resolved)
 
     async def awrite_path(self, path: str, content: bytes) -> str:
@@ -60,12 +54,12 @@ class PrivateFileSystem(LocalFileSystem):
 def local_result_storage(path: Path | str) -> str:
     """Save (idempotently) a PrivateFileSystem block rooted at `path`; return its `result_storage` reference.
 
-    `path` and its parent (the backup directory) are created owner-only when missing; `path` is made so.
+    `path` and its parent (the backup directory) are created owner-only when missing, and made so when
+    not (an earlier release made `path` 0755).
     """
     root = Path(path).expanduser().resolve()
     ensure_dir(root.parent)
-    root.mkdir(mode=0o700, exist_ok=True)
-    root.chmod(0o700)  # made 0755 by an earlier release
+    ensure_dir(root)
     name = "schemasync-results-" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
     PrivateFileSystem(basepath=str(root)).save(name, overwrite=True)
     return f"{PrivateFileSystem.get_block_type_slug()}/{name}"

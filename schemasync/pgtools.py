@@ -33,6 +33,7 @@ from schemasync import secrets
 from schemasync.config import Settings
 from schemasync.db import Database
 from schemasync.errors import ConfigError
+from schemasync.privatefiles import open_private
 
 log = logging.getLogger(__name__)
 
@@ -293,11 +294,10 @@ def client_env(
         if password is not None:
             secrets.register(password)
             tmpdir = tempfile.mkdtemp(prefix="schemasync-pg-")  # mode 0700
-            passfile = os.path.join(tmpdir, "pgpass")
-            fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            passfile = Path(tmpdir) / "pgpass"
+            with open_private(passfile, "w", encoding="utf-8") as fh:
                 fh.write(f"*:*:*:*:{_passfile_field(password)}\n")
-            env["PGPASSFILE"] = passfile
+            env["PGPASSFILE"] = str(passfile)
         yield env, args
     finally:
         if tmpdir is not None:

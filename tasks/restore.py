@@ -1,4 +1,4 @@
-"""Prefect tasks of the restore flow: find and verify a backup, restore it. The logic is in `schemasync.restore`.
+"""Prefect tasks of the restore flow: find and verify a backup, restore it. The logic is in `schemasync.backups.restore`.
 
 No retries: downloads are already retried by botocore (`s3_max_attempts`), a checksum mismatch or a
 missing backup is not transient, and `pg_restore` runs in one transaction that a retry must not
@@ -11,7 +11,8 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from schemasync import db, restore
+from schemasync import db
+from schemasync.backups import restore
 from schemasync.config import Settings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -19,7 +19,7 @@ from rich.table import Table
 from schemasync import db
 from schemasync.cli.app import app, err, out, uses_settings
 from schemasync.config import Loaded, Settings, parse_duration
-from schemasync.errors import ConfigError, ExitCode, Refused, SchemasyncError
+from schemasync.errors import ConfigError, ExitCode, Refused
 
 backups_app = typer.Typer(
     name="backups", help="List, verify and prune backups (local and S3).", no_args_is_help=True, add_completion=False
@@ -41,16 +41,6 @@ def _settings(loaded: Loaded, backup_dir: str | None) -> Settings:
     return loaded.settings.model_copy(update={"backup_dir": Path(backup_dir)})
 
 
-def _series(loaded: Loaded) -> tuple[str, str]:
-    """(database name, environment) of the configured database, without starting the embedded server."""
-    settings = loaded.settings
-    if settings.database_url is None and not settings.is_production:
-        from schemasync import embedded
-
-        return (embedded.DBNAME, settings.env)
-    return (db.resolve(settings, dict(loaded.sources), start_embedded=False).name, settings.env)
-
-
 def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -66,7 +56,7 @@ def backup(
     json_output: JsonOpt = False,
 ) -> None:
     """Back up the database with pg_dump (custom format), verify it, and upload it when S3 is configured."""
-    from schemasync.backup import take_backup
+    from schemasync.backups.take import take_backup
     from schemasync.units import human_size
 
     settings = _settings(loaded, backup_dir)
@@ -110,31 +100,6 @@ def backup(
         )
 
 
-def _stores(settings: Settings, local_only: bool) -> list[Any]:
-    from schemasync.backup import backup_root
-    from schemasync.s3store import S3Store
-    from schemasync.storage import LocalStore
-
-    found: list[Any] = [LocalStore(backup_root(settings))]
-    if settings.s3_bucket and not local_only:
-        found.append(S3Store(settings))
-    return found
-
-
-def _list_all(stores: list[Any]) -> tuple[list[Any], dict[str, str]]:
-    """Everything in every store; a store that cannot be read is reported, not fatal to the others."""
-    from schemasync.storage import newest_first
-
-    items: list[Any] = []
-    errors: dict[str, str] = {}
-    for store in stores:
-        try:
-            items.extend(store.list())
-        except SchemasyncError as exc:
-            errors[store.kind] = f"{exc.message} {exc.hint or ''}".strip()
-    return newest_first(items), errors
-
-
 @backups_app.command("list")
 @uses_settings
 def list_backups(
@@ -144,12 +109,14 @@ def list_backups(
     json_output: JsonOpt = False,
 ) -> None:
     """Backups in the backup directory and in S3, newest first, with size, versions and whether they are verified."""
+    from schemasync.backups import locate
     from schemasync.units import human_size
 
     settings = _settings(loaded, backup_dir)
-    items, errors = _list_all(_stores(settings, local))
+    found = locate.listing(settings, local_only=local)
+    items, errors = found.items, [u.message for u in found.unreadable]
     if json_output:
-        out.print_json(json.dumps({"backups": [i.to_json() for i in items], "errors": list(errors.values())}))
+        out.print_json(json.dumps({"backups": [i.to_json() for i in items], "errors": errors}))
     elif not items:
         out.print("No backups yet: take one with [bold]schemasync backup[/].")
     else:
@@ -174,8 +141,8 @@ def list_backups(
                 "[green]verified[/]" if i.verified else f"[red]{escape(i.problem or 'not verified')}[/]",
             )
         out.print(table)
-        out.print(f"[dim]Stores: {', '.join(escape(s.describe()) for s in _stores(settings, local))}[/]")
-    for error in errors.values():
+        out.print(f"[dim]Stores: {', '.join(escape(s.describe()) for s in found.stores)}[/]")
+    for error in errors:
         err.print(f"warning: {escape(error)}", style="yellow", soft_wrap=True)
     if errors:
         raise SystemExit(int(ExitCode.ERROR))
@@ -190,20 +157,15 @@ def verify_backup(
     json_output: JsonOpt = False,
 ) -> None:
     """Re-hash every copy of a backup (local file, S3 object) and compare with its manifest."""
-    from schemasync.backup import backup_root
-    from schemasync.s3store import S3Store
-    from schemasync.storage import LocalStore, find_backups
+    from schemasync.backups import locate
+    from schemasync.backups.format import backup_root
 
     settings = _settings(loaded, backup_dir)
-    found = find_backups(ref, settings, local_root=backup_root(settings), series=_series(loaded))
+    series = locate.series(settings, dict(loaded.sources))
+    found = locate.find_backups(ref, settings, local_root=backup_root(settings), series=series)
     if not found:
         raise ConfigError(f"No backup matches {ref!r}.", "List them with schemasync backups list.")
-    results = []
-    for item in found:
-        if item.store == "local":
-            results.append(LocalStore(Path(item.location).parent).verify(item))
-        else:
-            results.append(S3Store(settings, bucket=item.location.split("/")[2]).verify(item))
+    results = [locate.verify(settings, item) for item in found]
     if json_output:
         out.print_json(json.dumps([{"location": r.backup.location, "ok": r.ok, "detail": r.detail} for r in results]))
     else:
@@ -239,8 +201,7 @@ def prune_backups(
     json_output: JsonOpt = False,
 ) -> None:
     """Delete old backups (local and S3); the newest verified backup is always kept."""
-    from schemasync import retention
-    from schemasync.s3store import STALE_UPLOAD_AGE, S3Store
+    from schemasync.backups import locate, prune
     from schemasync.units import human_size
 
     settings = _settings(loaded, backup_dir)
@@ -255,33 +216,14 @@ def prune_backups(
             age = parse_duration(max_age)
         except ValueError as exc:
             raise ConfigError(f"--max-age {max_age!r}: {exc}.", "For example --max-age 30d.") from None
-    stores = _stores(settings, local)
-    items, errors = _list_all(stores)
-    if not all_series:
-        series = _series(loaded)
-        items = [i for i in items if i.belongs_to(*series)]
-    decisions = retention.plan(items, keep=keep_n, max_age=age, now=datetime.now(UTC))
-    deleted, failed = [], []
-    for d in decisions:
-        if not d.delete or dry_run:
-            continue
-        store = next(s for s in stores if s.kind == d.backup.store)
-        try:
-            store.delete(d.backup)
-            deleted.append(d)
-        except SchemasyncError as exc:
-            failed.append(f"{d.backup.location}: {exc.message}")
-    aborted: list[str] = []
-    leftovers = stores[0].stale_temporaries()  # hidden temporary files of a killed backup or download
-    for path in [] if dry_run else leftovers:
-        path.unlink(missing_ok=True)
-    for store in stores:
-        if isinstance(store, S3Store) and not dry_run and store.kind not in errors:
-            try:
-                aborted = store.abort_abandoned()  # uploads an earlier failed attempt could not abort
-                aborted += store.abort_incomplete(older_than=STALE_UPLOAD_AGE)
-            except Exception as exc:  # housekeeping only: say so, do not fail the prune
-                failed.append(f"aborting stale multipart uploads: {store.explain(exc, 'listing uploads').message}")
+    series = None if all_series else locate.series(settings, dict(loaded.sources))
+    planned = prune.plan(settings, keep=keep_n, max_age=age, series=series, local_only=local)
+    decisions = planned.decisions
+    done = prune.run(planned) if not dry_run else None
+    aborted = list(done.aborted) if done else []
+    removed = list(done.removed) if done else []
+    errors = [u.message for u in planned.listing.unreadable]
+    failed = list(done.failed) if done else []
     if json_output:
         out.print_json(
             json.dumps(
@@ -292,8 +234,8 @@ def prune_backups(
                         for d in decisions
                     ],
                     "aborted_uploads": aborted,
-                    "removed_temporary_files": [str(p) for p in leftovers] if not dry_run else [],
-                    "errors": [*errors.values(), *failed],
+                    "removed_temporary_files": [str(p) for p in removed],
+                    "errors": [*errors, *failed],
                 }
             )
         )
@@ -311,9 +253,9 @@ def prune_backups(
         out.print(f"{count} backup(s) {verb}; {sum(not d.delete for d in decisions)} kept.")
         for key in aborted:
             out.print(f"aborted an abandoned multipart upload of {escape(key)}")
-        for path in [] if dry_run else leftovers:
+        for path in removed:
             out.print(f"removed the leftover temporary file {escape(str(path))}")
-    for problem in [*errors.values(), *failed]:
+    for problem in [*errors, *failed]:
         err.print(f"warning: {escape(problem)}", style="yellow", soft_wrap=True)
     if errors or failed:
         raise SystemExit(int(ExitCode.ERROR))
@@ -351,7 +293,7 @@ def restore(
     backup_dir: BackupDirOpt = None,
 ) -> None:
     """Restore a backup into the database (replacing what the backup holds) or side by side with --target-db."""
-    from schemasync import restore as restoring
+    from schemasync.backups import restore as restoring
 
     if source not in (None, "local", "s3"):
         raise ConfigError(f"--from {source!r} is not a store.", "Use --from local or --from s3.")

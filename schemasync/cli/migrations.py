@@ -130,7 +130,7 @@ def run_versioned_sync(
                 raise SystemExit(int(ExitCode.REFUSED))
             # migrations are opaque (any of them may delete data), so every run that has some backs up first
             if policy.backup_required(settings.backup_before_sync, deletes_data=True, no_backup=no_backup):
-                from schemasync.backup import take_backup
+                from schemasync.backups.take import take_backup
 
                 upload = bool(settings.s3_bucket)
                 taken = take_backup(settings, target, upload=upload)

@@ -147,7 +147,7 @@ def check_versions(target: Target, *, allow_downgrade: bool = False) -> Context:
     if settings.s3_bucket:
         prefix = settings.s3_prefix.strip("/")
         s3 = f"s3://{settings.s3_bucket}/{prefix + '/' if prefix else ''}"
-    from schemasync.backup import backup_root
+    from schemasync.backups.format import backup_root
 
     return Context(
         database=database.display,
@@ -344,7 +344,7 @@ def check_plan(planned: PlannedChange, *, pre_approved: bool, allow_destructive:
 def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = False) -> BackupInfo:
     """A verified local dump (checking the S3 bucket first, when there is one); refused with no bucket
     unless a local-only backup is allowed."""
-    from schemasync.backup import TakenBackup, write_dump
+    from schemasync.backups.take import TakenBackup, write_dump
 
     settings, database = open_target(target)
     policy.refuse_local_only_backup(
@@ -352,7 +352,7 @@ def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = Fa
     )
     store = None
     if settings.s3_bucket:
-        from schemasync.s3store import S3Store
+        from schemasync.backups.s3 import S3Store
 
         store = S3Store(settings)
         store.preflight()  # a missing or forbidden bucket fails now, not after the dump
@@ -364,8 +364,9 @@ def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = Fa
 
 def upload_backup(target: Target, backup: BackupInfo) -> BackupInfo:
     """Upload the dump and its manifest, verified against the manifest's SHA-256; the S3 copy is what counts."""
-    from schemasync.backup import Manifest, TakenBackup, manifest_path
-    from schemasync.s3store import S3Store
+    from schemasync.backups.format import Manifest, manifest_path
+    from schemasync.backups.s3 import S3Store
+    from schemasync.backups.take import TakenBackup
 
     settings = settings_for(target)
     path = Path(backup.path)
@@ -375,7 +376,7 @@ def upload_backup(target: Target, backup: BackupInfo) -> BackupInfo:
 
 
 def _info(taken: object) -> BackupInfo:
-    from schemasync.backup import TakenBackup
+    from schemasync.backups.take import TakenBackup
 
     assert isinstance(taken, TakenBackup)
     return BackupInfo(
@@ -689,7 +690,8 @@ def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.Veri
 
 def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None) -> Path:
     """Write the summary as `deploy-<UTC timestamp>.md` in the backup directory (never overwriting one)."""
-    from schemasync.backup import ensure_dir, stamp
+    from schemasync.backups.format import ensure_dir, stamp
+    from schemasync.privatefiles import open_private
 
     root = Path(backup_dir)
     ensure_dir(root)
@@ -698,10 +700,10 @@ def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None
     for n in range(100):
         path = root / (f"{base}.md" if n == 0 else f"{base}-{n}.md")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private, like the backups beside it
+            fh = open_private(path, "w", encoding="utf-8")  # private, like the backups beside it
         except FileExistsError:
             continue
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with fh:
             fh.write(text)
         return path
     raise FileExistsError(f"too many summaries named {base}*.md in {root}")
@@ -717,9 +719,9 @@ def is_transient(exc: BaseException) -> bool:
     is never transient. The cause chain is searched, because steps translate driver errors into
     SchemasyncErrors raised `from` the original.
     """
-    from schemasync.backup import BackupFailed
-    from schemasync.s3store import is_transient as s3_transient
-    from schemasync.storage import Corrupt
+    from schemasync.backups.format import BackupFailed
+    from schemasync.backups.s3 import is_transient as s3_transient
+    from schemasync.backups.store import Corrupt
 
     if isinstance(exc, Corrupt):  # the local dump no longer matches its manifest: retrying cannot help
         return False

@@ -37,7 +37,8 @@ from typing import Any
 import psycopg
 
 from schemasync import __version__
-from schemasync.schema.cachefiles import value_hash, write_private
+from schemasync.privatefiles import write_private
+from schemasync.schema.cachefiles import value_hash
 from schemasync.schema.model import RenameHints, Schema
 
 log = logging.getLogger(__name__)

@@ -74,7 +74,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import tuple_row
 
 from schemasync.errors import ConfigError
-from schemasync.schema.cachefiles import write_private
+from schemasync.privatefiles import write_private
 from schemasync.schema.declared import collapse_duplicates, declared_names
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line, load_models, rename_hints

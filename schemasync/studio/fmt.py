@@ -11,7 +11,7 @@ from schemasync.studio.erd import short_type, table_href
 from schemasync.units import human_size
 
 if TYPE_CHECKING:
-    from schemasync.storage import StoredBackup
+    from schemasync.backups.store import StoredBackup
 
 
 def size(n: int | None) -> str:

@@ -10,7 +10,7 @@ materialises the models in scratch schemas inside a transaction that is always r
 (`schema/target.py`), and caches the result by DDL hash so later requests send no DDL at all. That
 session is separate and does nothing else; the plan is then made and measured on a read-only one.
 
-Figures are the engine's own (`inventory.take`, `versions`, `engine.prepare`, `storage`), so the
+Figures are the engine's own (`inventory.take`, `versions`, `engine.prepare`, `backups.locate`), so the
 studio shows exactly what `status`, `history`, `diff` and `backups list` print.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -38,7 +38,7 @@ from schemasync.schema.model import Schema, Table
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
-    from schemasync.storage import StoredBackup
+    from schemasync.backups.store import StoredBackup
 
 APPLICATION_NAME = "schemasync studio"
 STATEMENT_TIMEOUT = 10.0  # seconds: a page that needs longer is better told so than left hanging
@@ -434,45 +434,26 @@ class Source:
 
     # -- backups -----------------------------------------------------------------------------------
 
-    def stores(self) -> list[Any]:
-        from schemasync.backup import backup_root
-        from schemasync.storage import stores
-
-        return stores(self.settings, local_root=backup_root(self.settings))
-
-    def series(self) -> tuple[str, str]:
-        """(database name, environment) as backups name it; the embedded server's name when embedded."""
-        if self.target.embedded:
-            from schemasync import embedded
-
-            return (embedded.DBNAME, self.settings.env)
-        return (self.target.name, self.settings.env)
-
     def backups(self) -> BackupsView:
         """Every backup in every store; a store that cannot be read is reported, not fatal to the page."""
-        from schemasync.storage import newest_first
+        from schemasync.backups import locate
 
-        items: list[StoredBackup] = []
-        errors: list[tuple[str, str]] = []
-        stores = self.stores()
-        for store in stores:
-            try:
-                items.extend(store.list())
-            except SchemasyncError as exc:
-                errors.append((store.describe(), f"{exc.message} {exc.hint or ''}".strip()))
+        found = locate.listing(self.settings)
         return BackupsView(
-            tuple(newest_first(items)), tuple(errors), tuple(s.describe() for s in stores), self.series()
+            found.items,
+            tuple((u.where, u.message) for u in found.unreadable),
+            tuple(s.describe() for s in found.stores),
+            locate.series(self.settings, dict(self.loaded.sources)),
         )
 
     def verify_backup(self, store_kind: str, location: str) -> tuple[StoredBackup, bool, str]:
         """Re-hash one listed backup against its manifest; only locations the stores list are accepted."""
-        for store in self.stores():
-            if store.kind != store_kind:
-                continue
-            for item in store.list():
-                if item.location == location:
-                    result = store.verify(item)
-                    return item, result.ok, result.detail
+        from schemasync.backups import locate
+
+        item = locate.listed(self.settings, store_kind, location)
+        if item is not None:
+            result = locate.verify(self.settings, item)
+            return item, result.ok, result.detail
         raise NotFound(
             f"There is no backup at {location} in the {store_kind} store.",
             "It may have been pruned; pick one from the backups page.",

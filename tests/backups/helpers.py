@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from schemasync.backup import Manifest, dump_name, manifest_path, stamp
+from schemasync.backups.format import Manifest, dump_name, manifest_path, stamp
 from schemasync.config import Settings, load_settings
 from tests.conftest import TestDB
 

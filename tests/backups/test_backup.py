@@ -12,7 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from schemasync.backup import BackupFailed, write_dump
+from schemasync.backups.format import BackupFailed
+from schemasync.backups.take import write_dump
 from tests.backups.helpers import fill, make_settings
 from tests.conftest import TestDB
 from tests.fixtures.pg import PasswordServer

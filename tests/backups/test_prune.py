@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from schemasync import retention
-from schemasync.backup import take_backup
+from schemasync.backups import retention
+from schemasync.backups.store import StoredBackup
+from schemasync.backups.take import take_backup
 from schemasync.db import parse_url
-from schemasync.storage import StoredBackup
 from tests.backups.helpers import fill, make_settings
 from tests.conftest import TestDB
 from tests.fixtures.s3 import S3Server
@@ -43,7 +43,7 @@ def deleted(decisions: list[retention.Decision]) -> list[str]:
 
 def test_keep_and_max_age_apply_per_store_and_series() -> None:
     items = [item(d) for d in (1, 3, 5, 40)] + [item(d, store="s3") for d in (1, 50)] + [item(60, database="other")]
-    decisions = retention.plan(items, keep=2, max_age=30 * 86400, now=NOW)
+    decisions = retention.decide(items, keep=2, max_age=30 * 86400, now=NOW)
     assert deleted(decisions) == ["local:shop:40", "local:shop:5", "s3:shop:50"]
     assert not next(d for d in decisions if d.backup.location == "local:other:60").delete  # its series' newest
 
@@ -51,7 +51,7 @@ def test_keep_and_max_age_apply_per_store_and_series() -> None:
 @pytest.mark.parametrize(("keep", "max_age"), [(1, 1.0), (1, None), (5, 1.0)])
 def test_newest_verified_backup_is_kept_whatever_the_flags(keep: int, max_age: float | None) -> None:
     items = [item(0.5, verified=False), item(10), item(20), item(30)]
-    decisions = retention.plan(items, keep=keep, max_age=max_age, now=NOW)
+    decisions = retention.decide(items, keep=keep, max_age=max_age, now=NOW)
     kept = [d.backup.location for d in decisions if not d.delete]
     assert "local:shop:10" in kept
     assert next(d for d in decisions if d.backup.location == "local:shop:10").reason.startswith("newest verified")
@@ -60,7 +60,7 @@ def test_newest_verified_backup_is_kept_whatever_the_flags(keep: int, max_age: f
 
 def test_recent_incomplete_backup_is_left_alone() -> None:
     fresh = item(0, verified=False)
-    decisions = retention.plan([fresh, item(2)], keep=1, max_age=None, now=NOW)
+    decisions = retention.decide([fresh, item(2)], keep=1, max_age=None, now=NOW)
     assert not decisions[0].delete and "in progress" in decisions[0].reason
 
 

@@ -163,7 +163,8 @@ def test_restore_from_a_path_outside_the_backup_directory(cli, pg: TestDB, tmp_p
 def test_a_dump_replaced_after_the_confirmation_is_not_restored(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
     """Between the prompt (or an approval that waited for hours) and pg_restore, the dump verified and
     shown could be swapped by anyone who writes to the backup directory: it is hashed again first."""
-    from schemasync import db, restore
+    from schemasync import db
+    from schemasync.backups import restore
     from tests.backups.helpers import make_settings
 
     env = {"DATABASE_URL": pg.url}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from schemasync.backup import digest_file
-from schemasync.s3store import ABANDONED_FILE, S3Store
-from schemasync.storage import Corrupt, StoreError
+from schemasync.backups.format import digest_file
+from schemasync.backups.s3 import ABANDONED_FILE, S3Store
+from schemasync.backups.store import Corrupt, StoreError
 from tests.backups.helpers import make_settings, synthetic_backup
 from tests.fixtures.s3 import CutProxy, FaultProxy, S3Server
 
@@ -209,8 +209,8 @@ MEMORY_PROBE = """
 import json, sys, tracemalloc
 from pathlib import Path
 
-from schemasync.backup import Manifest, digest_file, manifest_path
-from schemasync.s3store import S3Store
+from schemasync.backups.format import Manifest, digest_file, manifest_path
+from schemasync.backups.s3 import S3Store
 from tests.backups.helpers import make_settings
 
 dump, endpoint, bucket = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -269,7 +269,7 @@ def test_only_uploads_noted_as_abandoned_are_aborted_early(tmp_path: Path, s3_se
     so that age rule cannot be shown here.)"""
     import json
 
-    from schemasync.s3store import ABANDONED_FILE
+    from schemasync.backups.s3 import ABANDONED_FILE
 
     store = S3Store(s3_settings(tmp_path, s3_server.endpoint, s3_bucket))
     client = s3_server.client()

@@ -152,8 +152,9 @@ def test_an_s3_key_that_gives_no_plain_file_name_is_refused(  # type: ignore[no-
 def test_the_restore_flow_takes_backups_only_from_the_backup_directory_and_bucket(  # type: ignore[no-untyped-def]
     cli, pg: TestDB, tmp_path: Path
 ) -> None:
-    from schemasync import db, restore
-    from schemasync.storage import StoreError
+    from schemasync import db
+    from schemasync.backups import restore
+    from schemasync.backups.store import StoreError
     from tests.backups.helpers import make_settings
 
     report = prepared(cli, pg, {"DATABASE_URL": pg.url})

@@ -10,7 +10,7 @@ import pytest
 from flows.approval import Approval, answer, pending_approvals
 from flows.restore import RestoreOptions, restore_database
 from schemasync import db, versions
-from schemasync.backup import take_backup
+from schemasync.backups.take import take_backup
 from schemasync.config import load_settings
 from tests.backups.helpers import fill, fingerprint
 from tests.conftest import TestDB

@@ -10,13 +10,13 @@ from botocore.exceptions import ClientError
 
 from schemasync import db
 from schemasync.apply import StalePlan
-from schemasync.backup import BackupFailed
+from schemasync.backups.format import BackupFailed
+from schemasync.backups.store import Corrupt, StoreError
 from schemasync.deploy import report, steps
 from schemasync.deploy.model import Context, Decision, HazardNote, Outcome, PlannedChange, Report
 from schemasync.deploy.steps import NoOffsiteBackup, is_transient
 from schemasync.errors import ConfigError, ConnectionFailed, ExitCode
 from schemasync.plan import policy
-from schemasync.storage import Corrupt, StoreError
 
 
 def _s3_error(code: str, status: int) -> ClientError:

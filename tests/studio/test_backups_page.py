@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from schemasync.s3store import S3Store
+from schemasync.backups.s3 import S3Store
 from tests.backups.helpers import synthetic_backup
 from tests.conftest import TestDB
 from tests.fixtures.net import free_port

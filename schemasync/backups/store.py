@@ -1,11 +1,10 @@
-"""Backup stores: the local backup directory and an S3 bucket (`s3store.py`), behind one small interface.
+"""Backup stores: the local backup directory (here) and an S3 bucket (`s3.py`), behind one small interface.
 
 Both stores keep a dump and its manifest side by side, and both treat the manifest as the mark of a
 complete backup: locally it is renamed into place after the dump; in S3 it is uploaded only after the
 dump object was verified. A dump without a manifest is therefore never reported as good.
 
-An id is the backup's UTC timestamp, unique per database and environment, short enough to type;
-`find_backups` also accepts `<db>-<env>-<timestamp>`, file names and paths, S3 URIs and `latest`.
+Which stores a configuration uses, and which backup a reference names, is `locate.py`'s business.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from schemasync.backup import (
+from schemasync.backups.format import (
     DUMP_SUFFIX,
     MANIFEST_SUFFIX,
     Digest,
@@ -31,7 +30,6 @@ from schemasync.backup import (
     parse_stamp,
     safe_part,
 )
-from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
 from schemasync.units import human_size
 
@@ -236,98 +234,3 @@ def _stamp_or_mtime(backup_id: str, stat: os.stat_result | None) -> datetime:
         return parse_stamp(backup_id)
     except ValueError:
         return datetime.fromtimestamp(stat.st_mtime, UTC) if stat else datetime.now(UTC)
-
-
-def stores(settings: Settings, *, local_root: Path) -> list[Store]:
-    """The stores this configuration uses: always the local directory, and S3 when a bucket is set."""
-    found: list[Store] = [LocalStore(local_root)]
-    if settings.s3_bucket:
-        from schemasync.s3store import S3Store
-
-        found.append(S3Store(settings))
-    return found
-
-
-def _names(item: StoredBackup) -> set[str]:
-    name = item.location.rsplit("/", 1)[-1]
-    stem = name.removesuffix(DUMP_SUFFIX)
-    return {item.id, name, stem, f"{safe_part(item.database)}-{safe_part(item.environment)}-{item.id}"}
-
-
-def _configured_s3(settings: Settings, bucket: str, key: str) -> bool:
-    prefix = settings.s3_prefix.strip("/")
-    return bucket == settings.s3_bucket and (not prefix or key.startswith(prefix + "/"))
-
-
-def find_backups(
-    ref: str,
-    settings: Settings,
-    *,
-    local_root: Path,
-    series: tuple[str, str] | None = None,
-    confine: bool = False,
-) -> list[StoredBackup]:
-    """Every copy `ref` names, local copies first.
-
-    `ref` is an S3 URI, a path to a dump (or its manifest), `latest` (the newest verified backup of
-    `series`), or an id as `backups list` shows it: the timestamp, `<db>-<env>-<timestamp>`, or the file name.
-    When S3 cannot be searched but a local copy matches, the local copy is enough (a restore must work
-    while S3 is down).
-
-    `confine` is for a `ref` from someone who does not control this machine (a flow run's parameter): a
-    path must then lead (symbolic links resolved) into `local_root`, and an S3 URI into the configured
-    bucket and prefix; a person at a terminal may name any file or bucket they can read.
-    """
-    ref = ref.strip()
-    from schemasync.s3store import S3Store, parse_s3_uri
-
-    if ref.startswith("s3://"):
-        bucket, key = parse_s3_uri(ref)
-        if confine and not _configured_s3(settings, bucket, key):
-            raise StoreError(
-                f"{ref!r} is not in the configured bucket and prefix ({S3Store(settings).describe()}).",
-                "Name a backup from schemasync backups list (an id, latest, or one of its s3:// URIs).",
-            )
-        return [S3Store(settings, bucket=bucket).item(key)]
-    if "/" in ref or ref.endswith((DUMP_SUFFIX, MANIFEST_SUFFIX)):
-        path = Path(ref).expanduser()
-        if confine and path.resolve().parent != local_root.resolve():
-            raise StoreError(
-                f"{ref!r} is not a file of the backup directory {local_root}.",
-                "Name a backup by its id (schemasync backups list) or a file inside the backup directory.",
-            )
-        for candidate in (path, local_root / path.name):
-            if candidate.is_file() and parse_name(
-                candidate.name.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX
-                if candidate.name.endswith(MANIFEST_SUFFIX)
-                else candidate.name
-            ):
-                return [LocalStore(candidate.parent).item(candidate)]
-        if not path.exists() and not (local_root / path.name).exists():
-            raise StoreError(
-                f"There is no file {ref} (nor {path.name} in the backup directory {local_root}).",
-                "Check the path; schemasync backups list shows every backup, with its id and location.",
-            )
-        if path.exists() or "/" in ref:
-            raise StoreError(
-                f"{ref} is not a schemasync backup file (<db>-<env>-<timestamp>-v<version>.dump with its manifest).",
-                "Pass a path, an id or an S3 URI from schemasync backups list.",
-            )
-
-    def matching(items: list[StoredBackup]) -> list[StoredBackup]:
-        if ref == "latest":
-            return [i for i in items if i.verified and (series is None or i.belongs_to(*series))]
-        return [i for i in items if ref in _names(i)]
-
-    found = matching(LocalStore(local_root).list())
-    if settings.s3_bucket:
-        try:
-            found += matching(S3Store(settings).list())
-        except SchemasyncError as exc:
-            if not found:
-                raise
-            log.warning("S3 could not be searched (%s); using the local copy", exc.message)
-    if ref == "latest" and found:
-        newest = max(found, key=lambda i: i.taken_at)
-        found = [i for i in found if (i.id, i.series) == (newest.id, newest.series)]
-    return found

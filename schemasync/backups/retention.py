@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemasync.storage import INCOMPLETE_GRACE, StoredBackup, newest_first
+from schemasync.backups.store import INCOMPLETE_GRACE, StoredBackup, newest_first
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ def describe_age(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def plan(
+def decide(
     items: list[StoredBackup],
     *,
     keep: int,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from schemasync import __version__, secrets
-from schemasync.backup import (
+from schemasync.backups.format import (
     CHUNK,
     DUMP_SUFFIX,
     ID_PATTERN,
@@ -48,9 +48,10 @@ from schemasync.backup import (
     plain_name,
     safe_part,
 )
+from schemasync.backups.store import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
-from schemasync.storage import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
+from schemasync.privatefiles import open_private, temporary_name, write_private
 from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
@@ -469,11 +470,7 @@ class S3Store:
         if not entries:
             path.unlink(missing_ok=True)
             return
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")  # a crash leftover is swept by prune
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(e, sort_keys=True) + "\n" for e in entries)
-        os.replace(tmp, path)
+        write_private(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
 
     def _note_abandoned(self, key: str) -> None:
         """Remember a key whose failed multipart upload could not be aborted (S3 unreachable); best effort."""
@@ -681,12 +678,11 @@ class S3Store:
                 "Move it away (a backup directory holds only backups) and run again.",
             )
         ensure_dir(dest_dir)
-        tmp = dest_dir / f".{final.name}.tmp-{os.getpid()}"
-        mtmp = dest_dir / f".{manifest_path(final).name}.tmp-{os.getpid()}"
+        tmp = temporary_name(final)  # hidden, so a crash leftover is swept by prune
+        mtmp = temporary_name(manifest_path(final))
         log.info("Downloading %s (%s)", item.location, human_size(item.size))
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
+            with open_private(tmp) as fh:
                 try:
                     sha, size = self._stream_hash(item.key, fh)
                 except Exception as exc:
@@ -699,8 +695,7 @@ class S3Store:
                     f"The download of {item.location} does not match its manifest ({problem}); it was discarded.",
                     "The object is damaged: restore another backup (schemasync backups list), and check the bucket.",
                 )
-            fd = os.open(mtmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as mh:
+            with open_private(mtmp, "w", encoding="utf-8") as mh:
                 mh.write(item.manifest.dumps())
             os.replace(tmp, final)
             os.replace(mtmp, manifest_path(final))

@@ -34,12 +34,12 @@ import psycopg
 from psycopg import sql
 
 from schemasync import db, inventory, pgtools, secrets, versions
-from schemasync.backup import backup_root, digest_file
+from schemasync.backups.format import backup_root, digest_file
+from schemasync.backups.locate import find_backups, holder
+from schemasync.backups.store import Corrupt, StoredBackup, StoreError
 from schemasync.bookkeeping import OWN_TABLES
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, Refused, SchemasyncError
-from schemasync.s3store import S3Store
-from schemasync.storage import Corrupt, LocalStore, StoredBackup, StoreError, find_backups
 from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ def prepare(
     """Find, fetch and verify the backup, and look at the target: everything a confirmation prompt needs.
 
     Refusals that need only the manifest (no manifest, another database or environment) come before the
-    download, so they leave nothing behind. `confine`: see `storage.find_backups`.
+    download, so they leave nothing behind. `confine`: see `locate.find_backups`.
     """
     root = backup_root(settings)
     found = find_backups(ref, settings, local_root=root, series=(target.name, settings.env), confine=confine)
@@ -258,11 +258,7 @@ def prepare(
     if other is not None and not from_other_database:
         raise Refused(f"Not restored: {other}.", OTHER_DATABASE_HINT)
     try:
-        if item.store == "local":
-            dump = LocalStore(Path(item.location).parent).fetch(item, root)
-        else:
-            assert item.key is not None
-            dump = S3Store(settings, bucket=item.location.split("/")[2]).fetch(item, root)
+        dump = holder(settings, item).fetch(item, root)
     except Corrupt as exc:
         raise Refused(f"{exc.message} Nothing was restored.", exc.hint) from None
     log.info("Verified %s: SHA-256 matches the manifest", dump)

@@ -15,45 +15,45 @@ when a bucket is configured.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from schemasync import __version__, db, pgtools, secrets, versions
+import psycopg
+
+from schemasync import __version__, db, pgtools, secrets, snapshots, versions
+from schemasync.backups.format import (
+    DUMP_SUFFIX,
+    BackupFailed,
+    Digest,
+    Manifest,
+    backup_root,
+    digest_file,
+    dump_name,
+    ensure_dir,
+    manifest_path,
+    safe_part,
+    stamp,
+)
+from schemasync.backups.s3 import S3Store
+from schemasync.backups.store import StoredBackup
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.privatefiles import fsync_path, open_private, write_private
+from schemasync.schema.inspect import inspect
 from schemasync.units import human_size
 
-if TYPE_CHECKING:
-    import psycopg
-
-    from schemasync.storage import StoredBackup
-
 log = logging.getLogger(__name__)
-
-STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-ID_PATTERN = r"\d{8}T\d{6}Z"
-DUMP_SUFFIX = ".dump"
-MANIFEST_SUFFIX = ".manifest.json"
-CHUNK = 1024 * 1024
-MANIFEST_VERSION = 1
-_NAME = re.compile(rf"^(?P<series>.+)-(?P<id>{ID_PATTERN})-v(?P<version>.+)\.dump$")
-
-
-class BackupFailed(SchemasyncError):
-    """The dump could not be written; nothing was left behind."""
 
 
 class UploadFailed(SchemasyncError):
@@ -62,162 +62,6 @@ class UploadFailed(SchemasyncError):
     def __init__(self, message: str, hint: str | None = None, *, backup: TakenBackup | None = None) -> None:
         super().__init__(message, hint)
         self.backup = backup
-
-
-def safe_part(text: str) -> str:
-    """A file-name and S3-key friendly form of a database name, environment or version."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "_"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(STAMP_FORMAT)
-
-
-def parse_stamp(text: str) -> datetime:
-    return datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=UTC)
-
-
-def dump_name(database: str, env: str, backup_id: str, version: str | None) -> str:
-    return f"{safe_part(database)}-{safe_part(env)}-{backup_id}-v{safe_part(version or 'unknown')}{DUMP_SUFFIX}"
-
-
-def manifest_path(dump: Path) -> Path:
-    return dump.with_name(dump.name.removesuffix(DUMP_SUFFIX) + MANIFEST_SUFFIX)
-
-
-def parse_name(name: str) -> dict[str, str] | None:
-    """{'series', 'id', 'version'} from a dump's file name, or None when it is not one of ours."""
-    match = _NAME.match(name)
-    return match.groupdict() if match else None
-
-
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
-
-def plain_name(name: str) -> bool:
-    """Whether `name` is a file name we would write ourselves: letters, digits, `_.-`, no dot first.
-
-    Stricter than "no slash": a name from a bucket listing or a manifest is untrusted, and NUL, newlines,
-    backslashes, `..` and leading dots (hidden files, `.`/`..`) have no place in a backup's name.
-    """
-    return _PLAIN_NAME.fullmatch(name) is not None
-
-
-def confined(root: Path, name: str) -> Path:
-    """`root / name` once `name` is a plain file name and the path, resolved, is directly inside `root`.
-
-    Every place that writes a file whose name comes from outside (an S3 key) goes through here first,
-    before anything is created; a ValueError names the refused name.
-    """
-    if not plain_name(name):
-        raise ValueError(f"{name!r} is not a plain file name")
-    path = root / name
-    if path.resolve().parent != root.resolve():
-        raise ValueError(f"{name!r} does not stay inside {root}")
-    return path
-
-
-def backup_root(settings: Settings) -> Path:
-    """The backup directory; a relative one is taken relative to the project, not the current directory."""
-    root = settings.backup_dir
-    return root if root.is_absolute() else settings.project_dir / root
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """Size and SHA-256 of a file, plus SHA-256 of each part when it was hashed with a part size (for S3)."""
-
-    size: int
-    sha256: str
-    part_size: int | None = None
-    parts: tuple[bytes, ...] = ()
-
-    def composite(self) -> str:
-        """S3's checksum of the object: base64 SHA-256, or of the parts' digests with '-N' for multipart uploads."""
-        if not self.parts:
-            return base64.b64encode(bytes.fromhex(self.sha256)).decode()
-        whole = hashlib.sha256(b"".join(self.parts)).digest()
-        return f"{base64.b64encode(whole).decode()}-{len(self.parts)}"
-
-
-def digest_file(path: Path, part_size: int | None = None) -> Digest:
-    """Hash a file in 1 MiB reads; with `part_size`, also each part of that size (one pass, flat memory)."""
-    whole = hashlib.sha256()
-    parts: list[bytes] = []
-    part = hashlib.sha256()
-    in_part = 0
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK if part_size is None else min(CHUNK, part_size - in_part)):
-            whole.update(chunk)
-            size += len(chunk)
-            if part_size is not None:
-                part.update(chunk)
-                in_part += len(chunk)
-                if in_part == part_size:
-                    parts.append(part.digest())
-                    part, in_part = hashlib.sha256(), 0
-    if part_size is not None and in_part:
-        parts.append(part.digest())
-    return Digest(size, whole.hexdigest(), part_size, tuple(parts))
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """What a dump is: written beside it and uploaded with it, never changed afterwards."""
-
-    id: str
-    database: str
-    database_display: str
-    environment: str
-    app_version: str | None
-    schema_version: str | None
-    schema_hash: str | None
-    server_version: str
-    pg_dump_version: str
-    tool_version: str
-    file: str
-    size: int
-    sha256: str
-    started_at: datetime
-    finished_at: datetime
-    format: str = "custom"
-    snapshot: Mapping[str, Any] | None = None
-    manifest_version: int = MANIFEST_VERSION
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def taken_at(self) -> datetime:
-        return self.started_at
-
-    @property
-    def pg_dump_major(self) -> int:
-        return int(self.pg_dump_version.split(".")[0])
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["started_at"] = self.started_at.isoformat()
-        data["finished_at"] = self.finished_at.isoformat()
-        data["snapshot"] = dict(self.snapshot) if self.snapshot is not None else None
-        extra = data.pop("extra")
-        return {**extra, **data}
-
-    def dumps(self) -> str:
-        """The manifest as JSON, scrubbed of any secret that might have slipped into a field."""
-        return secrets.scrub(json.dumps(self.to_json(), indent=2, default=str)) + "\n"
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Manifest:
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
-        values = {k: v for k, v in data.items() if k in known}
-        values["started_at"] = datetime.fromisoformat(values["started_at"])
-        values["finished_at"] = datetime.fromisoformat(values["finished_at"])
-        values["size"] = int(values["size"])
-        return cls(**values, extra={k: v for k, v in data.items() if k not in known})
-
-    @classmethod
-    def loads(cls, text: str | bytes) -> Manifest:
-        return cls.from_json(json.loads(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,35 +85,6 @@ class TakenBackup:
     def restore_command(self) -> str:
         env = "" if self.manifest.environment == "development" else f" --env {self.manifest.environment}"
         return f"schemasync restore {self.location if self.remote is not None else self.id}{env}"
-
-
-def _private_write(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def ensure_dir(root: Path) -> None:
-    """Create the backup directory (owner-only) if needed; a clear error when that is impossible."""
-    try:
-        root.mkdir(parents=True, mode=0o700, exist_ok=True)  # two backups starting together both create it
-        if not os.access(root, os.W_OK | os.X_OK):
-            raise PermissionError(f"no write permission on {root}")
-    except OSError as exc:
-        raise BackupFailed(
-            f"The backup directory {root} cannot be used: {exc.strerror or exc}.",
-            "Fix its permissions or point SCHEMASYNC_BACKUP_DIR (--backup-dir) at a writable directory.",
-        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,11 +113,6 @@ def _database_facts(conn_db: db.Database, settings: Settings) -> _Facts:
 
 def _snapshot(conn: psycopg.Connection, settings: Settings) -> dict[str, Any] | None:
     """The schema for the manifest (what `compare` reads); best effort: a backup never fails for it."""
-    import psycopg
-
-    from schemasync import snapshots
-    from schemasync.schema.inspect import inspect
-
     try:
         db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         return snapshots.manifest_entry(snapshots.without_own_tables(inspect(conn)))
@@ -315,8 +125,6 @@ def _dump_error(stderr: str, returncode: int, root: Path, settings: Settings, ta
     text = secrets.scrub(stderr)
     first = pgtools.first_error(stderr)
     if returncode < 0:
-        import signal
-
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
@@ -374,7 +182,7 @@ def _reserve_id(root: Path, database: str, env: str, backup_id: str) -> Path | N
         return None
     marker = root / f".{prefix}.tmp-claim"
     try:
-        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        open_private(marker).close()
     except FileExistsError:
         return None
     return marker
@@ -413,10 +221,9 @@ def write_dump(
     name = dump_name(target.name, settings.env, backup_id, app_version)
     final = root / name
     tmp = root / f".{name}.tmp-{os.getpid()}"
-    manifest_tmp = root / f".{manifest_path(final).name}.tmp-{os.getpid()}"
     log.info("Backing up %s with %s %s to %s", target.display, tool.name, tool.version, final)
     try:
-        _private_write(tmp, b"")
+        open_private(tmp).close()
         cmd = [tool.path, "--format=custom", f"--file={tmp}", "--no-password"]
         if settings.lock_timeout > 0:
             cmd.append(f"--lock-wait-timeout={max(1, int(settings.lock_timeout * 1000))}")
@@ -436,7 +243,7 @@ def write_dump(
             raise _dump_error(stderr, proc.returncode, root, settings, target)
         try:
             os.chmod(tmp, 0o600)
-            _fsync_path(tmp)
+            fsync_path(tmp)
             digest = digest_file(tmp, part_size_for(tmp.stat().st_size) if part_size_for else None)
             finished = clock()
             manifest = Manifest(
@@ -457,10 +264,9 @@ def write_dump(
                 finished_at=max(finished, started),
                 snapshot=snapshot if snapshot is not None else facts.snapshot,
             )
-            _private_write(manifest_tmp, manifest.dumps().encode())
             os.replace(tmp, final)
-            os.replace(manifest_tmp, manifest_path(final))
-            _fsync_path(root)
+            write_private(manifest_path(final), manifest.dumps(), durable=True)  # last: the mark of a good backup
+            fsync_path(root)
         except OSError as exc:
             full = exc.errno == 28  # ENOSPC
             raise BackupFailed(
@@ -470,7 +276,7 @@ def write_dump(
                 else "Check the backup directory's permissions and disk.",
             ) from None
     except BaseException:
-        for leftover in (tmp, manifest_tmp, final if not manifest_path(final).exists() else None):
+        for leftover in (tmp, final if not manifest_path(final).exists() else None):
             if leftover is not None:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
@@ -499,8 +305,6 @@ def take_backup(
     """
     store = None
     if upload and settings.s3_bucket:
-        from schemasync.s3store import S3Store
-
         store = S3Store(settings)
         store.preflight()
     path, manifest, digest = write_dump(
