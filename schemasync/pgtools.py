@@ -152,7 +152,7 @@ def _embedded_bin_dir() -> str | None:
             return str(candidate)
     import warnings
 
-    from schemasync import embedded
+    from schemasync.db import embedded
 
     with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR on some machines
         warnings.simplefilter("ignore")

@@ -45,7 +45,7 @@ def _series(loaded: Loaded) -> tuple[str, str]:
     """(database name, environment) of the configured database, without starting the embedded server."""
     settings = loaded.settings
     if settings.database_url is None and not settings.is_production:
-        from schemasync import embedded
+        from schemasync.db import embedded
 
         return (embedded.DBNAME, settings.env)
     return (db.resolve(settings, dict(loaded.sources), start_embedded=False).name, settings.env)

@@ -289,7 +289,7 @@ def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
 
 def _dev_database_text(loaded: Loaded) -> str:
     """Which dev database the looks use; the default depends on the target, which `status` names for sure."""
-    from schemasync import embedded
+    from schemasync.db import embedded
     from schemasync.schema import devdb
 
     if loaded.settings.dev_url is not None:

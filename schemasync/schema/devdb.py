@@ -199,7 +199,7 @@ def choose(conn: psycopg.Connection, settings: Settings) -> DevChoice:
             dev,
             (parts.get("host", "localhost"), parts.get("port", "5432"), dev.name),
         )
-    from schemasync import embedded
+    from schemasync.db import embedded
 
     if embedded.major_version() == facts.major:
         pgdata = (settings.project_dir / settings.embedded_dir).resolve()
@@ -381,7 +381,7 @@ def _create_extension(dconn: psycopg.Connection, ext: Extension, where: str) -> 
 
 def _embedded_database(settings: Settings) -> db.Database:
     """The embedded server's `schemasync_dev` database, started and created when needed (one thread at a time)."""
-    from schemasync import embedded
+    from schemasync.db import embedded
 
     with _embedded_lock:
         admin = embedded.server(settings)

@@ -443,7 +443,7 @@ class Source:
     def series(self) -> tuple[str, str]:
         """(database name, environment) as backups name it; the embedded server's name when embedded."""
         if self.target.embedded:
-            from schemasync import embedded
+            from schemasync.db import embedded
 
             return (embedded.DBNAME, self.settings.env)
         return (self.target.name, self.settings.env)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from schemasync import embedded
+from schemasync.db import embedded
 from schemasync.errors import ConfigError
 from schemasync.schema import devdb
 from tests.conftest import TestDB, drop_database, make_database, url_for

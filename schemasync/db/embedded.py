@@ -18,15 +18,15 @@ from typing import Any
 
 import psycopg
 
-from schemasync import db
 from schemasync.config import Settings
+from schemasync.db.connection import Database
 from schemasync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 DBNAME = "app"
 
 
-def ensure(settings: Settings) -> db.Database:
+def ensure(settings: Settings) -> Database:
     """Start (or reuse) the embedded server and return its `app` database."""
     pgdata = (settings.project_dir / settings.embedded_dir).resolve()
     fresh = not (pgdata / "PG_VERSION").exists()
@@ -44,7 +44,7 @@ def ensure(settings: Settings) -> db.Database:
     return admin.with_dbname(DBNAME)
 
 
-def server(settings: Settings) -> db.Database:
+def server(settings: Settings) -> Database:
     """Start (or reuse) the embedded server; its `postgres` database (for creating others in it)."""
     try:
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR in containers: not ours to fix
@@ -57,7 +57,7 @@ def server(settings: Settings) -> db.Database:
         ) from None
     pgdata = (settings.project_dir / settings.embedded_dir).resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    return db.Database(_start(pgserver, pgdata), "embedded", embedded=True)
+    return Database(_start(pgserver, pgdata), "embedded", embedded=True)
 
 
 def major_version() -> int | None:
