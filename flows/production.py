@@ -42,7 +42,7 @@ from flows.approval import (
 )
 from flows.logs import forward_engine_logs
 from flows.results import local_result_storage
-from schemasync import secrets, versions
+from schemasync import secrets
 from schemasync.deploy import gate, steps
 from schemasync.deploy import report as markdown
 from schemasync.deploy.gate import ApproverNotAllowed, Pin
@@ -58,6 +58,7 @@ from schemasync.deploy.model import (
     Target,
 )
 from schemasync.errors import CommittedApplyFailed, Refused, SchemasyncError
+from schemasync.history import versions
 from tasks import production as t
 
 RESULTS_DIR = ".prefect-results"  # inside the backup directory (hidden: `backups list` ignores it)

@@ -28,11 +28,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from flows import preapproval
 from flows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
 from flows.logs import forward_engine_logs
-from schemasync import db, restore, secrets, versions
+from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
 from schemasync.deploy.gate import ApproverNotAllowed
 from schemasync.errors import ConfigError, Refused
+from schemasync.history import versions
 from schemasync.safetext import escape_markdown as md
 from tasks.restore import restore_backup, verify_backup
 

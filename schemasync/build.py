@@ -34,9 +34,10 @@ from pathlib import Path
 
 import psycopg
 
-from schemasync import secrets, versions
+from schemasync import secrets
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.history import versions
 
 log = logging.getLogger(__name__)
 

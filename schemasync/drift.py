@@ -44,9 +44,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
-from schemasync import db, secrets, versions
+from schemasync import db, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError, ConnectionFailed, ExitCode, SchemasyncError
+from schemasync.history import versions
 from schemasync.safetext import escape_markdown, fence
 
 if TYPE_CHECKING:

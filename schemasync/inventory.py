@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from schemasync.versions import SCHEMA as VERSIONS_SCHEMA
+from schemasync.history.versions import SCHEMA as VERSIONS_SCHEMA
 
 OWN_TABLES = {(VERSIONS_SCHEMA, "schema_versions"), (VERSIONS_SCHEMA, "schema_snapshots")}
 EXACT_COUNT_BUDGET_BYTES = 64 * 1024 * 1024  # total heap bytes we are willing to scan for exact counts

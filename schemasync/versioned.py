@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from schemasync import db, secrets, versions
+from schemasync import db, secrets
 from schemasync.errors import ApplyFailed, ExitCode, Refused, SchemasyncError
+from schemasync.history import versions
 from schemasync.migrations import project
 from schemasync.migrations.project import Revision, State
 

@@ -22,7 +22,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.logging import get_run_logger
 from prefect.states import State
 
-from schemasync import secrets, versions
+from schemasync import secrets
 from schemasync.build import CommandRun, Verification
 from schemasync.deploy import steps
 from schemasync.deploy.gate import Pin
@@ -34,6 +34,7 @@ from schemasync.deploy.model import (
     PlannedChange,
     Target,
 )
+from schemasync.history import versions
 
 RETRY_DELAYS = [2, 10, 30]  # seconds before the 1st, 2nd and 3rd retry
 

@@ -83,10 +83,11 @@ def run_versioned_sync(loaded: Loaded, *, yes: bool, allow_downgrade: bool, no_b
     """`sync` when the app keeps Alembic migrations: apply them (alembic upgrade head), then check drift."""
     import sys
 
-    from schemasync import versioned, versions
+    from schemasync import versioned
     from schemasync.cli.info import app_version_of
     from schemasync.cli.schema import _ask
     from schemasync.errors import ExitCode, Refused
+    from schemasync.history import versions
 
     settings = loaded.settings
     app_version = app_version_of(loaded, required=True)

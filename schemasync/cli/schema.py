@@ -18,11 +18,12 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
-from schemasync import db, engine, versions
+from schemasync import db, engine
 from schemasync.cli.app import app, err, out, uses_settings
 from schemasync.cli.info import app_version_of
 from schemasync.config import Loaded, Settings
 from schemasync.errors import ConfigError, ExitCode, Refused
+from schemasync.history import versions
 from schemasync.schema.model import RenameHints, Schema
 
 log = logging.getLogger(__name__)

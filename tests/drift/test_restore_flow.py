@@ -9,9 +9,10 @@ import pytest
 
 from flows.approval import Approval, answer, pending_approvals
 from flows.restore import RestoreOptions, restore_database
-from schemasync import db, versions
+from schemasync import db
 from schemasync.backup import take_backup
 from schemasync.config import load_settings
+from schemasync.history import versions
 from tests.backups.helpers import fill, fingerprint
 from tests.conftest import TestDB
 from tests.prefect.helpers import in_thread

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from schemasync import versions
 from schemasync.errors import ConfigError, Refused
+from schemasync.history import versions
 from tests.conftest import TestDB
 
 LEGACY_LAYOUTS = {

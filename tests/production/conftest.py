@@ -158,7 +158,7 @@ def app(pg: TestDB, prefect_api, s3_server: S3Server, s3_bucket: str, tmp_path: 
     (project / "shopmodels.py").write_text(MODELS)
     pg.execute("CREATE TABLE customers (id serial PRIMARY KEY, name varchar(100) NOT NULL)")
     pg.execute("INSERT INTO customers (name) SELECT 'customer ' || g FROM generate_series(1, 25) g")
-    from schemasync import versions
+    from schemasync.history import versions
 
     with pg.connect() as conn, conn.transaction():
         versions.ensure_table(conn, announce=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemasync.compare import KINDS, Comparison
+from schemasync.history.comparison import KINDS, Comparison
 from schemasync.safetext import escape_markdown as md
 from schemasync.safetext import markdown_code as code
 

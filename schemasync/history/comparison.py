@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
-from schemasync import snapshots
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions, managed_schemas
 from schemasync.errors import ConfigError
+from schemasync.history import snapshots
 from schemasync.schema.model import Column, Index, Reported, Schema
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def resolve(
 def _recorded(conn: psycopg.Connection, text: str, ref: str) -> Side:
     from psycopg import sql
 
-    from schemasync import versions
+    from schemasync.history import versions
 
     have_table = snapshots.table_columns(conn) is not None
     if text == LATEST:
@@ -161,7 +161,7 @@ def _version_row(conn: psycopg.Connection, where: str, value: object) -> Any:
     from psycopg import sql
     from psycopg.rows import dict_row
 
-    from schemasync import versions
+    from schemasync.history import versions
 
     if versions.table_columns(conn) is None:
         return None
@@ -177,7 +177,7 @@ def _version_by_string(conn: psycopg.Connection, value: str) -> Any:
     """The newest row recording `value`, written exactly or as an equal PEP 440 version (1.0 == 1.0.0)."""
     from packaging.version import InvalidVersion, Version
 
-    from schemasync import versions
+    from schemasync.history import versions
 
     exact = _version_row(conn, "schema_version = %s", value)
     if exact is not None:

@@ -11,9 +11,7 @@ Versions compare with PEP 440 ordering (`packaging`), which also reads semver st
 
 from __future__ import annotations
 
-import getpass
 import logging
-import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +24,8 @@ from psycopg.rows import dict_row
 
 from schemasync import __version__, safetext
 from schemasync.errors import ConfigError, Refused
+from schemasync.history import snapshots
+from schemasync.history.actor import actor
 
 log = logging.getLogger(__name__)
 
@@ -315,15 +315,6 @@ class Record:
     applied_by: str | None = None
 
 
-def actor() -> str:
-    """Who is running this: OS user at host (the database role is visible in the server's own logs)."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"[:200]
-
-
 def record(conn: psycopg.Connection, entry: Record, *, snapshot: bool = True) -> int:
     """Insert one row, and a snapshot of the schema as it is now, inside the caller's transaction.
 
@@ -334,8 +325,6 @@ def record(conn: psycopg.Connection, entry: Record, *, snapshot: bool = True) ->
     with conn.transaction():
         version_id = _insert(conn, entry)
         if snapshot:
-            from schemasync import snapshots
-
             snapshots.take(conn, version_id=version_id, schema_version=entry.schema_version, taken_by=entry.applied_by)
     return version_id
 

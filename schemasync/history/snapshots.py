@@ -36,6 +36,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from schemasync.errors import ConfigError
+from schemasync.history.actor import actor
 from schemasync.schema.model import FormatVersion, Schema
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,6 @@ def take(
     taken_by: str | None = None,
 ) -> int:
     """Store a snapshot of `schema` (else of the database as it is now) in the caller's transaction."""
-    from schemasync import versions
     from schemasync.schema.inspect import inspect
 
     value = without_own_tables(schema if schema is not None else inspect(conn)).sorted()
@@ -209,7 +209,7 @@ def take(
             label,
             schema_version,
             value.hash(),
-            taken_by or versions.actor(),
+            taken_by or actor(),
             FormatVersion,
             len(text),
             gzip.compress(text, compresslevel=6, mtime=0),
