@@ -31,9 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from schemasync import __version__, db, pgtools, secrets, versions
+from schemasync import __version__, db, pgtools, secrets
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.history import versions
 from schemasync.units import human_size
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ def _snapshot(conn: psycopg.Connection, settings: Settings) -> dict[str, Any] | 
     """The schema for the manifest (what `compare` reads); best effort: a backup never fails for it."""
     import psycopg
 
-    from schemasync import snapshots
+    from schemasync.history import snapshots
     from schemasync.schema.inspect import inspect
 
     try:

@@ -33,10 +33,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from schemasync import db, inventory, pgtools, secrets, versions
+from schemasync import db, inventory, pgtools, secrets
 from schemasync.backup import backup_root, digest_file
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, Refused, SchemasyncError
+from schemasync.history import versions
 from schemasync.s3store import S3Store
 from schemasync.storage import Corrupt, LocalStore, StoredBackup, StoreError, find_backups
 from schemasync.units import human_size
