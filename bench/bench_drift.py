@@ -138,7 +138,7 @@ def main() -> None:
         print(f"built {args.databases} databases of {args.tables} tables in {time.perf_counter() - started:.1f}s")
         stack.enter_context(prefect_api())
 
-        from flows.drift import WORKERS, drift_check
+        from schemasync.workflows.flows.drift import WORKERS, drift_check
         from schemasync.drift import check_targets, outcome, parse_targets
 
         raw = [

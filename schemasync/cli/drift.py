@@ -39,7 +39,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines."
 
 def read_secret_block(name: str) -> str:
     """A Prefect Secret block's value, through the configured Prefect API (imported only when needed)."""
-    from tasks.drift import read_secret_block as read
+    from schemasync.workflows.tasks.drift import read_secret_block as read
 
     return read(name, require_api=True)
 

@@ -145,8 +145,8 @@ def production(
 
     import httpx
 
-    from flows.preapproval import Terminal, at_terminal
-    from flows.production import ProductionOptions, production_deploy
+    from schemasync.workflows.preapproval import Terminal, at_terminal
+    from schemasync.workflows.flows.production import ProductionOptions, production_deploy
 
     options = ProductionOptions(
         project_dir=str(settings.project_dir.resolve()),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.drift import DriftFound, drift_check
+from schemasync.workflows.flows.drift import DriftFound, drift_check
 from schemasync.safetext import escape_markdown
 from tests.conftest import TestDB
 from tests.drift import helpers

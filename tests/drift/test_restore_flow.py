@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.approval import Approval, answer, pending_approvals
-from flows.restore import RestoreOptions, restore_database
+from schemasync.workflows.approval import Approval, answer, pending_approvals
+from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from schemasync import db
 from schemasync.backup import take_backup
 from schemasync.config import load_settings

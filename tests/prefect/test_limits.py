@@ -7,7 +7,7 @@ import time
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.limits import ChangeSlotBusy, limit_name, one_change_at_a_time
+from schemasync.workflows.limits import ChangeSlotBusy, limit_name, one_change_at_a_time
 from schemasync.db import parse_url
 from tests.prefect.helpers import finish, flow_process, unique
 

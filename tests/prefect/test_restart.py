@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.approval import Approval, RunNotAwaitingApproval, answer
+from schemasync.workflows.approval import Approval, RunNotAwaitingApproval, answer
 from tests.prefect.helpers import finish, flow_process, paused, read_run, unique, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.reliability, pytest.mark.slow]

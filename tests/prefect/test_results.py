@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.approval import Approval, answer
+from schemasync.workflows.approval import Approval, answer
 from tests.prefect import sample_flows as flows
 from tests.prefect.helpers import in_thread, paused, unique, wait_for
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from flows.preapproval import Terminal
+from schemasync.workflows.preapproval import Terminal
 from tests.conftest import TestDB
 from tests.fixtures.s3 import CREDENTIALS, S3Server
 
@@ -97,7 +97,7 @@ class App:
         (self.project / "pyproject.toml").write_text(text.replace(f'version = "{old}"', f'version = "{version}"', 1))
 
     def options(self, **values: Any) -> Any:
-        from flows.production import ProductionOptions
+        from schemasync.workflows.flows.production import ProductionOptions
 
         return ProductionOptions(project_dir=str(self.project), **values)
 
@@ -114,8 +114,8 @@ class App:
         (`Terminal(user, approve=True)` is `--approve`); without it the run is like one created through
         the API, whose parameters approve nothing.
         """
-        from flows.preapproval import at_terminal
-        from flows.production import production_deploy
+        from schemasync.workflows.preapproval import at_terminal
+        from schemasync.workflows.flows.production import production_deploy
         from tests.prefect.helpers import in_thread
 
         name = name or f"deploy-{uuid.uuid4().hex[:10]}"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.approval import PLAN_ARTIFACT_KEY, Approval, answer
-from flows.preapproval import Terminal, at_terminal
-from flows.production import ProductionOptions, production_deploy
+from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, Approval, answer
+from schemasync.workflows.preapproval import Terminal, at_terminal
+from schemasync.workflows.flows.production import ProductionOptions, production_deploy
 from schemasync.deploy.model import Outcome
 from tests.conftest import TestDB
 from tests.history.helpers import MODELS_V1, write_project

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from flows.approval import pending_approvals
+from schemasync.workflows.approval import pending_approvals
 from tests.production.conftest import SECRET, App, app_env
 
 pytestmark = [pytest.mark.reliability, pytest.mark.prefect, pytest.mark.s3, pytest.mark.slow]

@@ -25,9 +25,9 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows import preapproval
-from flows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
-from flows.logs import forward_engine_logs
+from schemasync.workflows import preapproval
+from schemasync.workflows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
+from schemasync.workflows.logs import forward_engine_logs
 from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
@@ -35,7 +35,7 @@ from schemasync.deploy.gate import ApproverNotAllowed
 from schemasync.errors import ConfigError, Refused
 from schemasync.history import versions
 from schemasync.safetext import escape_markdown as md
-from tasks.restore import restore_backup, verify_backup
+from schemasync.workflows.tasks.restore import restore_backup, verify_backup
 
 PLAN_KEY = "schemasync-restore-plan"
 OTHER_DATABASE_ENV = preapproval.OTHER_DATABASE_VARIABLE  # the operator's: never from the run's own job variables

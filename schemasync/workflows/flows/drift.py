@@ -58,7 +58,7 @@ from schemasync.drift import (
     table_rows,
 )
 from schemasync.errors import ConfigError, ExitCode, SchemasyncError
-from tasks.drift import check_target
+from schemasync.workflows.tasks.drift import check_target
 
 TABLE_KEY = "schemasync-drift"
 PLAN_KEY_PREFIX = "schemasync-drift-"

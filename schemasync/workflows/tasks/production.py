@@ -146,7 +146,7 @@ def apply_change(
     run_id: str,
     slot_timeout: float | None = None,
 ) -> AppliedChange:
-    from flows.limits import one_change_at_a_time
+    from schemasync.workflows.limits import one_change_at_a_time
 
     applied = steps.apply_change(
         target,
@@ -168,7 +168,7 @@ def apply_change(
 
 @task(name="record-version", **_RETRYING)
 def record_in_sync(target: Target, run_id: str, slot_timeout: float | None = None) -> int:
-    from flows.limits import one_change_at_a_time
+    from schemasync.workflows.limits import one_change_at_a_time
 
     row = steps.record_in_sync(
         target, run_id=run_id, slot=lambda database: one_change_at_a_time(database, timeout=slot_timeout)

@@ -31,17 +31,10 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows import preapproval
-from flows.approval import (
-    PLAN_ARTIFACT_KEY,
-    Approval,
-    ApprovalRequest,
-    ApprovalTimeout,
-    InvalidAnswer,
-    wait_for_approval,
-)
-from flows.logs import forward_engine_logs
-from flows.results import local_result_storage
+from schemasync.workflows import preapproval
+from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
+from schemasync.workflows.logs import forward_engine_logs
+from schemasync.workflows.results import local_result_storage
 from schemasync import secrets
 from schemasync.deploy import gate, steps
 from schemasync.deploy import report as markdown
@@ -59,7 +52,7 @@ from schemasync.deploy.model import (
 )
 from schemasync.errors import CommittedApplyFailed, Refused, SchemasyncError
 from schemasync.history import versions
-from tasks import production as t
+from schemasync.workflows.tasks import production as t
 
 RESULTS_DIR = ".prefect-results"  # inside the backup directory (hidden: `backups list` ignores it)
 
