@@ -3,7 +3,7 @@
 Prefect 3 has no CLI to resume a paused run, so these answer it through the configured Prefect API
 (PREFECT_API_URL or the active Prefect profile). Prefect is imported inside the commands only, so
 `schemasync --help` and `status` do not pay for it; the protocol itself (keys, the Approval form)
-lives in `flows/approval.py`.
+lives in `schemasync/workflows/approval.py`.
 """
 
 from __future__ import annotations

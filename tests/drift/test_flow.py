@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schemasync.workflows.flows.drift import DriftFound, drift_check
 from schemasync.safetext import escape_markdown
+from schemasync.workflows.flows.drift import DriftFound, drift_check
 from tests.conftest import TestDB
 from tests.drift import helpers
 from tests.fixtures.pg import PASSWORD

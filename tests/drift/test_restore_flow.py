@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from schemasync.workflows.approval import Approval, answer, pending_approvals
-from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from schemasync import db
 from schemasync.backup import take_backup
 from schemasync.config import load_settings
 from schemasync.history import versions
+from schemasync.workflows.approval import Approval, answer, pending_approvals
+from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from tests.backups.helpers import fill, fingerprint
 from tests.conftest import TestDB
 from tests.prefect.helpers import in_thread
@@ -62,7 +62,7 @@ def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path
     assert fingerprint(pg) == damaged
 
     # Pre-approved, where the worker allows pre-approving a restore that replaces data: restored in one go,
-    # with the engine's `restore` row (without SCHEMASYNC_ALLOW_PRE_APPROVAL the run would wait: flows/preapproval.py)
+    # with the engine's `restore` row (without SCHEMASYNC_ALLOW_PRE_APPROVAL the run would wait: schemasync/workflows/preapproval.py)
     monkeypatch.setenv("SCHEMASYNC_ALLOW_PRE_APPROVAL", "destructive")
     state = restore_database(options=options.model_copy(update={"pre_approved_by": "alice"}), return_state=True)
     assert state.is_completed(), state.message

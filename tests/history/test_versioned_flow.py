@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from schemasync.workflows.preapproval import Terminal, at_terminal
 from schemasync.workflows.flows.production import ProductionOptions, production_deploy
+from schemasync.workflows.preapproval import Terminal, at_terminal
 from tests.conftest import TestDB
 from tests.history.helpers import MODELS_V1, MODELS_V2, write_project
 

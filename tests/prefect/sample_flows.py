@@ -17,10 +17,10 @@ from prefect import flow, task
 from prefect.cache_policies import DEFAULT
 from pydantic import BaseModel
 
+from schemasync.db import parse_url
 from schemasync.workflows.approval import ApprovalRequest, wait_for_approval
 from schemasync.workflows.limits import one_change_at_a_time
 from schemasync.workflows.results import local_result_storage
-from schemasync.db import parse_url
 
 PLAN = """# Production change for shop on db.example:5432/shop
 

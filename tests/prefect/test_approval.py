@@ -9,7 +9,15 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from schemasync.workflows.approval import DEFAULT_PAUSE_KEY, PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, RunNotAwaitingApproval, answer, pending_approvals
+from schemasync.workflows.approval import (
+    DEFAULT_PAUSE_KEY,
+    PLAN_ARTIFACT_KEY,
+    REQUEST_ARTIFACT_KEY,
+    Approval,
+    RunNotAwaitingApproval,
+    answer,
+    pending_approvals,
+)
 from tests.prefect import sample_flows as flows
 from tests.prefect.helpers import in_thread, paused, unique, wait_for
 

@@ -15,7 +15,7 @@ try:
     main()
 except SystemExit:
     pass
-print("PREFECT", sorted(m for m in sys.modules if m.split(".")[0] in ("prefect", "flows")))
+print("PREFECT", sorted(m for m in sys.modules if m.split(".")[0] == "prefect" or m.startswith("schemasync.workflows")))
 """
 
 

@@ -114,8 +114,8 @@ class App:
         (`Terminal(user, approve=True)` is `--approve`); without it the run is like one created through
         the API, whose parameters approve nothing.
         """
-        from schemasync.workflows.preapproval import at_terminal
         from schemasync.workflows.flows.production import production_deploy
+        from schemasync.workflows.preapproval import at_terminal
         from tests.prefect.helpers import in_thread
 
         name = name or f"deploy-{uuid.uuid4().hex[:10]}"

@@ -18,9 +18,9 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.states import Running
 
+from schemasync.deploy.gate import ApproverNotAllowed
 from schemasync.workflows.approval import Approval, answer, pending_approvals
 from schemasync.workflows.preapproval import Terminal
-from schemasync.deploy.gate import ApproverNotAllowed
 from tests.conftest import ROOT, drop_database, make_database, url_for
 from tests.prefect.helpers import read_run
 from tests.production.conftest import App

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, Approval, answer
-from schemasync.workflows.preapproval import Terminal, at_terminal
-from schemasync.workflows.flows.production import ProductionOptions, production_deploy
 from schemasync.deploy.model import Outcome
+from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, Approval, answer
+from schemasync.workflows.flows.production import ProductionOptions, production_deploy
+from schemasync.workflows.preapproval import Terminal, at_terminal
 from tests.conftest import TestDB
 from tests.history.helpers import MODELS_V1, write_project
 from tests.prefect.helpers import in_thread, unique

@@ -31,10 +31,6 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from schemasync.workflows import preapproval
-from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
-from schemasync.workflows.logs import forward_engine_logs
-from schemasync.workflows.results import local_result_storage
 from schemasync import secrets
 from schemasync.deploy import gate, steps
 from schemasync.deploy import report as markdown
@@ -52,6 +48,17 @@ from schemasync.deploy.model import (
 )
 from schemasync.errors import CommittedApplyFailed, Refused, SchemasyncError
 from schemasync.history import versions
+from schemasync.workflows import preapproval
+from schemasync.workflows.approval import (
+    PLAN_ARTIFACT_KEY,
+    Approval,
+    ApprovalRequest,
+    ApprovalTimeout,
+    InvalidAnswer,
+    wait_for_approval,
+)
+from schemasync.workflows.logs import forward_engine_logs
+from schemasync.workflows.results import local_result_storage
 from schemasync.workflows.tasks import production as t
 
 RESULTS_DIR = ".prefect-results"  # inside the backup directory (hidden: `backups list` ignores it)
@@ -114,7 +121,7 @@ class ProductionOptions(BaseModel):
         None,
         max_length=200,
         description="Ask to skip the approval pause, pre-approved by this person. Honoured only where the worker "
-        "sets SCHEMASYNC_ALLOW_PRE_APPROVAL (flows/preapproval.py); otherwise the run waits for an approver.",
+        "sets SCHEMASYNC_ALLOW_PRE_APPROVAL (schemasync/workflows/preapproval.py); otherwise the run waits for an approver.",
     )
     comment: str = Field("", max_length=2000, description="Comment recorded with a pre-approval.")
 
@@ -313,7 +320,7 @@ def _backup(target: Target, context: Context, planned: PlannedChange, options: P
 def _pre_approval(
     options: ProductionOptions, context: Context, planned: PlannedChange, initiator: str
 ) -> tuple[Decision | None, bool]:
-    """Whether this run skips the pause (and may apply a destructive plan unreviewed): see flows/preapproval.py.
+    """Whether this run skips the pause (and may apply a destructive plan unreviewed): see schemasync/workflows/preapproval.py.
 
     The terminal's `--approve` is the person at it approving, under the approvers rules; a run's
     `pre_approved_by` stands only where the operator allows it and the plan is one they allowed. A

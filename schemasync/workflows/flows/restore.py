@@ -2,14 +2,14 @@
 
 verify (fetch, SHA-256 against the manifest, table of contents, what the target holds now) -> show
 what comes back and what it replaces (artifact `schemasync-restore-plan`) -> approval (pause; skipped
-only when the worker allows the run's pre-approval, flows/preapproval.py) -> rejected: nothing restored, a
+only when the worker allows the run's pre-approval, schemasync/workflows/preapproval.py) -> rejected: nothing restored, a
 `rejected` row | refused (not an allowed approver, no valid answer, no answer in time): nothing restored, a
 `refused` row, Failed | approved: pg_restore in one
 transaction under the change lock; the engine records a `restore` row in schema_versions -> summary
 (artifact `schemasync-restore`).
 
 Run manually (the `restore` deployment has no schedule). The approval gate is the production flow's
-(`flows/approval.py`), so `schemasync runs` lists a waiting restore and `schemasync approve` /
+(`schemasync/workflows/approval.py`), so `schemasync runs` lists a waiting restore and `schemasync approve` /
 `reject` answer it. Parameters name where the URL lives (settings for the environment, or
 `database_url_env`), never the URL: Prefect stores parameters.
 """
@@ -25,9 +25,6 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from schemasync.workflows import preapproval
-from schemasync.workflows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
-from schemasync.workflows.logs import forward_engine_logs
 from schemasync import db, restore, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.deploy import gate
@@ -35,6 +32,9 @@ from schemasync.deploy.gate import ApproverNotAllowed
 from schemasync.errors import ConfigError, Refused
 from schemasync.history import versions
 from schemasync.safetext import escape_markdown as md
+from schemasync.workflows import preapproval
+from schemasync.workflows.approval import Approval, ApprovalRequest, ApprovalTimeout, InvalidAnswer, wait_for_approval
+from schemasync.workflows.logs import forward_engine_logs
 from schemasync.workflows.tasks.restore import restore_backup, verify_backup
 
 PLAN_KEY = "schemasync-restore-plan"
@@ -124,7 +124,7 @@ def plan_markdown(plan: restore.RestorePlan) -> str:
 
 
 def _pre_approved(options: RestoreOptions, settings: Settings, plan: restore.RestorePlan) -> bool:
-    """Whether the run's `pre_approved_by` stands (flows/preapproval.py): the worker allows it for this kind of
+    """Whether the run's `pre_approved_by` stands (schemasync/workflows/preapproval.py): the worker allows it for this kind of
     restore, and the approvers rules accept it. Otherwise the request is logged and an approver is asked."""
     asked = options.pre_approved_by
     if not asked:
