@@ -53,7 +53,7 @@ from schemasync.safetext import escape_markdown, fence
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
-    from schemasync.schema.target import ModelDDL
+    from schemasync.schema.ddl import ModelDDL
 
 log = logging.getLogger(__name__)
 
@@ -412,7 +412,7 @@ def models_for(settings: Settings) -> tuple[MetaData, ModelDDL]:
     """The models and their compiled DDL, once per process and models (importing rewrites sys.path, so one
     at a time; compiling is the CPU-heavy half of a warm check, so not once per database)."""
     from schemasync import engine
-    from schemasync.schema.target import compile_models
+    from schemasync.schema.ddl import compile_models
 
     key = (settings.models or "", str(settings.project_dir.resolve()))
     with _models_lock:

@@ -27,7 +27,7 @@ import psycopg
 from schemasync.schema.model import Schema
 
 if TYPE_CHECKING:
-    from schemasync.schema.target import ModelDDL, Statement
+    from schemasync.schema.ddl import ModelDDL, Statement
 
 _SEQUENCES = re.compile(r"\b(?:SMALL|BIG)?SERIAL\b|\bGENERATED\b[^,]*\bAS IDENTITY\b", re.IGNORECASE)
 SHARE = 2  # use at most 1/SHARE of the lock table: other sessions hold locks too

@@ -56,10 +56,11 @@ from psycopg import sql as pgsql
 from schemasync import db, secrets
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, ConnectionFailed
+from schemasync.schema import scratch
 
 if TYPE_CHECKING:
+    from schemasync.schema.ddl import ModelDDL
     from schemasync.schema.model import Schema
-    from schemasync.schema.target import ModelDDL
 
 log = logging.getLogger(__name__)
 
@@ -241,11 +242,9 @@ def materialise(choice: DevChoice, conn: psycopg.Connection, ddl: ModelDDL) -> t
 
     `conn` is the target: used for SCRATCH, and to reach the target's server for TEMPORARY.
     """
-    from schemasync.schema import target
-
     settings = choice.settings
     if choice.kind == SCRATCH:
-        return target.materialise(conn, ddl), True
+        return scratch.materialise(conn, ddl), True
     needed = _used_extensions(conn, choice.facts.extensions, ddl)
     if choice.kind == TEMPORARY:
         with _temporary_database(conn, choice, settings) as dev:
@@ -265,8 +264,6 @@ def _materialise_in(
     ddl: ModelDDL,
     conn: psycopg.Connection,
 ) -> tuple[Schema, bool]:
-    from schemasync.schema import target
-
     settings = choice.settings
     try:
         dconn = db.connect(dev, settings)
@@ -282,7 +279,7 @@ def _materialise_in(
         db.set_timeouts(dconn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         created = _models_schemas(dconn, ddl.schemas)
         try:
-            return target.materialise(dconn, ddl), exact
+            return scratch.materialise(dconn, ddl), exact
         finally:
             for name in reversed(created):  # empty again: the models were created in scratch schemas
                 dconn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} RESTRICT").format(pgsql.Identifier(name)))
