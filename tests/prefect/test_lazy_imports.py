@@ -9,7 +9,7 @@ import pytest
 
 PROBE = """
 import sys
-from schemasync.cli import main
+from schemasync.cli.entry import main
 sys.argv = ["schemasync", *{args!r}]
 try:
     main()
