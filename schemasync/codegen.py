@@ -27,8 +27,11 @@ import warnings
 from typing import TYPE_CHECKING
 
 from schemasync import db
+from schemasync.diff.names import SERIAL_TYPES
 from schemasync.diff.scope import OWN_TABLES
 from schemasync.errors import ConfigError
+from schemasync.migrations.ops import _plain_column, strip_parens
+from schemasync.schema.inspect import inspect
 from schemasync.schema.model import Index, Schema, UniqueConstraint
 
 if TYPE_CHECKING:
@@ -51,8 +54,6 @@ def introspect(
     import sqlalchemy as sa
     from sqlacodegen.generators import DeclarativeGenerator
     from sqlalchemy.pool import NullPool
-
-    from schemasync.schema.inspect import inspect
 
     with db.session(target, settings) as conn:  # connection problems explained the usual way
         value = inspect(conn, schemas=list(schemas))
@@ -118,8 +119,6 @@ _ATTRIBUTE = re.compile(r"^    (?P<attr>\w+): Mapped\[[^=]*\] = mapped_column\((
 
 def _not_serial(schema: Schema) -> set[tuple[str, str]]:
     """(table, column) of single-column integer primary keys with no default: SQLAlchemy would make them SERIAL."""
-    from schemasync.diff.names import SERIAL_TYPES
-
     found = set()
     for t in schema.tables:
         if t.primary_key is None or len(t.primary_key.columns) != 1:
@@ -206,8 +205,6 @@ def _fix_unique(line: str, table_name: str, uniques: dict[tuple[str, str], Uniqu
 
 def render_index(index: Index) -> tuple[str, bool]:
     """`Index('name', 'col', text('lower(email)'), unique=True, ...)` and whether it uses `text`."""
-    from schemasync.migrations.ops import _plain_column, strip_parens
-
     uses_text = False
     args = [repr(index.name)]
     for key in index.keys:

@@ -44,11 +44,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
-from schemasync import db, secrets
+from schemasync import db, engine, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError, ConnectionFailed, ExitCode, SchemasyncError
 from schemasync.history import versions
+from schemasync.plan import HazardKind
 from schemasync.safetext import escape_markdown, fence
+from schemasync.schema import devdb
+from schemasync.schema import target as models_target
+from schemasync.schema.ddl import compile_models
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -411,9 +415,6 @@ _models: dict[tuple[str, str], tuple[MetaData, ModelDDL]] = {}
 def models_for(settings: Settings) -> tuple[MetaData, ModelDDL]:
     """The models and their compiled DDL, once per process and models (importing rewrites sys.path, so one
     at a time; compiling is the CPU-heavy half of a warm check, so not once per database)."""
-    from schemasync import engine
-    from schemasync.schema.ddl import compile_models
-
     key = (settings.models or "", str(settings.project_dir.resolve()))
     with _models_lock:
         if key not in _models:
@@ -446,8 +447,6 @@ def cache_dir(settings: Settings, database: db.Database) -> Path:
     differ between databases); one shared directory would keep a fleet larger than that limit
     forever cold. A directory per database keeps each one warm until the models change.
     """
-    from schemasync import engine
-
     parts = database.parts
     where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{database.name}"
     return settings.project_dir / engine.CACHE_DIR / "drift" / hashlib.sha256(where.encode()).hexdigest()[:16]
@@ -459,8 +458,6 @@ def shared_cache_dir(settings: Settings) -> Path:
     Its key holds the server major, search path and extensions (`devdb.DevChoice.key_material`), not
     the database, so the fleet's targets that agree on those share one entry.
     """
-    from schemasync import engine
-
     return settings.project_dir / engine.CACHE_DIR / "drift" / "shared"
 
 
@@ -468,11 +465,6 @@ def check_database(
     database: db.Database, settings: Settings, *, name: str, started: float | None = None
 ) -> DriftResult:
     """Versions, diff and hazards of one database against the settings' models (writes nothing)."""
-    from schemasync import engine
-    from schemasync.plan import HazardKind
-    from schemasync.schema import devdb
-    from schemasync.schema import target as models_target
-
     started = time.monotonic() if started is None else started
     base = DriftResult(
         target=name,

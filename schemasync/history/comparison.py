@@ -21,10 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
+from schemasync.diff import analyse
 from schemasync.diff import changes as c
+from schemasync.diff.changes import change_to_dict
 from schemasync.diff.scope import CompareOptions, managed_schemas
 from schemasync.errors import ConfigError
-from schemasync.history import snapshots
+from schemasync.history import snapshots, versions
 from schemasync.schema.model import Column, Index, Reported, Schema
 
 if TYPE_CHECKING:
@@ -88,8 +90,6 @@ def resolve(
 
 def _recorded(conn: psycopg.Connection, text: str, ref: str) -> Side:
     from psycopg import sql
-
-    from schemasync.history import versions
 
     have_table = snapshots.table_columns(conn) is not None
     if text == LATEST:
@@ -161,8 +161,6 @@ def _version_row(conn: psycopg.Connection, where: str, value: object) -> Any:
     from psycopg import sql
     from psycopg.rows import dict_row
 
-    from schemasync.history import versions
-
     if versions.table_columns(conn) is None:
         return None
     with conn.cursor(row_factory=dict_row) as cur:
@@ -176,8 +174,6 @@ def _version_row(conn: psycopg.Connection, where: str, value: object) -> Any:
 def _version_by_string(conn: psycopg.Connection, value: str) -> Any:
     """The newest row recording `value`, written exactly or as an equal PEP 440 version (1.0 == 1.0.0)."""
     from packaging.version import InvalidVersion, Version
-
-    from schemasync.history import versions
 
     exact = _version_row(conn, "schema_version = %s", value)
     if exact is not None:
@@ -291,8 +287,6 @@ class Comparison:
 
 def compare(older: Side, newer: Side, settings: Settings | None = None) -> Comparison:
     """What changed from `older` to `newer`, grouped by table."""
-    from schemasync.diff import analyse
-
     models = next((s.schema for s in (older, newer) if s.kind == "models"), None)
     base = CompareOptions(
         include_schemas=tuple(settings.include_schemas) if settings else (),
@@ -345,8 +339,6 @@ def _reported(older: Schema, newer: Schema, schemas: frozenset[str], *, hashes: 
 
 
 def group(older: Side, newer: Side, diff: Diff, reported: list[Item] | None = None) -> Comparison:
-    from schemasync.diff.changes import change_to_dict
-
     created = {x.table.key for x in diff.changes if isinstance(x, c.CreateTable)}
     by_table: dict[tuple[str, str], list[Item]] = {}
     status: dict[tuple[str, str], str] = {}

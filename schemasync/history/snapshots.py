@@ -37,6 +37,7 @@ from psycopg.rows import dict_row
 
 from schemasync.errors import ConfigError
 from schemasync.history.actor import actor
+from schemasync.schema.inspect import inspect
 from schemasync.schema.model import FormatVersion, Schema
 
 log = logging.getLogger(__name__)
@@ -186,8 +187,6 @@ def take(
     taken_by: str | None = None,
 ) -> int:
     """Store a snapshot of `schema` (else of the database as it is now) in the caller's transaction."""
-    from schemasync.schema.inspect import inspect
-
     value = without_own_tables(schema if schema is not None else inspect(conn)).sorted()
     ensure_table(conn)
     if label is not None:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from schemasync.diff import changes as c
 from schemasync.diff.names import SERIAL_TYPES, nextval_sequence, quote_ident
+from schemasync.plan import render
+from schemasync.plan.casts import classify
 from schemasync.schema.model import Column, Table
 
 if TYPE_CHECKING:
@@ -87,8 +89,6 @@ class Converter:
 
     def planned(self, change: c.Change) -> list[MigrateOperation]:
         """The planner's SQL for the change, as op.execute calls (outside the transaction where it must be)."""
-        from schemasync.plan import render
-
         out: list[MigrateOperation] = []
         for statement in render([change], self.ctx):
             lines = execute(statement.sql)
@@ -345,8 +345,6 @@ class Converter:
     def _alter_type(self, change: c.AlterColumnType) -> MigrateOperation:
         from alembic.autogenerate import render_op_text
         from alembic.operations import ops
-
-        from schemasync.plan.casts import classify
 
         cast = classify(
             quote_ident(change.column),
