@@ -249,7 +249,7 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
-class Group:
+class TableDifferences:
     """The differences of one table (or, with `table` None, of the types, sequences and other objects)."""
 
     schema: str | None
@@ -266,7 +266,7 @@ class Group:
 class Comparison:
     older: Side
     newer: Side
-    groups: tuple[Group, ...]
+    groups: tuple[TableDifferences, ...]
     renames: tuple[str, ...] = ()  # likely renames (the diff cannot know): "users.fullname -> display_name"
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -360,11 +360,11 @@ def group(older: Side, newer: Side, diff: Diff, reported: list[Item] | None = No
             status.setdefault(where, "renamed")
     other += reported or []
     groups = [
-        Group(s, t, status.get((s, t), "changed"), tuple(items))  # type: ignore[arg-type]
+        TableDifferences(s, t, status.get((s, t), "changed"), tuple(items))  # type: ignore[arg-type]
         for (s, t), items in sorted(by_table.items())
     ]
     if other:
-        groups.append(Group(None, None, "other", tuple(other)))
+        groups.append(TableDifferences(None, None, "other", tuple(other)))
     counts: dict[str, int] = {}
     for g in groups:
         for item in g.items:

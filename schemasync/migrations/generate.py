@@ -30,7 +30,7 @@ from schemasync.diff.scope import managed_schemas, restrict
 from schemasync.errors import ConfigError, Refused
 from schemasync.migrations import project
 from schemasync.migrations.ops import Converter, autogen_context, code, execute
-from schemasync.plan import Context, HazardKind, render
+from schemasync.plan import HazardKind, PlanContext, render
 from schemasync.plan.sql import ident
 from schemasync.schema.model import RenameHints, Schema, Table
 
@@ -149,7 +149,7 @@ def build(prepared: engine.Prepared) -> tuple[list[Any], list[Any], list[str], l
     """(upgrade ops, downgrade ops, upgrade comment lines, downgrade comment lines)."""
     diff = prepared.diff
     new_tables = frozenset(x.table.key for x in diff.changes if isinstance(x, c.CreateTable))
-    up_ctx = Context(prepared.current, prepared.desired, diff.renames, new_tables)
+    up_ctx = PlanContext(prepared.current, prepared.desired, diff.renames, new_tables)
     up = Converter(up_ctx)
     upgrade: list[Any] = []
     lost: list[str] = []
@@ -163,7 +163,7 @@ def build(prepared: engine.Prepared) -> tuple[list[Any], list[Any], list[str], l
                 elif hazard.kind is HazardKind.DATA_DEPENDENT:
                     warnings.append(hazard.fact)
     after, back = downgrade_diff(prepared.current, prepared.desired, diff, prepared.options)
-    down_ctx = Context(
+    down_ctx = PlanContext(
         after,
         prepared.current,
         back.renames,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from alembic.operations.ops import MigrateOperation
 
-    from schemasync.plan.dispatch import Context
+    from schemasync.plan.dispatch import PlanContext
 
 
 class Unrenderable(Exception):
@@ -72,7 +72,7 @@ PG_IMPORT = "from sqlalchemy.dialects import postgresql"
 class Converter:
     """Turns the changes of one direction into operations; `ctx` is the planner's view of that direction."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
         enums = {e.key: e for e in (*ctx.current.enums, *ctx.desired.enums)}
         self._enums = {

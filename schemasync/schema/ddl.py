@@ -28,7 +28,7 @@ _NONE_SCHEMA = "_none"  # what SQLAlchemy writes in the placeholder for schema=N
 
 
 @dataclass(frozen=True, slots=True)
-class Statement:
+class DDLStatement:
     """One DDL statement of `create_all`, with schema placeholders, and what it creates (for errors).
 
     `table` is the table the statement belongs to (None for types, sequences, schemas: shared) and
@@ -47,7 +47,7 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class ModelDDL:
-    statements: tuple[Statement, ...]
+    statements: tuple[DDLStatement, ...]
     schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
     unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
     warnings: tuple[str, ...] = ()  # found while compiling; they end up in `Schema.warnings`
@@ -124,7 +124,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
 
     statements = _without_duplicates(
         (
-            Statement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
+            DDLStatement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
             for what, text, rewrite, table, refs, custom, creates in collected
         ),
         warnings,
@@ -138,7 +138,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     )
 
 
-def _without_duplicates(statements: Iterator[Statement], warnings: list[str]) -> tuple[Statement, ...]:
+def _without_duplicates(statements: Iterator[DDLStatement], warnings: list[str]) -> tuple[DDLStatement, ...]:
     """The statements with identical repeats dropped, each with a warning (added to `warnings`).
 
     The same index declared twice, identically (`index=True` on a column plus an `Index` of the same

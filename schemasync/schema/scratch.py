@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     pass
 
 from schemasync.schema import chunks
-from schemasync.schema.ddl import PLACEHOLDER, ModelDDL, Statement, real_schema_name
+from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, real_schema_name
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
     token = uuid.uuid4().hex[:12]
     scratch = {real: f"ss_scratch_{token}_{i}" for i, real in enumerate(ddl.schemas)}
     errors: list[ModelError] = []
-    rendered: list[tuple[Statement, str]] = []
+    rendered: list[tuple[DDLStatement, str]] = []
     for statement in ddl.statements:
         word = first_keyword(statement.text)
         if word in TRANSACTION_CONTROL:
@@ -85,7 +85,7 @@ def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
 
 
 def _materialise_each(
-    conn: psycopg.Connection, rendered: list[tuple[Statement, str]], scratch: dict[str, str]
+    conn: psycopg.Connection, rendered: list[tuple[DDLStatement, str]], scratch: dict[str, str]
 ) -> tuple[Schema, dict[str, str], list[ModelError]]:
     """The slow path, after the batch failed: each statement in a savepoint, every failure kept.
 
@@ -179,7 +179,7 @@ def first_keyword(text: str) -> str:
     return match.group(0).upper() if match else ""
 
 
-def _model_error(statement: Statement, reason: str) -> ModelError:
+def _model_error(statement: DDLStatement, reason: str) -> ModelError:
     kind, schema, name = statement.creates
     table = statement.table[1] if statement.table is not None and kind != "table" else None
     return ModelError(kind, schema or DEFAULT_SCHEMA, name, table, statement.what, reason)

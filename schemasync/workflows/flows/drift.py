@@ -48,8 +48,8 @@ from schemasync import secrets
 from schemasync.drift import (
     TABLE_COLUMNS,
     DriftResult,
-    Status,
-    Target,
+    DriftStatus,
+    FleetTarget,
     load_targets,
     outcome,
     parse_targets,
@@ -85,9 +85,9 @@ class DriftTarget(BaseModel):
     app_version: str | None = Field(None, description="App version; default: the project's.")
 
 
-def fleet(targets: list[DriftTarget] | None, targets_file: str | None) -> list[Target]:
+def fleet(targets: list[DriftTarget] | None, targets_file: str | None) -> list[FleetTarget]:
     """The targets to check, validated (passwords refused) before anything connects."""
-    found: list[Target] = []
+    found: list[FleetTarget] = []
     if targets:
         found += parse_targets(
             [t.model_dump(exclude_none=True) for t in targets], origin="the flow's targets parameter"
@@ -119,7 +119,7 @@ def publish(results: list[DriftResult]) -> None:
         description=secrets.scrub(verdict.message),
     )
     for result in results:
-        if result.status is Status.DRIFTED:
+        if result.status is DriftStatus.DRIFTED:
             create_markdown_artifact(
                 markdown=plan_markdown(result),
                 key=PLAN_KEY_PREFIX + slug(result.target)[: 64 - len(PLAN_KEY_PREFIX)].strip("-"),
@@ -179,10 +179,10 @@ def drift_check(targets: list[DriftTarget] | None = None, targets_file: str | No
         else:  # the task itself crashed (never a target's own problem, which is a result)
             # a State's name defaults to its type's when it is built, but the field stays Optional
             message = secrets.scrub(state.message or state.name or state.type.value)
-            results.append(DriftResult(target=target.name, status=Status.ERROR, error=message))
+            results.append(DriftResult(target=target.name, status=DriftStatus.ERROR, error=message))
     publish(results)
     for result in results:
-        if result.status is Status.DRIFTED:
+        if result.status is DriftStatus.DRIFTED:
             announce(result)
     verdict = outcome(results)
     if verdict.exit_code is not ExitCode.OK:

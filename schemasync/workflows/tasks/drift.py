@@ -13,7 +13,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from schemasync import secrets
-from schemasync.drift import DriftResult, Status, Target
+from schemasync.drift import DriftResult, DriftStatus, FleetTarget
 from schemasync.drift import check_target as check_one
 from schemasync.errors import ConfigError
 
@@ -54,7 +54,7 @@ def read_secret_block(name: str, *, require_api: bool = False) -> str:
 
 
 @task(name="check-target", task_run_name="check-{target.name}", cache_policy=NONE, persist_result=False)
-def check_target(target: Target) -> DriftResult:
+def check_target(target: FleetTarget) -> DriftResult:
     """Versions, diff and hazards of one target; its problems come back as its result."""
     logger = get_run_logger()
     try:
@@ -62,10 +62,10 @@ def check_target(target: Target) -> DriftResult:
     except Exception as exc:  # a bug: reported on this target's row, never as an unscrubbed traceback
         result = DriftResult(
             target=target.name,
-            status=Status.ERROR,
+            status=DriftStatus.ERROR,
             error=f"unexpected {type(exc).__name__}: {secrets.scrub(str(exc))} (a bug in schemasync: please report it)",
         )
-    if result.status is Status.DRIFTED:
+    if result.status is DriftStatus.DRIFTED:
         logger.warning(
             "%s (%s) drifted: %d change(s), %d deleting data, %d model error(s), %d unmanaged-declared",
             result.target,
@@ -75,7 +75,7 @@ def check_target(target: Target) -> DriftResult:
             len(result.model_errors),
             len(result.unmanaged_declared),
         )
-    elif result.status is Status.IN_SYNC:
+    elif result.status is DriftStatus.IN_SYNC:
         logger.info("%s (%s) matches its models", result.target, result.database)
     else:
         logger.error("%s %s: %s", result.target, result.status, secrets.scrub(result.error or ""))
