@@ -1,6 +1,6 @@
 """Where persisted task results live, so a retried or resumed run finds its finished backup.
 
-Prefect 3.9.1 facts (verified in tests/prefect/test_results.py; see flows/README.md): a task result is
+Prefect 3.9.1 facts (verified in tests/flows/test_results.py; see flows/README.md): a task result is
 reused on a retry only if it was persisted (`persist_result=True`) and the storage is readable by
 the process running the retry. Without a setting, results go to `PREFECT_LOCAL_STORAGE_PATH`
 (`$PREFECT_HOME/storage`) on the machine that ran the task. A task's `result_storage` must be a

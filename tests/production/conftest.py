@@ -116,7 +116,7 @@ class App:
         """
         from schemasync.workflows.flows.production import production_deploy
         from schemasync.workflows.preapproval import at_terminal
-        from tests.prefect.helpers import in_thread
+        from tests.flows.helpers import in_thread
 
         name = name or f"deploy-{uuid.uuid4().hex[:10]}"
         flow = production_deploy.with_options(flow_run_name=name)

@@ -9,8 +9,8 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from tests.fixtures.net import free_port
-from tests.prefect import sample_flows as flows
-from tests.prefect.helpers import in_thread, paused, read_run, unique, wait_for
+from tests.flows import sample_flows as flows
+from tests.flows.helpers import in_thread, paused, read_run, unique, wait_for
 
 pytestmark = pytest.mark.prefect
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from schemasync.workflows.approval import Approval, answer
-from tests.prefect import sample_flows as flows
-from tests.prefect.helpers import in_thread, paused, unique, wait_for
+from tests.flows import sample_flows as flows
+from tests.flows.helpers import in_thread, paused, unique, wait_for
 
 pytestmark = pytest.mark.prefect
 

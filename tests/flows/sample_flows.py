@@ -1,7 +1,7 @@
 """Small flows that exercise the Prefect foundation the production flow stands on.
 
 They run in a thread of the test process (`helpers.in_thread`) or, where a separate process matters
-(contention, server restarts), as `python -m tests.prefect.sample_flows COMMAND ...`.
+(contention, server restarts), as `python -m tests.flows.sample_flows COMMAND ...`.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def hold(database_url: str, seconds: float, log: str, timeout: float | None = No
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.prefect.sample_flows")
+    parser = argparse.ArgumentParser(prog="python -m tests.flows.sample_flows")
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("gate")
     g.add_argument("--name", required=True)

@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 
 from schemasync.db import parse_url
 from schemasync.workflows.limits import ChangeSlotBusy, limit_name, one_change_at_a_time
-from tests.prefect.helpers import finish, flow_process, unique
+from tests.flows.helpers import finish, flow_process, unique
 
 BASE = "postgresql://{auth}db.example.com:{port}/{db}"
 

@@ -18,8 +18,8 @@ from schemasync.workflows.approval import (
     answer,
     pending_approvals,
 )
-from tests.prefect import sample_flows as flows
-from tests.prefect.helpers import in_thread, paused, unique, wait_for
+from tests.flows import sample_flows as flows
+from tests.flows.helpers import in_thread, paused, unique, wait_for
 
 pytestmark = pytest.mark.prefect
 

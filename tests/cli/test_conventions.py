@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import TestDB
 from tests.fixtures.pg import PasswordServer
-from tests.foundation.test_versions import LEGACY_LAYOUTS
+from tests.history.test_versions import LEGACY_LAYOUTS
 
 SECRET = "Pa55-Tr1cky@Secret"  # "@" must be percent-encoded in a URL; both forms must stay hidden
 ENCODED = SECRET.replace("@", "%40")

@@ -42,9 +42,9 @@ def in_thread(fn: Callable[..., Any], /, **kwargs: Any) -> Future[Any]:
 
 
 def flow_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`python -m tests.prefect.sample_flows ARGS` with this process's environment (the `prefect_api` fixture's)."""
+    """`python -m tests.flows.sample_flows ARGS` with this process's environment (the `prefect_api` fixture's)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.prefect.sample_flows", *args],
+        [sys.executable, "-m", "tests.flows.sample_flows", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,

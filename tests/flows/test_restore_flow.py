@@ -15,7 +15,7 @@ from schemasync.workflows.approval import Approval, answer, pending_approvals
 from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from tests.backups.helpers import fill, fingerprint
 from tests.conftest import TestDB
-from tests.prefect.helpers import in_thread
+from tests.flows.helpers import in_thread
 
 pytestmark = [pytest.mark.prefect]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from schemasync.workflows.approval import Approval, RunNotAwaitingApproval, answer
-from tests.prefect.helpers import finish, flow_process, paused, read_run, unique, wait_for
+from tests.flows.helpers import finish, flow_process, paused, read_run, unique, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.reliability, pytest.mark.slow]
 
