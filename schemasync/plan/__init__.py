@@ -13,6 +13,7 @@ from typing import get_args
 
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
+from schemasync.diff.names import quote_ident
 from schemasync.diff.summary import description, summary_lines
 from schemasync.plan import columns, constraints, indexes, tables, types  # noqa: F401  (register renderers)
 from schemasync.plan.dispatch import PlanContext, plan_change
@@ -78,8 +79,6 @@ def make_plan(
 
 def _type_name(schema: str, name: str) -> str:
     """How PostgreSQL renders the type in expressions (with an empty search_path: always qualified)."""
-    from schemasync.diff.names import quote_ident
-
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from schemasync.db import lock_table
 from schemasync.schema.model import Schema
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ SHARE = 2  # use at most 1/SHARE of the lock table: other sessions hold locks to
 
 def budget(conn: psycopg.Connection) -> int:
     """How many locks one materialising transaction may take on this server."""
-    from schemasync.db import lock_table
-
     try:
         return max(16, lock_table(conn).capacity // SHARE)
     except psycopg.Error:  # a server hiding pg_settings: keep the single transaction

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from schemasync.errors import ConfigError
+from schemasync.schema import identifiers
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line
 from schemasync.schema.model import DeclaredUnmanaged
 
@@ -67,8 +68,6 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     not exist yet. Names of other objects (an extension's `public.citext`) are left alone.
     """
     from sqlalchemy import create_mock_engine, exc
-
-    from schemasync.schema import identifiers
 
     warnings = list(identifiers.check(metadata))
     collected: list[tuple[Any, ...]] = []

@@ -55,6 +55,7 @@ from psycopg import sql as pgsql
 
 from schemasync import db, secrets
 from schemasync.config import Settings
+from schemasync.db import embedded
 from schemasync.errors import ConfigError, ConnectionFailed
 from schemasync.schema import scratch
 
@@ -200,7 +201,6 @@ def choose(conn: psycopg.Connection, settings: Settings) -> DevChoice:
             dev,
             (parts.get("host", "localhost"), parts.get("port", "5432"), dev.name),
         )
-    from schemasync.db import embedded
 
     if embedded.major_version() == facts.major:
         pgdata = (settings.project_dir / settings.embedded_dir).resolve()
@@ -378,8 +378,6 @@ def _create_extension(dconn: psycopg.Connection, ext: Extension, where: str) -> 
 
 def _embedded_database(settings: Settings) -> db.Database:
     """The embedded server's `schemasync_dev` database, started and created when needed (one thread at a time)."""
-    from schemasync.db import embedded
-
     with _embedded_lock:
         admin = embedded.server(settings)
         with psycopg.connect(admin.conninfo, autocommit=True) as conn:

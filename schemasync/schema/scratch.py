@@ -22,6 +22,7 @@ from schemasync.schema.model import ModelError, Schema, Table
 if TYPE_CHECKING:
     pass
 
+from schemasync.db import lock_table
 from schemasync.schema import chunks
 from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, real_schema_name
 
@@ -222,8 +223,6 @@ def _refuse_fatal(conn: psycopg.Connection, error: psycopg.Error, what: str) -> 
     """Failures that say nothing about the models (the server's lock table, a read-only database): raised."""
     message = _server_message(error)
     if isinstance(error, psycopg.errors.OutOfMemory) and "max_locks_per_transaction" in str(error):
-        from schemasync.db import lock_table
-
         table = lock_table(conn)
         raise ConfigError(
             f"The models cannot be read: creating them ran out of lock table space at {what} ({message}); "

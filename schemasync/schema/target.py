@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 
     from schemasync.schema.devdb import DevChoice
 
+from schemasync.schema import devdb
 from schemasync.schema.ddl import ModelDDL, compile_models
 from schemasync.schema.scratch import materialise
 
@@ -124,8 +125,6 @@ def desired_keyed(
         if dev is None:
             schema, cacheable = materialise(conn, ddl), True
         else:
-            from schemasync.schema import devdb
-
             schema, cacheable = devdb.materialise(dev, conn, ddl)
         result, collapsed = collapse_duplicates(replace(schema, declared_names=declared_names(metadata)))
         result = replace(result, warnings=(*ddl.warnings, *collapsed))
