@@ -23,7 +23,7 @@ from prefect.logging import get_run_logger
 from prefect.states import State
 
 from schemasync import secrets
-from schemasync.build import CommandRun, Verification
+from schemasync.build import BuildFailed, CommandRun, Verification, VerificationFailed
 from schemasync.deploy import steps
 from schemasync.deploy.gate import Pin
 from schemasync.deploy.model import (
@@ -35,6 +35,7 @@ from schemasync.deploy.model import (
     Target,
 )
 from schemasync.history import versions
+from schemasync.workflows.limits import one_change_at_a_time
 
 RETRY_DELAYS = [2, 10, 30]  # seconds before the 1st, 2nd and 3rd retry
 
@@ -146,8 +147,6 @@ def apply_change(
     run_id: str,
     slot_timeout: float | None = None,
 ) -> AppliedChange:
-    from schemasync.workflows.limits import one_change_at_a_time
-
     applied = steps.apply_change(
         target,
         approved=approved,
@@ -168,8 +167,6 @@ def apply_change(
 
 @task(name="record-version", **_RETRYING)
 def record_in_sync(target: Target, run_id: str, slot_timeout: float | None = None) -> int:
-    from schemasync.workflows.limits import one_change_at_a_time
-
     row = steps.record_in_sync(
         target, run_id=run_id, slot=lambda database: one_change_at_a_time(database, timeout=slot_timeout)
     )
@@ -213,8 +210,6 @@ def _tail(run: CommandRun) -> None:
 
 @task(name="build-app", **_ONCE)
 def build_app(target: Target, pin: Pin | None = None) -> CommandRun | None:
-    from schemasync.build import BuildFailed
-
     try:
         run = steps.build_app(target, pin)
     except BuildFailed as exc:
@@ -228,8 +223,6 @@ def build_app(target: Target, pin: Pin | None = None) -> CommandRun | None:
 
 @task(name="verify", **_RETRYING)
 def verify(target: Target, pin: Pin | None = None) -> Verification:
-    from schemasync.build import VerificationFailed
-
     try:
         result = steps.verify_deployment(target, pin)
     except VerificationFailed as exc:
