@@ -138,8 +138,8 @@ def main() -> None:
         print(f"built {args.databases} databases of {args.tables} tables in {time.perf_counter() - started:.1f}s")
         stack.enter_context(prefect_api())
 
-        from flows.drift import WORKERS, drift_check
         from schemasync.drift import check_targets, outcome, parse_targets
+        from schemasync.workflows.flows.drift import WORKERS, drift_check
 
         raw = [
             {"name": f"db{i:03d}", "url": url, "models": "benchmodels:metadata", "project_dir": str(project)}

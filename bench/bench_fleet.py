@@ -70,7 +70,9 @@ def check_fleet(project: Path, urls: list[str], role: str, dev_url: str | None) 
     started = time.perf_counter()
     results = drift.check_targets(targets, environ=environ)
     seconds = time.perf_counter() - started
-    failed = [(r.target, r.error) for r in results if r.status not in (drift.Status.IN_SYNC, drift.Status.DRIFTED)]
+    failed = [
+        (r.target, r.error) for r in results if r.status not in (drift.DriftStatus.IN_SYNC, drift.DriftStatus.DRIFTED)
+    ]
     if failed:
         raise SystemExit(f"targets could not be checked: {failed}")
     return seconds

@@ -38,8 +38,9 @@ from sqlalchemy import (
 )
 
 from bench.common import scratch_database, wide_schema_ddl
+from schemasync.schema.ddl import compile_models
 from schemasync.schema.inspect import inspect
-from schemasync.schema.target import compile_models, desired
+from schemasync.schema.target import desired
 
 T = TypeVar("T")
 

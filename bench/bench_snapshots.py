@@ -21,7 +21,7 @@ from typing import TypeVar
 import psycopg
 
 from bench.common import scratch_database, wide_schema_ddl
-from schemasync import compare, snapshots
+from schemasync.history import comparison, snapshots
 
 T = TypeVar("T")
 
@@ -53,9 +53,9 @@ def main() -> None:
         with conn.transaction():
             second = snapshots.take(conn, schema_version="1.1.0")
         after = snapshots.load(conn, second)
-        older = compare.Side("a", "snapshot", "a", schema)
-        newer = compare.Side("b", "snapshot", "b", after)
-        compare_times, result = timed(lambda: compare.compare(older, newer), args.runs)
+        older = comparison.Side("a", "snapshot", "a", schema)
+        newer = comparison.Side("b", "snapshot", "b", after)
+        compare_times, result = timed(lambda: comparison.compare(older, newer), args.runs)
         size, stored = conn.execute(
             "SELECT size_bytes, length(snapshot) FROM schema_snapshots WHERE id = %s", (first,)
         ).fetchone()  # type: ignore[misc]

@@ -1,5 +1,5 @@
 """`python -m schemasync` runs the CLI."""
 
-from schemasync.cli import main
+from schemasync.cli.entry import main
 
 main()

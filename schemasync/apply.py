@@ -31,11 +31,12 @@ from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
 from schemasync import db as dbmod
-from schemasync import secrets, versions
+from schemasync import secrets
 from schemasync.config import Settings
 from schemasync.diff import CompareOptions, Diff, analyse
 from schemasync.diff.summary import summary_lines
 from schemasync.errors import ApplyFailed, CommittedApplyFailed, Refused
+from schemasync.history import versions
 from schemasync.plan import locks, policy
 from schemasync.plan.hazards import HazardKind
 from schemasync.plan.model import Plan, Statement

@@ -34,9 +34,10 @@ from pathlib import Path
 
 import psycopg
 
-from schemasync import secrets, versions
+from schemasync import engine, secrets
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.history import versions
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +213,6 @@ def check_health(url: str, expected: int, *, wait: float) -> Check:
 
 def verify(conn: psycopg.Connection, settings: Settings, *, app_version: str) -> Verification:
     """Every check, run and reported; VerificationFailed (carrying the result) naming each failed one."""
-    from schemasync import engine
-
     prepared = engine.prepare(conn, settings, measure=False)
     in_sync = prepared.in_sync
     drift = "; ".join(prepared.plan.summary) or "see schemasync diff"

@@ -44,15 +44,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
-from schemasync import db, secrets, versions
+from schemasync import db, engine, secrets
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError, ConnectionFailed, ExitCode, SchemasyncError
+from schemasync.history import versions
+from schemasync.plan import HazardKind
 from schemasync.safetext import escape_markdown, fence
+from schemasync.schema import devdb
+from schemasync.schema import target as models_target
+from schemasync.schema.ddl import compile_models
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
-    from schemasync.schema.target import ModelDDL
+    from schemasync.schema.ddl import ModelDDL
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ _CONNINFO_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
 ReadSecret = Callable[[str], str]
 
 
-class Status(StrEnum):
+class DriftStatus(StrEnum):
     IN_SYNC = "in sync"
     DRIFTED = "drifted"
     UNREACHABLE = "unreachable"  # no session could be opened (down, refused, timed out, bad credentials)
@@ -74,7 +79,7 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class FleetTarget:
     """One database to check. Exactly one of url_env, url_secret, url says where its URL comes from."""
 
     name: str
@@ -104,7 +109,7 @@ class DriftResult:
     """What one check found, as plain values for the table, the JSON output and the artifacts."""
 
     target: str
-    status: Status
+    status: DriftStatus
     database: str = ""  # Database.display: user@host:port/dbname, never a password
     environment: str = ""
     models: str = ""
@@ -125,8 +130,8 @@ class DriftResult:
     @property
     def in_sync(self) -> bool | None:
         """True or False once compared; None when the target could not be checked."""
-        if self.status in (Status.IN_SYNC, Status.DRIFTED):
-            return self.status is Status.IN_SYNC
+        if self.status in (DriftStatus.IN_SYNC, DriftStatus.DRIFTED):
+            return self.status is DriftStatus.IN_SYNC
         return None
 
     @property
@@ -187,7 +192,7 @@ def refuse_password(name: str, key: str, origin: str) -> ConfigError:
     )
 
 
-def parse_target(data: Mapping[str, Any], *, origin: str, base_dir: Path | None = None) -> Target:
+def parse_target(data: Mapping[str, Any], *, origin: str, base_dir: Path | None = None) -> FleetTarget:
     """A Target from plain values (a targets file entry, a flow parameter); ConfigError on anything off.
 
     Relative `project_dir` values are taken relative to `base_dir` (the targets file's directory).
@@ -251,7 +256,7 @@ def parse_target(data: Mapping[str, Any], *, origin: str, base_dir: Path | None 
         project_dir = Path(values["project_dir"]).expanduser()
         if not project_dir.is_absolute() and base_dir is not None:
             project_dir = base_dir / project_dir
-    return Target(
+    return FleetTarget(
         name=name,
         url_env=values["url_env"],
         url_secret=values["url_secret"],
@@ -269,7 +274,7 @@ def parse_targets(
     origin: str,
     defaults: Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
-) -> list[Target]:
+) -> list[FleetTarget]:
     """Targets from entries (each over `defaults`); refuses an empty list and repeated names."""
     defaults = dict(defaults or {})
     for key, value in defaults.items():
@@ -282,7 +287,7 @@ def parse_targets(
             "must differ per target.",
             "Give each target its own name and url_env (or url_secret); put shared models, env and project_dir in defaults.",
         )
-    targets: list[Target] = []
+    targets: list[FleetTarget] = []
     for i, entry in enumerate(entries, 1):
         where = f"{origin}, target {i}"
         merged = {**defaults, **entry} if isinstance(entry, Mapping) else entry
@@ -300,7 +305,7 @@ def parse_targets(
     return targets
 
 
-def load_targets(path: Path) -> list[Target]:
+def load_targets(path: Path) -> list[FleetTarget]:
     """Targets from a TOML (`targets.toml`) or YAML file: `[defaults]` plus a `targets` list."""
     origin = str(path)
     suffix = path.suffix.lower()
@@ -363,7 +368,7 @@ def load_targets(path: Path) -> list[Target]:
 
 
 def resolve_database(
-    target: Target, *, environ: Mapping[str, str] | None = None, read_secret: ReadSecret | None = None
+    target: FleetTarget, *, environ: Mapping[str, str] | None = None, read_secret: ReadSecret | None = None
 ) -> db.Database:
     """The target's database, from wherever its URL lives; ConfigError when it is not there."""
     environ = os.environ if environ is None else environ
@@ -392,7 +397,7 @@ def resolve_database(
     return db.parse_url(value, target.url_origin)
 
 
-def settings_for(target: Target, environ: Mapping[str, str] | None = None) -> Settings:
+def settings_for(target: FleetTarget, environ: Mapping[str, str] | None = None) -> Settings:
     """The target's settings: its project's configuration under the target's own models, env, version."""
     flags: dict[str, Any] = {
         "models": target.models,
@@ -410,9 +415,6 @@ _models: dict[tuple[str, str], tuple[MetaData, ModelDDL]] = {}
 def models_for(settings: Settings) -> tuple[MetaData, ModelDDL]:
     """The models and their compiled DDL, once per process and models (importing rewrites sys.path, so one
     at a time; compiling is the CPU-heavy half of a warm check, so not once per database)."""
-    from schemasync import engine
-    from schemasync.schema.target import compile_models
-
     key = (settings.models or "", str(settings.project_dir.resolve()))
     with _models_lock:
         if key not in _models:
@@ -422,19 +424,19 @@ def models_for(settings: Settings) -> tuple[MetaData, ModelDDL]:
 
 
 def check_target(
-    target: Target, *, environ: Mapping[str, str] | None = None, read_secret: ReadSecret | None = None
+    target: FleetTarget, *, environ: Mapping[str, str] | None = None, read_secret: ReadSecret | None = None
 ) -> DriftResult:
     """Check one target; every failure becomes its result (never raised), so a fleet check goes on."""
     started = time.monotonic()
     base = DriftResult(
-        target=target.name, status=Status.ERROR, environment=target.env or "", models=target.models or ""
+        target=target.name, status=DriftStatus.ERROR, environment=target.env or "", models=target.models or ""
     )
     try:
         settings = settings_for(target, environ)
         base = replace(base, environment=settings.env, models=settings.models or "", app_version=settings.app_version)
         database = resolve_database(target, environ=environ, read_secret=read_secret)
     except SchemasyncError as exc:
-        return _failed(base, Status.ERROR, exc, started)
+        return _failed(base, DriftStatus.ERROR, exc, started)
     return check_database(database, settings, name=target.name, started=started)
 
 
@@ -445,8 +447,6 @@ def cache_dir(settings: Settings, database: db.Database) -> Path:
     differ between databases); one shared directory would keep a fleet larger than that limit
     forever cold. A directory per database keeps each one warm until the models change.
     """
-    from schemasync import engine
-
     parts = database.parts
     where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{database.name}"
     return settings.project_dir / engine.CACHE_DIR / "drift" / hashlib.sha256(where.encode()).hexdigest()[:16]
@@ -458,8 +458,6 @@ def shared_cache_dir(settings: Settings) -> Path:
     Its key holds the server major, search path and extensions (`devdb.DevChoice.key_material`), not
     the database, so the fleet's targets that agree on those share one entry.
     """
-    from schemasync import engine
-
     return settings.project_dir / engine.CACHE_DIR / "drift" / "shared"
 
 
@@ -467,15 +465,10 @@ def check_database(
     database: db.Database, settings: Settings, *, name: str, started: float | None = None
 ) -> DriftResult:
     """Versions, diff and hazards of one database against the settings' models (writes nothing)."""
-    from schemasync import engine
-    from schemasync.plan import HazardKind
-    from schemasync.schema import devdb
-    from schemasync.schema import target as models_target
-
     started = time.monotonic() if started is None else started
     base = DriftResult(
         target=name,
-        status=Status.ERROR,
+        status=DriftStatus.ERROR,
         database=database.display,
         environment=settings.env,
         models=settings.models or "",
@@ -486,11 +479,11 @@ def check_database(
         if settings.app_version is not None:
             versions.parse_version(settings.app_version, "the app version")
     except SchemasyncError as exc:
-        return _failed(base, Status.ERROR, exc, started)
+        return _failed(base, DriftStatus.ERROR, exc, started)
     try:
         conn = db.connect(database, settings)
     except ConnectionFailed as exc:
-        return _failed(base, Status.UNREACHABLE, exc, started)
+        return _failed(base, DriftStatus.UNREACHABLE, exc, started)
     try:
         try:
             db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
@@ -510,7 +503,7 @@ def check_database(
         finally:
             conn.close()
     except SchemasyncError as exc:
-        return _failed(base, Status.ERROR, exc, started)
+        return _failed(base, DriftStatus.ERROR, exc, started)
     db_version = latest.schema_version if latest else None
     relation = None
     if settings.app_version is not None:
@@ -523,7 +516,7 @@ def check_database(
     plan = prepared.plan
     return replace(
         base,
-        status=Status.IN_SYNC if prepared.matches else Status.DRIFTED,
+        status=DriftStatus.IN_SYNC if prepared.matches else DriftStatus.DRIFTED,
         database_version=db_version,
         versions=relation,
         changes=len(prepared.diff.changes),
@@ -537,7 +530,7 @@ def check_database(
     )
 
 
-def _failed(base: DriftResult, status: Status, exc: SchemasyncError, started: float) -> DriftResult:
+def _failed(base: DriftResult, status: DriftStatus, exc: SchemasyncError, started: float) -> DriftResult:
     return replace(
         base,
         status=status,
@@ -548,7 +541,7 @@ def _failed(base: DriftResult, status: Status, exc: SchemasyncError, started: fl
 
 
 def check_targets(
-    targets: Sequence[Target], *, environ: Mapping[str, str] | None = None, read_secret: ReadSecret | None = None
+    targets: Sequence[FleetTarget], *, environ: Mapping[str, str] | None = None, read_secret: ReadSecret | None = None
 ) -> list[DriftResult]:
     """Every target, one after another (the CLI; the flow fans the same calls out on a task runner)."""
     results = []
@@ -649,7 +642,7 @@ def plan_markdown(result: DriftResult) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class FleetOutcome:
     """The verdict over all targets: an exit code and one line saying why."""
 
     exit_code: ExitCode
@@ -658,10 +651,10 @@ class Outcome:
     failed: tuple[str, ...] = field(default=())
 
 
-def outcome(results: Sequence[DriftResult]) -> Outcome:
-    drifted = tuple(r.target for r in results if r.status is Status.DRIFTED)
+def outcome(results: Sequence[DriftResult]) -> FleetOutcome:
+    drifted = tuple(r.target for r in results if r.status is DriftStatus.DRIFTED)
     failed = tuple(r.target for r in results if not r.checked)
-    in_sync = sum(1 for r in results if r.status is Status.IN_SYNC)
+    in_sync = sum(1 for r in results if r.status is DriftStatus.IN_SYNC)
     n = len(results)
     parts = [f"{in_sync} in sync"]
     if drifted:
@@ -675,7 +668,7 @@ def outcome(results: Sequence[DriftResult]) -> Outcome:
         code = ExitCode.ERROR
     else:
         code = ExitCode.OK
-    return Outcome(code, message, drifted, failed)
+    return FleetOutcome(code, message, drifted, failed)
 
 
 def report_json(results: Sequence[DriftResult]) -> dict[str, Any]:
@@ -696,9 +689,9 @@ def slug(name: str) -> str:
 
 __all__ = [
     "DriftResult",
-    "Outcome",
-    "Status",
-    "Target",
+    "DriftStatus",
+    "FleetOutcome",
+    "FleetTarget",
     "check_database",
     "check_target",
     "check_targets",

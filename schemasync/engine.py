@@ -17,6 +17,10 @@ from schemasync.config import Settings
 from schemasync.diff import CompareOptions, Diff, analyse
 from schemasync.diff.held import HeldError, hold
 from schemasync.errors import ConfigError
+from schemasync.plan import make_plan
+from schemasync.plan.facts import measure as measure_facts
+from schemasync.schema import devdb, recall, target
+from schemasync.schema.inspect import inspect
 from schemasync.schema.model import DeclaredUnmanaged, RenameHints, Schema
 
 if TYPE_CHECKING:
@@ -78,8 +82,6 @@ def require_models(settings: Settings) -> None:
 
 
 def load_metadata(settings: Settings) -> MetaData:
-    from schemasync.schema import target
-
     require_models(settings)
     assert settings.models is not None
     return target.load_models(settings.models, settings.project_dir)
@@ -96,8 +98,6 @@ def load_models(
     dev database choice is the same (`schema/recall.py`). Without `metadata`, the import happens here,
     tracked, so the next look can reuse it.
     """
-    from schemasync.schema import devdb, recall, target
-
     cache = settings.project_dir / CACHE_DIR
     dev = devdb.choose(conn, settings)
     context = dev.key_material()
@@ -136,8 +136,6 @@ def warn(desired: Schema) -> None:
 
 def dev_database(conn: psycopg.Connection, settings: Settings) -> str:
     """Where the models are materialised for looks at `conn`, in words (for `status`)."""
-    from schemasync.schema import devdb
-
     return devdb.choose(conn, settings).describe()
 
 
@@ -152,8 +150,6 @@ def options_for(settings: Settings, hints: RenameHints = NO_HINTS, *, prune: boo
 
 
 def inspect_current(conn: psycopg.Connection, settings: Settings) -> Schema:
-    from schemasync.schema.inspect import inspect
-
     return inspect(conn, schemas=settings.include_schemas or None)
 
 
@@ -168,9 +164,6 @@ def prepare(
     measure: bool = True,
 ) -> Prepared:
     """Inspect, compare, plan and (with `measure`) count the rows behind the hazards. Never writes."""
-    from schemasync.plan import make_plan
-    from schemasync.plan.facts import measure as measure_facts
-
     models = models or load_models(conn, settings)
     current = inspect_current(conn, settings)
     options = options_for(settings, models.hints.merged(extra_hints), prune=prune)

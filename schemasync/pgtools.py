@@ -31,7 +31,7 @@ from pathlib import Path
 
 from schemasync import secrets
 from schemasync.config import Settings
-from schemasync.db import Database
+from schemasync.db import Database, embedded
 from schemasync.errors import ConfigError
 from schemasync.privatefiles import open_private
 
@@ -152,8 +152,6 @@ def _embedded_bin_dir() -> str | None:
         if candidate.is_dir():
             return str(candidate)
     import warnings
-
-    from schemasync import embedded
 
     with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR on some machines
         warnings.simplefilter("ignore")

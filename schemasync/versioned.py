@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from schemasync import db, secrets, versions
+from schemasync import db, secrets
+from schemasync import engine as pipeline
 from schemasync.errors import ApplyFailed, ExitCode, Refused, SchemasyncError
+from schemasync.history import versions
 from schemasync.migrations import project
 from schemasync.migrations.project import Revision, State
 
@@ -167,8 +169,6 @@ def upgrade(
     showed (for approval): if the database's revision or the heads moved since, nothing runs.
     `record` is the row to write (status, migration_file, changes, notes are filled in here).
     """
-    from schemasync import engine as pipeline
-
     with db.advisory_lock(conn, target, settings.advisory_lock_timeout):
         before = project.state(conn, settings)
         if expect is not None and (before.current != expect.current or before.heads != expect.heads):

@@ -13,11 +13,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemasync import db, embedded
+from schemasync import db
 from schemasync.backups.format import DUMP_SUFFIX, MANIFEST_SUFFIX, backup_root, parse_name, safe_part
 from schemasync.backups.s3 import S3Store, parse_s3_uri
 from schemasync.backups.store import LocalStore, Store, StoredBackup, StoreError, Verification, newest_first
 from schemasync.config import Settings
+from schemasync.db import embedded
 from schemasync.errors import SchemasyncError
 
 log = logging.getLogger(__name__)

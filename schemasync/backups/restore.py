@@ -33,13 +33,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from schemasync import db, inventory, pgtools, secrets, versions
+from schemasync import db, inventory, pgtools, secrets
 from schemasync.backups.format import backup_root, digest_file
 from schemasync.backups.locate import find_backups, holder
 from schemasync.backups.store import Corrupt, StoredBackup, StoreError
 from schemasync.bookkeeping import OWN_TABLES
 from schemasync.config import Settings
 from schemasync.errors import ConfigError, Refused, SchemasyncError
+from schemasync.history import versions
 from schemasync.units import human_size
 
 log = logging.getLogger(__name__)

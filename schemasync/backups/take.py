@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg
 
-from schemasync import __version__, db, pgtools, secrets, snapshots, versions
+from schemasync import __version__, db, pgtools, secrets
 from schemasync.backups.format import (
     DUMP_SUFFIX,
     BackupFailed,
@@ -49,6 +49,7 @@ from schemasync.backups.s3 import S3Store
 from schemasync.backups.store import StoredBackup
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
+from schemasync.history import snapshots, versions
 from schemasync.privatefiles import fsync_path, open_private, write_private
 from schemasync.schema.inspect import inspect
 from schemasync.units import human_size

@@ -1,5 +1,1 @@
-"""Command-line interface: `schemasync` (see `app.py` for conventions, `commands.py` for the list)."""
-
-from schemasync.cli.app import app, main
-
-__all__ = ["app", "main"]
+"""Command-line interface: `schemasync` (`entry.py` runs it, `app.py` holds the conventions, `commands.py` the list)."""

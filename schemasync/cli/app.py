@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import sys
 import typing
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -21,7 +20,7 @@ from rich.console import Console
 
 from schemasync import secrets
 from schemasync.config import Loaded, load_settings
-from schemasync.errors import ExitCode, SchemasyncError
+from schemasync.errors import SchemasyncError
 
 # The order `--help` lists commands in: the everyday looks first, then changing, backups, production, code.
 # Commands register from their own modules in import order; this keeps the help in the order people need.
@@ -210,7 +209,7 @@ class _Notices(logging.Handler):
         err.print(f"{prefix}{message}", style=style, markup=False, soft_wrap=True)
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
     logger = logging.getLogger("schemasync")
     if not any(isinstance(h, _Notices) for h in logger.handlers):
         logger.addHandler(_Notices())
@@ -222,61 +221,21 @@ def fail(error: SchemasyncError) -> None:
     """Print a user-facing error as one paragraph and exit with its code."""
     text = secrets.scrub(error.message)
     err.print(
-        f"[bold red]Error:[/] {_escape(text)}" + (f" {_escape(secrets.scrub(error.hint))}" if error.hint else ""),
+        f"[bold red]Error:[/] {escape_markup(text)}"
+        + (f" {escape_markup(secrets.scrub(error.hint))}" if error.hint else ""),
         soft_wrap=True,
     )
     raise SystemExit(int(error.exit_code))
 
 
-def _escape(text: str) -> str:
+def escape_markup(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
-
-
-def main() -> None:
-    """Console-script entry point: run the app, turning every failure into a message and an exit code."""
-    from schemasync.cli import commands  # noqa: F401  (registers every command on `app`)
-
-    _setup_logging()
-    if "--debug" in sys.argv:
-        enable_debug()
-    try:
-        code = app(standalone_mode=False)
-    except SchemasyncError as exc:
-        if _state["debug"]:
-            err.print_exception()
-        fail(exc)
-    except KeyboardInterrupt:
-        err.print("Interrupted; nothing further was changed.")
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors and genuine bugs
-        _unexpected(exc)
-    raise SystemExit(code if isinstance(code, int) else 0)
-
-
-def _unexpected(exc: Exception) -> None:
-    if isinstance(exc, typer.Abort):
-        err.print("Aborted; nothing was changed.")
-        raise SystemExit(int(ExitCode.REFUSED))
-    if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):  # Typer's (vendored click) usage errors
-        exc.show(file=sys.stderr)
-        code = int(getattr(exc, "exit_code", 1))
-        raise SystemExit(int(ExitCode.USAGE) if code == 2 else code)
-    if _state["debug"]:
-        err.print_exception()
-    err.print(
-        f"[bold red]Error:[/] unexpected {type(exc).__name__}: {_escape(secrets.scrub(str(exc)))}. "
-        "This is a bug in schemasync; run again with --debug and report the traceback.",
-        soft_wrap=True,
-    )
-    raise SystemExit(int(ExitCode.ERROR))
 
 
 def loaded_debug() -> bool:
     return _state["debug"]
 
 
-__all__ = ["Loaded", "app", "err", "fail", "main", "out", "uses_settings"]
+__all__ = ["Loaded", "app", "err", "fail", "out", "uses_settings"]

@@ -23,7 +23,7 @@ from schemasync.config import Loaded
 from schemasync.errors import ConfigError
 
 if TYPE_CHECKING:
-    from schemasync.drift import DriftResult, Target
+    from schemasync.drift import DriftResult, FleetTarget
 
 TargetsOpt = Annotated[
     Path | None,
@@ -39,12 +39,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines."
 
 def read_secret_block(name: str) -> str:
     """A Prefect Secret block's value, through the configured Prefect API (imported only when needed)."""
-    from tasks.drift import read_secret_block as read
+    from schemasync.workflows.tasks.drift import read_secret_block as read
 
     return read(name, require_api=True)
 
 
-def _with_flag_defaults(targets: list[Target], loaded: Loaded) -> list[Target]:
+def _with_flag_defaults(targets: list[FleetTarget], loaded: Loaded) -> list[FleetTarget]:
     """--models, --env, --app-version and --project-dir fill what a target leaves unset."""
     from dataclasses import replace
 
@@ -98,10 +98,15 @@ def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = Fal
 
 
 def _print_report(results: list[DriftResult], message: str) -> None:
-    from schemasync.drift import Status, table_rows
+    from schemasync.drift import DriftStatus, table_rows
     from schemasync.plan.hazards import HazardKind
 
-    styles = {Status.IN_SYNC: "green", Status.DRIFTED: "yellow", Status.UNREACHABLE: "red", Status.ERROR: "red"}
+    styles = {
+        DriftStatus.IN_SYNC: "green",
+        DriftStatus.DRIFTED: "yellow",
+        DriftStatus.UNREACHABLE: "red",
+        DriftStatus.ERROR: "red",
+    }
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for column in ("target", "database", "env", "app", "database version", "in sync", "changes", "destructive"):
         table.add_column(column, overflow="fold")
@@ -119,7 +124,7 @@ def _print_report(results: list[DriftResult], message: str) -> None:
         )
     out.print(table)
     for result in results:
-        if result.status is Status.DRIFTED:
+        if result.status is DriftStatus.DRIFTED:
             out.print()
             out.print(f"[bold]{escape(result.target)}[/] ({escape(result.database)}) differs from its models:")
             for line in result.summary:

@@ -9,10 +9,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from schemasync import db, inventory, versions
+from schemasync import db, inventory
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded, describe
 from schemasync.errors import ConfigError
+from schemasync.history import versions
 from schemasync.units import human_size
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of the table.")]
@@ -151,7 +152,7 @@ def history(
         exists = versions.table_columns(conn) is not None
         rows = versions.history(conn, limit + 1 if changes else limit) if exists else []
         if changes and rows:
-            from schemasync import snapshots
+            from schemasync.history import snapshots
             from schemasync.studio.history import entries
 
             changed = {e.row.id: e.changes for e in entries(rows, snapshot=snapshots.lookup(conn, rows))}
@@ -291,7 +292,7 @@ def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
 
 def _dev_database_text(loaded: Loaded) -> str:
     """Which dev database the looks use; the default depends on the target, which `status` names for sure."""
-    from schemasync import embedded
+    from schemasync.db import embedded
     from schemasync.schema import devdb
 
     if loaded.settings.dev_url is not None:

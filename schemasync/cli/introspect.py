@@ -1,4 +1,4 @@
-"""`introspect`: models for an existing database (the engine side is `schemasync.introspect`)."""
+"""`introspect`: models for an existing database (the engine side is `schemasync.codegen`)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def introspect(
     ] = None,
 ) -> None:
     """Write typed SQLAlchemy 2 declarative models (Mapped[...]) for the tables of an existing database."""
-    from schemasync.introspect import introspect as make_models
+    from schemasync.codegen import introspect as make_models
 
     settings = loaded.settings
     target = db.resolve(settings, dict(loaded.sources))

@@ -88,10 +88,11 @@ def run_versioned_sync(
     the same migrations): without it, the drift check after the migrations could not cover them."""
     import sys
 
-    from schemasync import versioned, versions
+    from schemasync import versioned
     from schemasync.cli.info import app_version_of
     from schemasync.cli.schema import _ask, confirm_model_errors
     from schemasync.errors import ExitCode
+    from schemasync.history import versions
     from schemasync.ops import sync as ops
     from schemasync.plan import policy
 

@@ -3,7 +3,7 @@
 Prefect 3 has no CLI to resume a paused run, so these answer it through the configured Prefect API
 (PREFECT_API_URL or the active Prefect profile). Prefect is imported inside the commands only, so
 `schemasync --help` and `status` do not pay for it; the protocol itself (keys, the Approval form)
-lives in `flows/approval.py`.
+lives in `schemasync/workflows/approval.py`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _answer(run_id: str, *, approve: bool, approver: str, comment: str) -> None:
     rid = _run_id(run_id)
     if len(comment) > 2000:
         raise ConfigError("The comment is longer than 2000 characters.", "Shorten --comment.")
-    from flows.approval import Approval, answer
+    from schemasync.workflows.approval import Approval, answer
 
     # Prefect stores the run input: a secret pasted into the comment must not go with it.
     done = answer(rid, Approval(approve=approve, approver=approver, comment=secrets.scrub(comment)))
@@ -117,7 +117,7 @@ def runs(
     """Production runs waiting for approval, with their plan summary and backup."""
     if debug:
         enable_debug()
-    from flows.approval import api_url, pending_approvals
+    from schemasync.workflows.approval import api_url, pending_approvals
 
     pending = pending_approvals()
     if json_output:

@@ -1,6 +1,6 @@
 """`schemasync production`: run the production deployment flow in this process.
 
-The flow (`flows/production.py`) plans, backs up, pauses for approval, applies, builds, verifies
+The flow (`schemasync/workflows/flows/production.py`) plans, backs up, pauses for approval, applies, builds, verifies
 and records. Here the run pauses in this process until an operator answers it from another
 terminal (`schemasync approve RUN_ID`) or the Prefect UI; `--approve` makes it a pre-approved run,
 recorded as such, that does not pause: the person at this terminal is the approver. That is said to
@@ -145,8 +145,8 @@ def production(
 
     import httpx
 
-    from flows.preapproval import Terminal, at_terminal
-    from flows.production import ProductionOptions, production_deploy
+    from schemasync.workflows.flows.production import ProductionOptions, production_deploy
+    from schemasync.workflows.preapproval import Terminal, at_terminal
 
     options = ProductionOptions(
         project_dir=str(settings.project_dir.resolve()),

@@ -12,9 +12,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from schemasync import db, snapshots, versions
+from schemasync import db
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded
+from schemasync.history import snapshots, versions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
@@ -42,39 +43,41 @@ def compare_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown (for pull requests).")] = False,
 ) -> None:
     """Show every difference between two schemas: recorded versions, snapshots, the live database, the models, files."""
-    from schemasync import compare, compare_report, engine
+    from schemasync import engine
+    from schemasync.history import comparison, comparison_report
 
     settings = loaded.settings
-    older_ref = older or compare.LATEST
-    newer_ref = newer or compare.LIVE
+    older_ref = older or comparison.LATEST
+    newer_ref = newer or comparison.LIVE
     with contextlib.ExitStack() as stack:
         conn: psycopg.Connection | None = None
         target: db.Database | None = None
-        if not all(compare.looks_like_path(r) for r in (older_ref, newer_ref)):
+        if not all(comparison.looks_like_path(r) for r in (older_ref, newer_ref)):
             target = db.resolve(settings, dict(loaded.sources))
             conn = stack.enter_context(db.session(target, settings))
             db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         bound = conn
 
-        def live() -> compare.Schema:
+        def live() -> comparison.Schema:
             assert bound is not None
             return snapshots.without_own_tables(engine.inspect_current(bound, settings))
 
-        def models() -> tuple[compare.Schema, str]:
+        def models() -> tuple[comparison.Schema, str]:
             assert bound is not None
             return engine.load_models(bound, settings).desired, str(settings.models)
 
         display = target.display if target else "the database"
         sides = [
-            compare.resolve(ref, conn=conn, live=live, models=models, display=display) for ref in (older_ref, newer_ref)
+            comparison.resolve(ref, conn=conn, live=live, models=models, display=display)
+            for ref in (older_ref, newer_ref)
         ]
-    result = compare.compare(sides[0], sides[1], settings)
+    result = comparison.compare(sides[0], sides[1], settings)
     if json_output:
-        out.print_json(json.dumps(compare_report.to_json(result), default=str))
+        out.print_json(json.dumps(comparison_report.to_json(result), default=str))
     elif markdown:
-        out.print(compare_report.markdown(result), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(comparison_report.markdown(result), markup=False, highlight=False, soft_wrap=True, end="")
     else:
-        for text, style in compare_report.lines(result):
+        for text, style in comparison_report.lines(result):
             _print(text, style)
 
 

@@ -1,4 +1,4 @@
-"""The production deployment's steps as plain engine calls, for the Prefect flow (`flows/production.py`).
+"""The production deployment's steps as plain engine calls, for the Prefect flow (`schemasync/workflows/flows/production.py`).
 
 - `model.py`: the values the steps take and return (a `Target` of names and settings, never a URL or a
   password; plans, backups and outcomes as plain data, safe to persist and to show).

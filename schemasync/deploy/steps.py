@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from schemasync import build, db, secrets, versions
+from schemasync import build, db, secrets
 from schemasync.config import Loaded, Settings, load_settings
 from schemasync.deploy import gate
 from schemasync.deploy.model import (
@@ -48,6 +48,7 @@ from schemasync.deploy.model import (
     digest,
 )
 from schemasync.errors import ConfigError
+from schemasync.history import versions
 from schemasync.plan import policy
 from schemasync.plan.policy import NoOffsiteBackup
 

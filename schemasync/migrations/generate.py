@@ -23,9 +23,15 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from schemasync import engine
+from schemasync.diff import CompareOptions, analyse
 from schemasync.diff import changes as c
+from schemasync.diff.renames import apply_renames
+from schemasync.diff.scope import managed_schemas, restrict
 from schemasync.errors import ConfigError, Refused
 from schemasync.migrations import project
+from schemasync.migrations.ops import Converter, autogen_context, code, execute
+from schemasync.plan import HazardKind, PlanContext, render
+from schemasync.plan.sql import ident
 from schemasync.schema.model import RenameHints, Schema, Table
 
 if TYPE_CHECKING:
@@ -47,8 +53,6 @@ class Generated:
 
 def after_upgrade(current: Schema, desired: Schema, diff: Diff) -> Schema:
     """The scoped schema the upgrade leaves: the models', plus what the diff leaves alone (prune off)."""
-    from schemasync.diff.renames import apply_renames
-
     renamed = apply_renames(current, diff.renames)
     tables_gone = {(x.schema, x.name) for x in diff.changes if isinstance(x, c.DropTable)}
     columns_gone = {(x.schema, x.table, x.name) for x in diff.changes if isinstance(x, c.DropColumn)}
@@ -120,9 +124,6 @@ def reverse_hints(diff: Diff) -> RenameHints:
 
 def downgrade_diff(current: Schema, desired: Schema, diff: Diff, options: CompareOptions) -> tuple[Schema, Diff]:
     """(the schema after the upgrade, the diff from it back to `current`), both in the upgrade's scope."""
-    from schemasync.diff import CompareOptions, analyse
-    from schemasync.diff.scope import managed_schemas, restrict
-
     cur = restrict(current, desired, options)
     after = after_upgrade(cur, restrict(desired, desired, options), diff)
     back = CompareOptions(
@@ -146,12 +147,9 @@ def render_body(operations: list[Any], autogen: Any, header: list[str] | None = 
 
 def build(prepared: engine.Prepared) -> tuple[list[Any], list[Any], list[str], list[str]]:
     """(upgrade ops, downgrade ops, upgrade comment lines, downgrade comment lines)."""
-    from schemasync.migrations.ops import Converter, code
-    from schemasync.plan import Context, HazardKind, render
-
     diff = prepared.diff
     new_tables = frozenset(x.table.key for x in diff.changes if isinstance(x, c.CreateTable))
-    up_ctx = Context(prepared.current, prepared.desired, diff.renames, new_tables)
+    up_ctx = PlanContext(prepared.current, prepared.desired, diff.renames, new_tables)
     up = Converter(up_ctx)
     upgrade: list[Any] = []
     lost: list[str] = []
@@ -165,7 +163,7 @@ def build(prepared: engine.Prepared) -> tuple[list[Any], list[Any], list[str], l
                 elif hazard.kind is HazardKind.DATA_DEPENDENT:
                     warnings.append(hazard.fact)
     after, back = downgrade_diff(prepared.current, prepared.desired, diff, prepared.options)
-    down_ctx = Context(
+    down_ctx = PlanContext(
         after,
         prepared.current,
         back.renames,
@@ -179,9 +177,6 @@ def build(prepared: engine.Prepared) -> tuple[list[Any], list[Any], list[str], l
     dropped_back = {x.name for x in back.changes if isinstance(x, c.CreateSchema)}
     for name in created:
         if name not in dropped_back:
-            from schemasync.migrations.ops import execute
-            from schemasync.plan.sql import ident
-
             downgrade.append(code(execute(f"DROP SCHEMA {ident(name)}")))
     up_notes = [f"# {'DELETES DATA'}: {fact}" for fact in dict.fromkeys(lost)]
     up_notes += [f"# DATA DEPENDENT: {fact}" for fact in dict.fromkeys(warnings)]
@@ -208,8 +203,6 @@ def generate(
     """Write the revision for the current plan; None when the database already matches the models."""
     from alembic.util import CommandError
     from alembic.util import rev_id as new_rev_id
-
-    from schemasync.migrations.ops import autogen_context
 
     if not message.strip():
         raise ConfigError("The revision message is empty.", "Say what the revision does: -m 'add tags'.")

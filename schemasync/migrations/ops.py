@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from schemasync.diff import changes as c
 from schemasync.diff.names import SERIAL_TYPES, nextval_sequence, quote_ident
+from schemasync.plan import render
+from schemasync.plan.casts import classify
 from schemasync.schema.model import Column, Table
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from alembic.operations.ops import MigrateOperation
 
-    from schemasync.plan.dispatch import Context
+    from schemasync.plan.dispatch import PlanContext
 
 
 class Unrenderable(Exception):
@@ -70,7 +72,7 @@ PG_IMPORT = "from sqlalchemy.dialects import postgresql"
 class Converter:
     """Turns the changes of one direction into operations; `ctx` is the planner's view of that direction."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
         enums = {e.key: e for e in (*ctx.current.enums, *ctx.desired.enums)}
         self._enums = {
@@ -87,8 +89,6 @@ class Converter:
 
     def planned(self, change: c.Change) -> list[MigrateOperation]:
         """The planner's SQL for the change, as op.execute calls (outside the transaction where it must be)."""
-        from schemasync.plan import render
-
         out: list[MigrateOperation] = []
         for statement in render([change], self.ctx):
             lines = execute(statement.sql)
@@ -345,8 +345,6 @@ class Converter:
     def _alter_type(self, change: c.AlterColumnType) -> MigrateOperation:
         from alembic.autogenerate import render_op_text
         from alembic.operations import ops
-
-        from schemasync.plan.casts import classify
 
         cast = classify(
             quote_ident(change.column),

@@ -13,10 +13,11 @@ from dataclasses import replace
 
 import psycopg
 
-from schemasync import db, engine, versions
+from schemasync import db, engine
 from schemasync.apply import Applied, apply, record_only
 from schemasync.config import Settings
 from schemasync.diff.held import HeldError, hold
+from schemasync.history import versions
 from schemasync.plan import Plan, policy
 from schemasync.plan.hazards import HazardKind
 from schemasync.plan.locks import refuse_oversized

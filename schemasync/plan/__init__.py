@@ -13,9 +13,10 @@ from typing import get_args
 
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
+from schemasync.diff.names import quote_ident
 from schemasync.diff.summary import description, summary_lines
 from schemasync.plan import columns, constraints, indexes, tables, types  # noqa: F401  (register renderers)
-from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Plan, Statement
 from schemasync.plan.post import arrange, hoist_enum_values, with_timeouts
@@ -27,9 +28,9 @@ if _unplanned:  # pragma: no cover - fails every import, so no test can miss it
     raise TypeError(f"change types without a planner: {sorted(k.__name__ for k in _unplanned)}")
 
 
-def render(changes: list[c.Change] | tuple[c.Change, ...], ctx: Context | None = None) -> list[Statement]:
+def render(changes: list[c.Change] | tuple[c.Change, ...], ctx: PlanContext | None = None) -> list[Statement]:
     """The statements for the changes, in order, without post-processing (what render tests check)."""
-    ctx = ctx or Context()
+    ctx = ctx or PlanContext()
     out: list[Statement] = []
     for change in changes:
         out += [replace(s, change=type(change).__name__) for s in plan_change(change, ctx)]
@@ -47,7 +48,7 @@ def make_plan(
     statement_timeout: float | None = None,
 ) -> Plan:
     """`current` is the database as inspected (before any rename), `desired` what the models want."""
-    ctx = Context(
+    ctx = PlanContext(
         current=current,
         desired=desired,
         renames=diff.renames,
@@ -78,16 +79,14 @@ def make_plan(
 
 def _type_name(schema: str, name: str) -> str:
     """How PostgreSQL renders the type in expressions (with an empty search_path: always qualified)."""
-    from schemasync.diff.names import quote_ident
-
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
 __all__ = [
-    "Context",
     "Hazard",
     "HazardKind",
     "Plan",
+    "PlanContext",
     "Probe",
     "Statement",
     "ident",

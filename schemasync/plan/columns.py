@@ -13,7 +13,7 @@ import re
 from schemasync.diff import changes as c
 from schemasync.plan import online
 from schemasync.plan.casts import classify
-from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, literal
@@ -35,7 +35,7 @@ def _label(schema: str, table: str, column: str = "") -> str:
 
 
 @plan_change.register
-def plan_add_column(change: c.AddColumn, ctx: Context) -> list[Statement]:
+def plan_add_column(change: c.AddColumn, ctx: PlanContext) -> list[Statement]:
     col, s, t = change.column, change.schema, change.table
     hazards: list[Hazard] = []
     rewrites = (
@@ -69,7 +69,7 @@ def plan_add_column(change: c.AddColumn, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_drop_column(change: c.DropColumn, ctx: Context) -> list[Statement]:
+def plan_drop_column(change: c.DropColumn, ctx: PlanContext) -> list[Statement]:
     s, t, name = change.schema, change.table, change.name
     label = _label(s, t, name)
     probe = Probe(
@@ -88,7 +88,7 @@ def plan_drop_column(change: c.DropColumn, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_rename_column(change: c.RenameColumn, ctx: Context) -> list[Statement]:
+def plan_rename_column(change: c.RenameColumn, ctx: PlanContext) -> list[Statement]:
     fact = f"queries that still use {_label(change.schema, change.table, change.old)} fail once it is renamed"
     return [
         Statement(
@@ -99,7 +99,7 @@ def plan_rename_column(change: c.RenameColumn, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_column_type(change: c.AlterColumnType, ctx: Context) -> list[Statement]:
+def plan_column_type(change: c.AlterColumnType, ctx: PlanContext) -> list[Statement]:
     s, t, name = change.schema, change.table, change.column
     cast = classify(ident(name), change.old_type, change.new_type, ctx.desired, ctx.current.server_version)
     rewrite = cast.rewrite or change.collation != change.old_collation
@@ -142,7 +142,7 @@ def plan_column_type(change: c.AlterColumnType, ctx: Context) -> list[Statement]
 
 
 @plan_change.register
-def plan_column_nullability(change: c.AlterColumnNullability, ctx: Context) -> list[Statement]:
+def plan_column_nullability(change: c.AlterColumnNullability, ctx: PlanContext) -> list[Statement]:
     if change.nullable:
         return [Statement(f"{_alter(change)} DROP NOT NULL")]
     s, t, name = change.schema, change.table, change.column
@@ -178,7 +178,7 @@ def _sequence_at_max(change: c.AlterColumnDefault | c.AlterColumnIdentity, seque
 
 
 @plan_change.register
-def plan_column_default(change: c.AlterColumnDefault, ctx: Context) -> list[Statement]:
+def plan_column_default(change: c.AlterColumnDefault, ctx: PlanContext) -> list[Statement]:
     if change.default is None:
         out = [Statement(f"{_alter(change)} DROP DEFAULT")]
         if change.drop_sequence:
@@ -197,7 +197,7 @@ def plan_column_default(change: c.AlterColumnDefault, ctx: Context) -> list[Stat
 
 
 @plan_change.register
-def plan_column_identity(change: c.AlterColumnIdentity, ctx: Context) -> list[Statement]:
+def plan_column_identity(change: c.AlterColumnIdentity, ctx: PlanContext) -> list[Statement]:
     if change.identity is None:
         return [Statement(f"{_alter(change)} DROP IDENTITY")]
     kind = change.identity.upper()
@@ -216,7 +216,7 @@ def plan_column_identity(change: c.AlterColumnIdentity, ctx: Context) -> list[St
 
 
 @plan_change.register
-def plan_column_generated(change: c.AlterColumnGenerated, ctx: Context) -> list[Statement]:
+def plan_column_generated(change: c.AlterColumnGenerated, ctx: PlanContext) -> list[Statement]:
     s, t, col = change.schema, change.table, change.column
     if col.generated is None:
         return [Statement(f"ALTER TABLE {ident(s, t)} ALTER COLUMN {ident(col.name)} DROP EXPRESSION")]
@@ -238,6 +238,6 @@ def plan_column_generated(change: c.AlterColumnGenerated, ctx: Context) -> list[
 
 
 @plan_change.register
-def plan_column_comment(change: c.AlterColumnComment, ctx: Context) -> list[Statement]:
+def plan_column_comment(change: c.AlterColumnComment, ctx: PlanContext) -> list[Statement]:
     target = ident(change.schema, change.table, change.column)
     return [Statement(f"COMMENT ON COLUMN {target} IS {literal(change.comment)}")]

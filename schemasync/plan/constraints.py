@@ -10,7 +10,7 @@ constraint exists, so nothing slips through in between.
 from __future__ import annotations
 
 from schemasync.diff import changes as c
-from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, idents
@@ -42,7 +42,7 @@ def _alter(change: _ConstraintChange) -> str:
 
 
 def _duplicates(
-    ctx: Context, schema: str, table: str, columns: tuple[str, ...], *, nulls_distinct: bool, what: str
+    ctx: PlanContext, schema: str, table: str, columns: tuple[str, ...], *, nulls_distinct: bool, what: str
 ) -> Hazard:
     old = [f"t.{ident(ctx.old_column(schema, table, col))}" for col in columns]
     return Hazard(
@@ -60,7 +60,7 @@ def _duplicates(
     )
 
 
-def _index_build(ctx: Context, schema: str, table: str, what: str) -> tuple[Hazard, ...]:
+def _index_build(ctx: PlanContext, schema: str, table: str, what: str) -> tuple[Hazard, ...]:
     if not ctx.big(schema, table):
         return ()
     return (
@@ -72,7 +72,7 @@ def _index_build(ctx: Context, schema: str, table: str, what: str) -> tuple[Haza
 
 
 @plan_change.register
-def plan_add_primary_key(change: c.AddPrimaryKey, ctx: Context) -> list[Statement]:
+def plan_add_primary_key(change: c.AddPrimaryKey, ctx: PlanContext) -> list[Statement]:
     s, t = change.schema, change.table
     hazards: tuple[Hazard, ...] = ()
     if not ctx.is_new(s, t):
@@ -84,7 +84,7 @@ def plan_add_primary_key(change: c.AddPrimaryKey, ctx: Context) -> list[Statemen
 
 
 @plan_change.register
-def plan_add_unique(change: c.AddUnique, ctx: Context) -> list[Statement]:
+def plan_add_unique(change: c.AddUnique, ctx: PlanContext) -> list[Statement]:
     s, t, u = change.schema, change.table, change.constraint
     hazards: tuple[Hazard, ...] = ()
     if not ctx.is_new(s, t):
@@ -102,13 +102,13 @@ def _drop(
 
 
 @plan_change.register
-def plan_drop_primary_key(change: c.DropPrimaryKey, ctx: Context) -> list[Statement]:
+def plan_drop_primary_key(change: c.DropPrimaryKey, ctx: PlanContext) -> list[Statement]:
     fact = f"drops the index behind primary key {change.name}: lookups by key on {_label(change.schema, change.table)} may slow down"
     return _drop(change, (Hazard(HazardKind.INDEX_DROPPED, fact),))
 
 
 @plan_change.register
-def plan_drop_unique(change: c.DropUnique, ctx: Context) -> list[Statement]:
+def plan_drop_unique(change: c.DropUnique, ctx: PlanContext) -> list[Statement]:
     fact = (
         f"drops the index behind {change.name}: queries using it on {_label(change.schema, change.table)} may slow down"
     )
@@ -116,14 +116,14 @@ def plan_drop_unique(change: c.DropUnique, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_drop_foreign_key(change: c.DropForeignKey, ctx: Context) -> list[Statement]:
+def plan_drop_foreign_key(change: c.DropForeignKey, ctx: PlanContext) -> list[Statement]:
     if change.lost:
         return _drop(change, (Hazard(HazardKind.CORRECTNESS, change.lost),))
     return _drop(change)
 
 
 @plan_change.register
-def plan_drop_check(change: c.DropCheck, ctx: Context) -> list[Statement]:
+def plan_drop_check(change: c.DropCheck, ctx: PlanContext) -> list[Statement]:
     return _drop(change)
 
 
@@ -141,7 +141,7 @@ def foreign_key_sql(fk: ForeignKey) -> str:
     return sql + deferrable_sql(fk.deferrable, fk.initially_deferred)
 
 
-def _orphans(ctx: Context, schema: str, table: str, fk: ForeignKey) -> Hazard:
+def _orphans(ctx: PlanContext, schema: str, table: str, fk: ForeignKey) -> Hazard:
     cols = [f"t.{ident(ctx.old_column(schema, table, col))}" for col in fk.columns]
     present = " AND ".join(f"{col} IS NOT NULL" for col in cols)
     target = ctx.before(fk.ref_schema, fk.ref_table)
@@ -165,7 +165,9 @@ def _orphans(ctx: Context, schema: str, table: str, fk: ForeignKey) -> Hazard:
     )
 
 
-def _validate(ctx: Context, change: c.AddForeignKey | c.AddCheck, name: str, hazards: tuple[Hazard, ...]) -> Statement:
+def _validate(
+    ctx: PlanContext, change: c.AddForeignKey | c.AddCheck, name: str, hazards: tuple[Hazard, ...]
+) -> Statement:
     scan = ctx.locking(change.schema, change.table, "scans the table to validate the constraint")
     if ctx.concurrent_indexes:
         note = Hazard(
@@ -178,7 +180,7 @@ def _validate(ctx: Context, change: c.AddForeignKey | c.AddCheck, name: str, haz
 
 
 @plan_change.register
-def plan_add_foreign_key(change: c.AddForeignKey, ctx: Context) -> list[Statement]:
+def plan_add_foreign_key(change: c.AddForeignKey, ctx: PlanContext) -> list[Statement]:
     fk = change.constraint
     if ctx.is_new(change.schema, change.table):
         return [Statement(f"{_alter(change)} ADD {foreign_key_sql(fk)}")]
@@ -188,7 +190,7 @@ def plan_add_foreign_key(change: c.AddForeignKey, ctx: Context) -> list[Statemen
     ]
 
 
-def _violations(ctx: Context, schema: str, table: str, name: str, expression: str) -> Hazard:
+def _violations(ctx: PlanContext, schema: str, table: str, name: str, expression: str) -> Hazard:
     return Hazard(
         HazardKind.DATA_DEPENDENT,
         f"check {name} fails if existing rows of {_label(schema, table)} violate it",
@@ -203,7 +205,7 @@ def _violations(ctx: Context, schema: str, table: str, name: str, expression: st
 
 
 @plan_change.register
-def plan_add_check(change: c.AddCheck, ctx: Context) -> list[Statement]:
+def plan_add_check(change: c.AddCheck, ctx: PlanContext) -> list[Statement]:
     k = change.constraint
     if ctx.is_new(change.schema, change.table):
         return [Statement(f"{_alter(change)} ADD {check_sql(k)}")]
@@ -214,7 +216,7 @@ def plan_add_check(change: c.AddCheck, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_validate_constraint(change: c.ValidateConstraint, ctx: Context) -> list[Statement]:
+def plan_validate_constraint(change: c.ValidateConstraint, ctx: PlanContext) -> list[Statement]:
     s, t = change.schema, change.table
     before = ctx.before(s, t)
     hazards: list[Hazard] = []
@@ -237,5 +239,5 @@ def plan_validate_constraint(change: c.ValidateConstraint, ctx: Context) -> list
 
 
 @plan_change.register
-def plan_rename_constraint(change: c.RenameConstraint, ctx: Context) -> list[Statement]:
+def plan_rename_constraint(change: c.RenameConstraint, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"{_alter(change)} RENAME CONSTRAINT {ident(change.old)} TO {ident(change.new)}")]

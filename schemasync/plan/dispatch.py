@@ -20,7 +20,7 @@ from schemasync.units import human_size
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
+class PlanContext:
     current: Schema = field(default_factory=Schema)  # the database before the plan (names before renames)
     desired: Schema = field(default_factory=Schema)
     renames: Renames = field(default_factory=Renames)
@@ -96,5 +96,5 @@ def _name(schema: str, table: str) -> str:
 
 
 @functools.singledispatch
-def plan_change(change: Change, ctx: Context) -> list[Statement]:
+def plan_change(change: Change, ctx: PlanContext) -> list[Statement]:
     raise TypeError(f"no planner for {type(change).__name__}")

@@ -15,7 +15,7 @@ import re
 from schemasync.diff import changes as c
 from schemasync.diff.names import rebuild_name
 from schemasync.plan import online
-from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, idents
@@ -43,7 +43,7 @@ def _label(schema: str, table: str) -> str:
     return table if schema == "public" else f"{schema}.{table}"
 
 
-def _duplicates(ctx: Context, change: c.CreateIndex) -> Hazard:
+def _duplicates(ctx: PlanContext, change: c.CreateIndex) -> Hazard:
     """Repeated keys among the rows the unique index covers; counted only for plain keys."""
     index, s, t = change.index, change.schema, change.table
     keys = [_ORDERING.sub("", k) for k in index.keys]
@@ -71,7 +71,7 @@ def _duplicates(ctx: Context, change: c.CreateIndex) -> Hazard:
 
 
 @plan_change.register
-def plan_create_index(change: c.CreateIndex, ctx: Context) -> list[Statement]:
+def plan_create_index(change: c.CreateIndex, ctx: PlanContext) -> list[Statement]:
     s, t, index = change.schema, change.table, change.index
     if ctx.is_new(s, t):
         return [Statement(index_sql(s, t, index))]
@@ -102,7 +102,7 @@ def plan_create_index(change: c.CreateIndex, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_drop_index(change: c.DropIndex, ctx: Context) -> list[Statement]:
+def plan_drop_index(change: c.DropIndex, ctx: PlanContext) -> list[Statement]:
     if ctx.online and online.is_rebuild(ctx, change.schema, change.table, change.name):
         return []  # the CreateIndex that follows swaps the old index out once its replacement is built
     fact = f"queries on {_label(change.schema, change.table)} that used {change.name} may slow down"
@@ -110,7 +110,7 @@ def plan_drop_index(change: c.DropIndex, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_rename_index(change: c.RenameIndex, ctx: Context) -> list[Statement]:
+def plan_rename_index(change: c.RenameIndex, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"ALTER INDEX {ident(change.schema, change.old)} RENAME TO {ident(change.new)}")]
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from schemasync.diff import changes as c
 from schemasync.diff.expressions import same_index
 from schemasync.diff.names import not_null_helper, rebuild_name
-from schemasync.plan.dispatch import Context
+from schemasync.plan.dispatch import PlanContext
 from schemasync.plan.hazards import Hazard, HazardKind
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident
@@ -40,7 +40,7 @@ def _after(what: str) -> Hazard:
     return Hazard(HazardKind.CORRECTNESS, f"runs after the transaction commits: {what}")
 
 
-def not_null_helper_of(ctx: Context, change: c.AlterColumnNullability) -> CheckConstraint | None:
+def not_null_helper_of(ctx: PlanContext, change: c.AlterColumnNullability) -> CheckConstraint | None:
     """The helper check a failed online run left on this column, if any (named after the column)."""
     before = ctx.before(change.schema, change.table)
     if before is None:
@@ -53,7 +53,7 @@ def not_null_helper_of(ctx: Context, change: c.AlterColumnNullability) -> CheckC
 
 
 def set_not_null(
-    ctx: Context, change: c.AlterColumnNullability, nulls: Hazard, helper: CheckConstraint | None
+    ctx: PlanContext, change: c.AlterColumnNullability, nulls: Hazard, helper: CheckConstraint | None
 ) -> list[Statement]:
     """NOT NULL through a validated helper check; resumes from the helper a failed run left."""
     s, t, col = change.schema, change.table, change.column
@@ -88,7 +88,7 @@ def set_not_null(
     return out
 
 
-def is_rebuild(ctx: Context, schema: str, table: str, name: str) -> bool:
+def is_rebuild(ctx: PlanContext, schema: str, table: str, name: str) -> bool:
     """The index exists and the models still declare it: the diff drops it only to build it anew."""
     before, wanted = ctx.before(schema, table), ctx.desired.table(schema, table)
     return (
@@ -99,7 +99,7 @@ def is_rebuild(ctx: Context, schema: str, table: str, name: str) -> bool:
     )
 
 
-def rebuild_index(ctx: Context, change: c.CreateIndex, build: str, hazards: tuple[Hazard, ...]) -> list[Statement]:
+def rebuild_index(ctx: PlanContext, change: c.CreateIndex, build: str, hazards: tuple[Hazard, ...]) -> list[Statement]:
     """Build the replacement CONCURRENTLY under a temporary name, then swap it in. `build` renders the
     CREATE INDEX CONCURRENTLY statement for an index of the given name."""
     s, t, index = change.schema, change.table, change.index

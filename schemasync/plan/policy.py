@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemasync.appversion import parse_version
 from schemasync.errors import Refused
 from schemasync.plan.hazards import Hazard, HazardKind
-from schemasync.versions import parse_version
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemasync.diff import changes as c
 from schemasync.diff.names import SERIAL_TYPES, nextval_sequence
-from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, idents, literal
@@ -115,7 +115,7 @@ def comment_statements(table: Table) -> list[Statement]:
 
 
 @plan_change.register
-def plan_create_table(change: c.CreateTable, ctx: Context) -> list[Statement]:
+def plan_create_table(change: c.CreateTable, ctx: PlanContext) -> list[Statement]:
     t = change.table
     items = [column_sql(col, ctx.desired) for col in t.columns]
     if t.primary_key:
@@ -127,7 +127,7 @@ def plan_create_table(change: c.CreateTable, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_drop_table(change: c.DropTable, ctx: Context) -> list[Statement]:
+def plan_drop_table(change: c.DropTable, ctx: PlanContext) -> list[Statement]:
     name = change.name if change.schema == "public" else f"{change.schema}.{change.name}"
     probe = Probe(change.schema, change.name, "rows", template=f"drops table {name} and its {{count}}")
     return [
@@ -139,7 +139,7 @@ def plan_drop_table(change: c.DropTable, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_rename_table(change: c.RenameTable, ctx: Context) -> list[Statement]:
+def plan_rename_table(change: c.RenameTable, ctx: PlanContext) -> list[Statement]:
     fact = f"queries that still use the old name {change.old} fail once it is renamed to {change.new}"
     return [
         Statement(
@@ -150,5 +150,5 @@ def plan_rename_table(change: c.RenameTable, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_table_comment(change: c.AlterTableComment, ctx: Context) -> list[Statement]:
+def plan_table_comment(change: c.AlterTableComment, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"COMMENT ON TABLE {ident(change.schema, change.table)} IS {literal(change.comment)}")]

@@ -9,7 +9,7 @@ removed label makes the recast fail and nothing changes. Those rows are counted 
 from __future__ import annotations
 
 from schemasync.diff import changes as c
-from schemasync.plan.dispatch import Context, plan_change
+from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, literal
@@ -21,7 +21,7 @@ def _label(schema: str, name: str) -> str:
 
 
 @plan_change.register
-def plan_create_schema(change: c.CreateSchema, ctx: Context) -> list[Statement]:
+def plan_create_schema(change: c.CreateSchema, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"CREATE SCHEMA {ident(change.name)}")]
 
 
@@ -30,7 +30,7 @@ def _labels(labels: tuple[str, ...]) -> str:
 
 
 @plan_change.register
-def plan_create_enum(change: c.CreateEnum, ctx: Context) -> list[Statement]:
+def plan_create_enum(change: c.CreateEnum, ctx: PlanContext) -> list[Statement]:
     e = change.enum
     out = [Statement(f"CREATE TYPE {ident(e.schema, e.name)} AS ENUM ({_labels(e.labels)})")]
     if e.comment is not None:
@@ -39,7 +39,7 @@ def plan_create_enum(change: c.CreateEnum, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_add_enum_value(change: c.AddEnumValue, ctx: Context) -> list[Statement]:
+def plan_add_enum_value(change: c.AddEnumValue, ctx: PlanContext) -> list[Statement]:
     sql = f"ALTER TYPE {ident(change.schema, change.name)} ADD VALUE IF NOT EXISTS {literal(change.label)}"
     if change.before is not None:
         sql += f" BEFORE {literal(change.before)}"
@@ -53,7 +53,7 @@ def old_type_name(name: str) -> str:
 
 
 @plan_change.register
-def plan_recreate_enum(change: c.RecreateEnum, ctx: Context) -> list[Statement]:
+def plan_recreate_enum(change: c.RecreateEnum, ctx: PlanContext) -> list[Statement]:
     e = change.enum
     new_type = ident(e.schema, e.name)
     old_type = ident(e.schema, old_type_name(e.name))
@@ -108,12 +108,12 @@ def plan_recreate_enum(change: c.RecreateEnum, ctx: Context) -> list[Statement]:
 
 
 @plan_change.register
-def plan_enum_comment(change: c.AlterEnumComment, ctx: Context) -> list[Statement]:
+def plan_enum_comment(change: c.AlterEnumComment, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"COMMENT ON TYPE {ident(change.schema, change.name)} IS {literal(change.comment)}")]
 
 
 @plan_change.register
-def plan_drop_enum(change: c.DropEnum, ctx: Context) -> list[Statement]:
+def plan_drop_enum(change: c.DropEnum, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"DROP TYPE {ident(change.schema, change.name)}")]
 
 
@@ -148,23 +148,23 @@ def _options(seq: Sequence, old: Sequence | None = None) -> list[str]:
 
 
 @plan_change.register
-def plan_create_sequence(change: c.CreateSequence, ctx: Context) -> list[Statement]:
+def plan_create_sequence(change: c.CreateSequence, ctx: PlanContext) -> list[Statement]:
     q = change.sequence
     return [Statement(" ".join([f"CREATE SEQUENCE {ident(q.schema, q.name)}", *_options(q)]))]
 
 
 @plan_change.register
-def plan_alter_sequence(change: c.AlterSequence, ctx: Context) -> list[Statement]:
+def plan_alter_sequence(change: c.AlterSequence, ctx: PlanContext) -> list[Statement]:
     q = change.new
     return [Statement(" ".join([f"ALTER SEQUENCE {ident(q.schema, q.name)}", *_options(q, change.old)]))]
 
 
 @plan_change.register
-def plan_rename_sequence(change: c.RenameSequence, ctx: Context) -> list[Statement]:
+def plan_rename_sequence(change: c.RenameSequence, ctx: PlanContext) -> list[Statement]:
     return [Statement(f"ALTER SEQUENCE {ident(change.schema, change.old)} RENAME TO {ident(change.new)}")]
 
 
 @plan_change.register
-def plan_drop_sequence(change: c.DropSequence, ctx: Context) -> list[Statement]:
+def plan_drop_sequence(change: c.DropSequence, ctx: PlanContext) -> list[Statement]:
     fact = f"drops sequence {_label(change.schema, change.name)}: its current position is lost"
     return [Statement(f"DROP SEQUENCE {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact),))]

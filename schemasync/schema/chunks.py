@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from schemasync.db import lock_table
 from schemasync.schema.model import Schema
 
 if TYPE_CHECKING:
-    from schemasync.schema.target import ModelDDL, Statement
+    from schemasync.schema.ddl import DDLStatement, ModelDDL
 
 _SEQUENCES = re.compile(r"\b(?:SMALL|BIG)?SERIAL\b|\bGENERATED\b[^,]*\bAS IDENTITY\b", re.IGNORECASE)
 SHARE = 2  # use at most 1/SHARE of the lock table: other sessions hold locks too
@@ -35,15 +36,13 @@ SHARE = 2  # use at most 1/SHARE of the lock table: other sessions hold locks to
 
 def budget(conn: psycopg.Connection) -> int:
     """How many locks one materialising transaction may take on this server."""
-    from schemasync.db import lock_table
-
     try:
         return max(16, lock_table(conn).capacity // SHARE)
     except psycopg.Error:  # a server hiding pg_settings: keep the single transaction
         return 1 << 30
 
 
-def locks_of(statement: Statement) -> int:
+def locks_of(statement: DDLStatement) -> int:
     """About how many relations the statement creates (and so keeps locked until the rollback)."""
     text = statement.text.upper()
     if text.startswith("CREATE TABLE"):
@@ -55,20 +54,20 @@ def locks_of(statement: Statement) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Group:
+class ChunkGroup:
     """One transaction's worth of the models: its DDL, and the tables that are stubs (not part of its result)."""
 
     ddl: ModelDDL
     stubs: frozenset[tuple[str, str]] = frozenset()
 
 
-def split(ddl: ModelDDL, limit: int) -> list[Group]:
+def split(ddl: ModelDDL, limit: int) -> list[ChunkGroup]:
     """`ddl` as one group when it fits `limit` locks (or cannot be split), else as groups that each do."""
     total = sum(locks_of(s) for s in ddl.statements)
     if total <= limit or any(s.custom for s in ddl.statements):
-        return [Group(ddl)]
+        return [ChunkGroup(ddl)]
     shared = [s for s in ddl.statements if s.table is None]
-    by_table: dict[tuple[str, str], list[Statement]] = {}
+    by_table: dict[tuple[str, str], list[DDLStatement]] = {}
     for s in ddl.statements:
         if s.table is not None:
             by_table.setdefault(s.table, []).append(s)
@@ -99,11 +98,11 @@ def split(ddl: ModelDDL, limit: int) -> list[Group]:
         made = [
             replace(stub, text=without_foreign_keys(stub.text), refs=()) for r in referenced if (stub := creates.get(r))
         ]
-        result.append(Group(replace(ddl, statements=(*shared, *made, *own)), frozenset(referenced) - set(members)))
+        result.append(ChunkGroup(replace(ddl, statements=(*shared, *made, *own)), frozenset(referenced) - set(members)))
     return result
 
 
-def _stub_locks(create: Statement | None) -> int:
+def _stub_locks(create: DDLStatement | None) -> int:
     return locks_of(create) if create is not None else 0
 
 

@@ -61,7 +61,7 @@ def collapse_duplicates(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
     `create_all` creates both: PostgreSQL names the unnamed one itself, and a database holding the key
     once would be planned a second copy. So the copies whose name nobody chose are dropped when an
     identical one remains (the declared-name one when there is one), each with a warning, like an
-    index declared twice (`target._without_duplicates`). Two copies the models both name are both kept:
+    index declared twice (`ddl._without_duplicates`). Two copies the models both name are both kept:
     someone chose each name.
     """
     if schema.declared_names is None:

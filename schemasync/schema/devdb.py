@@ -55,11 +55,13 @@ from psycopg import sql as pgsql
 
 from schemasync import db, secrets
 from schemasync.config import Settings
+from schemasync.db import embedded
 from schemasync.errors import ConfigError, ConnectionFailed
+from schemasync.schema import scratch
 
 if TYPE_CHECKING:
+    from schemasync.schema.ddl import ModelDDL
     from schemasync.schema.model import Schema
-    from schemasync.schema.target import ModelDDL
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +201,6 @@ def choose(conn: psycopg.Connection, settings: Settings) -> DevChoice:
             dev,
             (parts.get("host", "localhost"), parts.get("port", "5432"), dev.name),
         )
-    from schemasync import embedded
 
     if embedded.major_version() == facts.major:
         pgdata = (settings.project_dir / settings.embedded_dir).resolve()
@@ -241,11 +242,9 @@ def materialise(choice: DevChoice, conn: psycopg.Connection, ddl: ModelDDL) -> t
 
     `conn` is the target: used for SCRATCH, and to reach the target's server for TEMPORARY.
     """
-    from schemasync.schema import target
-
     settings = choice.settings
     if choice.kind == SCRATCH:
-        return target.materialise(conn, ddl), True
+        return scratch.materialise(conn, ddl), True
     needed = _used_extensions(conn, choice.facts.extensions, ddl)
     if choice.kind == TEMPORARY:
         with _temporary_database(conn, choice, settings) as dev:
@@ -265,8 +264,6 @@ def _materialise_in(
     ddl: ModelDDL,
     conn: psycopg.Connection,
 ) -> tuple[Schema, bool]:
-    from schemasync.schema import target
-
     settings = choice.settings
     try:
         dconn = db.connect(dev, settings)
@@ -282,7 +279,7 @@ def _materialise_in(
         db.set_timeouts(dconn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         created = _models_schemas(dconn, ddl.schemas)
         try:
-            return target.materialise(dconn, ddl), exact
+            return scratch.materialise(dconn, ddl), exact
         finally:
             for name in reversed(created):  # empty again: the models were created in scratch schemas
                 dconn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} RESTRICT").format(pgsql.Identifier(name)))
@@ -381,8 +378,6 @@ def _create_extension(dconn: psycopg.Connection, ext: Extension, where: str) -> 
 
 def _embedded_database(settings: Settings) -> db.Database:
     """The embedded server's `schemasync_dev` database, started and created when needed (one thread at a time)."""
-    from schemasync import embedded
-
     with _embedded_lock:
         admin = embedded.server(settings)
         with psycopg.connect(admin.conninfo, autocommit=True) as conn:

@@ -40,6 +40,7 @@ from schemasync import __version__
 from schemasync.privatefiles import write_private
 from schemasync.schema.cachefiles import value_hash
 from schemasync.schema.model import RenameHints, Schema
+from schemasync.schema.target import cache_read
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +216,6 @@ def recall(
 
     `context`: where the models are materialised (`devdb.DevChoice.key_material`); another dev
     database choice, server major, search path or extension set means another cache key."""
-    from schemasync.schema.target import cache_read
-
     path = _entry_path(cache_dir, models, project_dir)
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from schemasync.history.versions import VersionRow
 from schemasync.schema.model import Schema
-from schemasync.versions import VersionRow
 
 SnapshotLookup = Callable[[VersionRow], Schema | None]
 

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
-from schemasync import db, engine, inventory, versions
+from schemasync import db, engine, inventory
 from schemasync.config import Loaded, Settings
 from schemasync.errors import ConfigError, SchemasyncError
+from schemasync.history import versions
 from schemasync.schema.model import Schema, Table
 
 if TYPE_CHECKING:
@@ -427,7 +428,7 @@ class Source:
 
     def snapshot_lookup(self, rows: list[versions.VersionRow]) -> Callable[[versions.VersionRow], Schema | None]:
         """Each row's recorded schema snapshot (one query), for what-changed on the history page."""
-        from schemasync import snapshots
+        from schemasync.history import snapshots
 
         with self.read_only() as conn:
             return snapshots.lookup(conn, rows)

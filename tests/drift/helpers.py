@@ -69,7 +69,7 @@ def _create_all(db: TestDB) -> None:
 
 
 def record_version(db: TestDB, version: str) -> None:
-    from schemasync import versions
+    from schemasync.history import versions
 
     with psycopg.connect(db.url) as conn:
         versions.ensure_table(conn, announce=False)

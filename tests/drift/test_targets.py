@@ -9,8 +9,8 @@ import pytest
 from schemasync import secrets
 from schemasync.drift import (
     DriftResult,
-    Status,
-    Target,
+    DriftStatus,
+    FleetTarget,
     check_target,
     has_password,
     load_targets,
@@ -75,7 +75,7 @@ def test_targets_file_with_defaults(tmp_path: Path) -> None:
         "  - name: local\n    url: postgresql://postgres@127.0.0.1/shop\n"
     )
     eu, us, local = load_targets(tmp_path / "fleet.yaml")
-    assert eu == Target(
+    assert eu == FleetTarget(
         name="shop-eu",
         url_env="SHOP_EU_URL",
         models="app.models:Base",
@@ -135,11 +135,11 @@ def test_one_check_per_state(fleet_dbs: dict[str, TestDB], tmp_path: Path) -> No
     results = {t.name: check_target(t, environ=environ) for t in fleet}
 
     synced = results["synced"]
-    assert (synced.status, synced.in_sync, synced.changes, synced.versions) == (Status.IN_SYNC, True, 0, "in step")
+    assert (synced.status, synced.in_sync, synced.changes, synced.versions) == (DriftStatus.IN_SYNC, True, 0, "in step")
     assert synced.database == f"postgres@127.0.0.1:5432/{fleet_dbs['synced'].name}" and synced.plan_sql == ""
 
     drifted = results["drifted"]
-    assert drifted.status is Status.DRIFTED and drifted.environment == "staging"
+    assert drifted.status is DriftStatus.DRIFTED and drifted.environment == "staging"
     assert (drifted.app_version, drifted.database_version, drifted.versions) == ("2.0.0", "1.9.0", "app ahead")
     assert drifted.summary == (
         "Found 1 new column: items.note",
@@ -148,10 +148,13 @@ def test_one_check_per_state(fleet_dbs: dict[str, TestDB], tmp_path: Path) -> No
     assert drifted.destructive == ("numeric(10,4) -> numeric(10,2) on items.price rounds values to 2 decimal places",)
     assert 'ADD COLUMN "note" text' in drifted.plan_sql
 
-    assert results["gone"].status is Status.UNREACHABLE and "Nothing is accepting connections" in results["gone"].error
-    assert results["unset"].status is Status.ERROR and "NOT_SET_ANYWHERE" in results["unset"].error
-    assert results["vaulted"].status is Status.ERROR and "cannot read" in results["vaulted"].error
-    assert results["bad-models"].status is Status.ERROR and "nosuchmodule" in results["bad-models"].error
+    assert (
+        results["gone"].status is DriftStatus.UNREACHABLE
+        and "Nothing is accepting connections" in results["gone"].error
+    )
+    assert results["unset"].status is DriftStatus.ERROR and "NOT_SET_ANYWHERE" in results["unset"].error
+    assert results["vaulted"].status is DriftStatus.ERROR and "cannot read" in results["vaulted"].error
+    assert results["bad-models"].status is DriftStatus.ERROR and "nosuchmodule" in results["bad-models"].error
     assert all(not r.checked for n, r in results.items() if n not in ("synced", "drifted"))
 
     verdict = outcome(list(results.values()))
@@ -169,9 +172,9 @@ def test_one_check_per_state(fleet_dbs: dict[str, TestDB], tmp_path: Path) -> No
 
 
 def test_exit_codes() -> None:
-    ok = DriftResult("a", Status.IN_SYNC)
-    drifted = DriftResult("b", Status.DRIFTED, changes=1)
-    gone = DriftResult("c", Status.UNREACHABLE, error="x")
+    ok = DriftResult("a", DriftStatus.IN_SYNC)
+    drifted = DriftResult("b", DriftStatus.DRIFTED, changes=1)
+    gone = DriftResult("c", DriftStatus.UNREACHABLE, error="x")
     assert outcome([ok]).exit_code is ExitCode.OK
     assert outcome([ok, gone]).exit_code is ExitCode.ERROR
     assert outcome([ok, gone, drifted]).exit_code is ExitCode.DRIFT  # drift wins: that database needs a sync
@@ -195,10 +198,10 @@ def test_the_guides_targets_file_parses(tmp_path: Path) -> None:
 def test_a_plan_carrying_backticks_cannot_close_the_drift_reports_code_block() -> None:
     """A comment or name from the database holding ``` closed the fixed ```sql fence of the drift artifact
     and could add headings of its own below it (the approver's page already used a longer fence)."""
-    from schemasync.drift import DriftResult, Status, plan_markdown
+    from schemasync.drift import DriftResult, DriftStatus, plan_markdown
 
     sql = "COMMENT ON TABLE \"t\" IS 'x\n```\n## In sync\nNothing to do';"
-    page = plan_markdown(DriftResult(target="shop", status=Status.DRIFTED, changes=1, plan_sql=sql))
+    page = plan_markdown(DriftResult(target="shop", status=DriftStatus.DRIFTED, changes=1, plan_sql=sql))
     lines = page.rstrip("\n").splitlines()
     opening = next(i for i, line in enumerate(lines) if line.startswith("```"))
     assert lines[opening] == "````sql" and lines[-1] == "````", page

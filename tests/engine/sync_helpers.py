@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
-from schemasync import db, engine, versions
+from schemasync import db, engine
 from schemasync.apply import Applied, apply
 from schemasync.config import Settings, load_settings
 from schemasync.diff import analyse
+from schemasync.history import versions
 from schemasync.plan import HazardKind
 from schemasync.schema.inspect import inspect
 from schemasync.schema.model import RenameHints, Schema, Table

@@ -10,9 +10,10 @@ import psycopg
 import pytest
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
-from schemasync import db, engine, versions
+from schemasync import db, engine
 from schemasync.apply import StalePlan, apply
 from schemasync.errors import ApplyFailed, Refused
+from schemasync.history import versions
 from schemasync.plan import HazardKind
 from schemasync.schema.target import load_models
 from tests.conftest import EXAMPLES, TestDB

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, event
 
-from schemasync.schema.target import desired, first_keyword
+from schemasync.schema.scratch import first_keyword
+from schemasync.schema.target import desired
 from tests.engine.schema_helpers import scratch_schemas
 
 if TYPE_CHECKING:

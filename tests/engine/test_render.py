@@ -10,7 +10,7 @@ import pytest
 from schemasync.diff import analyse
 from schemasync.diff import changes as c
 from schemasync.diff.summary import describe
-from schemasync.plan import Context, HazardKind, make_plan, render
+from schemasync.plan import HazardKind, PlanContext, make_plan, render
 from schemasync.plan.dispatch import plan_change
 from schemasync.plan.facts import probe_sql
 from schemasync.plan.model import Plan, Statement
@@ -29,12 +29,12 @@ from tests.engine.values import col, schema, table, users
 BIG = 50 * 1024 * 1024
 
 
-def big_users(**kw: object) -> Context:
+def big_users(**kw: object) -> PlanContext:
     current = schema(replace(users(), row_estimate=1_234_567, size_bytes=BIG))
-    return Context(current=current, **kw)  # type: ignore[arg-type]
+    return PlanContext(current=current, **kw)  # type: ignore[arg-type]
 
 
-def sql(changes: list[c.Change], ctx: Context | None = None) -> list[str]:
+def sql(changes: list[c.Change], ctx: PlanContext | None = None) -> list[str]:
     return [s.sql for s in render(changes, ctx)]
 
 
@@ -80,7 +80,7 @@ def test_create_table_with_serial_identity_keys_checks_and_comments() -> None:
 
 def test_declared_sequence_default_is_not_a_serial() -> None:
     t = table("t", col("id", nullable=False, default="nextval('public.ids'::regclass)"))
-    ctx = Context(desired=schema(t, sequences=(Sequence("public", "ids"),)))
+    ctx = PlanContext(desired=schema(t, sequences=(Sequence("public", "ids"),)))
     assert sql([c.CreateTable(t)], ctx)[0].startswith(
         'CREATE TABLE "public"."t" (\n    "id" integer DEFAULT nextval(\'public.ids\'::regclass) NOT NULL'
     )
@@ -136,7 +136,7 @@ def test_set_not_null_counts_nulls_under_the_old_name_after_a_rename() -> None:
         ),
     )
     assert [type(x).__name__ for x in renamed.changes] == ["RenameColumn", "AlterColumnNullability"]
-    ctx = Context(current=big_users().current, renames=renamed.renames)
+    ctx = PlanContext(current=big_users().current, renames=renamed.renames)
     statements = render(list(renamed.changes), ctx)
     assert statements[1].sql == 'ALTER TABLE "public"."users" ALTER COLUMN "full_name" SET NOT NULL'
     assert kinds(statements[1]) == [HazardKind.DATA_DEPENDENT, HazardKind.LOCKING]
@@ -162,7 +162,7 @@ def test_set_not_null_counts_nulls_under_the_old_name_after_a_rename() -> None:
 )
 def test_column_type_changes(old: str, new: str, expected: str, hazards: list[str]) -> None:
     current = schema(replace(table("t", col("id"), col("c", old)), size_bytes=BIG, row_estimate=10))
-    (s,) = render([c.AlterColumnType("public", "t", "c", old, new)], Context(current=current))
+    (s,) = render([c.AlterColumnType("public", "t", "c", old, new)], PlanContext(current=current))
     assert s.sql == f'ALTER TABLE "public"."t" ALTER COLUMN "c" {expected}'
     assert [str(k) for k in kinds(s)] == hazards
 
@@ -170,7 +170,7 @@ def test_column_type_changes(old: str, new: str, expected: str, hazards: list[st
 def test_cast_to_enum_counts_values_that_are_not_labels() -> None:
     mood = Enum("public", "mood", ("ok", "it's"))
     (s,) = render(
-        [c.AlterColumnType("public", "t", "c", "text", "public.mood")], Context(desired=schema(enums=(mood,)))
+        [c.AlterColumnType("public", "t", "c", "text", "public.mood")], PlanContext(desired=schema(enums=(mood,)))
     )
     assert s.sql == 'ALTER TABLE "public"."t" ALTER COLUMN "c" TYPE public.mood USING "c"::public.mood'
     probe = s.hazards[0].probe
@@ -179,11 +179,11 @@ def test_cast_to_enum_counts_values_that_are_not_labels() -> None:
 
 def test_cast_without_a_countable_test_says_so() -> None:
     (s,) = render(
-        [c.AlterColumnType("public", "t", "c", "text", "inet")], Context(current=schema(server_version=150000))
+        [c.AlterColumnType("public", "t", "c", "text", "inet")], PlanContext(current=schema(server_version=150000))
     )
     assert "not counted" in s.hazards[0].fact and s.hazards[0].probe is None
     (s,) = render(
-        [c.AlterColumnType("public", "t", "c", "text", "inet")], Context(current=schema(server_version=160000))
+        [c.AlterColumnType("public", "t", "c", "text", "inet")], PlanContext(current=schema(server_version=160000))
     )
     assert s.hazards[0].probe.predicate == "NOT pg_input_is_valid(t.\"c\"::text, 'inet')"  # type: ignore[union-attr]
 
@@ -237,7 +237,7 @@ def test_generated_column_replaced_and_dropped() -> None:
 def test_foreign_key_on_existing_table_is_added_not_valid_then_validated() -> None:
     fk = ForeignKey("fk_posts_user", ("user_id",), "public", "users", ("id",), on_delete="CASCADE", deferrable=True)
     posts = table("posts", col("id"), col("user_id"))
-    ctx = Context(current=schema(users(), posts))
+    ctx = PlanContext(current=schema(users(), posts))
     statements = render([c.AddForeignKey("public", "posts", fk)], ctx)
     assert [s.sql for s in statements] == [
         'ALTER TABLE "public"."posts" ADD CONSTRAINT "fk_posts_user" FOREIGN KEY ("user_id") REFERENCES '
@@ -250,7 +250,7 @@ def test_foreign_key_on_existing_table_is_added_not_valid_then_validated() -> No
         't."user_id" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "public"."users" r WHERE r."id" = t."user_id")'
     )
     # on a table the plan creates: one plain statement, nothing to validate
-    new_ctx = Context(current=schema(users()), new_tables=frozenset({("public", "posts")}))
+    new_ctx = PlanContext(current=schema(users()), new_tables=frozenset({("public", "posts")}))
     assert len(render([c.AddForeignKey("public", "posts", fk)], new_ctx)) == 1
     # online mode: validation after the transaction
     online = render([c.AddForeignKey("public", "posts", fk)], replace(ctx, concurrent_indexes=True))
@@ -259,7 +259,7 @@ def test_foreign_key_on_existing_table_is_added_not_valid_then_validated() -> No
 
 def test_check_with_quotes_and_semicolons_stays_one_statement() -> None:
     check = CheckConstraint("ck_note", "((note <> 'a'';DROP TABLE x;--'::text))")
-    ctx = Context(current=schema(table("t", col("id"), col("note", "text"))))
+    ctx = PlanContext(current=schema(table("t", col("id"), col("note", "text"))))
     statements = render([c.AddCheck("public", "t", check)], ctx)
     assert statements[0].sql == (
         'ALTER TABLE "public"."t" ADD CONSTRAINT "ck_note" CHECK ((note <> \'a\'\';DROP TABLE x;--\'::text)) NOT VALID'

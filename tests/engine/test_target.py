@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 from schemasync.errors import ConfigError
+from schemasync.schema.ddl import compile_models, model_schemas
 from schemasync.schema.inspect import inspect
 from schemasync.schema.model import RenameHints, Schema
-from schemasync.schema.target import compile_models, desired, load_models, model_schemas, rename_hints
+from schemasync.schema.target import desired, load_models, rename_hints
 from tests.conftest import EXAMPLES
 from tests.engine import rich_models
 from tests.engine.schema_helpers import counted, create_all, put_rich_model_in_place, scratch_schemas

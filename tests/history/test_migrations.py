@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from schemasync import compare, db, versioned
+from schemasync import db, versioned
 from schemasync.config import load_settings
+from schemasync.history import comparison
+from schemasync.history.snapshots import without_own_tables
 from schemasync.schema.inspect import inspect
-from schemasync.snapshots import without_own_tables
 from tests.conftest import TestDB
 from tests.engine.sync_helpers import sync
 from tests.history.helpers import MODELS_V1, MODELS_V2, MODELS_V3, metadata_of, write_project
@@ -45,7 +46,7 @@ def schema_of(pg: TestDB):  # type: ignore[no-untyped-def]
 
 
 def same(a, b) -> list[str]:  # type: ignore[no-untyped-def]
-    result = compare.compare(compare.Side("a", "file", "a", a), compare.Side("b", "file", "b", b))
+    result = comparison.compare(comparison.Side("a", "file", "a", a), comparison.Side("b", "file", "b", b))
     return [item.text for group in result.groups for item in group.items]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from flows.preapproval import Terminal
+from schemasync.workflows.preapproval import Terminal
 from tests.conftest import TestDB
 from tests.fixtures.s3 import CREDENTIALS, S3Server
 
@@ -97,7 +97,7 @@ class App:
         (self.project / "pyproject.toml").write_text(text.replace(f'version = "{old}"', f'version = "{version}"', 1))
 
     def options(self, **values: Any) -> Any:
-        from flows.production import ProductionOptions
+        from schemasync.workflows.flows.production import ProductionOptions
 
         return ProductionOptions(project_dir=str(self.project), **values)
 
@@ -114,9 +114,9 @@ class App:
         (`Terminal(user, approve=True)` is `--approve`); without it the run is like one created through
         the API, whose parameters approve nothing.
         """
-        from flows.preapproval import at_terminal
-        from flows.production import production_deploy
-        from tests.prefect.helpers import in_thread
+        from schemasync.workflows.flows.production import production_deploy
+        from schemasync.workflows.preapproval import at_terminal
+        from tests.flows.helpers import in_thread
 
         name = name or f"deploy-{uuid.uuid4().hex[:10]}"
         flow = production_deploy.with_options(flow_run_name=name)
@@ -158,7 +158,7 @@ def app(pg: TestDB, prefect_api, s3_server: S3Server, s3_bucket: str, tmp_path: 
     (project / "shopmodels.py").write_text(MODELS)
     pg.execute("CREATE TABLE customers (id serial PRIMARY KEY, name varchar(100) NOT NULL)")
     pg.execute("INSERT INTO customers (name) SELECT 'customer ' || g FROM generate_series(1, 25) g")
-    from schemasync import versions
+    from schemasync.history import versions
 
     with pg.connect() as conn, conn.transaction():
         versions.ensure_table(conn, announce=False)

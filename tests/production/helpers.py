@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import (
     LogFilterFlowRunId,
 )
 
-from tests.prefect.helpers import paused, read_run, wait_for
+from tests.flows.helpers import paused, read_run, wait_for
 
 
 def wait_paused(name: str, timeout: float = 90) -> Any:

@@ -60,7 +60,7 @@ def test_the_command_waits_for_an_operator_and_a_rejection_exits_3(app: App) -> 
 
 def _paused_run_of(app: App, timeout: float = 90) -> str:
     """The id of the paused production run whose approval request names this test's database."""
-    from flows.approval import pending_approvals
+    from schemasync.workflows.approval import pending_approvals
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

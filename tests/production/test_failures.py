@@ -8,11 +8,11 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.flow_engine import run_flow
 
-from flows.approval import Approval, answer
-from flows.production import production_deploy
 from schemasync.deploy.model import Outcome
+from schemasync.workflows.approval import Approval, answer
+from schemasync.workflows.flows.production import production_deploy
 from tests.fixtures.s3 import FaultProxy
-from tests.prefect.helpers import in_thread, read_run
+from tests.flows.helpers import in_thread, read_run
 from tests.production.conftest import SECRET, App, approved_by
 from tests.production.helpers import everything_stored, logs, task_runs, wait_paused, wait_paused_again
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from flows.approval import PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, answer, pending_approvals
 from schemasync.deploy.model import Outcome
 from schemasync.safetext import escape_markdown
-from tasks.production import SUMMARY_ARTIFACT_KEY
+from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, REQUEST_ARTIFACT_KEY, Approval, answer, pending_approvals
+from schemasync.workflows.tasks.production import SUMMARY_ARTIFACT_KEY
 from tests.fixtures.s3 import CREDENTIALS
 from tests.production.conftest import MODELS, SECRET, App, approved_by
 from tests.production.helpers import artifacts, everything_stored, task_runs, wait_paused
@@ -130,8 +130,8 @@ def test_two_deployments_of_one_database_never_both_apply(app: App) -> None:
 def test_a_deployment_waits_for_the_databases_change_slot_and_gives_up_unchanged(app: App) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.limits import limit_name, one_change_at_a_time
     from schemasync.db import parse_url
+    from schemasync.workflows.limits import limit_name, one_change_at_a_time
 
     database = parse_url(app.url, "test")
     with one_change_at_a_time(database, timeout=30) as name:  # another deployment is applying to this database

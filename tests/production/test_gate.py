@@ -18,11 +18,11 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.states import Running
 
-from flows.approval import Approval, answer, pending_approvals
-from flows.preapproval import Terminal
 from schemasync.deploy.gate import ApproverNotAllowed
+from schemasync.workflows.approval import Approval, answer, pending_approvals
+from schemasync.workflows.preapproval import Terminal
 from tests.conftest import ROOT, drop_database, make_database, url_for
-from tests.prefect.helpers import read_run
+from tests.flows.helpers import read_run
 from tests.production.conftest import App
 from tests.production.helpers import wait_paused
 
@@ -282,8 +282,8 @@ def test_the_flow_refuses_any_environment_set_in_the_runs_own_job_variables(
 ) -> None:
     from prefect.flow_engine import run_flow
 
-    from flows.production import production_deploy
-    from tests.prefect.helpers import in_thread
+    from schemasync.workflows.flows.production import production_deploy
+    from tests.flows.helpers import in_thread
 
     with get_client(sync_client=True) as client:
         created = client.create_flow_run(
@@ -304,8 +304,8 @@ def test_the_flow_refuses_any_environment_set_in_the_runs_own_job_variables(
 def test_a_deployment_run_cannot_point_the_flow_at_another_project(app: App, tmp_path: Path) -> None:
     """Issue 13 follow-up: the project directory holds the approvers rules, so a run of a deployment that
     names another one (here a copy without `approvers`) would write the rules its own approval is judged by."""
-    from flows.production import production_deploy
-    from tests.prefect.helpers import run_of_deployment, settled
+    from schemasync.workflows.flows.production import production_deploy
+    from tests.flows.helpers import run_of_deployment, settled
 
     pyproject = app.project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'approvers = ["alice"]\nseparate-approver = true\n')
@@ -342,9 +342,9 @@ def test_a_deployment_run_cannot_point_the_flow_at_another_project(app: App, tmp
 
 
 def test_a_run_cannot_move_its_working_directory_or_allow_a_restore_from_another_database(app: App) -> None:
-    from flows.production import production_deploy
-    from flows.restore import restore_database
-    from tests.prefect.helpers import run_of_deployment
+    from schemasync.workflows.flows.production import production_deploy
+    from schemasync.workflows.flows.restore import restore_database
+    from tests.flows.helpers import run_of_deployment
 
     declared = {"options": {"project_dir": str(app.project), "environment": "production"}}
     _run, future = run_of_deployment(production_deploy, declared=declared, job_variables={"working_dir": "/tmp"})

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.approval import PLAN_ARTIFACT_KEY
-from tasks.production import SUMMARY_ARTIFACT_KEY
+from schemasync.workflows.approval import PLAN_ARTIFACT_KEY
+from schemasync.workflows.tasks.production import SUMMARY_ARTIFACT_KEY
 from tests.production.conftest import MODELS, SECRET, App
 from tests.production.helpers import artifacts, wait_paused
 

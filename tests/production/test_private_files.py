@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.approval import Approval, answer
+from schemasync.workflows.approval import Approval, answer
 from tests.production.conftest import App
 from tests.production.helpers import wait_paused
 

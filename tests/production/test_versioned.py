@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.approval import PLAN_ARTIFACT_KEY, Approval, answer
-from flows.preapproval import Terminal, at_terminal
-from flows.production import ProductionOptions, production_deploy
 from schemasync.deploy.model import Outcome
+from schemasync.workflows.approval import PLAN_ARTIFACT_KEY, Approval, answer
+from schemasync.workflows.flows.production import ProductionOptions, production_deploy
+from schemasync.workflows.preapproval import Terminal, at_terminal
 from tests.conftest import TestDB
+from tests.flows.helpers import in_thread, unique
 from tests.history.helpers import MODELS_V1, write_project
-from tests.prefect.helpers import in_thread, unique
 from tests.production.helpers import artifacts, wait_paused
 
 pytestmark = pytest.mark.prefect

@@ -52,7 +52,7 @@ def start_app(pg: TestDB, project: Path, *, version: str = "1.1.0", models: str 
     """The database at 1.0.0 (`people` with 20 rows, recorded), the project at `version` with `models`."""
     pg.execute("CREATE TABLE people (id serial PRIMARY KEY, name varchar(100) NOT NULL)")
     pg.execute("INSERT INTO people (name) SELECT 'person ' || g FROM generate_series(1, 20) g")
-    from schemasync import versions
+    from schemasync.history import versions
 
     with pg.connect() as conn, conn.transaction():
         versions.ensure_table(conn, announce=False)

@@ -68,7 +68,7 @@ def big_app(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setenv("SCHEMASYNC_S3_MULTIPART_THRESHOLD", str(5 * MiB))
     monkeypatch.setenv("SCHEMASYNC_S3_MULTIPART_CHUNKSIZE", str(5 * MiB))
     # The tasks' retry delays (2, 10, 30 s) suit S3, not a test: same number of retries, shorter pauses.
-    from tasks import production as t
+    from schemasync.workflows.tasks import production as t
 
     monkeypatch.setattr(t, "upload_backup", t.upload_backup.with_options(retry_delay_seconds=[0.2, 0.2, 0.2]))
     return app

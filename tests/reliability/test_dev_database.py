@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from schemasync import embedded
+from schemasync.db import embedded
 from schemasync.errors import ConfigError
 from schemasync.schema import devdb
 from tests.conftest import TestDB, drop_database, make_database, url_for
@@ -352,7 +352,7 @@ def test_a_fleet_materialises_the_models_once_per_server_major(tmp_path: Path, d
             origin="test",
         )
         results = drift.check_targets(fleet, environ=environ)
-        assert [r.status for r in results] == [drift.Status.IN_SYNC] * 3, [r.error for r in results]
+        assert [r.status for r in results] == [drift.DriftStatus.IN_SYNC] * 3, [r.error for r in results]
         settings = load_settings({"project_dir": project}, environ).settings
         assert len(list(drift.shared_cache_dir(settings).glob("desired-*.json"))) == 1
         assert not [p for p in (drift.shared_cache_dir(settings).parent).iterdir() if p.name != "shared"]

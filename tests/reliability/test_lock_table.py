@@ -121,7 +121,7 @@ def test_models_are_split_into_groups_that_fit_with_stubs_of_referenced_tables()
     from sqlalchemy import Column, Enum, ForeignKey, ForeignKeyConstraint, Integer, MetaData, Table
 
     from schemasync.schema import chunks
-    from schemasync.schema.target import compile_models
+    from schemasync.schema.ddl import compile_models
 
     md = MetaData()
     mood = Enum("happy", "sad", name="mood")

@@ -3,7 +3,7 @@
 The deployment runs as an operator runs it: `schemasync production` in its own process, pointed at a
 real Prefect server, paused for approval. The server is stopped and started again on the same port and
 database; the approver then answers with `schemasync approve`, and the change is applied exactly once,
-recorded once, and a second deployment finds nothing left to do. (`tests/prefect/test_restart.py`
+recorded once, and a second deployment finds nothing left to do. (`tests/flows/test_restart.py`
 covers the approval gate on its own, also with Prefect's client retries turned off.)
 """
 
@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from flows.approval import pending_approvals
+from schemasync.workflows.approval import pending_approvals
 from tests.production.conftest import SECRET, App, app_env
 
 pytestmark = [pytest.mark.reliability, pytest.mark.prefect, pytest.mark.s3, pytest.mark.slow]

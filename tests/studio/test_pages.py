@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from markupsafe import escape
 
-from schemasync import versions
+from schemasync.history import versions
 from schemasync.studio.erd import table_href
 from tests.conftest import TestDB
 from tests.studio.helpers import (

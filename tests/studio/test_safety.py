@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 from starlette.testclient import TestClient
 
-from schemasync import versions
+from schemasync.history import versions
 from schemasync.schema.inspect import inspect
 from schemasync.studio.app import Guard, allowed_hosts, host_allowed, make_templates
 from schemasync.studio.source import ReadFailed

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from schemasync.history.versions import VersionRow
 from schemasync.schema.model import Column, ForeignKey, PrimaryKey, Schema, Table
 from schemasync.studio import erd
 from schemasync.studio.history import changes_between, entries
-from schemasync.versions import VersionRow
 
 
 def table(name: str, *refs: str, schema: str = "public", columns: int = 2) -> Table:

@@ -1,0 +1,395 @@
+"""The models' DDL: what `metadata.create_all()` would run on PostgreSQL, statement by statement, with
+schema placeholders (`compile_models`); the values `schema/target.py`, `schema/scratch.py` and
+`schema/chunks.py` share."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from schemasync.errors import ConfigError
+from schemasync.schema import identifiers
+from schemasync.schema.loading import DEFAULT_SCHEMA, first_line
+from schemasync.schema.model import DeclaredUnmanaged
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+
+PLACEHOLDER = re.compile(r"__\[SCHEMA_([^\]]+)\]")  # SQLAlchemy's schema-translate placeholder
+_NONE_SCHEMA = "_none"  # what SQLAlchemy writes in the placeholder for schema=None
+
+
+# -- compiling the models' DDL -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DDLStatement:
+    """One DDL statement of `create_all`, with schema placeholders, and what it creates (for errors).
+
+    `table` is the table the statement belongs to (None for types, sequences, schemas: shared) and
+    `refs` the tables its foreign keys point at; `custom` marks the models' own DDL events, whose
+    text may name anything. Together they let `schema/chunks.py` split huge models into groups
+    that can be materialised one transaction at a time.
+    """
+
+    what: str
+    text: str
+    table: tuple[str, str] | None = None
+    refs: tuple[tuple[str, str], ...] = ()
+    custom: bool = False
+    creates: tuple[str, str, str] = ("", "", "")  # (kind, schema, name) of the object, for model errors
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDDL:
+    statements: tuple[DDLStatement, ...]
+    schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
+    unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
+    warnings: tuple[str, ...] = ()  # found while compiling; they end up in `Schema.warnings`
+
+    def digest(self) -> str:
+        """Hash of the statements as a set: create_all emits a table's indexes in set order."""
+        return hashlib.sha256("\n;\n".join(sorted(s.text for s in self.statements)).encode()).hexdigest()
+
+
+def compile_models(metadata: MetaData) -> ModelDDL:
+    """The DDL `metadata.create_all()` would run on PostgreSQL, in order, with schema placeholders.
+
+    Besides SQLAlchemy's own placeholders, schema-qualified names the models write by hand in text
+    (`server_default=text("nextval('inventory.batch_seq')")`, a CHECK or index expression) are turned
+    into placeholders too when they name an object the models create: outside `public` such names
+    must be qualified, and without this they would point at the live object, or fail when it does
+    not exist yet. Names of other objects (an extension's `public.citext`) are left alone.
+    """
+    from sqlalchemy import create_mock_engine, exc
+
+    warnings = list(identifiers.check(metadata))
+    collected: list[tuple[Any, ...]] = []
+    unmanaged: list[DeclaredUnmanaged] = []
+    objects: set[tuple[str, str]] = set()
+
+    def collect(element: Any, *multiparams: Any, **params: Any) -> None:
+        what = describe(element)
+        try:
+            compiled = element.compile(dialect=engine.dialect, schema_translate_map={None: None})
+        except (exc.SQLAlchemyError, AssertionError, TypeError, ValueError, AttributeError) as error:
+            # SQLAlchemy also signals bad models with plain exceptions (an unnamed index under a naming
+            # convention without "ix" is an AssertionError): the user's models are input, not our bug.
+            if getattr(getattr(element, "element", None), "name", "") is None:
+                raise ConfigError(
+                    f"The models' {what.replace(' None ', ' (unnamed) ')} has no name, and the naming convention has no pattern for it.",
+                    "Give it a name, or add a pattern for it to the MetaData's naming_convention "
+                    '(for example "ix": "ix_%(table_name)s_%(column_0_N_name)s").',
+                ) from None
+            raise ConfigError(
+                f"The models' DDL for {what} cannot be compiled for PostgreSQL: {first_line(error)}.",
+                "Fix that object in the models; SQLAlchemy's reason is given above.",
+            ) from None
+        created = _created_object(element)
+        if created is not None:
+            objects.add(created)
+        collected.append(
+            (what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element), _creates(element))
+        )
+        if type(element).__name__ not in _MANAGED:
+            unmanaged.append(_unmanaged_element(element, what))
+
+    # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
+    # checks, comments) for a parameter pass that never happens here, and "100%" would be stored as "100%%".
+    engine = create_mock_engine("postgresql+psycopg://", collect, paramstyle="named")  # type: ignore[arg-type]
+    try:
+        with _no_cycle_collection():
+            metadata.create_all(engine, checkfirst=False)  # type: ignore[arg-type]
+    except ConfigError:
+        raise
+    except (exc.SQLAlchemyError, AssertionError, TypeError, ValueError, AttributeError) as error:
+        raise ConfigError(
+            f"The models cannot be turned into PostgreSQL DDL: {first_line(error)}.",
+            "Fix the model definition the message names (for example a ForeignKey to a table or column that "
+            "does not exist, or a name longer than PostgreSQL's 63 bytes).",
+        ) from None
+
+    def placeholder(m: re.Match[str]) -> str:
+        schema, name = _unquote(m.group("schema")), _unquote(m.group("name"))
+        if (schema, name) in objects:
+            return f"__[SCHEMA_{schema}]{m.group('dot')}{m.group('name')}"
+        return m.group(0)
+
+    statements = _without_duplicates(
+        (
+            DDLStatement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
+            for what, text, rewrite, table, refs, custom, creates in collected
+        ),
+        warnings,
+    )
+    names = {real_schema_name(m) for s in statements for m in PLACEHOLDER.findall(s.text)}
+    return ModelDDL(
+        statements,
+        tuple(sorted(names)),
+        tuple(dict.fromkeys([*_unmanaged_options(metadata), *unmanaged])),
+        tuple(warnings),
+    )
+
+
+def _without_duplicates(statements: Iterator[DDLStatement], warnings: list[str]) -> tuple[DDLStatement, ...]:
+    """The statements with identical repeats dropped, each with a warning (added to `warnings`).
+
+    The same index declared twice, identically (`index=True` on a column plus an `Index` of the same
+    name and columns, or a mixin applied twice), is one index: PostgreSQL would refuse the second
+    CREATE as "already exists", which says nothing about the database.
+    """
+    seen: set[str] = set()
+    kept = []
+    for statement in statements:
+        if statement.text in seen:
+            warnings.append(f"The models declare the {statement.what} twice, identically: it is created once")
+            continue
+        seen.add(statement.text)
+        kept.append(statement)
+    return tuple(kept)
+
+
+# DDL elements whose result the inspector reads and the diff manages; any other one (the models' own
+# `DDL` events, SQLAlchemy 2.1's CreateView and CreateTableAs, a domain) is run, so that what depends on
+# it can be created, but reported as declared and unmanaged.
+_MANAGED = {
+    "CreateTable",
+    "CreateIndex",
+    "CreateSequence",
+    "CreateEnumType",
+    "AddConstraint",
+    "SetTableComment",
+    "SetColumnComment",
+    "CreateSchema",
+}
+_UNMANAGED_KINDS = {
+    "DDL": "custom DDL",
+    "CreateView": "view",
+    "CreateTableAs": "table created from a query",
+    "CreateDomainType": "domain",
+}
+
+
+def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
+    kind = _UNMANAGED_KINDS.get(type(element).__name__, type(element).__name__)
+    if kind == "custom DDL":
+        text = " ".join(str(getattr(element, "statement", "")).split())
+        target = getattr(element, "target", None)
+        on = (getattr(target, "schema", None) or DEFAULT_SCHEMA, getattr(target, "name", None) or "(the metadata)")
+        return DeclaredUnmanaged(kind, on[0], on[1], f"{text[:100]!r} (a DDL event: run, never compared)")
+    target = getattr(element, "element", None)
+    schema = getattr(target, "schema", None) or DEFAULT_SCHEMA
+    return DeclaredUnmanaged(
+        kind, schema, str(getattr(target, "name", what)), f"{what} is neither created nor compared"
+    )
+
+
+def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
+    """Table and index options the models declare that the inspector does not read, so the diff cannot see.
+
+    Each would otherwise vanish from the comparison: a database without the exclusion constraint, the
+    partitioning or the storage parameters would be reported "in sync".
+    """
+    from sqlalchemy.dialects.postgresql import ExcludeConstraint
+
+    table_options = {
+        "partition_by": "partitioning",
+        "with": "storage parameters",
+        "inherits": "inheritance",
+        "tablespace": "tablespace",
+        "using": "table access method",
+        "on_commit": "ON COMMIT action",
+    }
+    index_options = {"with": "index storage parameters", "tablespace": "index tablespace"}
+    found = []
+    for table in metadata.tables.values():
+        schema = table.schema or DEFAULT_SCHEMA
+        if getattr(table, "_creator_ddl", None) is not None:
+            continue  # a view or CREATE TABLE AS: reported from its DDL element
+        options = table.dialect_options["postgresql"]
+        for key, kind in table_options.items():
+            value = options.get(key)
+            if value:
+                found.append(DeclaredUnmanaged(kind, schema, table.name, f"postgresql_{key}={value!r}"))
+        for prefix in getattr(table, "_prefixes", ()):
+            found.append(
+                DeclaredUnmanaged(f"{str(prefix).lower()} table", schema, table.name, f"prefixes=[{prefix!r}]")
+            )
+        for constraint in table.constraints:
+            if isinstance(constraint, ExcludeConstraint):
+                label = constraint.name if isinstance(constraint.name, str) else "(unnamed)"
+                found.append(
+                    DeclaredUnmanaged("exclusion constraint", schema, table.name, f"EXCLUDE constraint {label}")
+                )
+        for index in table.indexes:
+            for key, kind in index_options.items():
+                value = index.dialect_options["postgresql"].get(key)
+                if value:
+                    found.append(
+                        DeclaredUnmanaged(kind, schema, table.name, f"index {index.name}: postgresql_{key}={value!r}")
+                    )
+    return found
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while SQLAlchemy compiles the models' DDL.
+
+    The mock engine's dialect memoises an adapted type for every column (10,000 objects and their
+    memo dicts and weakrefs for 1,000 tables), and the dialect is held in reference cycles, so all of
+    it is garbage only a collection frees. Collected while the compile runs, those objects survive into
+    the oldest generation, and the next full collection (~130 ms over the models' heap at 1,000
+    tables) comes due a moment later, in the cache read. Paused, they never leave the youngest
+    generation, whose next collection frees them for ~15 ms. Nothing else changes: the same DDL.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+# Statements whose text is data, not references: enum labels and comments are kept verbatim.
+_VERBATIM = {"CreateEnumType", "SetTableComment", "SetColumnComment", "DropTableComment", "DropColumnComment"}
+_IDENT = r'(?:[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*|"(?:[^"]|"")+")'
+_QUALIFIED = re.compile(rf'(?<![\w$".\]])(?P<schema>{_IDENT})(?P<dot>\s*\.\s*)(?P<name>{_IDENT})(?![\w$"])')
+
+
+def _unquote(identifier: str) -> str:
+    """An identifier as the catalog stores it: quoted ones verbatim, bare ones folded to lower case."""
+    if identifier.startswith('"'):
+        return identifier[1:-1].replace('""', '"')
+    return identifier.lower()
+
+
+def _created_object(element: Any) -> tuple[str, str] | None:
+    """(schema, name) of the table, sequence, type or index a DDL element creates, if any."""
+    kind = type(element).__name__
+    target = getattr(element, "element", None)
+    if target is None or kind not in {
+        "CreateTable",
+        "CreateSequence",
+        "CreateEnumType",
+        "CreateDomainType",
+        "CreateIndex",
+    }:
+        return None
+    owner = target.table if kind == "CreateIndex" else target
+    name = getattr(target, "name", None)
+    if not isinstance(name, str):
+        return None
+    return (getattr(owner, "schema", None) or DEFAULT_SCHEMA, name)
+
+
+def _creates(element: Any) -> tuple[str, str, str]:
+    """(kind, schema, name) of what a DDL element creates: how a model error is matched with the live side."""
+    kind = type(element).__name__
+    target = getattr(element, "element", None)
+    names = {
+        "CreateTable": "table",
+        "CreateIndex": "index",
+        "AddConstraint": "constraint",
+        "CreateSequence": "sequence",
+        "CreateEnumType": "enum type",
+        "SetTableComment": "comment",
+        "SetColumnComment": "comment",
+    }
+    if kind not in names or target is None:
+        return ("custom DDL" if kind == "DDL" else kind, "", "")
+    owner = getattr(target, "table", None) if kind in {"CreateIndex", "AddConstraint", "SetColumnComment"} else target
+    name = getattr(target, "name", None)
+    return (names[kind], getattr(owner, "schema", None) or DEFAULT_SCHEMA, name if isinstance(name, str) else "")
+
+
+def _owner(element: Any) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], ...], bool]:
+    """(table the statement belongs to, tables its foreign keys reference, whether it is custom DDL)."""
+    kind = type(element).__name__
+    if kind == "DDL":
+        return None, (), True
+    target = getattr(element, "element", None)
+    table = None
+    if kind == "CreateTable":
+        table = target
+    elif kind in {"CreateIndex", "AddConstraint", "SetColumnComment", "DropColumnComment"}:
+        table = getattr(target, "table", None)
+    elif kind in {"SetTableComment", "DropTableComment"}:
+        table = target
+    if table is None or not isinstance(getattr(table, "name", None), str):
+        return None, (), False
+    refs: set[tuple[str, str]] = set()
+    for fk in getattr(table, "foreign_keys", ()) if kind == "CreateTable" else getattr(target, "elements", ()):
+        with contextlib.suppress(Exception):  # an unresolvable reference fails compilation with its own message
+            ref = fk.column.table
+            refs.add((ref.schema or DEFAULT_SCHEMA, ref.name))
+    return (table.schema or DEFAULT_SCHEMA, table.name), tuple(sorted(refs)), False
+
+
+def model_schemas(metadata: MetaData) -> tuple[str, ...]:
+    """The schemas the models put objects in (`public` for schema=None): what to inspect live.
+
+    Read off the objects rather than compiled (compiling 1,000 tables takes most of a second); the
+    tests hold it equal to `compile_models(metadata).schemas`.
+    """
+    from sqlalchemy import Sequence as SASequence
+    from sqlalchemy.types import SchemaType
+
+    names: set[str | None] = {seq.schema for seq in metadata._sequences.values()}
+    for table in metadata.tables.values():
+        names.add(table.schema)
+        for column in table.columns:
+            if isinstance(column.type, SchemaType) and getattr(column.type, "name", None):
+                names.add(column.type.schema)
+            if isinstance(column.default, SASequence):
+                names.add(column.default.schema)
+    return tuple(sorted({name or DEFAULT_SCHEMA for name in names}))
+
+
+def describe(element: Any) -> str:
+    """'index ix_users_email on public.users': the object a DDL element creates, for error messages."""
+    target = getattr(element, "element", None)
+    kind = type(element).__name__
+    kinds = {
+        "CreateTable": "table",
+        "CreateIndex": "index",
+        "CreateSequence": "sequence",
+        "CreateEnumType": "enum type",
+        "CreateDomainType": "domain",
+        "AddConstraint": "constraint",
+        "SetTableComment": "the comment on table",
+        "SetColumnComment": "the comment on column",
+        "CreateSchema": "schema",
+        "CreateView": "view",
+    }
+    if kind == "CreateIndex" and target is not None:
+        return f"index {target.name} on table {_qualified(target.table)}"
+    if kind == "AddConstraint" and target is not None:
+        return f"constraint {target.name} on table {_qualified(target.table)}"
+    if kind == "SetColumnComment" and target is not None:
+        return f"the comment on column {_qualified(target.table)}.{target.name}"
+    if kind in kinds and target is not None:
+        name = _qualified(target) if hasattr(target, "schema") else str(target)
+        return f"{kinds[kind]} {name}"
+    if kind == "DDL":
+        return f"custom DDL {str(getattr(element, 'statement', ''))[:60]!r}"
+    return kind
+
+
+def _qualified(obj: Any) -> str:
+    if obj is None:
+        return "?"
+    return f"{getattr(obj, 'schema', None) or DEFAULT_SCHEMA}.{getattr(obj, 'name', obj)}"
+
+
+def real_schema_name(placeholder_name: str) -> str:
+    return DEFAULT_SCHEMA if placeholder_name == _NONE_SCHEMA else placeholder_name
+
+
+# -- materialising and inspecting ----------------------------------------------------------------

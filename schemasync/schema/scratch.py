@@ -1,0 +1,334 @@
+"""Materialising the models' DDL in scratch schemas inside a rolled-back transaction, and reading the
+result back (steps 2 to 4 of `schema/target.py`'s docstring); models too big for one transaction go
+through `schema/chunks.py`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.rows import tuple_row
+
+from schemasync.errors import ConfigError
+from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
+from schemasync.schema.loading import DEFAULT_SCHEMA, first_line
+from schemasync.schema.model import ModelError, Schema, Table
+
+if TYPE_CHECKING:
+    pass
+
+from schemasync.db import lock_table
+from schemasync.schema import chunks
+from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, real_schema_name
+
+log = logging.getLogger(__name__)
+
+SETUP = "the scratch schema setup"
+
+
+def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+    """Run the DDL in scratch schemas inside a rolled-back transaction and inspect the result.
+
+    Every object created holds a lock until the transaction ends, and the server's lock table is
+    finite (`max_locks_per_transaction`): models too big for it are materialised in groups of
+    tables linked by foreign keys, one rolled-back transaction each (`schema/chunks.py`).
+    """
+    groups = chunks.split(ddl, chunks.budget(conn))
+    if len(groups) == 1:
+        return _materialise_one(conn, groups[0].ddl)
+    log.debug("materialising the models in %d groups to stay within the server's lock table", len(groups))
+    return chunks.merge([(_materialise_one(conn, group.ddl), group.stubs) for group in groups])
+
+
+def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+    """One rolled-back transaction: the whole batch at once, and object by object only when it fails.
+
+    The models' text is input, so it is never sent where it could carry a second statement: every
+    statement goes through the extended query protocol (psycopg's pipeline mode), whose Parse message
+    PostgreSQL refuses when it holds more than one command, and a statement that is itself transaction
+    control (`COMMIT`, `ROLLBACK`, `SAVEPOINT`, ...) is refused before it is sent, since ending the
+    transaction would make everything after it permanent.
+    """
+    token = uuid.uuid4().hex[:12]
+    scratch = {real: f"ss_scratch_{token}_{i}" for i, real in enumerate(ddl.schemas)}
+    errors: list[ModelError] = []
+    rendered: list[tuple[DDLStatement, str]] = []
+    for statement in ddl.statements:
+        word = first_keyword(statement.text)
+        if word in TRANSACTION_CONTROL:
+            errors.append(_model_error(statement, f"{word} is transaction control, which the models' DDL may not run"))
+        else:
+            rendered.append((statement, _render(statement.text, scratch)))
+    failure: psycopg.Error | None = None
+    with conn.transaction(force_rollback=True):
+        quoted = _setup(conn, scratch)
+        try:
+            _run(conn, [text for _, text in rendered])  # one round trip for all of it on the happy path
+        except psycopg.Error as error:
+            failure = error
+        if failure is None:
+            _still_inside(conn)
+            inspected = inspect(conn, schemas=list(scratch.values()))
+    if failure is not None:
+        _refuse_fatal(conn, failure, "the models' DDL")
+        inspected, quoted, more = _materialise_each(conn, rendered, scratch)
+        errors += more
+    back = {name: real for real, name in scratch.items()}
+    result = map_schema_names(inspected, back, {name: quoted.get(real, real) for real, name in scratch.items()})
+    if not errors and not ddl.unmanaged:
+        return result
+    return replace(result, model_errors=tuple(errors), unmanaged_declared=ddl.unmanaged).sorted()
+
+
+def _materialise_each(
+    conn: psycopg.Connection, rendered: list[tuple[DDLStatement, str]], scratch: dict[str, str]
+) -> tuple[Schema, dict[str, str], list[ModelError]]:
+    """The slow path, after the batch failed: each statement in a savepoint, every failure kept.
+
+    A statement the server refuses is rolled back to its savepoint and becomes a model error; what
+    depends on a table that could not be created (its indexes, constraints and comments, tables whose
+    foreign keys point at it) is left out with a model error naming that table, rather than failing
+    with a message about a missing relation.
+    """
+    errors: list[ModelError] = []
+    failed: set[tuple[str, str]] = set()
+    with conn.transaction(force_rollback=True):
+        quoted = _setup(conn, scratch)
+        for statement, text in rendered:
+            blocker = next((t for t in (statement.table, *statement.refs) if t in failed), None)
+            if blocker is not None and (statement.creates[0] != "table" or blocker != statement.table):
+                reason = f"left out: it depends on table {blocker[0]}.{blocker[1]}, which cannot be created"
+                errors.append(_model_error(statement, reason))
+            else:
+                try:
+                    with conn.transaction():  # a savepoint: the failure is undone, the rest goes on
+                        _run(conn, [text])
+                    continue
+                except psycopg.Error as error:
+                    _refuse_fatal(conn, error, statement.what)
+                    errors.append(_model_error(statement, _reason(error, scratch)))
+            if statement.creates[0] == "table" and statement.table is not None:
+                failed.add(statement.table)
+        _still_inside(conn)
+        inspected = inspect(conn, schemas=list(scratch.values()))
+    return inspected, quoted, errors
+
+
+def _reason(error: psycopg.Error, scratch: dict[str, str]) -> str:
+    message = _unscratch(_server_message(error), scratch)
+    if isinstance(error, psycopg.errors.SyntaxError) and "multiple commands" in message:
+        return f"{message}: text in the models (a default, a check, a DDL event) holds more than one SQL statement"
+    return message
+
+
+def _run(conn: psycopg.Connection, texts: list[str]) -> None:
+    """Run model statements through the extended protocol: one command per statement, never more."""
+    with conn.pipeline():
+        cur = conn.cursor()
+        for text in texts:
+            cur.execute(text)
+
+
+def _still_inside(conn: psycopg.Connection) -> None:
+    """Belt and braces: the materialising transaction is still open (nothing the models ran ended it)."""
+    if conn.info.transaction_status not in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
+        raise ConfigError(
+            "The models' DDL ended the transaction schemasync materialises them in.",
+            "Remove transaction control from the models' DDL events; check the database for objects they created.",
+        )
+
+
+# What ends, or steps out of, the materialising transaction (COMMIT PREPARED and ROLLBACK PREPARED start
+# with COMMIT and ROLLBACK). Anything else that could commit (a procedure's COMMIT, VACUUM, CREATE DATABASE)
+# is refused by the server itself inside a transaction block.
+TRANSACTION_CONTROL = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
+)
+
+
+def first_keyword(text: str) -> str:
+    """The statement's first word in upper case, after white space and comments (block comments nest).
+
+    With one command per statement (the extended protocol), that word says what kind of statement
+    it is; a scanner rather than a regular expression, because PostgreSQL's block comments nest and a
+    non-greedy pattern would stop at the inner `*/` of `/* /* */ */ COMMIT`.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            break
+    match = re.match(r"[A-Za-z_]+", text[i:])
+    return match.group(0).upper() if match else ""
+
+
+def _model_error(statement: DDLStatement, reason: str) -> ModelError:
+    kind, schema, name = statement.creates
+    table = statement.table[1] if statement.table is not None and kind != "table" else None
+    return ModelError(kind, schema or DEFAULT_SCHEMA, name, table, statement.what, reason)
+
+
+def _setup(conn: psycopg.Connection, scratch: dict[str, str]) -> dict[str, str]:
+    """Search path and scratch schemas (our own text); each real schema name as `quote_ident` writes it."""
+    first, *schemas = _setup_statements(scratch)
+    cur = conn.cursor(row_factory=tuple_row)
+    try:
+        row = cur.execute(first).fetchone()
+    except psycopg.Error as error:
+        _refuse_fatal(conn, error, SETUP)
+        raise _setup_error(conn, error, conn.info.user) from None
+    assert row is not None
+    try:
+        for statement in schemas:
+            cur.execute(statement)
+    except psycopg.Error as error:
+        _refuse_fatal(conn, error, SETUP)
+        raise _setup_error(conn, error, row[2]) from None
+    return dict(zip(scratch, row[0], strict=True))
+
+
+def _setup_error(conn: psycopg.Connection, error: psycopg.Error, user: str) -> ConfigError:
+    message = _server_message(error)
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        return ConfigError(
+            f"schemasync could not create its scratch schema in database {conn.info.dbname!r}: {message}.",
+            "Reading the models' schema needs CREATE on the database (everything is rolled back): "
+            f"GRANT CREATE ON DATABASE {conn.info.dbname} TO {user}; or run as the database owner.",
+        )
+    return ConfigError(
+        f"schemasync could not prepare its scratch schema in database {conn.info.dbname!r}: {message}.",
+        "Nothing was changed in the database; check the connection's role and settings.",
+    )
+
+
+def _refuse_fatal(conn: psycopg.Connection, error: psycopg.Error, what: str) -> None:
+    """Failures that say nothing about the models (the server's lock table, a read-only database): raised."""
+    message = _server_message(error)
+    if isinstance(error, psycopg.errors.OutOfMemory) and "max_locks_per_transaction" in str(error):
+        table = lock_table(conn)
+        raise ConfigError(
+            f"The models cannot be read: creating them ran out of lock table space at {what} ({message}); "
+            f"the server's lock table holds about {table.describe()}, shared by every session.",
+            "Raise max_locks_per_transaction in postgresql.conf (a restart is needed), or wait for the sessions "
+            "holding many locks to finish; nothing was changed in the database.",
+        )
+    if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+        raise ConfigError(
+            f"The database {conn.info.dbname!r} is read-only, so the models cannot be materialised to read their schema: {message}.",
+            "Point schemasync at the primary (not a standby), or unset default_transaction_read_only for this user.",
+        )
+
+
+def _setup_statements(scratch: dict[str, str]) -> list[str]:
+    """Search path: the caller's, each models schema preceded by its scratch schema; then the schemas.
+
+    The first statement also returns each real schema name as `quote_ident` writes it, which is how
+    it must appear in rendered SQL after mapping back.
+    """
+    pairs = pgsql.SQL(", ").join(
+        pgsql.SQL("({}, {})").format(pgsql.Literal(r), pgsql.Literal(s)) for r, s in scratch.items()
+    )
+    reals = pgsql.SQL(", ").join(pgsql.Literal(r) for r in scratch)
+    first = pgsql.SQL(
+        """SELECT ARRAY(SELECT pg_catalog.quote_ident(r) FROM pg_catalog.unnest(ARRAY[{reals}]::text[]) WITH ORDINALITY AS q(r, o) ORDER BY o),
+       pg_catalog.set_config('search_path', COALESCE((
+         SELECT pg_catalog.string_agg(CASE WHEN m.scratch IS NULL THEN pg_catalog.quote_ident(p.s)
+                                           ELSE m.scratch || ', ' || pg_catalog.quote_ident(p.s) END, ', ' ORDER BY p.o)
+         FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS p(s, o)
+         LEFT JOIN (VALUES {pairs}) AS m(real, scratch) ON m.real = p.s), ''), true),
+       pg_catalog.quote_ident(current_user)"""
+    ).format(reals=reals if scratch else pgsql.SQL(""), pairs=pairs if scratch else pgsql.SQL("(NULL, NULL)"))
+    statements = [first.as_string(None)]
+    statements += [f"CREATE SCHEMA {name}" for name in scratch.values()]
+    return statements
+
+
+def _render(text: str, scratch: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: scratch[real_schema_name(m.group(1))], text)
+
+
+def _server_message(error: psycopg.Error) -> str:
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag else None
+    text = primary or first_line(error)
+    detail = getattr(diag, "message_detail", None) if diag else None
+    return f"{text} ({detail})" if detail else text
+
+
+def _unscratch(text: str, scratch: dict[str, str]) -> str:
+    for real, name in scratch.items():
+        text = text.replace(name, real)
+    return text
+
+
+def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, str] | None = None) -> Schema:
+    """The same value with schema names replaced (`names`: from -> to) wherever they appear.
+
+    Name fields (a table's schema, a foreign key's target, ...) are replaced exactly; rendered SQL
+    (types, defaults, expressions, index definitions) has the identifier replaced by `quoted[from]`
+    (the target as `quote_ident` writes it). The `from` names must be plain lower-case identifiers,
+    which PostgreSQL never quotes, and unusual enough never to occur otherwise: random scratch names.
+    """
+    quoted = quoted or {}
+    pattern = re.compile(r"(?<![\w$\"])(" + "|".join(map(re.escape, names)) + r")(?![\w$])") if names else None
+
+    def sub(value: str) -> str:
+        return pattern.sub(lambda m: quoted.get(m.group(1), names[m.group(1)]), value) if pattern else value
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else sub(value)
+
+    def name(value: str) -> str:
+        return names.get(value, value)
+
+    def table(t: Table) -> Table:
+        return replace(
+            t,
+            schema=name(t.schema),
+            columns=tuple(
+                replace(
+                    c,
+                    type=sub(c.type),
+                    default=text(c.default),
+                    generated=text(c.generated),
+                    collation=text(c.collation),
+                )
+                for c in t.columns
+            ),
+            foreign_keys=tuple(replace(fk, ref_schema=name(fk.ref_schema)) for fk in t.foreign_keys),
+            checks=tuple(replace(ck, expression=sub(ck.expression)) for ck in t.checks),
+            indexes=tuple(
+                replace(ix, keys=tuple(sub(k) for k in ix.keys), where=text(ix.where), definition=sub(ix.definition))
+                for ix in t.indexes
+            ),
+        )
+
+    return Schema(
+        tables=tuple(table(t) for t in schema.tables),
+        enums=tuple(replace(e, schema=name(e.schema)) for e in schema.enums),
+        sequences=tuple(replace(s, schema=name(s.schema)) for s in schema.sequences),
+        schemas=tuple(dict.fromkeys(n for n in (name(s) for s in schema.schemas) if n not in ALWAYS_PRESENT_SCHEMAS)),
+        reported=tuple(replace(r, schema=name(r.schema)) for r in schema.reported),
+        server_version=schema.server_version,
+    ).sorted()
+
+
+# -- cache ---------------------------------------------------------------------------------------
