@@ -172,13 +172,17 @@ def compile_models(metadata: MetaData) -> ModelDDL:
                 f"The models' DDL for {what} cannot be compiled for PostgreSQL: {first_line(error)}.",
                 "Fix that object in the models; SQLAlchemy's reason is given above.",
             ) from None
+        text = str(compiled).strip()
         created = _created_object(element)
+        owner, creates = _owner(element), _creates(element)
+        managed_ddl = managed_ddl_object(text) if type(element).__name__ == "DDL" else None
+        if managed_ddl is not None:
+            kind, text, created = managed_ddl
+            what, creates = f"{kind} {created[0]}.{created[1]}", (kind, *created)
         if created is not None:
             objects.add(created)
-        collected.append(
-            (what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element), _creates(element))
-        )
-        if type(element).__name__ not in _MANAGED:
+        collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates))
+        if type(element).__name__ not in _MANAGED and managed_ddl is None:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -248,10 +252,20 @@ _MANAGED = {
     "SetTableComment",
     "SetColumnComment",
     "CreateSchema",
+    "CreateView",  # views and materialized views (issue 17)
+}
+# DDL events (and alembic_utils entities, `schema/entities.py`) whose one statement creates a kind the
+# inspector reads, by its leading keywords: managed like the SQLAlchemy-native form. Every other DDL
+# event stays "custom DDL", reported as declared and unmanaged.
+_MANAGED_DDL: dict[tuple[str, ...], str] = {
+    ("CREATE", "VIEW"): "view",
+    ("CREATE", "OR", "REPLACE", "VIEW"): "view",
+    ("CREATE", "MATERIALIZED", "VIEW"): "materialized view",
+    ("CREATE", "INDEX"): "index",
+    ("CREATE", "UNIQUE", "INDEX"): "index",
 }
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
-    "CreateView": "view",
     "CreateTableAs": "table created from a query",
     "CreateDomainType": "domain",
 }
@@ -361,8 +375,11 @@ def _created_object(element: Any) -> tuple[str, str] | None:
         "CreateEnumType",
         "CreateDomainType",
         "CreateIndex",
+        "CreateView",
     }:
         return None
+    if kind == "CreateView":
+        target = getattr(element, "table", None)
     owner = target.table if kind == "CreateIndex" else target
     name = getattr(target, "name", None)
     if not isinstance(name, str):
@@ -383,6 +400,10 @@ def _creates(element: Any) -> tuple[str, str, str]:
         "SetTableComment": "comment",
         "SetColumnComment": "comment",
     }
+    if kind == "CreateView" and target is not None:
+        materialized = getattr(element, "materialized", False)
+        name = getattr(target, "name", None)
+        return ("materialized view" if materialized else "view", target.schema or DEFAULT_SCHEMA, str(name))
     if kind not in names or target is None:
         return ("custom DDL" if kind == "DDL" else kind, "", "")
     owner = getattr(target, "table", None) if kind in {"CreateIndex", "AddConstraint", "SetColumnComment"} else target
@@ -393,7 +414,7 @@ def _creates(element: Any) -> tuple[str, str, str]:
 def _owner(element: Any) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], ...], bool]:
     """(table the statement belongs to, tables its foreign keys reference, whether it is custom DDL)."""
     kind = type(element).__name__
-    if kind == "DDL":
+    if kind in {"DDL", "CreateView"}:  # the text may name any table: never split across groups (chunks.py)
         return None, (), True
     target = getattr(element, "element", None)
     table = None
@@ -449,6 +470,8 @@ def describe(element: Any) -> str:
         "CreateSchema": "schema",
         "CreateView": "view",
     }
+    if kind == "CreateView" and target is not None and getattr(element, "materialized", False):
+        return f"materialized view {_qualified(target)}"
     if kind == "CreateIndex" and target is not None:
         return f"index {target.name} on table {_qualified(target.table)}"
     if kind == "AddConstraint" and target is not None:
@@ -677,6 +700,54 @@ def first_keyword(text: str) -> str:
     return match.group(0).upper() if match else ""
 
 
+def leading_keywords(text: str, count: int) -> tuple[str, ...]:
+    """The statement's first `count` words in upper case (after white space and comments, see `first_keyword`)."""
+    words: list[str] = []
+    rest = text
+    while len(words) < count:
+        word = first_keyword(rest)
+        if not word:
+            break
+        words.append(word)
+        start = rest.upper().find(word)
+        rest = rest[start + len(word) :]
+    return tuple(words)
+
+
+_CREATED_NAME = re.compile(
+    rf"\s*(?:IF\s+NOT\s+EXISTS\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", re.IGNORECASE
+)
+
+
+def managed_ddl_object(text: str) -> tuple[str, str, tuple[str, str]] | None:
+    """(kind, text, (schema, name)) when a DDL event's statement creates a kind the inspector reads, else None.
+
+    An unqualified view name gets the placeholder of `public` (`schema=None`), so that the view is created
+    in the scratch schema whatever the search path, never beside the live objects. An index is placed by
+    its table, so its text is kept as written and its (schema, name) is the table's.
+    """
+    words = leading_keywords(text, 4)
+    kind = next((k for keys, k in _MANAGED_DDL.items() if words[: len(keys)] == keys), None)
+    if kind is None:
+        return None
+    if kind == "index":
+        match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)
+        if match is None:
+            return None
+        schema = _unquote(match.group("schema").rstrip(" .\t\n")) if match.group("schema") else DEFAULT_SCHEMA
+        return kind, text, (schema, _unquote(match.group("name")))
+    keyword = re.search(r"\bVIEW\b", text, re.IGNORECASE)
+    assert keyword is not None  # the leading keywords end with VIEW
+    match = _CREATED_NAME.match(text, keyword.end())
+    if match is None:
+        return None
+    name = _unquote(match.group("name"))
+    if match.group("schema"):
+        return kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name)
+    start = match.start("name")
+    return kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name)
+
+
 def _model_error(statement: Statement, reason: str) -> ModelError:
     kind, schema, name = statement.creates
     table = statement.table[1] if statement.table is not None and kind != "table" else None
@@ -827,6 +898,24 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         schemas=tuple(dict.fromkeys(n for n in (name(s) for s in schema.schemas) if n not in ALWAYS_PRESENT_SCHEMAS)),
         reported=tuple(replace(r, schema=name(r.schema)) for r in schema.reported),
         server_version=schema.server_version,
+        views=tuple(
+            replace(
+                v,
+                schema=name(v.schema),
+                definition=sub(v.definition),
+                columns=tuple((n, sub(t)) for n, t in v.columns),
+                indexes=tuple(
+                    replace(
+                        ix, keys=tuple(sub(k) for k in ix.keys), where=text(ix.where), definition=sub(ix.definition)
+                    )
+                    for ix in v.indexes
+                ),
+            )
+            for v in schema.views
+        ),
+        dependencies=tuple(
+            replace(d, schema=name(d.schema), ref_schema=name(d.ref_schema)) for d in schema.dependencies
+        ),
     ).sorted()
 
 
