@@ -46,9 +46,7 @@ def _models(
         sa.select(paid.table.c.id, paid.table.c.amount).where(paid.table.c.amount > 100), "big_paid", metadata=md
     )
     totals = CreateView(
-        sa.select(paid.table.c.status, sa.func.sum(paid.table.c.amount).label("total")).group_by(
-            paid.table.c.status
-        ),
+        sa.select(paid.table.c.status, sa.func.sum(paid.table.c.amount).label("total")).group_by(paid.table.c.status),
         "totals",
         metadata=md,
         schema="app",
@@ -143,9 +141,7 @@ def test_ddl_event_views_are_managed_and_hostile_names_are_quoted(pg: TestDB) ->
     event.listen(
         md,
         "after_create",
-        DDL(
-            """CREATE VIEW "we""ird view" AS SELECT id, $$it's $x$ ";" $$ || body AS "b;""" + '"' + """ FROM t"""
-        ),
+        DDL("""CREATE VIEW "we""ird view" AS SELECT id, $$it's $x$ ";" $$ || body AS "b;""" + '"' + """ FROM t"""),
     )
     event.listen(md, "after_create", DDL('CREATE MATERIALIZED VIEW mv AS SELECT count(*) AS n FROM "we""ird view"'))
     prepared, applied = sync(pg, md)
