@@ -78,9 +78,7 @@ def require_models(settings: Settings) -> None:
 
 
 def load_metadata(settings: Settings) -> MetaData:
-    from schemasync.schema import target
-
-    from schemasync.schema import entities
+    from schemasync.schema import entities, target
 
     require_models(settings)
     assert settings.models is not None

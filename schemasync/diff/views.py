@@ -49,7 +49,10 @@ def compare_views(
         else:
             rebuild[key] = "its definition changed in a way CREATE OR REPLACE cannot do"
     pruned = {key for key in have if key not in want and options.prune}
-    rebuild |= _dependents(current, _touched(found), rebuild, pruned)
+    touched = _touched(found)
+    around = _dependents(current, touched, {}, pruned)  # the reason a reader needs first: what they make way for
+    rebuild = around | {key: why for key, why in rebuild.items() if key not in around}
+    rebuild |= _dependents(current, touched, rebuild, pruned)
     for key in sorted(set(rebuild) | pruned, key=lambda k: _drop_rank(current, k)):
         old = have[key]
         out.append(c.DropView(old.schema, old.name, old.materialized, rebuild.get(key, "")))

@@ -97,7 +97,7 @@ def plan_drop_view(change: c.DropView, ctx: Context) -> list[Statement]:
     kind = "MATERIALIZED VIEW" if change.materialized else "VIEW"
     label = f"{'materialized view' if change.materialized else 'view'} {_label(change.schema, change.name)}"
     if change.reason:
-        fact = f"drops {label} to re-create it after the change it depends on ({change.reason})"
+        fact = f"drops {label} and re-creates it later in this transaction ({change.reason})"
     else:
         fact = f"drops {label}, which the models do not declare: queries using it fail afterwards"
     return [Statement(f"DROP {kind} {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact),))]

@@ -92,10 +92,7 @@ def create_sql(entity: Any) -> str:
     from sqlalchemy.dialects import postgresql
 
     clause = entity.to_sql_statement_create()
-    if isinstance(clause, str):
-        text = clause
-    else:
-        text = str(clause.compile(dialect=postgresql.dialect(paramstyle="named")))
+    text = clause if isinstance(clause, str) else str(clause.compile(dialect=postgresql.dialect(paramstyle="named")))
     return text.strip().rstrip(";").strip()
 
 
