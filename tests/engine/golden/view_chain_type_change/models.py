@@ -14,7 +14,9 @@ paid = CreateView(
     "paid_orders",
     metadata=metadata,
 )
-CreateView(sa.select(paid.table.c.id, paid.table.c.amount).where(paid.table.c.amount > 100), "big_paid", metadata=metadata)
+CreateView(
+    sa.select(paid.table.c.id, paid.table.c.amount).where(paid.table.c.amount > 100), "big_paid", metadata=metadata
+)
 totals = CreateView(
     sa.select(paid.table.c.status, sa.func.sum(paid.table.c.amount).label("total")).group_by(paid.table.c.status),
     "totals",
