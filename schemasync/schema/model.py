@@ -224,7 +224,10 @@ class Dependency:
 
 @dataclass(frozen=True, slots=True)
 class Reported:
-    """An object we list but never create, alter or drop: views, functions, triggers, policies."""
+    """An object we list but never create, alter or drop: functions, triggers, policies, extensions.
+
+    Views and materialized views are managed (`View`); the two kinds stay in the type so snapshots
+    stored before they were are still read."""
 
     kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy", "extension"]
     schema: str
@@ -260,7 +263,7 @@ class DeclaredUnmanaged:
     """Something the models declare that schemasync neither creates nor compares yet.
 
     The models' side only: an exclusion constraint, table partitioning, an UNLOGGED table, storage
-    parameters, a view or the models' own DDL events. Left out silently, such a declaration would let
+    parameters or the models' own DDL events. Left out silently, such a declaration would let
     `check` say "in sync" about a database that lacks it; reported, it keeps `check` at exit 2.
     """
 
