@@ -150,3 +150,13 @@ def test_ddl_event_views_are_managed_and_hostile_names_are_quoted(pg: TestDB) ->
     assert still_differs(pg, md) == []
     pg.execute("INSERT INTO t (body) VALUES ('x')")
     assert pg.scalar('SELECT "b;" FROM "we""ird view"') == """it's $x$ ";" x"""
+
+
+def test_a_view_postgresql_refuses_is_a_model_error_and_its_live_copy_is_kept(pg: TestDB) -> None:
+    md = sa.MetaData()
+    sa.Table("t", md, sa.Column("id", sa.Integer, primary_key=True))
+    event.listen(md, "after_create", DDL("CREATE VIEW broken AS SELECT no_such_column FROM t"))
+    pg.execute("CREATE TABLE t (id serial PRIMARY KEY); CREATE VIEW broken AS SELECT id FROM t")
+    prepared = prepare(pg, md, prune=True)
+    assert [(e.kind, e.name) for e in prepared.desired.model_errors] == [("view", "broken")]
+    assert prepared.plan.empty  # held at its live state: not dropped, even with prune
