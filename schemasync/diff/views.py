@@ -123,6 +123,26 @@ def _touched(found: Iterable[c.Change]) -> set[tuple[str, str, str | None]]:
     return out
 
 
+def other_dependents(current: Schema, change: c.Change) -> list[Dependency]:
+    """The policies, triggers and functions (not views: those are re-created) that use what `change` alters.
+
+    PostgreSQL refuses to change a column's type while a policy or trigger uses it, and a function with
+    a SQL-standard body (BEGIN ATOMIC) is dropped only with CASCADE; schemasync does not re-create these
+    kinds, so the plan names them (`plan/views.py`) rather than failing without saying why.
+    """
+    touched = _touched([change])
+    found = set()
+    for d in current.dependencies:
+        if d.kind in VIEW_KINDS:
+            continue
+        if (d.ref_schema, d.ref_name, None) in touched:
+            if (d.schema, d.table) != (d.ref_schema, d.ref_name):  # a dropped table's own policies go with it
+                found.add(d)
+        elif (d.ref_schema, d.ref_name, d.ref_column) in touched:
+            found.add(d)
+    return sorted(found, key=lambda d: (d.kind, d.schema, d.table or "", d.name))
+
+
 def _dependents(
     current: Schema, touched: set[tuple[str, str, str | None]], rebuilt: dict[Key, str], pruned: set[Key]
 ) -> dict[Key, str]:

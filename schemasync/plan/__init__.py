@@ -58,7 +58,7 @@ def make_plan(
     statements: list[Statement] = []
     labels: dict[int, str] = {}
     for change in diff.changes:
-        rendered = render([change], ctx)
+        rendered = views.name_other_dependents(change, render([change], ctx), ctx)
         if isinstance(change, c.AddEnumValue):
             labels[len(statements)] = f"{literal(change.label)}::{_type_name(change.schema, change.name)}"
         statements += rendered

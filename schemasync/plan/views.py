@@ -11,7 +11,10 @@ transaction, they do not exist, and a materialized view is re-filled.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from schemasync.diff import changes as c
+from schemasync.diff.views import other_dependents
 from schemasync.plan.dispatch import Context, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind
 from schemasync.plan.indexes import index_sql
@@ -101,3 +104,35 @@ def plan_drop_view(change: c.DropView, ctx: Context) -> list[Statement]:
     else:
         fact = f"drops {label}, which the models do not declare: queries using it fail afterwards"
     return [Statement(f"DROP {kind} {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact),))]
+
+
+def name_other_dependents(change: c.Change, statements: list[Statement], ctx: Context) -> list[Statement]:
+    """The change's first statement with a CORRECTNESS hazard naming each policy, trigger or function that
+    uses what it alters (views are re-created around it; these kinds are not, and PostgreSQL may refuse)."""
+    if not statements or not isinstance(
+        change, c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated | c.DropTable
+    ):
+        return statements
+    found = other_dependents(ctx.current, change)
+    if not found:
+        return statements
+    names = ", ".join(
+        f"{d.kind} {d.name}" + (f" on {_label(d.schema, d.table)}" if d.table else f" in {d.schema}") for d in found
+    )
+    hazard = Hazard(
+        HazardKind.CORRECTNESS,
+        f"{names} use{'s' if len(found) == 1 else ''} {_label(*_relation(change))}: PostgreSQL may refuse this "
+        "change while they exist, and schemasync does not re-create them; drop and re-create them around it",
+    )
+    first = statements[0]
+    return [replace(first, hazards=(*first.hazards, hazard)), *statements[1:]]
+
+
+def _relation(change: c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated | c.DropTable) -> tuple[str, str]:
+    if isinstance(change, c.DropTable):
+        return (change.schema, change.name)
+    if isinstance(change, c.AlterColumnGenerated):
+        return (change.schema, f"{change.table}.{change.column.name}")
+    if isinstance(change, c.AlterColumnType):
+        return (change.schema, f"{change.table}.{change.column}")
+    return (change.schema, f"{change.table}.{change.name}")

@@ -160,3 +160,18 @@ def test_a_view_postgresql_refuses_is_a_model_error_and_its_live_copy_is_kept(pg
     prepared = prepare(pg, md, prune=True)
     assert [(e.kind, e.name) for e in prepared.desired.model_errors] == [("view", "broken")]
     assert prepared.plan.empty  # held at its live state: not dropped, even with prune
+
+
+def test_a_policy_on_a_changed_column_is_named_in_the_plan(pg: TestDB) -> None:
+    pg.execute(
+        "CREATE TABLE docs (id serial PRIMARY KEY, owner integer NOT NULL);"
+        "ALTER TABLE docs ENABLE ROW LEVEL SECURITY;"
+        "CREATE POLICY own ON docs USING (owner = 1);"
+    )
+    md = sa.MetaData()
+    sa.Table(
+        "docs", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("owner", sa.BigInteger, nullable=False)
+    )
+    prepared = prepare(pg, md)
+    facts = [h.fact for h in prepared.plan.hazards if h.kind == "correctness"]
+    assert any("policy own on docs" in f and "docs.owner" in f for f in facts), facts
