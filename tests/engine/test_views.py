@@ -175,3 +175,24 @@ def test_a_policy_on_a_changed_column_is_named_in_the_plan(pg: TestDB) -> None:
     prepared = prepare(pg, md)
     facts = [h.fact for h in prepared.plan.hazards if h.kind == "correctness"]
     assert any("policy own on docs" in f and "docs.owner" in f for f in facts), facts
+
+
+def test_check_says_in_sync_about_declared_views_through_the_cli(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    root = cli.project
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "m"\nversion = "1.0.0"\n\n[tool.schemasync]\nmodels = "viewmodels:metadata"\n'
+    )
+    (root / "viewmodels.py").write_text(
+        "import sqlalchemy as sa\nfrom sqlalchemy.sql.ddl import CreateView\nmetadata = sa.MetaData()\n"
+        't = sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True))\n'
+        'CreateView(sa.select(t.c.id), "t_ids", metadata=metadata, materialized=True)\n'
+    )
+    env = {"DATABASE_URL": pg.url}
+    synced = cli("sync", "--yes", env=env)
+    assert synced.code == 0, synced.output
+    assert "new view" in synced.stdout and "materialized view t_ids" in synced.stdout
+    check = cli("check", env=env)
+    assert check.code == 0 and "In sync" in check.stdout, check.output
+    pg.execute("DROP MATERIALIZED VIEW t_ids")
+    drifted = cli("check", env=env)
+    assert drifted.code == 2 and "t_ids" in drifted.stdout, drifted.output
