@@ -98,7 +98,34 @@ def introspect(
         engine.dispose()
     if not metadata.tables:
         raise _no_tables(target, schemas)
-    return header(target, settings) + fix_indexes(source, value)
+    return header(target, settings) + fix_indexes(source, value) + (views_source(value) if not tables else "")
+
+
+def views_source(schema: Schema) -> str:
+    """The database's views and materialized views (with their indexes), as DDL events on `Base.metadata`.
+
+    A DDL event whose statement is CREATE VIEW, CREATE MATERIALIZED VIEW or CREATE INDEX is managed like
+    SQLAlchemy's `CreateView`, and carries the definition exactly as PostgreSQL prints it (a `CreateView`
+    would need the SELECT rebuilt as SQLAlchemy expressions). Each text is a Python literal (`repr`), with
+    `%` doubled for DDL's own formatting, so no view body can break out of it. Dependencies first.
+    """
+    from schemasync.diff.views import creation_order
+    from schemasync.plan.indexes import index_sql
+    from schemasync.plan.views import view_sql
+
+    if not schema.views:
+        return ""
+    lines = [
+        "",
+        "",
+        "# Views and materialized views: DDL events that schemasync creates and compares (README: views).",
+        "from sqlalchemy import DDL, event  # noqa: E402",
+        "",
+    ]
+    for view in creation_order(list(schema.views), schema, schema):
+        texts = [view_sql(view)] + [index_sql(view.schema, view.name, i) for i in view.indexes]
+        lines += [f'event.listen(Base.metadata, "after_create", DDL({t.replace("%", "%%")!r}))' for t in texts]
+    return "\n".join(lines) + "\n"
 
 
 def _no_tables(target: db.Database, schemas: tuple[str, ...]) -> ConfigError:

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     prod_db_pass: SecretStr | None = Field(None, validation_alias=AliasChoices("prod_db_pass"))
     prod_db_name: str | None = Field(None, validation_alias=AliasChoices("prod_db_name"))
     models: str | None = Field(None, description="module:attribute naming a SQLAlchemy MetaData or declarative base")
+    entities: str | None = Field(
+        None, description="module:attribute naming a list of alembic_utils entities (PGView, PGFunction, ...)"
+    )
     dev_url: SecretStr | None = Field(
         None,
         validation_alias=_aliases("dev_url"),
@@ -170,7 +173,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("models")
+    @field_validator("models", "entities")
     @classmethod
     def _check_models(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[\w.]+:[\w.]+", value.strip()):

@@ -19,7 +19,7 @@ from schemasync.diff.held import HeldError, hold
 from schemasync.errors import ConfigError
 from schemasync.plan import make_plan
 from schemasync.plan.facts import measure as measure_facts
-from schemasync.schema import devdb, recall, target
+from schemasync.schema import devdb, entities, recall, target
 from schemasync.schema.inspect import inspect
 from schemasync.schema.model import DeclaredUnmanaged, RenameHints, Schema
 
@@ -84,7 +84,9 @@ def require_models(settings: Settings) -> None:
 def load_metadata(settings: Settings) -> MetaData:
     require_models(settings)
     assert settings.models is not None
-    return target.load_models(settings.models, settings.project_dir)
+    metadata = target.load_models(settings.models, settings.project_dir)
+    entities.attach(metadata, settings.entities, settings.project_dir)  # alembic_utils entities, as DDL events
+    return metadata
 
 
 def load_models(
@@ -102,7 +104,7 @@ def load_models(
     dev = devdb.choose(conn, settings)
     context = dev.key_material()
     if reuse and metadata is None and settings.models:
-        recalled = recall.recall(cache, conn, settings.models, settings.project_dir, context=context)
+        recalled = recall.recall(cache, conn, _recall_name(settings), settings.project_dir, context=context)
         if recalled is not None:
             warn(recalled.desired)
             return Models(recalled.desired, recalled.hints)
@@ -117,7 +119,7 @@ def load_models(
         recall.remember(
             cache,
             conn,
-            models=settings.models,
+            models=_recall_name(settings),
             project_dir=settings.project_dir,
             key=key,
             hints=hints,
@@ -125,6 +127,12 @@ def load_models(
             context=context,
         )
     return Models(desired, hints)
+
+
+def _recall_name(settings: Settings) -> str:
+    """What the recalled models are keyed by: the models setting, and the entities setting when there is one."""
+    assert settings.models is not None
+    return f"{settings.models} {settings.entities}" if settings.entities else settings.models
 
 
 def warn(desired: Schema) -> None:

@@ -23,6 +23,7 @@ from schemasync.schema.model import (
     Sequence,
     Table,
     UniqueConstraint,
+    View,
 )
 
 Identity = Literal["always", "by default"] | None
@@ -318,6 +319,31 @@ class DropSequence:
     name: str
 
 
+# -- views (issue 17) ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateView:
+    """A view or materialized view (with its indexes), new or re-created; `reason` says why a re-create."""
+
+    view: View
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceView:
+    """CREATE OR REPLACE VIEW: the old columns stay, in order and type; new ones only at the end."""
+
+    view: View
+    old: View
+
+
+@dataclass(frozen=True, slots=True)
+class DropView:
+    schema: str
+    name: str
+    materialized: bool = False
+    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -355,6 +381,9 @@ Change = (
     | AlterSequence
     | RenameSequence
     | DropSequence
+    | CreateView
+    | ReplaceView
+    | DropView
 )
 
 

@@ -20,6 +20,7 @@ from schemasync.diff.sequences import compare_sequences
 from schemasync.diff.tables import compare_tables
 from schemasync.diff.undeclared import adopt_live_names
 from schemasync.diff.unmanaged import Unmanaged, left_alone
+from schemasync.diff.views import compare_views, kept_views
 from schemasync.schema.model import Reported, Schema, Table
 
 
@@ -61,6 +62,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_tables(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
+    found += compare_views(after, des, found, options)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),
@@ -68,7 +70,8 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
             u
             for u in left_alone(after, des, options)
             if not (u.kind == "foreign key" and (u.schema, u.table, u.name) in lost)
-        ),
+        )
+        + tuple(Unmanaged(kind, schema, name, table) for kind, schema, name, table in kept_views(after, des, options)),
         suggestions=suggest_renames(after, des),
         renames=renames,
         source=cur,

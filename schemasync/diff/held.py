@@ -46,6 +46,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
     tables = {t.key: t for t in desired.tables}
     enums = {e.key: e for e in desired.enums}
     sequences = {s.key: s for s in desired.sequences}
+    views = {v.key: v for v in desired.views}
     held = []
     for error in desired.model_errors:
         live = counterpart(error, current)
@@ -59,13 +60,20 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
             enums[key] = current.enum(*key)  # type: ignore[assignment]
         elif error.kind == "sequence":
             sequences[key] = next(s for s in current.sequences if s.key == key)
+        elif error.kind in ("view", "materialized view"):
+            views[key] = current.view(*key)  # type: ignore[assignment]
         elif error.kind in ("index", "constraint") and key in tables:
             tables[key] = _with_live_part(tables[key], current.table(*key), error)  # type: ignore[arg-type]
+        elif error.kind == "index" and key in views:
+            live_view = current.view(*key)
+            extra = tuple(i for i in live_view.indexes if i.name == error.name) if live_view else ()
+            views[key] = replace(views[key], indexes=(*views[key].indexes, *extra))
     value = replace(
         desired,
         tables=tuple(tables.values()),
         enums=tuple(enums.values()),
         sequences=tuple(sequences.values()),
+        views=tuple(views.values()),
     )
     return value.sorted(), tuple(held)
 
@@ -95,6 +103,13 @@ def counterpart(error: ModelError, current: Schema) -> str | None:
     if error.kind == "sequence":
         found = any(s.key == (error.schema, error.name) for s in current.sequences)
         return f"sequence {error.schema}.{error.name}" if found else None
+    if error.kind in ("view", "materialized view"):
+        view = current.view(error.schema, error.name)
+        return None if view is None else f"{view.kind} {error.schema}.{view.name}: {' '.join(view.definition.split())}"
+    view = current.view(error.schema, error.table) if error.table and error.kind == "index" else None
+    if view is not None:
+        index = next((i for i in view.indexes if i.name == error.name), None)
+        return None if index is None else index.definition
     table = current.table(error.schema, error.table) if error.table else None
     if table is None or not error.name:
         return None

@@ -20,6 +20,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.CreateSchema,),
     (c.RenameTable,),
     (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
+    (c.DropView,),  # dependents first (diff/views.py), before anything they use changes or goes
     (c.DropForeignKey,),
     (c.DropIndex, c.DropCheck, c.DropUnique),
     (c.DropPrimaryKey,),
@@ -38,6 +39,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
         c.AlterTableComment,
     ),
     (c.AddPrimaryKey, c.AddUnique, c.AddCheck),
+    (c.CreateView, c.ReplaceView),  # once every table and column they read is there; read views first
     (c.CreateIndex,),
     (c.AddForeignKey,),
     (c.ValidateConstraint,),

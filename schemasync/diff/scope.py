@@ -38,7 +38,7 @@ def managed_schemas(desired: Schema, options: CompareOptions) -> frozenset[str]:
     if options.include_schemas:
         return frozenset(options.include_schemas)
     used = {t.schema for t in desired.tables} | {e.schema for e in desired.enums}
-    used |= {s.schema for s in desired.sequences} | set(desired.schemas)
+    used |= {s.schema for s in desired.sequences} | set(desired.schemas) | {v.schema for v in desired.views}
     return frozenset(used)
 
 
@@ -56,6 +56,7 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         sequences=tuple(s for s in schema.sequences if s.schema in schemas),
         schemas=tuple(s for s in schema.schemas if s in schemas),
         reported=tuple(r for r in schema.reported if r.schema in schemas),
+        views=tuple(v for v in schema.views if v.schema in schemas and table_selected(v.schema, v.name, options)),
     )
 
 

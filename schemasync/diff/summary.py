@@ -33,6 +33,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sequence*": ("changed sequence", "changed sequences"),
     "sequence-": ("sequence to drop", "sequences to drop"),
     "comment": ("changed comment", "changed comments"),
+    "view+": ("new view", "new views"),
+    "view*": ("changed view", "changed views"),
+    "view~": ("view re-created around a change", "views re-created around a change"),
+    "view-": ("view to drop", "views to drop"),
 }
 
 
@@ -116,6 +120,13 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "sequence*", f"{name(s, o)} -> {n}"
         case c.DropSequence(schema=s, name=n):
             return "sequence-", name(s, n)
+        case c.CreateView(view=v, reason=reason):
+            return ("view~" if reason else "view+"), f"{v.kind} {name(v.schema, v.name)}"
+        case c.ReplaceView(view=v):
+            return "view*", f"view {name(v.schema, v.name)}"
+        case c.DropView(schema=s, name=n, materialized=m, reason=reason):
+            kind = "materialized view" if m else "view"
+            return ("view~" if reason else "view-"), f"{kind} {name(s, n)}"
         case _:
             assert_never(change)
 

@@ -15,7 +15,7 @@ from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
 from schemasync.diff.names import quote_ident
 from schemasync.diff.summary import description, summary_lines
-from schemasync.plan import columns, constraints, indexes, tables, types  # noqa: F401  (register renderers)
+from schemasync.plan import columns, constraints, indexes, tables, types, views  # noqa: F401  (register renderers)
 from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Plan, Statement
@@ -59,7 +59,7 @@ def make_plan(
     statements: list[Statement] = []
     labels: dict[int, str] = {}
     for change in diff.changes:
-        rendered = render([change], ctx)
+        rendered = views.name_other_dependents(change, render([change], ctx), ctx)
         if isinstance(change, c.AddEnumValue):
             labels[len(statements)] = f"{literal(change.label)}::{_type_name(change.schema, change.name)}"
         statements += rendered

@@ -132,4 +132,6 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         model_errors=tuple(e for p, _ in parts for e in p.model_errors),  # each group's; sorted() keeps one of each
         unmanaged_declared=tuple(u for p, _ in parts for u in p.unmanaged_declared),
         server_version=parts[0][0].server_version if parts else 0,
+        views=once([v for p, _ in parts for v in p.views]),
+        dependencies=tuple(d for p, _ in parts for d in p.dependencies),
     ).sorted()

@@ -91,13 +91,17 @@ def compile_models(metadata: MetaData) -> ModelDDL:
                 f"The models' DDL for {what} cannot be compiled for PostgreSQL: {first_line(error)}.",
                 "Fix that object in the models; SQLAlchemy's reason is given above.",
             ) from None
+        text = str(compiled).strip()
         created = _created_object(element)
+        owner, creates = _owner(element), _creates(element)
+        managed_ddl = managed_ddl_object(text) if type(element).__name__ == "DDL" else None
+        if managed_ddl is not None:
+            kind, text, created = managed_ddl
+            what, creates = f"{kind} {created[0]}.{created[1]}", (kind, *created)
         if created is not None:
             objects.add(created)
-        collected.append(
-            (what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element), _creates(element))
-        )
-        if type(element).__name__ not in _MANAGED:
+        collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates))
+        if type(element).__name__ not in _MANAGED and managed_ddl is None:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -167,10 +171,20 @@ _MANAGED = {
     "SetTableComment",
     "SetColumnComment",
     "CreateSchema",
+    "CreateView",  # views and materialized views (issue 17)
+}
+# DDL events (and alembic_utils entities, `schema/entities.py`) whose one statement creates a kind the
+# inspector reads, by its leading keywords: managed like the SQLAlchemy-native form. Every other DDL
+# event stays "custom DDL", reported as declared and unmanaged.
+_MANAGED_DDL: dict[tuple[str, ...], str] = {
+    ("CREATE", "VIEW"): "view",
+    ("CREATE", "OR", "REPLACE", "VIEW"): "view",
+    ("CREATE", "MATERIALIZED", "VIEW"): "materialized view",
+    ("CREATE", "INDEX"): "index",
+    ("CREATE", "UNIQUE", "INDEX"): "index",
 }
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
-    "CreateView": "view",
     "CreateTableAs": "table created from a query",
     "CreateDomainType": "domain",
 }
@@ -280,8 +294,11 @@ def _created_object(element: Any) -> tuple[str, str] | None:
         "CreateEnumType",
         "CreateDomainType",
         "CreateIndex",
+        "CreateView",
     }:
         return None
+    if kind == "CreateView":
+        target = getattr(element, "table", None)
     owner = target.table if kind == "CreateIndex" else target
     name = getattr(target, "name", None)
     if not isinstance(name, str):
@@ -302,6 +319,10 @@ def _creates(element: Any) -> tuple[str, str, str]:
         "SetTableComment": "comment",
         "SetColumnComment": "comment",
     }
+    if kind == "CreateView" and target is not None:
+        materialized = getattr(element, "materialized", False)
+        name = getattr(target, "name", None)
+        return ("materialized view" if materialized else "view", target.schema or DEFAULT_SCHEMA, str(name))
     if kind not in names or target is None:
         return ("custom DDL" if kind == "DDL" else kind, "", "")
     owner = getattr(target, "table", None) if kind in {"CreateIndex", "AddConstraint", "SetColumnComment"} else target
@@ -312,7 +333,7 @@ def _creates(element: Any) -> tuple[str, str, str]:
 def _owner(element: Any) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], ...], bool]:
     """(table the statement belongs to, tables its foreign keys reference, whether it is custom DDL)."""
     kind = type(element).__name__
-    if kind == "DDL":
+    if kind in {"DDL", "CreateView"}:  # the text may name any table: never split across groups (chunks.py)
         return None, (), True
     target = getattr(element, "element", None)
     table = None
@@ -368,6 +389,8 @@ def describe(element: Any) -> str:
         "CreateSchema": "schema",
         "CreateView": "view",
     }
+    if kind == "CreateView" and target is not None and getattr(element, "materialized", False):
+        return f"materialized view {_qualified(target)}"
     if kind == "CreateIndex" and target is not None:
         return f"index {target.name} on table {_qualified(target.table)}"
     if kind == "AddConstraint" and target is not None:
@@ -393,3 +416,78 @@ def real_schema_name(placeholder_name: str) -> str:
 
 
 # -- materialising and inspecting ----------------------------------------------------------------
+def leading_keywords(text: str, count: int) -> tuple[str, ...]:
+    """The statement's first `count` words in upper case (after white space and comments, see `first_keyword`)."""
+    words: list[str] = []
+    rest = text
+    while len(words) < count:
+        word = first_keyword(rest)
+        if not word:
+            break
+        words.append(word)
+        start = rest.upper().find(word)
+        rest = rest[start + len(word) :]
+    return tuple(words)
+
+
+_CREATED_NAME = re.compile(
+    rf"\s*(?:IF\s+NOT\s+EXISTS\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", re.IGNORECASE
+)
+
+
+def managed_ddl_object(text: str) -> tuple[str, str, tuple[str, str]] | None:
+    """(kind, text, (schema, name)) when a DDL event's statement creates a kind the inspector reads, else None.
+
+    An unqualified view name gets the placeholder of `public` (`schema=None`), so that the view is created
+    in the scratch schema whatever the search path, never beside the live objects. An index is placed by
+    its table, so its text is kept as written and its (schema, name) is the table's.
+    """
+    words = leading_keywords(text, 4)
+    kind = next((k for keys, k in _MANAGED_DDL.items() if words[: len(keys)] == keys), None)
+    if kind is None:
+        return None
+    if kind == "index":
+        match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)
+        if match is None:
+            return None
+        schema = _unquote(match.group("schema").rstrip(" .\t\n")) if match.group("schema") else DEFAULT_SCHEMA
+        return kind, text, (schema, _unquote(match.group("name")))
+    keyword = re.search(r"\bVIEW\b", text, re.IGNORECASE)
+    assert keyword is not None  # the leading keywords end with VIEW
+    match = _CREATED_NAME.match(text, keyword.end())
+    if match is None:
+        return None
+    name = _unquote(match.group("name"))
+    if match.group("schema"):
+        return kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name)
+    start = match.start("name")
+    return kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name)
+
+
+def first_keyword(text: str) -> str:
+    """The statement's first word in upper case, after white space and comments (block comments nest).
+
+    With one command per statement (the extended protocol), that word says what kind of statement
+    it is; a scanner rather than a regular expression, because PostgreSQL's block comments nest and a
+    non-greedy pattern would stop at the inner `*/` of `/* /* */ */ COMMIT`.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            break
+    match = re.match(r"[A-Za-z_]+", text[i:])
+    return match.group(0).upper() if match else ""

@@ -32,6 +32,7 @@ from psycopg.rows import tuple_row
 from schemasync.schema.model import (
     CheckConstraint,
     Column,
+    Dependency,
     Enum,
     ForeignKey,
     IdentityOptions,
@@ -41,10 +42,23 @@ from schemasync.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
+    View,
 )
 from schemasync.schema.model import Sequence as SequenceValue
 
-QUERIES = ("namespaces", "tables", "columns", "constraints", "indexes", "enums", "sequences", "reported")
+QUERIES = (
+    "namespaces",
+    "tables",
+    "columns",
+    "constraints",
+    "indexes",
+    "enums",
+    "sequences",
+    "reported",
+    "views",  # issue 17: views and materialized views, their indexes, and the dependency graph
+    "view_indexes",
+    "dependencies",
+)
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -63,7 +77,7 @@ def catalog_query(name: str, server_version: int) -> str:
     if name == "constraints":
         nnd = "COALESCE(ci.indnullsnotdistinct, false)" if server_version >= 150000 else "false"
         text = text.replace("{nulls_not_distinct}", nnd)
-    elif name == "indexes":
+    elif name in ("indexes", "view_indexes"):
         text = text.replace("{nulls_not_distinct}", "i.indnullsnotdistinct" if server_version >= 150000 else "false")
     return text
 
@@ -151,21 +165,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         else:
             constraints[oid]["c"].append(CheckConstraint(name, check_expression(definition), validated))
 
-    indexes: dict[int, list[Index]] = defaultdict(list)
-    for oid, name, method, unique, valid, definition, predicate, include, nulls_not_distinct in rows["indexes"]:
-        indexes[oid].append(
-            Index(
-                name=name,
-                unique=unique,
-                method=method,
-                keys=index_keys(definition),
-                include=tuple(include),
-                where=predicate,
-                nulls_not_distinct=bool(nulls_not_distinct),
-                definition=definition,
-                valid=valid,
-            )
-        )
+    indexes = _indexes(rows["indexes"])
 
     tables = []
     for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
@@ -192,6 +192,23 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
     sequences = [_sequence(row) for row in rows["sequences"]]
     reported = [Reported(kind, schema, name, table, digest) for kind, schema, name, table, digest in rows["reported"]]
     namespaces = [name for (name,) in rows["namespaces"] if name not in ALWAYS_PRESENT_SCHEMAS]
+    view_indexes = _indexes(rows.get("view_indexes", []))
+    views = [
+        View(
+            schema=schema,
+            name=name,
+            materialized=materialized,
+            definition=definition,
+            columns=tuple(zip(column_names, column_types, strict=True)),
+            options=tuple(sorted(options)),
+            indexes=tuple(view_indexes.get(oid, ())),
+            populated=populated,
+        )
+        for oid, schema, name, materialized, definition, column_names, column_types, options, populated in rows.get(
+            "views", []
+        )
+    ]
+    dependencies = [Dependency(*row) for row in rows.get("dependencies", [])]
     return Schema(
         tables=tuple(tables),
         enums=tuple(enums),
@@ -199,7 +216,29 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         schemas=tuple(namespaces),
         reported=tuple(reported),
         server_version=server_version,
+        views=tuple(views),
+        dependencies=tuple(dependencies),
     ).sorted()
+
+
+def _indexes(rows: list[tuple[Any, ...]]) -> dict[int, list[Index]]:
+    """Index rows (indexes.sql, view_indexes.sql) by the oid of the relation they are on."""
+    indexes: dict[int, list[Index]] = defaultdict(list)
+    for oid, name, method, unique, valid, definition, predicate, include, nulls_not_distinct in rows:
+        indexes[oid].append(
+            Index(
+                name=name,
+                unique=unique,
+                method=method,
+                keys=index_keys(definition),
+                include=tuple(include),
+                where=predicate,
+                nulls_not_distinct=bool(nulls_not_distinct),
+                definition=definition,
+                valid=valid,
+            )
+        )
+    return indexes
 
 
 def _identity_options(sequence: list[Any]) -> IdentityOptions | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cache
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -175,8 +175,59 @@ class Sequence:
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """A view or materialized view, compared by what PostgreSQL prints of it.
+
+    `definition` is `pg_get_viewdef` rendered with an empty search path (every relation and type
+    schema-qualified, as pg_dump writes it), so the models' view, materialised in a scratch schema
+    and mapped back, reads exactly like the live one. `columns` (name, type) decide whether a change
+    can be `CREATE OR REPLACE VIEW` (columns only added at the end) or needs a drop and re-create.
+    A materialized view's indexes are indexes on it, compared like a table's.
+    """
+
+    schema: str
+    name: str
+    materialized: bool
+    definition: str
+    columns: tuple[tuple[str, str], ...] = ()  # (name, format_type) in order
+    options: tuple[str, ...] = ()  # reloptions: check_option=local, security_barrier=true, fillfactor=70 ...
+    indexes: tuple[Index, ...] = ()  # materialized views only
+    populated: bool = True  # a materialized view created WITH NO DATA (never refreshed) is not
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+    @property
+    def kind(self) -> str:
+        return "materialized view" if self.materialized else "view"
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One edge of the catalog's dependency graph (`pg_depend`): `kind` `name` uses `ref_schema.ref_name`.
+
+    Read from both sides so that a change to a column (its type, its removal) or to a view can drop
+    and re-create, in the same transaction, the views, materialized views, policies and functions
+    built on it (PostgreSQL refuses to change what a view uses). `ref_column` is None when the whole
+    relation is used (a view over a view is recorded per column, a policy on its table per column).
+    """
+
+    kind: str  # "view", "materialized view", "policy", "function", "procedure", "trigger"
+    schema: str
+    name: str  # the dependent (for a policy or trigger: its name; for a function: name(args))
+    table: str | None  # the table a policy or trigger is on
+    ref_schema: str
+    ref_name: str  # a table, view or materialized view
+    ref_column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reported:
-    """An object we list but never create, alter or drop: views, functions, triggers, policies."""
+    """An object we list but never create, alter or drop: functions, triggers, policies, extensions.
+
+    Views and materialized views are managed (`View`); the two kinds stay in the type so snapshots
+    stored before they were are still read."""
 
     kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy", "extension"]
     schema: str
@@ -212,7 +263,7 @@ class DeclaredUnmanaged:
     """Something the models declare that schemasync neither creates nor compares yet.
 
     The models' side only: an exclusion constraint, table partitioning, an UNLOGGED table, storage
-    parameters, a view or the models' own DDL events. Left out silently, such a declaration would let
+    parameters or the models' own DDL events. Left out silently, such a declaration would let
     `check` say "in sync" about a database that lacks it; reported, it keeps `check` at exit 2.
     """
 
@@ -248,6 +299,11 @@ class Schema:
     # an object declared twice identically), kept with the value so a look that recalls it from the cache
     # warns as the look that compiled the models did.
     warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Views and materialized views (issue 17), managed like tables: created, replaced, dropped with prune.
+    views: tuple[View, ...] = ()
+    # The catalog's dependency graph (issue 17): what the plan must drop and re-create around a change to
+    # what it depends on. A fact about the objects above, not schema of its own: neither compared nor hashed.
+    dependencies: tuple[Dependency, ...] = field(default=(), compare=False, repr=False)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -295,7 +351,31 @@ class Schema:
             server_version=self.server_version,
             declared_names=None if self.declared_names is None else tuple(sorted(self.declared_names)),
             warnings=self.warnings,
+            views=tuple(
+                sorted(
+                    (replace(v, indexes=tuple(sorted(v.indexes, key=lambda i: i.name))) for v in self.views),
+                    key=lambda v: v.key,
+                )
+            ),
+            dependencies=tuple(
+                sorted(set(self.dependencies), key=lambda d: tuple("" if x is None else x for x in _fields_of(d)))
+            ),
         )
+
+    def view(self, schema: str, name: str) -> View | None:
+        return next((v for v in self.views if v.schema == schema and v.name == name), None)
+
+
+def _fields_of(dependency: Dependency) -> tuple[str | None, ...]:
+    return (
+        dependency.kind,
+        dependency.schema,
+        dependency.name,
+        dependency.table,
+        dependency.ref_schema,
+        dependency.ref_name,
+        dependency.ref_column,
+    )
 
 
 def _sort_table(t: Table) -> Table:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 from schemasync.db import lock_table
 from schemasync.schema import chunks
-from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, real_schema_name
+from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, first_keyword, real_schema_name
 
 log = logging.getLogger(__name__)
 
@@ -149,35 +149,6 @@ def _still_inside(conn: psycopg.Connection) -> None:
 TRANSACTION_CONTROL = frozenset(
     {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
 )
-
-
-def first_keyword(text: str) -> str:
-    """The statement's first word in upper case, after white space and comments (block comments nest).
-
-    With one command per statement (the extended protocol), that word says what kind of statement
-    it is; a scanner rather than a regular expression, because PostgreSQL's block comments nest and a
-    non-greedy pattern would stop at the inner `*/` of `/* /* */ */ COMMIT`.
-    """
-    i, n = 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-        elif text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif text.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-        else:
-            break
-    match = re.match(r"[A-Za-z_]+", text[i:])
-    return match.group(0).upper() if match else ""
 
 
 def _model_error(statement: DDLStatement, reason: str) -> ModelError:
@@ -328,6 +299,24 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         schemas=tuple(dict.fromkeys(n for n in (name(s) for s in schema.schemas) if n not in ALWAYS_PRESENT_SCHEMAS)),
         reported=tuple(replace(r, schema=name(r.schema)) for r in schema.reported),
         server_version=schema.server_version,
+        views=tuple(
+            replace(
+                v,
+                schema=name(v.schema),
+                definition=sub(v.definition),
+                columns=tuple((n, sub(t)) for n, t in v.columns),
+                indexes=tuple(
+                    replace(
+                        ix, keys=tuple(sub(k) for k in ix.keys), where=text(ix.where), definition=sub(ix.definition)
+                    )
+                    for ix in v.indexes
+                ),
+            )
+            for v in schema.views
+        ),
+        dependencies=tuple(
+            replace(d, schema=name(d.schema), ref_schema=name(d.ref_schema)) for d in schema.dependencies
+        ),
     ).sorted()
 
 

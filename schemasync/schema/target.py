@@ -42,12 +42,14 @@ differ between databases), or, materialised in a dev database, what `DevChoice.k
 and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
-Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
-the models' own DDL events) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
+Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, the
+models' own DDL events other than the ones in `_MANAGED_DDL`) is listed in `Schema.unmanaged_declared`,
+so `check` never calls it in sync. Views (`CreateView`, a `CREATE VIEW` DDL event, an alembic_utils
+entity: `schema/entities.py`) are managed: the scratch names in their definitions are mapped back.
 
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
 afterwards (change the models or delete the cache directory); objects the models create through
-their own DDL events (a view, a function) are reported with a definition hash taken over the scratch
+their own DDL events (a function, a trigger) are reported with a definition hash taken over the scratch
 names, so it differs from the live one; such objects are reported, never managed. A DDL event can
 still reach outside the transaction by its own means (`dblink`, `nextval` on a real sequence).
 """

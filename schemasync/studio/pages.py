@@ -101,6 +101,7 @@ def tables(request: Request) -> Response:
         schemas=schemas,
         enums=schema.enums,
         sequences=schema.sequences,
+        views=schema.views,
         reported=schema.reported,
     )
 

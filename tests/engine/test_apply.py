@@ -150,7 +150,20 @@ def test_lock_timeout_is_retried_with_backoff(pg: TestDB) -> None:
         sync(pg, people(), lock_timeout=0.2, lock_retries=0)
     assert "lock_timeout" in (failed.value.hint or "") and "nothing was changed" in failed.value.message
 
-    release = threading.Timer(1.0, holder.commit)
+    def release_after_a_timed_out_attempt() -> None:
+        # Not a fixed delay: planning takes longer than any fixed delay on a loaded machine. The holder lets go
+        # once an attempt has waited for its lock (and so timed out): the retry is what this test is about.
+        deadline = time.monotonic() + 60
+        with pg.connect() as watcher:
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            while time.monotonic() < deadline and not watcher.execute(waiting).fetchone()[0]:  # type: ignore[index]
+                time.sleep(0.02)
+        time.sleep(0.5)
+        holder.commit()
+
+    release = threading.Thread(target=release_after_a_timed_out_attempt)
     release.start()
     try:
         _, applied = sync(pg, people(), lock_timeout=0.2, lock_retries=4)

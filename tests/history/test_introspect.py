@@ -25,6 +25,9 @@ def test_introspect_the_example_app_database_round_trips_clean(cli, pg: TestDB) 
         CREATE INDEX labels_tags_gin ON labels USING gin (tags);
         CREATE INDEX labels_title_lower ON labels (lower(title) DESC NULLS LAST) WHERE code > 10;
         CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+        CREATE VIEW "label's view" AS SELECT code, title || '%s $$ '' ' AS shown FROM labels WHERE code > 1;
+        CREATE MATERIALIZED VIEW label_counts AS SELECT count(*) AS n FROM "label's view";
+        CREATE UNIQUE INDEX label_counts_n ON label_counts (n);
         """
     )
     env = {"DATABASE_URL": pg.url}
@@ -37,6 +40,7 @@ def test_introspect_the_example_app_database_round_trips_clean(cli, pg: TestDB) 
     assert "text('lower((email)::text)'), unique=True, postgresql_where=text('deleted_at IS NULL')" in source
     assert "Index('ix_audit_log_org_time', 'organisation_id', text('occurred_at DESC'))" in source
     assert "postgresql_using='gin'" in source and "autoincrement=False" in source
+    assert source.index("CREATE VIEW") < source.index("CREATE MATERIALIZED VIEW") < source.index("label_counts_n")
     check = cli("check", "--models", "generated:Base", env=env)
     assert check.code == 0, check.output + source
     assert "In sync" in check.stdout

@@ -209,3 +209,18 @@ def test_history_shows_what_changed_between_recorded_snapshots(cli, pg: TestDB) 
     assert changes[newest] == ["Found 1 new table: teams", "Found 1 new column: users.email"]
     assert changes[oldest] == []  # the first row has no snapshot before it to compare with
     assert page.count("1 new column: users.email") == 1  # sync's description says the same: shown once
+
+
+def test_tables_list_shows_views_and_materialized_views(pg: TestDB, project: Path) -> None:
+    pg.execute(
+        """
+        CREATE TABLE t (id int PRIMARY KEY, note text);
+        CREATE VIEW "<b>view</b>" AS SELECT id, note FROM t;
+        CREATE MATERIALIZED VIEW counts AS SELECT count(*) AS n FROM t;
+        CREATE INDEX ix_counts ON counts (n);
+        """
+    )
+    page = make_studio(pg.url, project).get("/tables").text
+    assert "<h2>Views</h2>" in page
+    assert str(escape("public.<b>view</b>")) in page and "<b>view</b>" not in page
+    assert "materialized view" in page and "ix_counts" in page

@@ -1,5 +1,5 @@
--- Objects we list but never manage: views, materialized views, functions, procedures, triggers,
--- policies and extensions, each with an MD5 of its definition so a changed body can be noticed.
+-- Objects we list but never manage: functions, procedures, triggers, policies and extensions
+-- (views and materialized views are managed: views.sql), each with an MD5 of its definition so a changed body can be noticed.
 -- Triggers PostgreSQL makes for foreign keys are internal and left out; so is anything an
 -- extension owns.
 WITH ns AS (
@@ -11,13 +11,6 @@ WITH ns AS (
 ), ext AS (
   SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'e'
 )
-SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END AS kind,
-       ns.nspname, c.relname AS name, NULL::text AS table_name,
-       pg_catalog.md5(pg_catalog.pg_get_viewdef(c.oid)) AS definition_hash
-FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm')
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ext.objid = c.oid)
-UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
        ns.nspname, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', NULL,
        pg_catalog.md5(CASE WHEN p.prokind = 'a' THEN p.oid::pg_catalog.regprocedure::text
