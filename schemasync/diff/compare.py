@@ -8,6 +8,7 @@ and the hash of the database side the changes were computed from.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemasync.diff import changes as c
@@ -53,13 +54,18 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     des = restrict(desired, desired, options)
     renames = find_renames(cur, des, options.hints)
     after = apply_renames(cur, renames)
-    des = adopt_live_names(after, des, renames)
+    # Tables equal on both sides (almost all of them on a large schema) are tested once here, and the
+    # passes below skip them: nothing to adopt, compare or leave alone there.
+    have = {t.key: t for t in after.tables}
+    equal = _equal_tables(have, des.tables)
+    des = adopt_live_names(after, des, renames, equal=equal)
+    equal |= _equal_tables(have, [t for t in des.tables if t.key not in equal])
     found: list[c.Change] = [
         *renames.changes(),
         *compare_schemas(after, des),
         *compare_enums(after, des, options),
         *compare_sequences(after, des, options),
-        *compare_tables(after, des, options),
+        *compare_tables(after, des, options, equal=equal),
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)
@@ -68,7 +74,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         changes=tuple(order(found, after)),
         unmanaged=tuple(
             u
-            for u in left_alone(after, des, options)
+            for u in left_alone(after, des, options, equal=equal)
             if not (u.kind == "foreign key" and (u.schema, u.table, u.name) in lost)
         )
         + tuple(Unmanaged(kind, schema, name, table) for kind, schema, name, table in kept_views(after, des, options)),
@@ -77,6 +83,11 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         source=cur,
         reported=cur.reported,
     )
+
+
+def _equal_tables(have: dict[tuple[str, str], Table], tables: Iterable[Table]) -> set[tuple[str, str]]:
+    """Keys of `tables` whose counterpart in `have` is equal to them."""
+    return {t.key for t in tables if have.get(t.key) == t}
 
 
 def _dependent_foreign_keys(found: list[c.Change], current: Schema, desired: Schema) -> list[c.Change]:

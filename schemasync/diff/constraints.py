@@ -28,7 +28,7 @@ from schemasync.diff.changes import (
     ValidateConstraint,
 )
 from schemasync.diff.expressions import Expression
-from schemasync.diff.names import identifiers, not_null_helper
+from schemasync.diff.names import NOT_NULL_HELPER_PREFIX, identifiers, not_null_helper
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import CheckConstraint, ForeignKey, Table, UniqueConstraint
 
@@ -134,6 +134,8 @@ def not_null_helpers(current: Table, desired: Table) -> tuple[Table, list[Change
     drops of those whose column no longer waits for its NOT NULL (a run that failed after SET NOT NULL).
     A helper whose column still waits is the nullability change's to finish: it is neither reported nor
     dropped here."""
+    if not any(k.name.startswith(NOT_NULL_HELPER_PREFIX) for k in current.checks):
+        return current, []  # the usual case: no online NOT NULL under way (naming every column's helper costs)
     helpers = {not_null_helper(col.name): col for col in current.columns}
     ours = [k for k in current.checks if k.name in helpers]
     if not ours:

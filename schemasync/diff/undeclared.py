@@ -18,6 +18,7 @@ default names follow the new name there, as a fresh `create_all` would have them
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import TypeVar
 
@@ -30,8 +31,12 @@ from schemasync.schema.model import CheckConstraint, Column, ForeignKey, Index, 
 N = TypeVar("N", UniqueConstraint, ForeignKey, CheckConstraint, Index)
 
 
-def adopt_live_names(current: Schema, desired: Schema, renames: Renames) -> Schema:
-    """`desired` with every undeclared name replaced by its live counterpart's (`current`: after renames)."""
+def adopt_live_names(
+    current: Schema, desired: Schema, renames: Renames, *, equal: AbstractSet[tuple[str, str]] = frozenset()
+) -> Schema:
+    """`desired` with every undeclared name replaced by its live counterpart's (`current`: after renames).
+
+    `equal`: keys of tables already equal on both sides, which have nothing to adopt."""
     if desired.declared_names is None:
         return desired
     declared: dict[tuple[str, str], set[str]] = {}
@@ -43,7 +48,7 @@ def adopt_live_names(current: Schema, desired: Schema, renames: Renames) -> Sche
     tables = []
     for des in desired.tables:
         cur = have.get(des.key)
-        if cur is None or des.key in moved:
+        if cur is None or des.key in moved or des.key in equal:
             tables.append(des)
             continue
         tables.append(_adopt(cur, des, declared.get(des.key, set()), standalone))
@@ -57,18 +62,19 @@ def _adopt(cur: Table, des: Table, declared: set[str], standalone: set[tuple[str
         return name not in declared
 
     pk = des.primary_key
-    if pk is not None and cur.primary_key is not None and undeclared(pk.name):
+    if pk is not None and cur.primary_key is not None and pk.name != cur.primary_key.name and undeclared(pk.name):
         pk = replace(pk, name=cur.primary_key.name)
-    columns = {c.name for c in cur.columns}
+    names = {c.name: c for c in cur.columns}
     live_indexes = {id(i) for i in cur.indexes}
 
     def shape_of_index(i: Index) -> tuple[object, ...]:
         # keys and predicate in normal form, read against the index's own side's table (diff/expressions.py)
         return index_shape(i, cur if id(i) in live_indexes else des)
 
-    return replace(
+    columns = tuple(_serial(c, names.get(c.name), standalone) for c in des.columns)
+    return _with(
         des,
-        columns=tuple(_serial(c, cur.column(c.name), standalone) for c in des.columns),
+        columns=des.columns if all(a is b for a, b in zip(columns, des.columns, strict=True)) else columns,
         primary_key=pk,
         uniques=_named(cur.uniques, des.uniques, undeclared, unique_shape, lambda u: u.columns),
         foreign_keys=_named(
@@ -79,10 +85,18 @@ def _adopt(cur: Table, des: Table, declared: set[str], standalone: set[tuple[str
             des.checks,
             undeclared,
             check_shape(cur, des),
-            lambda k: frozenset(identifiers(k.expression) & columns),
+            lambda k: frozenset(identifiers(k.expression) & names.keys()),
         ),
         indexes=_named(cur.indexes, des.indexes, undeclared, shape_of_index, None),
     )
+
+
+def _with(des: Table, **parts: object) -> Table:
+    """`des` itself when every part is the one it has (nothing adopted: the usual case on a large schema,
+    where copying every table would cost more than the matching), else a copy with the parts."""
+    if all(value is getattr(des, name) for name, value in parts.items()):
+        return des
+    return replace(des, **parts)  # type: ignore[arg-type]
 
 
 def _serial(des: Column, cur: Column | None, standalone: set[tuple[str, str]]) -> Column:

@@ -9,6 +9,7 @@ table and never tables of their own.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from schemasync.diff.columns import keep_undeclared
@@ -34,18 +35,23 @@ class Unmanaged:
         return f"{self.kind} {where}" + (f" ({self.note})" if self.note else "")
 
 
-def left_alone(current: Schema, desired: Schema, options: CompareOptions) -> tuple[Unmanaged, ...]:
-    """`current`: the database after the plan's renames; `desired`: with undeclared names adopted."""
+def left_alone(
+    current: Schema, desired: Schema, options: CompareOptions, *, equal: AbstractSet[tuple[str, str]] | None = None
+) -> tuple[Unmanaged, ...]:
+    """`current`: the database after the plan's renames; `desired`: with undeclared names adopted;
+    `equal`: the keys of the tables equal on both sides, when the caller has already tested them."""
     out: list[Unmanaged] = []
     wanted_tables = {t.key: t for t in desired.tables}
-    taken = relation_names(current) if not options.prune else {}
+    taken: dict[str, set[str]] | None = None  # every relation name: only needed for a table that differs
     for table in sorted(current.tables, key=lambda t: t.key):
         want = wanted_tables.get(table.key)
         if want is None and options.prune:
             continue  # dropped, partitions and all
         if want is None:
             out.append(Unmanaged("table", table.schema, table.name))
-        elif not options.prune and table != want:  # equal tables (the usual case) leave nothing alone
+        elif not options.prune and (table != want if equal is None else table.key not in equal):
+            # equal tables (the usual case) leave nothing alone
+            taken = taken if taken is not None else relation_names(current)
             out += _on_table(table, want, options, taken.get(table.schema, set()))
         out += _partitions(table)
     if not options.prune:

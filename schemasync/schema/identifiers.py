@@ -42,10 +42,12 @@ def emitted(name: str) -> str:
     SQLAlchemy's compiler). So two long convention names with a common start stay distinct, and the
     name to warn about is that one, not PostgreSQL's 63-byte cut. A name written by hand is sent as is.
     """
+    if len(name) <= MAX_BYTES:  # almost every name: SQLAlchemy sends it as it is
+        return name
     from sqlalchemy import util
     from sqlalchemy.sql.elements import _truncated_label
 
-    if isinstance(name, _truncated_label) and len(name) > MAX_BYTES:
+    if isinstance(name, _truncated_label):
         name = name[: MAX_BYTES - 8] + "_" + util.md5_hex(name)[-4:]
     return name
 

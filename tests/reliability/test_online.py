@@ -22,7 +22,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Meta
 from schemasync import db, engine
 from schemasync.apply import apply
 from schemasync.diff.names import not_null_helper, rebuild_name
-from schemasync.errors import ApplyFailed
+from schemasync.errors import ApplyFailed, CommittedApplyFailed
 from tests.conftest import TestDB
 from tests.engine.sync_helpers import ALL, models, rediff, settings_for, sync
 
@@ -258,3 +258,44 @@ def test_a_step_after_the_transaction_that_hits_lock_timeout_is_retried_on_its_o
         holder.close()
     assert applied is not None and applied.attempts == 1  # the transaction itself was not retried
     assert rediff(pg, md, online=True) == []
+
+
+def test_a_change_made_by_hand_while_the_online_steps_run_fails_the_apply_as_committed(pg: TestDB) -> None:
+    """The online steps run after the commit, where the in-transaction verification cannot see them; the
+    database is inspected once more after the last one, and a difference from the models is a failure of
+    an apply whose change IS in place, never a success."""
+    fill(pg)
+    pg.execute("ALTER TABLE accounts ADD CONSTRAINT fk_accounts_owner FOREIGN KEY (owner_id) REFERENCES owners (id)")
+    pg.execute("ALTER TABLE accounts ADD CONSTRAINT ck_accounts_score CHECK (score > 0)")
+    pg.execute("ALTER TABLE accounts ALTER COLUMN email SET NOT NULL")
+    pg.execute("CREATE TABLE regions (code text PRIMARY KEY, name text NOT NULL)")
+    md = adopt_bigint(pg, wanted())  # the index change is left: it runs after the (empty) transaction
+    Table("regions", md, Column("code", Text, primary_key=True), Column("name", Text, nullable=False))
+    holder = pg.connect()
+    holder.execute("BEGIN")
+    holder.execute("LOCK TABLE accounts IN SHARE UPDATE EXCLUSIVE MODE")  # holds the build back, not the writers
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sync(pg, md, **online(lock_timeout=20.0, lock_retries=0))
+        except BaseException as exc:
+            failures.append(exc)
+
+    syncing = threading.Thread(target=run)
+    syncing.start()
+    try:
+        _wait_for(pg, "CREATE INDEX CONCURRENTLY")
+        # meanwhile someone relaxes a column of another managed table by hand
+        pg.execute("ALTER TABLE regions ALTER COLUMN name DROP NOT NULL")
+        holder.commit()
+        syncing.join(30)
+    finally:
+        holder.close()
+    assert len(failures) == 1 and isinstance(failures[0], CommittedApplyFailed), failures
+    assert "still differs from the models" in failures[0].message and "regions" in failures[0].message
+    # the online steps themselves finished: the new index is in place, under its own name
+    assert pg.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_accounts_email'::regclass") is True
+    assert pg.scalar("SELECT indnatts FROM pg_index WHERE indexrelid = 'ix_accounts_email'::regclass") == 2
+    assert pg.scalar("SELECT count(*) FROM pg_class WHERE relname = %s", (rebuild_name("ix_accounts_email"),)) == 0
+    assert rediff(pg, md, online=True) == ["AlterColumnNullability"]
