@@ -46,6 +46,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
     tables = {t.key: t for t in desired.tables}
     enums = {e.key: e for e in desired.enums}
     sequences = {s.key: s for s in desired.sequences}
+    domains = {d.key: d for d in desired.domains}
     held = []
     for error in desired.model_errors:
         live = counterpart(error, current)
@@ -59,6 +60,8 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
             enums[key] = current.enum(*key)  # type: ignore[assignment]
         elif error.kind == "sequence":
             sequences[key] = next(s for s in current.sequences if s.key == key)
+        elif error.kind == "domain":
+            domains[key] = next(d for d in current.domains if d.key == key)
         elif error.kind in ("index", "constraint") and key in tables:
             tables[key] = _with_live_part(tables[key], current.table(*key), error)  # type: ignore[arg-type]
     value = replace(
@@ -66,6 +69,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
         tables=tuple(tables.values()),
         enums=tuple(enums.values()),
         sequences=tuple(sequences.values()),
+        domains=tuple(domains.values()),
     )
     return value.sorted(), tuple(held)
 
@@ -95,6 +99,9 @@ def counterpart(error: ModelError, current: Schema) -> str | None:
     if error.kind == "sequence":
         found = any(s.key == (error.schema, error.name) for s in current.sequences)
         return f"sequence {error.schema}.{error.name}" if found else None
+    if error.kind == "domain":
+        domain = next((d for d in current.domains if d.key == (error.schema, error.name)), None)
+        return None if domain is None else f"domain {error.schema}.{domain.name} ({domain.type})"
     table = current.table(error.schema, error.table) if error.table else None
     if table is None or not error.name:
         return None

@@ -133,4 +133,7 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         model_errors=tuple(e for p, _ in parts for e in p.model_errors),  # each group's; sorted() keeps one of each
         unmanaged_declared=tuple(u for p, _ in parts for u in p.unmanaged_declared),
         server_version=parts[0][0].server_version if parts else 0,
+        extensions=once([x for p, _ in parts for x in p.extensions]),
+        domains=once([d for p, _ in parts for d in p.domains]),
+        composites=once([t for p, _ in parts for t in p.composites]),
     ).sorted()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cache
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -175,10 +175,67 @@ class Sequence:
 
 
 @dataclass(frozen=True, slots=True)
+class Extension:
+    """An installed extension. Database-wide: one of a name, whichever schema holds its objects.
+
+    `version` is None on the models' side when they do not pin one (`CREATE EXTENSION citext` takes
+    the server's default version, and a database holding another one is left at it); a pinned
+    version (`VERSION '1.6'`) is kept, so a database at another one is updated to it.
+    """
+
+    name: str
+    schema: str
+    version: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """A domain: a base type with a default, NOT NULL and named checks (`checks` as a table's, over VALUE)."""
+
+    schema: str
+    name: str
+    type: str  # format_type() of the base type: "integer", "character varying(40)", "public.mood"
+    nullable: bool = True
+    default: str | None = None  # pg_get_expr of the default
+    collation: str | None = None  # only when not the base type's default; ready for COLLATE
+    checks: tuple[CheckConstraint, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """An attribute of a composite type."""
+
+    name: str
+    type: str  # format_type()
+    collation: str | None = None  # only when not the type's default; ready for COLLATE
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeType:
+    """`CREATE TYPE name AS (...)`: attributes in their order."""
+
+    schema: str
+    name: str
+    attributes: tuple[Attribute, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Reported:
     """An object we list but never create, alter or drop: views, functions, triggers, policies."""
 
-    kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy", "extension"]
+    kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy"]
     schema: str
     name: str
     table: str | None = None  # for triggers and policies
@@ -248,6 +305,13 @@ class Schema:
     # an object declared twice identically), kept with the value so a look that recalls it from the cache
     # warns as the look that compiled the models did.
     warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Extensions (issue 17): every installed one but plpgsql on the live side; on the models' side those
+    # their DDL creates and those whose types, functions or operator classes they name.
+    extensions: tuple[Extension, ...] = ()
+    # Domains (issue 17): `CREATE DOMAIN`, SQLAlchemy's `postgresql.DOMAIN`.
+    domains: tuple[Domain, ...] = ()
+    # Composite types (issue 17): `CREATE TYPE name AS (...)`.
+    composites: tuple[CompositeType, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -295,6 +359,14 @@ class Schema:
             server_version=self.server_version,
             declared_names=None if self.declared_names is None else tuple(sorted(self.declared_names)),
             warnings=self.warnings,
+            extensions=tuple(sorted(self.extensions, key=lambda x: x.name)),
+            domains=tuple(
+                sorted(
+                    (replace(d, checks=tuple(sorted(d.checks, key=lambda k: k.name))) for d in self.domains),
+                    key=lambda d: d.key,
+                )
+            ),
+            composites=tuple(sorted(self.composites, key=lambda t: t.key)),
         )
 
 

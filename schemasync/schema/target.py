@@ -43,7 +43,9 @@ and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
 Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
-the models' own DDL events) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
+the models' own DDL events unless `_MANAGED_DDL` knows what they create) is listed in
+`Schema.unmanaged_declared`, so `check` never calls it in sync. Extensions are database-wide, so the
+models' ones are picked by name (`schema/extensions.py`).
 
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
 afterwards (change the models or delete the cache directory); objects the models create through
@@ -178,7 +180,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         collected.append(
             (what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element), _creates(element))
         )
-        if type(element).__name__ not in _MANAGED:
+        if type(element).__name__ not in _MANAGED and managed_ddl_kind(element) is None:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -248,12 +250,40 @@ _MANAGED = {
     "SetTableComment",
     "SetColumnComment",
     "CreateSchema",
+    "CreateDomainType",
 }
+# The models' own DDL (events, alembic_utils entities) whose result the engine manages, by the statement's
+# leading keywords: such a statement is run and compared like SQLAlchemy's own elements. Any other DDL
+# event stays "custom DDL", declared and unmanaged (never "in sync").
+_MANAGED_DDL: dict[tuple[str, ...], str] = {
+    ("CREATE", "EXTENSION"): "extension",
+    ("CREATE", "DOMAIN"): "domain",
+}
+
+
+def managed_ddl_kind(element: Any) -> str | None:
+    """The managed kind a `DDL` element creates (`_MANAGED_DDL`), or None for any other element or text."""
+    if type(element).__name__ != "DDL":
+        return None
+    statement = str(getattr(element, "statement", ""))
+    words = leading_words(statement, max(map(len, _MANAGED_DDL)))
+    kind = next((kind for keys, kind in _MANAGED_DDL.items() if tuple(words[: len(keys)]) == keys), None)
+    if kind is None and _COMPOSITE.match(statement, code_start(statement)):
+        return "composite type"
+    return kind
+
+
+# `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
+_COMPOSITE = re.compile(
+    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
+    re.IGNORECASE,
+)
+
+
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
     "CreateView": "view",
     "CreateTableAs": "table created from a query",
-    "CreateDomainType": "domain",
 }
 
 
@@ -380,6 +410,7 @@ def _creates(element: Any) -> tuple[str, str, str]:
         "AddConstraint": "constraint",
         "CreateSequence": "sequence",
         "CreateEnumType": "enum type",
+        "CreateDomainType": "domain",
         "SetTableComment": "comment",
         "SetColumnComment": "comment",
     }
@@ -526,23 +557,24 @@ def _key_lock(key: str) -> threading.Lock:
         return _key_locks.setdefault(key, threading.Lock())
 
 
-def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+def materialise(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] | None = None) -> Schema:
     """Run the DDL in scratch schemas inside a rolled-back transaction and inspect the result.
 
     Every object created holds a lock until the transaction ends, and the server's lock table is
     finite (`max_locks_per_transaction`): models too big for it are materialised in groups of
-    tables linked by foreign keys, one rolled-back transaction each (`schema/chunks.py`).
+    tables linked by foreign keys, one rolled-back transaction each (`schema/chunks.py`). `usable`: the
+    target's extensions, when `conn` is a dev database (`schema/extensions.py`).
     """
     from schemasync.schema import chunks
 
     groups = chunks.split(ddl, chunks.budget(conn))
     if len(groups) == 1:
-        return _materialise_one(conn, groups[0].ddl)
+        return _materialise_one(conn, groups[0].ddl, usable)
     log.debug("materialising the models in %d groups to stay within the server's lock table", len(groups))
-    return chunks.merge([(_materialise_one(conn, group.ddl), group.stubs) for group in groups])
+    return chunks.merge([(_materialise_one(conn, group.ddl, usable), group.stubs) for group in groups])
 
 
-def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] | None) -> Schema:
     """One rolled-back transaction: the whole batch at once, and object by object only when it fails.
 
     The models' text is input, so it is never sent where it could carry a second statement: every
@@ -570,10 +602,10 @@ def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
             failure = error
         if failure is None:
             _still_inside(conn)
-            inspected = inspect(conn, schemas=list(scratch.values()))
+            inspected = _inspect_models(conn, scratch, rendered, usable)
     if failure is not None:
         _refuse_fatal(conn, failure, "the models' DDL")
-        inspected, quoted, more = _materialise_each(conn, rendered, scratch)
+        inspected, quoted, more = _materialise_each(conn, rendered, scratch, usable)
         errors += more
     back = {name: real for real, name in scratch.items()}
     result = map_schema_names(inspected, back, {name: quoted.get(real, real) for real, name in scratch.items()})
@@ -582,8 +614,28 @@ def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
     return replace(result, model_errors=tuple(errors), unmanaged_declared=ddl.unmanaged).sorted()
 
 
+def _inspect_models(
+    conn: psycopg.Connection,
+    scratch: dict[str, str],
+    rendered: list[tuple[Statement, str]],
+    usable: frozenset[str] | None,
+) -> Schema:
+    """The scratch schemas as the inspector reads them, with the extensions the models want.
+
+    Extensions are database-wide, so the inspector's list is the whole materialising database's; the
+    models' own are picked by name (`schema/extensions.py`), before the transaction is rolled back.
+    """
+    from schemasync.schema import extensions
+
+    inspected = inspect(conn, schemas=list(scratch.values()))
+    return replace(inspected, extensions=extensions.of_models(conn, [text for _, text in rendered], usable))
+
+
 def _materialise_each(
-    conn: psycopg.Connection, rendered: list[tuple[Statement, str]], scratch: dict[str, str]
+    conn: psycopg.Connection,
+    rendered: list[tuple[Statement, str]],
+    scratch: dict[str, str],
+    usable: frozenset[str] | None,
 ) -> tuple[Schema, dict[str, str], list[ModelError]]:
     """The slow path, after the batch failed: each statement in a savepoint, every failure kept.
 
@@ -612,7 +664,7 @@ def _materialise_each(
             if statement.creates[0] == "table" and statement.table is not None:
                 failed.add(statement.table)
         _still_inside(conn)
-        inspected = inspect(conn, schemas=list(scratch.values()))
+        inspected = _inspect_models(conn, scratch, rendered, usable)
     return inspected, quoted, errors
 
 
@@ -655,6 +707,17 @@ def first_keyword(text: str) -> str:
     it is; a scanner rather than a regular expression, because PostgreSQL's block comments nest and a
     non-greedy pattern would stop at the inner `*/` of `/* /* */ */ COMMIT`.
     """
+    match = re.match(r"[A-Za-z_]+", text[code_start(text) :])
+    return match.group(0).upper() if match else ""
+
+
+def leading_words(text: str, count: int) -> list[str]:
+    """The statement's first `count` words in upper case, after white space and comments."""
+    return [w.upper() for w in re.findall(r"[A-Za-z_]+", text[code_start(text) :])[:count]]
+
+
+def code_start(text: str) -> int:
+    """Where the statement's code starts: past leading white space, line comments and (nested) block comments."""
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
@@ -673,8 +736,7 @@ def first_keyword(text: str) -> str:
                     i += 1
         else:
             break
-    match = re.match(r"[A-Za-z_]+", text[i:])
-    return match.group(0).upper() if match else ""
+    return i
 
 
 def _model_error(statement: Statement, reason: str) -> ModelError:
@@ -827,6 +889,26 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         schemas=tuple(dict.fromkeys(n for n in (name(s) for s in schema.schemas) if n not in ALWAYS_PRESENT_SCHEMAS)),
         reported=tuple(replace(r, schema=name(r.schema)) for r in schema.reported),
         server_version=schema.server_version,
+        extensions=tuple(replace(x, schema=name(x.schema)) for x in schema.extensions),
+        domains=tuple(
+            replace(
+                d,
+                schema=name(d.schema),
+                type=sub(d.type),
+                default=text(d.default),
+                collation=text(d.collation),
+                checks=tuple(replace(k, expression=sub(k.expression)) for k in d.checks),
+            )
+            for d in schema.domains
+        ),
+        composites=tuple(
+            replace(
+                t,
+                schema=name(t.schema),
+                attributes=tuple(replace(a, type=sub(a.type), collation=text(a.collation)) for a in t.attributes),
+            )
+            for t in schema.composites
+        ),
     ).sorted()
 
 
@@ -862,7 +944,7 @@ def _inspector_fingerprint() -> str:
     if _fingerprint is None:
         digest = hashlib.sha256()
         package = resources.files("schemasync.schema")
-        for name in ("model.py", "inspect.py", "target.py", "declared.py", "devdb.py"):
+        for name in ("model.py", "inspect.py", "target.py", "declared.py", "devdb.py", "extensions.py"):
             digest.update(package.joinpath(name).read_bytes())
         for entry in sorted(package.joinpath("sql").iterdir(), key=lambda p: p.name):
             if entry.name.endswith(".sql"):
