@@ -317,6 +317,8 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
             {t.schema for s in (older, newer) for t in s.schema.tables}
             | {e.schema for s in (older, newer) for e in s.schema.enums}
             | {q.schema for s in (older, newer) for q in s.schema.sequences}
+            | {d.schema for s in (older, newer) for d in s.schema.domains}
+            | {t.schema for s in (older, newer) for t in s.schema.composites}
             | {n for s in (older, newer) for n in s.schema.schemas}
         )
     options = CompareOptions(
