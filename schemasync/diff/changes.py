@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from schemasync.schema.model import (
+    Attribute,
     CheckConstraint,
     Column,
+    CompositeType,
+    Domain,
     Enum,
+    Extension,
     ForeignKey,
     IdentityOptions,
     Index,
@@ -344,6 +348,119 @@ class DropView:
     reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
 
 
+# -- extensions --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateExtension:
+    extension: Extension
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateExtension:
+    """ALTER EXTENSION ... UPDATE TO the version the models pin."""
+
+    name: str
+    old_version: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropExtension:
+    name: str
+    schema: str
+
+
+# -- domains -----------------------------------------------------------------------------------
+DomainUse = tuple[str, str, str, int]  # (schema, table, column, array dimensions) of a column of the domain
+
+
+@dataclass(frozen=True, slots=True)
+class CreateDomain:
+    domain: Domain
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateDomain:
+    """Another base type or collation (ALTER DOMAIN cannot change them): rename the old domain aside, create the
+    new one, recast each column using it, drop the old one."""
+
+    domain: Domain  # the desired domain
+    old_type: str
+    columns: tuple[DomainUse, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlterDomainDefault:
+    schema: str
+    name: str
+    default: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlterDomainNullability:
+    schema: str
+    name: str
+    nullable: bool
+    columns: tuple[DomainUse, ...] = ()  # checked for NULLs when NOT NULL is set
+
+
+@dataclass(frozen=True, slots=True)
+class AddDomainCheck:
+    schema: str
+    name: str
+    check: CheckConstraint
+    columns: tuple[DomainUse, ...] = ()  # checked against the new check
+
+
+@dataclass(frozen=True, slots=True)
+class DropDomainCheck:
+    schema: str
+    name: str
+    check: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropDomain:
+    schema: str
+    name: str
+
+
+# -- composite types ---------------------------------------------------------------------------
+CompositeUse = tuple[str, str, str, int]  # (schema, table, column, array dimensions) of a column of the type
+
+
+@dataclass(frozen=True, slots=True)
+class CreateComposite:
+    type: CompositeType
+
+
+@dataclass(frozen=True, slots=True)
+class AlterComposite:
+    """ALTER TYPE ... ADD / DROP / ALTER ATTRIBUTE, in one statement."""
+
+    schema: str
+    name: str
+    add: tuple[Attribute, ...] = ()
+    drop: tuple[str, ...] = ()
+    retype: tuple[Attribute, ...] = ()  # only when no column uses the type (else RecreateComposite)
+    columns: tuple[CompositeUse, ...] = ()  # whose values lose the dropped attributes
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateComposite:
+    """An attribute changes type while columns use the type (PostgreSQL refuses ALTER ATTRIBUTE TYPE then):
+    rename the old type aside, create the new one, recast each column attribute by attribute, drop the old."""
+
+    type: CompositeType  # the desired type
+    old: CompositeType
+    columns: tuple[CompositeUse, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DropComposite:
+    schema: str
+    name: str
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -384,6 +501,20 @@ Change = (
     | CreateView
     | ReplaceView
     | DropView
+    | CreateExtension
+    | UpdateExtension
+    | DropExtension
+    | CreateDomain
+    | RecreateDomain
+    | AlterDomainDefault
+    | AlterDomainNullability
+    | AddDomainCheck
+    | DropDomainCheck
+    | DropDomain
+    | CreateComposite
+    | AlterComposite
+    | RecreateComposite
+    | DropComposite
 )
 
 

@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemasync.diff import changes as c
+from schemasync.diff.composites import compare_composites
+from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
+from schemasync.diff.extensions import compare_extensions
 from schemasync.diff.order import order
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
 from schemasync.diff.schemas import compare_schemas
@@ -63,7 +66,10 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     found: list[c.Change] = [
         *renames.changes(),
         *compare_schemas(after, des),
+        *compare_extensions(after, des, options),
         *compare_enums(after, des, options),
+        *compare_domains(after, des, options),
+        *compare_composites(after, des, options),
         *compare_sequences(after, des, options),
         *compare_tables(after, des, options, equal=equal),
     ]

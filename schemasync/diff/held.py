@@ -47,6 +47,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
     enums = {e.key: e for e in desired.enums}
     sequences = {s.key: s for s in desired.sequences}
     views = {v.key: v for v in desired.views}
+    domains = {d.key: d for d in desired.domains}
     held = []
     for error in desired.model_errors:
         live = counterpart(error, current)
@@ -62,6 +63,8 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
             sequences[key] = next(s for s in current.sequences if s.key == key)
         elif error.kind in ("view", "materialized view"):
             views[key] = current.view(*key)  # type: ignore[assignment]
+        elif error.kind == "domain":
+            domains[key] = next(d for d in current.domains if d.key == key)
         elif error.kind in ("index", "constraint") and key in tables:
             tables[key] = _with_live_part(tables[key], current.table(*key), error)  # type: ignore[arg-type]
         elif error.kind == "index" and key in views:
@@ -74,6 +77,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
         enums=tuple(enums.values()),
         sequences=tuple(sequences.values()),
         views=tuple(views.values()),
+        domains=tuple(domains.values()),
     )
     return value.sorted(), tuple(held)
 
@@ -110,6 +114,9 @@ def counterpart(error: ModelError, current: Schema) -> str | None:
     if view is not None:
         index = next((i for i in view.indexes if i.name == error.name), None)
         return None if index is None else index.definition
+    if error.kind == "domain":
+        domain = next((d for d in current.domains if d.key == (error.schema, error.name)), None)
+        return None if domain is None else f"domain {error.schema}.{domain.name} ({domain.type})"
     table = current.table(error.schema, error.table) if error.table else None
     if table is None or not error.name:
         return None

@@ -1,9 +1,10 @@
 """The order a migration runs in: one explicit phase list, plus a topological sort where tables depend on each other.
 
-Renames come first, so every later change uses the new names. Then everything that is going away
+New schemas and extensions come first (what an extension provides, a type, is used by what follows),
+then renames, so every later change uses the new names. Then everything that is going away
 (foreign keys first, so nothing still points at what is dropped), then types and sequences, new
 tables, column changes, keys, indexes, and foreign keys last, once every table and key they point
-at exists. Tables are dropped referencing-first (graphlib, reversed); a foreign-key cycle among
+at exists; extensions are dropped at the very end, once nothing that used them is left. Tables are dropped referencing-first (graphlib, reversed); a foreign-key cycle among
 dropped tables is broken by dropping those foreign keys first. Within a phase, changes keep the
 order the comparators gave them (a column's own steps are already in the order PostgreSQL needs).
 """
@@ -18,6 +19,7 @@ from schemasync.schema.model import Schema
 
 PHASES: tuple[tuple[type, ...], ...] = (
     (c.CreateSchema,),
+    (c.CreateExtension, c.UpdateExtension),  # before the types and tables that use what they provide
     (c.RenameTable,),
     (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
     (c.DropView,),  # dependents first (diff/views.py), before anything they use changes or goes
@@ -27,6 +29,8 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.DropColumn,),
     (c.DropTable,),
     (c.CreateEnum, c.AddEnumValue, c.RecreateEnum, c.AlterEnumComment, c.CreateSequence),
+    (c.CreateDomain, c.RecreateDomain, c.AlterDomainDefault, c.DropDomainCheck),  # a domain may be over an enum
+    (c.CreateComposite, c.AlterComposite, c.RecreateComposite),  # attributes may be of an enum or a domain
     (c.CreateTable,),
     (
         c.AddColumn,
@@ -38,12 +42,13 @@ PHASES: tuple[tuple[type, ...], ...] = (
         c.AlterColumnComment,
         c.AlterTableComment,
     ),
-    (c.AddPrimaryKey, c.AddUnique, c.AddCheck),
+    (c.AddPrimaryKey, c.AddUnique, c.AddCheck, c.AlterDomainNullability, c.AddDomainCheck),
     (c.CreateView, c.ReplaceView),  # once every table and column they read is there; read views first
     (c.CreateIndex,),
     (c.AddForeignKey,),
     (c.ValidateConstraint,),
-    (c.AlterSequence, c.DropEnum, c.DropSequence),
+    (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),
+    (c.DropExtension,),  # after everything that used it is gone
 )
 _PHASE_OF: dict[type, int] = {kind: n for n, kinds in enumerate(PHASES) for kind in kinds}
 _missing = set(get_args(c.Change)) - set(_PHASE_OF)

@@ -18,7 +18,7 @@ from schemasync.schema.model import RenameHints, Schema, Table
 
 @dataclass(frozen=True, slots=True)
 class CompareOptions:
-    prune: bool = False  # drop tables, columns, enums and sequences that the models do not have
+    prune: bool = False  # drop tables, columns, enums, sequences and extensions that the models do not have
     include_schemas: tuple[str, ...] = ()  # empty: the schemas the models use
     include_tables: tuple[str, ...] = ()  # globs on "table" or "schema.table"; empty: all
     exclude_tables: tuple[str, ...] = ()
@@ -39,12 +39,14 @@ def managed_schemas(desired: Schema, options: CompareOptions) -> frozenset[str]:
         return frozenset(options.include_schemas)
     used = {t.schema for t in desired.tables} | {e.schema for e in desired.enums}
     used |= {s.schema for s in desired.sequences} | set(desired.schemas) | {v.schema for v in desired.views}
+    used |= {d.schema for d in desired.domains} | {t.schema for t in desired.composites}
     return frozenset(used)
 
 
 def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema:
     """`schema` limited to what the diff manages under `options` (the desired side decides the schemas)."""
     schemas = managed_schemas(desired, options)
+    wanted_extensions = {x.key for x in desired.extensions}
 
     def keep(t: Table) -> bool:
         return t.schema in schemas and table_selected(t.schema, t.name, options)
@@ -57,6 +59,10 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         schemas=tuple(s for s in schema.schemas if s in schemas),
         reported=tuple(r for r in schema.reported if r.schema in schemas),
         views=tuple(v for v in schema.views if v.schema in schemas and table_selected(v.schema, v.name, options)),
+        # database-wide: the ones the models want wherever they are, the others only in the managed schemas
+        extensions=tuple(x for x in schema.extensions if x.schema in schemas or x.key in wanted_extensions),
+        domains=tuple(d for d in schema.domains if d.schema in schemas),
+        composites=tuple(t for t in schema.composites if t.schema in schemas),
     )
 
 

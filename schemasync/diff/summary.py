@@ -37,6 +37,15 @@ GROUPS: dict[str, tuple[str, str]] = {
     "view*": ("changed view", "changed views"),
     "view~": ("view re-created around a change", "views re-created around a change"),
     "view-": ("view to drop", "views to drop"),
+    "domain+": ("new domain", "new domains"),
+    "domain*": ("changed domain", "changed domains"),
+    "domain-": ("domain to drop", "domains to drop"),
+    "composite+": ("new composite type", "new composite types"),
+    "composite*": ("changed composite type", "changed composite types"),
+    "composite-": ("composite type to drop", "composite types to drop"),
+    "extension+": ("new extension", "new extensions"),
+    "extension*": ("extension to update", "extensions to update"),
+    "extension-": ("extension to drop", "extensions to drop"),
 }
 
 
@@ -127,6 +136,33 @@ def describe(change: c.Change) -> tuple[str, str]:
         case c.DropView(schema=s, name=n, materialized=m, reason=reason):
             kind = "materialized view" if m else "view"
             return ("view~" if reason else "view-"), f"{kind} {name(s, n)}"
+        case c.CreateDomain(domain=d):
+            return "domain+", name(d.schema, d.name)
+        case c.RecreateDomain(domain=d, old_type=o):
+            return "domain*", f"{name(d.schema, d.name)} ({o} -> {d.type}; recreated)"
+        case (
+            c.AlterDomainDefault(schema=s, name=n)
+            | c.AlterDomainNullability(schema=s, name=n)
+            | c.AddDomainCheck(schema=s, name=n)
+            | c.DropDomainCheck(schema=s, name=n)
+        ):
+            return "domain*", name(s, n)
+        case c.DropDomain(schema=s, name=n):
+            return "domain-", name(s, n)
+        case c.CreateComposite(type=t):
+            return "composite+", name(t.schema, t.name)
+        case c.AlterComposite(schema=s, name=n):
+            return "composite*", name(s, n)
+        case c.RecreateComposite(type=t):
+            return "composite*", f"{name(t.schema, t.name)} (recreated)"
+        case c.DropComposite(schema=s, name=n):
+            return "composite-", name(s, n)
+        case c.CreateExtension(extension=x):
+            return "extension+", x.name + (f" {x.version}" if x.version else "")
+        case c.UpdateExtension(name=n, old_version=o, version=v):
+            return "extension*", f"{n} ({o} -> {v})"
+        case c.DropExtension(name=n):
+            return "extension-", n
         case _:
             assert_never(change)
 

@@ -1,6 +1,6 @@
 """What the diff leaves alone because the models do not declare it, listed so that a person sees it.
 
-Without prune: tables, columns, enums and sequences the models do not have, and on the tables the
+Without prune: tables, columns, enums, sequences, domains, composite types and extensions the models do not have, and on the tables the
 models do have, the indexes and constraints they do not declare and the comments, collations and
 identities their columns leave unset (the comparators leave exactly these alone; prune drops or
 resets them). With or without prune: the partitions of a table that stays, which are part of that
@@ -59,6 +59,18 @@ def left_alone(
         out += [Unmanaged("enum", e.schema, e.name) for e in current.enums if e.key not in wanted_enums]
         wanted_seqs = {s.key for s in desired.sequences}
         out += [Unmanaged("sequence", s.schema, s.name) for s in current.sequences if s.key not in wanted_seqs]
+        wanted_domains = {d.key for d in desired.domains}
+        out += [Unmanaged("domain", d.schema, d.name) for d in current.domains if d.key not in wanted_domains]
+        wanted_composites = {t.key for t in desired.composites}
+        out += [
+            Unmanaged("composite type", t.schema, t.name) for t in current.composites if t.key not in wanted_composites
+        ]
+        wanted_exts = {x.key for x in desired.extensions}
+        out += [
+            Unmanaged("extension", x.schema, x.name, note=f"version {x.version}")
+            for x in current.extensions
+            if x.key not in wanted_exts
+        ]
     return tuple(out)
 
 

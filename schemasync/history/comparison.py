@@ -234,6 +234,15 @@ KINDS: dict[str, tuple[str, str]] = {
     "sequence*": ("sequence changed", "sequences changed"),
     "sequence-": ("sequence dropped", "sequences dropped"),
     "comment": ("comment changed", "comments changed"),
+    "domain+": ("domain added", "domains added"),
+    "domain*": ("domain changed", "domains changed"),
+    "domain-": ("domain dropped", "domains dropped"),
+    "composite+": ("composite type added", "composite types added"),
+    "composite*": ("composite type changed", "composite types changed"),
+    "composite-": ("composite type dropped", "composite types dropped"),
+    "extension+": ("extension added", "extensions added"),
+    "extension*": ("extension updated", "extensions updated"),
+    "extension-": ("extension dropped", "extensions dropped"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -302,6 +311,8 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
             {t.schema for s in (older, newer) for t in s.schema.tables}
             | {e.schema for s in (older, newer) for e in s.schema.enums}
             | {q.schema for s in (older, newer) for q in s.schema.sequences}
+            | {d.schema for s in (older, newer) for d in s.schema.domains}
+            | {t.schema for s in (older, newer) for t in s.schema.composites}
             | {n for s in (older, newer) for n in s.schema.schemas}
         )
     options = CompareOptions(
@@ -510,5 +521,34 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "sequence*", f"~ sequence renamed {s}.{o} -> {n}"
         case c.DropSequence(schema=s, name=n):
             return "sequence-", f"- sequence {s}.{n}"
+        case c.CreateDomain(domain=d):
+            return "domain+", f"+ domain {d.schema}.{d.name} ({d.type})"
+        case c.RecreateDomain(domain=d, old_type=o):
+            return "domain*", f"~ domain {d.schema}.{d.name}: {o} -> {d.type}"
+        case c.AlterDomainDefault(schema=s, name=n, default=v):
+            return "domain*", f"~ domain {s}.{n}: default {v if v is not None else 'removed'}"
+        case c.AlterDomainNullability(schema=s, name=n, nullable=v):
+            return "domain*", f"~ domain {s}.{n}: {'NULL allowed' if v else 'NOT NULL'}"
+        case c.AddDomainCheck(schema=s, name=n, check=k):
+            return "domain*", f"~ domain {s}.{n}: + check {k.name}"
+        case c.DropDomainCheck(schema=s, name=n, check=k):
+            return "domain*", f"~ domain {s}.{n}: - check {k}"
+        case c.DropDomain(schema=s, name=n):
+            return "domain-", f"- domain {s}.{n}"
+        case c.CreateComposite(type=t):
+            return "composite+", f"+ composite type {t.schema}.{t.name}"
+        case c.AlterComposite(schema=s, name=n, add=add, drop=drop, retype=retype):
+            parts = [f"+ {a.name}" for a in add] + [f"- {d}" for d in drop] + [f"~ {a.name} {a.type}" for a in retype]
+            return "composite*", f"~ composite type {s}.{n}: {', '.join(parts)}"
+        case c.RecreateComposite(type=t):
+            return "composite*", f"~ composite type {t.schema}.{t.name}: recreated"
+        case c.DropComposite(schema=s, name=n):
+            return "composite-", f"- composite type {s}.{n}"
+        case c.CreateExtension(extension=x):
+            return "extension+", f"+ extension {x.name}" + (f" {x.version}" if x.version else "")
+        case c.UpdateExtension(name=n, old_version=o, version=v):
+            return "extension*", f"~ extension {n}: {o} -> {v}"
+        case c.DropExtension(name=n):
+            return "extension-", f"- extension {n}"
         case _:
             assert_never(change)

@@ -15,7 +15,17 @@ from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
 from schemasync.diff.names import quote_ident
 from schemasync.diff.summary import description, summary_lines
-from schemasync.plan import columns, constraints, indexes, tables, types, views  # noqa: F401  (register renderers)
+from schemasync.plan import (  # noqa: F401  (register renderers)
+    columns,
+    composites,
+    constraints,
+    domains,
+    extensions,
+    indexes,
+    tables,
+    types,
+    views,
+)
 from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Plan, Statement

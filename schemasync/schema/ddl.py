@@ -95,9 +95,9 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         created = _created_object(element)
         owner, creates = _owner(element), _creates(element)
         managed_ddl = managed_ddl_object(text) if type(element).__name__ == "DDL" else None
-        if managed_ddl is not None:
-            kind, text, created = managed_ddl
-            what, creates = f"{kind} {created[0]}.{created[1]}", (kind, *created)
+        if managed_ddl is not None and managed_ddl[2] is not None:
+            kind, text, named = managed_ddl
+            created, what, creates = named, f"{kind} {named[0]}.{named[1]}", (kind, *named)
         if created is not None:
             objects.add(created)
         collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates))
@@ -160,7 +160,7 @@ def _without_duplicates(statements: Iterator[DDLStatement], warnings: list[str])
 
 
 # DDL elements whose result the inspector reads and the diff manages; any other one (the models' own
-# `DDL` events, SQLAlchemy 2.1's CreateView and CreateTableAs, a domain) is run, so that what depends on
+# `DDL` events other than `_MANAGED_DDL`'s, SQLAlchemy 2.1's CreateTableAs) is run, so that what depends on
 # it can be created, but reported as declared and unmanaged.
 _MANAGED = {
     "CreateTable",
@@ -172,6 +172,7 @@ _MANAGED = {
     "SetColumnComment",
     "CreateSchema",
     "CreateView",  # views and materialized views (issue 17)
+    "CreateDomainType",  # domains (issue 17)
 }
 # DDL events (and alembic_utils entities, `schema/entities.py`) whose one statement creates a kind the
 # inspector reads, by its leading keywords: managed like the SQLAlchemy-native form. Every other DDL
@@ -182,11 +183,17 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "MATERIALIZED", "VIEW"): "materialized view",
     ("CREATE", "INDEX"): "index",
     ("CREATE", "UNIQUE", "INDEX"): "index",
+    ("CREATE", "EXTENSION"): "extension",  # database-wide: the models' ones are picked by name (schema/extensions.py)
+    ("CREATE", "DOMAIN"): "domain",
 }
+# `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
+_COMPOSITE = re.compile(
+    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
+    re.IGNORECASE,
+)
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
     "CreateTableAs": "table created from a query",
-    "CreateDomainType": "domain",
 }
 
 
@@ -316,6 +323,7 @@ def _creates(element: Any) -> tuple[str, str, str]:
         "AddConstraint": "constraint",
         "CreateSequence": "sequence",
         "CreateEnumType": "enum type",
+        "CreateDomainType": "domain",
         "SetTableComment": "comment",
         "SetColumnComment": "comment",
     }
@@ -435,9 +443,11 @@ _CREATED_NAME = re.compile(
 )
 
 
-def managed_ddl_object(text: str) -> tuple[str, str, tuple[str, str]] | None:
+def managed_ddl_object(text: str) -> tuple[str, str, tuple[str, str] | None] | None:
     """(kind, text, (schema, name)) when a DDL event's statement creates a kind the inspector reads, else None.
 
+    The (schema, name) is None for extensions, domains and composite types: those are created where the
+    search path puts them (the scratch schema first) and matched by the inspector, not by this name.
     An unqualified view name gets the placeholder of `public` (`schema=None`), so that the view is created
     in the scratch schema whatever the search path, never beside the live objects. An index is placed by
     its table, so its text is kept as written and its (schema, name) is the table's.
@@ -445,7 +455,9 @@ def managed_ddl_object(text: str) -> tuple[str, str, tuple[str, str]] | None:
     words = leading_keywords(text, 4)
     kind = next((k for keys, k in _MANAGED_DDL.items() if words[: len(keys)] == keys), None)
     if kind is None:
-        return None
+        return ("composite type", text, None) if _COMPOSITE.match(text, code_start(text)) else None
+    if kind in ("extension", "domain"):
+        return kind, text, None
     if kind == "index":
         match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)
         if match is None:
@@ -471,6 +483,12 @@ def first_keyword(text: str) -> str:
     it is; a scanner rather than a regular expression, because PostgreSQL's block comments nest and a
     non-greedy pattern would stop at the inner `*/` of `/* /* */ */ COMMIT`.
     """
+    match = re.match(r"[A-Za-z_]+", text[code_start(text) :])
+    return match.group(0).upper() if match else ""
+
+
+def code_start(text: str) -> int:
+    """Where the statement's code starts: past leading white space, line comments and (nested) block comments."""
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
@@ -489,5 +507,4 @@ def first_keyword(text: str) -> str:
                     i += 1
         else:
             break
-    match = re.match(r"[A-Za-z_]+", text[i:])
-    return match.group(0).upper() if match else ""
+    return i

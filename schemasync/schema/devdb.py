@@ -279,7 +279,7 @@ def _materialise_in(
         db.set_timeouts(dconn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         created = _models_schemas(dconn, ddl.schemas)
         try:
-            return scratch.materialise(dconn, ddl), exact
+            return scratch.materialise(dconn, ddl, frozenset(e.name for e in needed)), exact
         finally:
             for name in reversed(created):  # empty again: the models were created in scratch schemas
                 dconn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} RESTRICT").format(pgsql.Identifier(name)))

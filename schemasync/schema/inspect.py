@@ -1,8 +1,8 @@
 """Live database -> `Schema`, with a fixed number of catalog queries whatever the number of tables.
 
-One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, and
-the objects we only report), each a `.sql` file in `schema/sql/`, plus one statement that sets the
-session up: 9 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
+One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, the
+objects we only report, extensions, domains, composite types), each a `.sql` file in `schema/sql/`,
+plus one statement that sets the session up: 12 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
 Every text field is what PostgreSQL renders (`format_type`, `pg_get_expr`, `pg_get_constraintdef`,
@@ -14,7 +14,8 @@ schemas back to the real names with a plain identifier substitution.
 The queries run in one REPEATABLE READ, READ ONLY transaction (a savepoint when the caller already
 has a transaction open) that is always rolled back, so `SET LOCAL` never leaks into the caller's
 session. Left out: system, toast and temporary schemas, and every object an extension owns
-(`pg_depend.deptype = 'e'`), so installing an extension never shows up as drift.
+(`pg_depend.deptype = 'e'`), so installing an extension never shows up as drift beyond the
+extension itself (read database-wide, with its version).
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from schemasync.schema.model import (
+    Attribute,
     CheckConstraint,
     Column,
+    CompositeType,
     Dependency,
+    Domain,
     Enum,
+    Extension,
     ForeignKey,
     IdentityOptions,
     Index,
@@ -58,6 +63,9 @@ QUERIES = (
     "views",  # issue 17: views and materialized views, their indexes, and the dependency graph
     "view_indexes",
     "dependencies",
+    "extensions",
+    "domains",
+    "composites",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -218,6 +226,12 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         server_version=server_version,
         views=tuple(views),
         dependencies=tuple(dependencies),
+        extensions=tuple(Extension(name, schema, version) for name, schema, version in rows.get("extensions", ())),
+        domains=tuple(_domain(row) for row in rows.get("domains", ())),
+        composites=tuple(
+            CompositeType(schema, name, tuple(Attribute(*a) for a in attributes))
+            for schema, name, attributes in rows.get("composites", ())
+        ),
     ).sorted()
 
 
@@ -239,6 +253,19 @@ def _indexes(rows: list[tuple[Any, ...]]) -> dict[int, list[Index]]:
             )
         )
     return indexes
+
+
+def _domain(row: tuple[Any, ...]) -> Domain:
+    schema, name, type_, notnull, default, collation, checks = row
+    return Domain(
+        schema=schema,
+        name=name,
+        type=type_,
+        nullable=not notnull,
+        default=default,
+        collation=collation,
+        checks=tuple(CheckConstraint(n, check_expression(d), v == "true") for n, d, v in checks),
+    )
 
 
 def _identity_options(sequence: list[Any]) -> IdentityOptions | None:

@@ -223,13 +223,70 @@ class Dependency:
 
 
 @dataclass(frozen=True, slots=True)
+class Extension:
+    """An installed extension. Database-wide: one of a name, whichever schema holds its objects.
+
+    `version` is None on the models' side when they do not pin one (`CREATE EXTENSION citext` takes
+    the server's default version, and a database holding another one is left at it); a pinned
+    version (`VERSION '1.6'`) is kept, so a database at another one is updated to it.
+    """
+
+    name: str
+    schema: str
+    version: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """A domain: a base type with a default, NOT NULL and named checks (`checks` as a table's, over VALUE)."""
+
+    schema: str
+    name: str
+    type: str  # format_type() of the base type: "integer", "character varying(40)", "public.mood"
+    nullable: bool = True
+    default: str | None = None  # pg_get_expr of the default
+    collation: str | None = None  # only when not the base type's default; ready for COLLATE
+    checks: tuple[CheckConstraint, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """An attribute of a composite type."""
+
+    name: str
+    type: str  # format_type()
+    collation: str | None = None  # only when not the type's default; ready for COLLATE
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeType:
+    """`CREATE TYPE name AS (...)`: attributes in their order."""
+
+    schema: str
+    name: str
+    attributes: tuple[Attribute, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Reported:
     """An object we list but never create, alter or drop: functions, triggers, policies, extensions.
 
     Views and materialized views are managed (`View`); the two kinds stay in the type so snapshots
     stored before they were are still read."""
 
-    kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy", "extension"]
+    kind: Literal["view", "materialized view", "function", "procedure", "trigger", "policy"]
     schema: str
     name: str
     table: str | None = None  # for triggers and policies
@@ -304,6 +361,13 @@ class Schema:
     # The catalog's dependency graph (issue 17): what the plan must drop and re-create around a change to
     # what it depends on. A fact about the objects above, not schema of its own: neither compared nor hashed.
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False, repr=False)
+    # Extensions (issue 17): every installed one but plpgsql on the live side; on the models' side those
+    # their DDL creates and those whose types, functions or operator classes they name.
+    extensions: tuple[Extension, ...] = ()
+    # Domains (issue 17): `CREATE DOMAIN`, SQLAlchemy's `postgresql.DOMAIN`.
+    domains: tuple[Domain, ...] = ()
+    # Composite types (issue 17): `CREATE TYPE name AS (...)`.
+    composites: tuple[CompositeType, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -360,6 +424,14 @@ class Schema:
             dependencies=tuple(
                 sorted(set(self.dependencies), key=lambda d: tuple("" if x is None else x for x in _fields_of(d)))
             ),
+            extensions=tuple(sorted(self.extensions, key=lambda x: x.name)),
+            domains=tuple(
+                sorted(
+                    (replace(d, checks=tuple(sorted(d.checks, key=lambda k: k.name))) for d in self.domains),
+                    key=lambda d: d.key,
+                )
+            ),
+            composites=tuple(sorted(self.composites, key=lambda t: t.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

@@ -31,21 +31,22 @@ log = logging.getLogger(__name__)
 SETUP = "the scratch schema setup"
 
 
-def materialise(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+def materialise(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] | None = None) -> Schema:
     """Run the DDL in scratch schemas inside a rolled-back transaction and inspect the result.
 
     Every object created holds a lock until the transaction ends, and the server's lock table is
     finite (`max_locks_per_transaction`): models too big for it are materialised in groups of
-    tables linked by foreign keys, one rolled-back transaction each (`schema/chunks.py`).
+    tables linked by foreign keys, one rolled-back transaction each (`schema/chunks.py`). `usable`: the
+    target's extensions, when `conn` is a dev database (`schema/extensions.py`).
     """
     groups = chunks.split(ddl, chunks.budget(conn))
     if len(groups) == 1:
-        return _materialise_one(conn, groups[0].ddl)
+        return _materialise_one(conn, groups[0].ddl, usable)
     log.debug("materialising the models in %d groups to stay within the server's lock table", len(groups))
-    return chunks.merge([(_materialise_one(conn, group.ddl), group.stubs) for group in groups])
+    return chunks.merge([(_materialise_one(conn, group.ddl, usable), group.stubs) for group in groups])
 
 
-def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] | None) -> Schema:
     """One rolled-back transaction: the whole batch at once, and object by object only when it fails.
 
     The models' text is input, so it is never sent where it could carry a second statement: every
@@ -73,10 +74,10 @@ def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
             failure = error
         if failure is None:
             _still_inside(conn)
-            inspected = inspect(conn, schemas=list(scratch.values()))
+            inspected = _inspect_models(conn, scratch, rendered, usable)
     if failure is not None:
         _refuse_fatal(conn, failure, "the models' DDL")
-        inspected, quoted, more = _materialise_each(conn, rendered, scratch)
+        inspected, quoted, more = _materialise_each(conn, rendered, scratch, usable)
         errors += more
     back = {name: real for real, name in scratch.items()}
     result = map_schema_names(inspected, back, {name: quoted.get(real, real) for real, name in scratch.items()})
@@ -85,8 +86,28 @@ def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
     return replace(result, model_errors=tuple(errors), unmanaged_declared=ddl.unmanaged).sorted()
 
 
+def _inspect_models(
+    conn: psycopg.Connection,
+    scratch: dict[str, str],
+    rendered: list[tuple[DDLStatement, str]],
+    usable: frozenset[str] | None,
+) -> Schema:
+    """The scratch schemas as the inspector reads them, with the extensions the models want.
+
+    Extensions are database-wide, so the inspector's list is the whole materialising database's; the
+    models' own are picked by name (`schema/extensions.py`), before the transaction is rolled back.
+    """
+    from schemasync.schema import extensions
+
+    inspected = inspect(conn, schemas=list(scratch.values()))
+    return replace(inspected, extensions=extensions.of_models(conn, [text for _, text in rendered], usable))
+
+
 def _materialise_each(
-    conn: psycopg.Connection, rendered: list[tuple[DDLStatement, str]], scratch: dict[str, str]
+    conn: psycopg.Connection,
+    rendered: list[tuple[DDLStatement, str]],
+    scratch: dict[str, str],
+    usable: frozenset[str] | None,
 ) -> tuple[Schema, dict[str, str], list[ModelError]]:
     """The slow path, after the batch failed: each statement in a savepoint, every failure kept.
 
@@ -115,7 +136,7 @@ def _materialise_each(
             if statement.creates[0] == "table" and statement.table is not None:
                 failed.add(statement.table)
         _still_inside(conn)
-        inspected = inspect(conn, schemas=list(scratch.values()))
+        inspected = _inspect_models(conn, scratch, rendered, usable)
     return inspected, quoted, errors
 
 
@@ -299,6 +320,26 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         schemas=tuple(dict.fromkeys(n for n in (name(s) for s in schema.schemas) if n not in ALWAYS_PRESENT_SCHEMAS)),
         reported=tuple(replace(r, schema=name(r.schema)) for r in schema.reported),
         server_version=schema.server_version,
+        extensions=tuple(replace(x, schema=name(x.schema)) for x in schema.extensions),
+        domains=tuple(
+            replace(
+                d,
+                schema=name(d.schema),
+                type=sub(d.type),
+                default=text(d.default),
+                collation=text(d.collation),
+                checks=tuple(replace(k, expression=sub(k.expression)) for k in d.checks),
+            )
+            for d in schema.domains
+        ),
+        composites=tuple(
+            replace(
+                t,
+                schema=name(t.schema),
+                attributes=tuple(replace(a, type=sub(a.type), collation=text(a.collation)) for a in t.attributes),
+            )
+            for t in schema.composites
+        ),
         views=tuple(
             replace(
                 v,

@@ -173,7 +173,16 @@ def _inspector_fingerprint() -> str:
     if _fingerprint is None:
         digest = hashlib.sha256()
         package = resources.files("schemasync.schema")
-        for name in ("model.py", "inspect.py", "target.py", "declared.py", "devdb.py"):
+        for name in (
+            "model.py",
+            "inspect.py",
+            "target.py",
+            "ddl.py",
+            "scratch.py",
+            "declared.py",
+            "devdb.py",
+            "extensions.py",
+        ):
             digest.update(package.joinpath(name).read_bytes())
         for entry in sorted(package.joinpath("sql").iterdir(), key=lambda p: p.name):
             if entry.name.endswith(".sql"):

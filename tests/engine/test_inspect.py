@@ -182,9 +182,10 @@ def test_rich_model_is_read_in_full(pg: TestDB) -> None:
     assert (batch.start, batch.increment, batch.min_value, batch.max_value, batch.cycle) == (10, -1, -100, 10, True)
     order = schema.sequences[1]
     assert (order.start, order.increment, order.min_value, order.max_value) == (1000, 5, None, None)
-    # the extensions are reported; nothing they own (citext's functions, pg_trgm's) is
-    expected = [("extension", "citext"), ("extension", "pg_trgm")] if extensions else []
-    assert [(r.kind, r.name) for r in schema.reported] == expected
+    # the extensions are read; nothing they own (citext's functions, pg_trgm's) is
+    expected = ["citext", "pg_trgm"] if extensions else []
+    assert [x.name for x in schema.extensions] == expected
+    assert not schema.reported
     assert all(t.size_bytes > 0 for t in schema.tables)
 
 
@@ -277,8 +278,8 @@ def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB)
         pg.execute("CREATE EXTENSION pgcrypto")  # its functions belong to it and are not listed
     with pg.connect() as conn:
         schema = inspect(conn)
+    assert [(x.name, x.schema) for x in schema.extensions] == ([("pgcrypto", "public")] if contrib else [])
     assert [(r.kind, r.schema, r.name, r.table) for r in schema.reported] == [
-        *([("extension", "public", "pgcrypto", None)] if contrib else []),
         ("function", "public", "add(a integer, b integer)", None),
         ("function", "public", "total(integer)", None),
         ("function", "public", "touch()", None),
@@ -308,7 +309,8 @@ def test_extension_members_and_system_schemas_are_left_out(pg: TestDB) -> None:
     assert [t.name for t in schema.tables] == ["kv"]
     assert schema.tables[0].columns[1].type == "ext.hstore"
     assert schema.schemas == ("ext",)
-    assert [(r.kind, r.name) for r in schema.reported] == [("extension", "hstore")]  # not its 80 functions
+    assert [(x.name, x.schema) for x in schema.extensions] == [("hstore", "ext")]  # not its 80 functions
+    assert not schema.reported
     assert not schema.enums and not schema.sequences
 
 

@@ -1,5 +1,5 @@
--- Objects we list but never manage: functions, procedures, triggers, policies and extensions
--- (views and materialized views are managed: views.sql), each with an MD5 of its definition so a changed body can be noticed.
+-- Objects we list but never manage: functions, procedures, triggers and policies (views and materialized
+-- views: views.sql; extensions: extensions.sql), each with an MD5 of its definition so a changed body can be noticed.
 -- Triggers PostgreSQL makes for foreign keys are internal and left out; so is anything an
 -- extension owns.
 WITH ns AS (
@@ -34,6 +34,3 @@ SELECT 'policy', ns.nspname, pol.polname, c.relname,
 FROM pg_catalog.pg_policy pol
 JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
 JOIN ns ON ns.oid = c.relnamespace
-UNION ALL
-SELECT 'extension', ns.nspname, x.extname, NULL, pg_catalog.md5(x.extversion)
-FROM pg_catalog.pg_extension x JOIN ns ON ns.oid = x.extnamespace
