@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, assert_never
 from schemasync import snapshots
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions, managed_schemas
+from schemasync.diff.summary import options_text
 from schemasync.errors import ConfigError
 from schemasync.schema.model import Column, Index, Reported, Schema
 
@@ -238,6 +239,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "sequence*": ("sequence changed", "sequences changed"),
     "sequence-": ("sequence dropped", "sequences dropped"),
     "comment": ("comment changed", "comments changed"),
+    "table*": ("table property changed", "table properties changed"),
+    "index*": ("index property changed", "index properties changed"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -518,5 +521,15 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "sequence*", f"~ sequence renamed {s}.{o} -> {n}"
         case c.DropSequence(schema=s, name=n):
             return "sequence-", f"- sequence {s}.{n}"
+        case c.AddExclusion(constraint=x):
+            return "key+", f"+ exclusion {x.name} {x.definition}"
+        case c.DropExclusion(name=n):
+            return "key-", f"- exclusion {n}"
+        case c.AlterTablePersistence(unlogged=unlogged):
+            return "table*", f"~ table {'UNLOGGED' if unlogged else 'LOGGED'}"
+        case c.AlterTableOptions(set=to_set, reset=to_reset):
+            return "table*", f"~ storage parameters: {options_text(to_set, to_reset)}"
+        case c.AlterIndexOptions(index=i, set=to_set, reset=to_reset):
+            return "index*", f"~ index {i} storage parameters: {options_text(to_set, to_reset)}"
         case _:
             assert_never(change)

@@ -16,6 +16,7 @@ from schemasync.schema.model import (
     CheckConstraint,
     Column,
     Enum,
+    ExclusionConstraint,
     ForeignKey,
     IdentityOptions,
     Index,
@@ -318,6 +319,51 @@ class DropSequence:
     name: str
 
 
+# -- table properties (diff/tableprops.py) -------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AddExclusion:
+    schema: str
+    table: str
+    constraint: ExclusionConstraint
+
+
+@dataclass(frozen=True, slots=True)
+class DropExclusion:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTablePersistence:
+    """ALTER TABLE ... SET LOGGED / SET UNLOGGED: a rewrite of the whole table."""
+
+    schema: str
+    table: str
+    unlogged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTableOptions:
+    """Storage parameters set ("fillfactor=70") and reset ("fillfactor") on a table."""
+
+    schema: str
+    table: str
+    set: tuple[str, ...] = ()
+    reset: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlterIndexOptions:
+    """Storage parameters set and reset on an index that is otherwise kept as it is."""
+
+    schema: str
+    table: str
+    index: str
+    set: tuple[str, ...] = ()
+    reset: tuple[str, ...] = ()
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -355,6 +401,11 @@ Change = (
     | AlterSequence
     | RenameSequence
     | DropSequence
+    | AddExclusion
+    | DropExclusion
+    | AlterTablePersistence
+    | AlterTableOptions
+    | AlterIndexOptions
 )
 
 
@@ -391,6 +442,11 @@ def table_of(change: Change) -> tuple[str, str] | None:
             | CreateIndex(schema=s, table=t)
             | DropIndex(schema=s, table=t)
             | RenameIndex(schema=s, table=t)
+            | AddExclusion(schema=s, table=t)
+            | DropExclusion(schema=s, table=t)
+            | AlterTablePersistence(schema=s, table=t)
+            | AlterTableOptions(schema=s, table=t)
+            | AlterIndexOptions(schema=s, table=t)
         ):
             return (s, t)
         case _:

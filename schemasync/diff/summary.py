@@ -33,11 +33,17 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sequence*": ("changed sequence", "changed sequences"),
     "sequence-": ("sequence to drop", "sequences to drop"),
     "comment": ("changed comment", "changed comments"),
+    "table*": ("changed table property", "changed table properties"),
 }
 
 
 def name(schema: str, *parts: str) -> str:
     return ".".join(parts) if schema == "public" else ".".join((schema, *parts))
+
+
+def options_text(to_set: tuple[str, ...], to_reset: tuple[str, ...]) -> str:
+    """Storage parameters set and reset, as a reader wants them: "fillfactor=70, reset autovacuum_enabled"."""
+    return ", ".join([*to_set, *(f"reset {k}" for k in to_reset)])
 
 
 def describe(change: c.Change) -> tuple[str, str]:
@@ -116,6 +122,16 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "sequence*", f"{name(s, o)} -> {n}"
         case c.DropSequence(schema=s, name=n):
             return "sequence-", name(s, n)
+        case c.AddExclusion(schema=s, table=t, constraint=x):
+            return "key+", f"exclusion {x.name} on {name(s, t)}"
+        case c.DropExclusion(schema=s, table=t, name=n):
+            return "key-", f"{n} on {name(s, t)}"
+        case c.AlterTablePersistence(schema=s, table=t, unlogged=unlogged):
+            return "table*", f"{name(s, t)} ({'UNLOGGED' if unlogged else 'LOGGED'})"
+        case c.AlterTableOptions(schema=s, table=t, set=to_set, reset=to_reset):
+            return "table*", f"{name(s, t)} ({options_text(to_set, to_reset)})"
+        case c.AlterIndexOptions(schema=s, index=i, set=to_set, reset=to_reset):
+            return "table*", f"index {name(s, i)} ({options_text(to_set, to_reset)})"
         case _:
             assert_never(change)
 

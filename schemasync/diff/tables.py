@@ -25,6 +25,7 @@ from schemasync.diff.constraints import compare_constraints
 from schemasync.diff.indexes import compare_indexes, index_columns
 from schemasync.diff.names import identifiers
 from schemasync.diff.scope import CompareOptions
+from schemasync.diff.tableprops import compare_table_properties
 from schemasync.schema.model import Schema, Table
 
 
@@ -72,6 +73,7 @@ def compare_table(
         *compare_constraints(current_table, desired_table, options),
         *compare_indexes(current_table, desired_table, options, taken),
     ]
+    out += compare_table_properties(current_table, desired_table, options, out)
     if current_table.comment != desired_table.comment and (desired_table.comment is not None or options.prune):
         out.append(AlterTableComment(desired_table.schema, desired_table.name, desired_table.comment))
     readded = {x.column.name for x in out if isinstance(x, AlterColumnGenerated) and x.column.generated is not None}
@@ -102,6 +104,7 @@ def relation_names(schema: Schema) -> dict[str, set[str]]:
         bucket.add(t.name)
         bucket.update(i.name for i in t.indexes)
         bucket.update(u.name for u in t.uniques)
+        bucket.update(x.name for x in t.exclusions)
         if t.primary_key:
             bucket.add(t.primary_key.name)
     for s in schema.sequences:

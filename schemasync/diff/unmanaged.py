@@ -15,6 +15,7 @@ from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.constraints import kept_constraints
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.scope import CompareOptions
+from schemasync.diff.tableprops import kept_properties
 from schemasync.diff.tables import relation_names
 from schemasync.schema.model import Schema, Table
 
@@ -81,6 +82,7 @@ def _on_table(table: Table, want: Table, options: CompareOptions, taken: set[str
         out.append(Unmanaged("table comment", s, t, note=_value("comment", table.comment, None)))
     out += [Unmanaged(kind, s, name, t) for kind, name in kept_constraints(table, want, options)]
     out += [Unmanaged("index", s, name, t) for name in kept_indexes(table, want, options, taken)]
+    out += [Unmanaged(kind, s, name, t, note) for kind, name, note in kept_properties(table, want, options)]
     return out
 
 

@@ -308,6 +308,11 @@ class Converter:
                 | c.AlterSequence()
                 | c.RenameSequence()
                 | c.DropSequence()
+                | c.AddExclusion()
+                | c.DropExclusion()
+                | c.AlterTablePersistence()
+                | c.AlterTableOptions()
+                | c.AlterIndexOptions()
             ):
                 raise Unrenderable(type(change).__name__)
         raise Unrenderable(type(change).__name__)  # pragma: no cover - the match is exhaustive
@@ -315,6 +320,8 @@ class Converter:
     def sa_table(self, t: Table) -> sa.Table:
         import sqlalchemy as sa
 
+        if t.exclusions or t.unlogged or t.options:
+            raise Unrenderable("table properties")  # the planner's CREATE TABLE carries them
         items: list[Any] = [self.sa_column(col, t, allow_serial=True) for col in t.columns]
         if t.primary_key is not None:
             items.append(sa.PrimaryKeyConstraint(*t.primary_key.columns, name=t.primary_key.name))
@@ -371,8 +378,8 @@ class Converter:
         import sqlalchemy as sa
         from alembic.operations import ops
 
-        if not index.valid:
-            raise Unrenderable("invalid index")
+        if not index.valid or index.options:
+            raise Unrenderable("invalid index or storage parameters")
         columns: list[Any] = []
         for key in index.keys:
             name = _plain_column(key)

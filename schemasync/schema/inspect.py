@@ -2,7 +2,7 @@
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, and
 the objects we only report), each a `.sql` file in `schema/sql/`, plus one statement that sets the
-session up: 9 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
+session up: 11 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
 Every text field is what PostgreSQL renders (`format_type`, `pg_get_expr`, `pg_get_constraintdef`,
@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -33,6 +34,7 @@ from schemasync.schema.model import (
     CheckConstraint,
     Column,
     Enum,
+    ExclusionConstraint,
     ForeignKey,
     IdentityOptions,
     Index,
@@ -44,7 +46,18 @@ from schemasync.schema.model import (
 )
 from schemasync.schema.model import Sequence as SequenceValue
 
-QUERIES = ("namespaces", "tables", "columns", "constraints", "indexes", "enums", "sequences", "reported")
+QUERIES = (
+    "namespaces",
+    "tables",
+    "columns",
+    "constraints",
+    "indexes",
+    "enums",
+    "sequences",
+    "reported",
+    "exclusions",
+    "table_options",
+)
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -167,6 +180,20 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             )
         )
 
+    exclusions: dict[int, list[ExclusionConstraint]] = defaultdict(list)
+    for oid, name, definition in rows.get("exclusions", ()):
+        exclusions[oid].append(ExclusionConstraint(name, definition))
+    unlogged: set[int] = set()
+    table_options: dict[int, tuple[str, ...]] = {}
+    index_options: dict[tuple[int, str], tuple[str, ...]] = {}
+    for oid, index_name, is_unlogged, options in rows.get("table_options", ()):
+        if index_name is not None:
+            index_options[(oid, index_name)] = tuple(sorted(options))
+            continue
+        if is_unlogged:
+            unlogged.add(oid)
+        table_options[oid] = tuple(sorted(options))
+
     tables = []
     for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
         found = constraints.get(oid, {})
@@ -180,11 +207,17 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
                 uniques=tuple(found.get("u", ())),
                 foreign_keys=tuple(found.get("f", ())),
                 checks=tuple(found.get("c", ())),
-                indexes=tuple(indexes.get(oid, ())),
+                indexes=tuple(
+                    replace(i, options=index_options[(oid, i.name)]) if (oid, i.name) in index_options else i
+                    for i in indexes.get(oid, ())
+                ),
                 comment=comment,
                 row_estimate=int(row_estimate) if row_estimate is not None else -1,
                 size_bytes=int(size_bytes or 0),
                 partitions=tuple(partitions),
+                exclusions=tuple(exclusions.get(oid, ())),
+                unlogged=oid in unlogged,
+                options=table_options.get(oid, ()),
             )
         )
 

@@ -42,8 +42,8 @@ differ between databases), or, materialised in a dev database, what `DevChoice.k
 and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
-Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, views,
-the models' own DDL events) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
+Declared but not managed (partitioning, tablespaces, views, the models' own DDL events) is listed in
+`Schema.unmanaged_declared`, so `check` never calls it in sync.
 
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
 afterwards (change the models or delete the cache directory); objects the models create through
@@ -274,20 +274,18 @@ def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
 def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
     """Table and index options the models declare that the inspector does not read, so the diff cannot see.
 
-    Each would otherwise vanish from the comparison: a database without the exclusion constraint, the
-    partitioning or the storage parameters would be reported "in sync".
+    Each would otherwise vanish from the comparison: a database without the partitioning or the
+    tablespace would be reported "in sync". EXCLUDE constraints, UNLOGGED and storage parameters
+    (`postgresql_with`, on tables and indexes) are read and managed (`diff/tableprops.py`).
     """
-    from sqlalchemy.dialects.postgresql import ExcludeConstraint
-
     table_options = {
         "partition_by": "partitioning",
-        "with": "storage parameters",
         "inherits": "inheritance",
         "tablespace": "tablespace",
         "using": "table access method",
         "on_commit": "ON COMMIT action",
     }
-    index_options = {"with": "index storage parameters", "tablespace": "index tablespace"}
+    index_options = {"tablespace": "index tablespace"}
     found = []
     for table in metadata.tables.values():
         schema = table.schema or DEFAULT_SCHEMA
@@ -299,15 +297,11 @@ def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
             if value:
                 found.append(DeclaredUnmanaged(kind, schema, table.name, f"postgresql_{key}={value!r}"))
         for prefix in getattr(table, "_prefixes", ()):
+            if str(prefix).strip().upper() in _MANAGED_PREFIXES:
+                continue
             found.append(
                 DeclaredUnmanaged(f"{str(prefix).lower()} table", schema, table.name, f"prefixes=[{prefix!r}]")
             )
-        for constraint in table.constraints:
-            if isinstance(constraint, ExcludeConstraint):
-                label = constraint.name if isinstance(constraint.name, str) else "(unnamed)"
-                found.append(
-                    DeclaredUnmanaged("exclusion constraint", schema, table.name, f"EXCLUDE constraint {label}")
-                )
         for index in table.indexes:
             for key, kind in index_options.items():
                 value = index.dialect_options["postgresql"].get(key)
@@ -316,6 +310,10 @@ def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
                         DeclaredUnmanaged(kind, schema, table.name, f"index {index.name}: postgresql_{key}={value!r}")
                     )
     return found
+
+
+# Table prefixes whose effect the inspector reads (relpersistence).
+_MANAGED_PREFIXES = frozenset({"UNLOGGED"})
 
 
 @contextlib.contextmanager
@@ -818,6 +816,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 replace(ix, keys=tuple(sub(k) for k in ix.keys), where=text(ix.where), definition=sub(ix.definition))
                 for ix in t.indexes
             ),
+            exclusions=tuple(replace(x, definition=sub(x.definition)) for x in t.exclusions),
         )
 
     return Schema(
