@@ -63,14 +63,19 @@ def plan_add_exclusion(change: c.AddExclusion, ctx: Context) -> list[Statement]:
             "(not counted: remove the conflicting rows first)",
         )
     ]
-    if ctx.big(s, t):
-        hazards.append(
+    if ctx.big(s, t) or ctx.online:
+        # An online plan promises no long lock; this one has no lock-light form, so it is said even when small.
+        hazards += [
             Hazard(
                 HazardKind.INDEX_BUILD,
                 f"exclusion constraint {x.name} builds an index on {_label(s, t)} ({ctx.size_of(s, t)})",
-            )
-        )
-        hazards += ctx.locking(s, t, "blocks reads and writes (ACCESS EXCLUSIVE) while the index builds")
+            ),
+            Hazard(
+                HazardKind.LOCKING,
+                f"blocks reads and writes to {_label(s, t)} (ACCESS EXCLUSIVE) while the index behind {x.name} "
+                "builds: PostgreSQL has no online form for an exclusion constraint",
+            ),
+        ]
     return [Statement(sql, tuple(hazards))]
 
 
