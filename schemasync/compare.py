@@ -241,6 +241,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "comment": ("comment changed", "comments changed"),
     "table*": ("table property changed", "table properties changed"),
     "index*": ("index property changed", "index properties changed"),
+    "partition+": ("partition added", "partitions added"),
+    "partition-": ("partition removed", "partitions removed"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -531,5 +533,13 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "table*", f"~ storage parameters: {options_text(to_set, to_reset)}"
         case c.AlterIndexOptions(index=i, set=to_set, reset=to_reset):
             return "index*", f"~ index {i} storage parameters: {options_text(to_set, to_reset)}"
+        case c.CreatePartition(partition=p) | c.AttachPartition(partition=p):
+            return "partition+", f"+ partition {p.schema}.{p.name} {p.bound}"
+        case c.DetachPartition(partition_schema=ps, name=n):
+            return "partition-", f"- partition {ps}.{n} (detached)"
+        case c.DropPartition(partition_schema=ps, name=n):
+            return "partition-", f"- partition {ps}.{n} (and its rows)"
+        case c.Repartition(old=old, new=new):
+            return "table*", f"~ partitioned by {old or 'nothing'} -> {new or 'nothing'}"
         case _:
             assert_never(change)

@@ -20,6 +20,7 @@ from schemasync.schema.model import (
     ForeignKey,
     IdentityOptions,
     Index,
+    Partition,
     PrimaryKey,
     Sequence,
     Table,
@@ -364,6 +365,49 @@ class AlterIndexOptions:
     reset: tuple[str, ...] = ()
 
 
+# -- partitions (diff/partitions.py) --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreatePartition:
+    schema: str
+    table: str  # the partitioned table
+    partition: Partition
+
+
+@dataclass(frozen=True, slots=True)
+class AttachPartition:
+    """A plain table of the database (or a partition detached just before, for a new bound) attached."""
+
+    schema: str
+    table: str
+    partition: Partition
+
+
+@dataclass(frozen=True, slots=True)
+class DetachPartition:
+    schema: str
+    table: str
+    partition_schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropPartition:
+    schema: str
+    table: str
+    partition_schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Repartition:
+    """The partition key differs (or one side is not partitioned): PostgreSQL cannot change it; refused."""
+
+    schema: str
+    table: str
+    old: str | None
+    new: str | None
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -406,6 +450,11 @@ Change = (
     | AlterTablePersistence
     | AlterTableOptions
     | AlterIndexOptions
+    | CreatePartition
+    | AttachPartition
+    | DetachPartition
+    | DropPartition
+    | Repartition
 )
 
 
@@ -447,6 +496,11 @@ def table_of(change: Change) -> tuple[str, str] | None:
             | AlterTablePersistence(schema=s, table=t)
             | AlterTableOptions(schema=s, table=t)
             | AlterIndexOptions(schema=s, table=t)
+            | CreatePartition(schema=s, table=t)
+            | AttachPartition(schema=s, table=t)
+            | DetachPartition(schema=s, table=t)
+            | DropPartition(schema=s, table=t)
+            | Repartition(schema=s, table=t)
         ):
             return (s, t)
         case _:

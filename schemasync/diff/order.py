@@ -18,9 +18,11 @@ from schemasync.schema.model import Schema
 
 PHASES: tuple[tuple[type, ...], ...] = (
     (c.CreateSchema,),
+    (c.Repartition,),
     (c.RenameTable,),
     (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
     (c.DropForeignKey,),
+    (c.DetachPartition, c.DropPartition),
     (c.DropIndex, c.DropCheck, c.DropUnique, c.DropExclusion),
     (c.DropPrimaryKey,),
     (c.DropColumn,),
@@ -39,6 +41,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
         c.AlterTablePersistence,
         c.AlterTableOptions,
     ),
+    (c.CreatePartition, c.AttachPartition),
     (c.AddPrimaryKey, c.AddUnique, c.AddCheck, c.AddExclusion),
     (c.CreateIndex, c.AlterIndexOptions),
     (c.AddForeignKey,),

@@ -34,6 +34,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sequence-": ("sequence to drop", "sequences to drop"),
     "comment": ("changed comment", "changed comments"),
     "table*": ("changed table property", "changed table properties"),
+    "partition+": ("new or attached partition", "new or attached partitions"),
+    "partition-": ("partition detached or dropped", "partitions detached or dropped"),
 }
 
 
@@ -132,6 +134,15 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "table*", f"{name(s, t)} ({options_text(to_set, to_reset)})"
         case c.AlterIndexOptions(schema=s, index=i, set=to_set, reset=to_reset):
             return "table*", f"index {name(s, i)} ({options_text(to_set, to_reset)})"
+        case c.CreatePartition(schema=s, table=t, partition=p) | c.AttachPartition(schema=s, table=t, partition=p):
+            verb = "new" if isinstance(change, c.CreatePartition) else "attached"
+            return "partition+", f"{name(p.schema, p.name)} of {name(s, t)} ({verb}, {p.bound})"
+        case c.DetachPartition(schema=s, table=t, partition_schema=ps, name=n):
+            return "partition-", f"{name(ps, n)} detached from {name(s, t)}"
+        case c.DropPartition(schema=s, table=t, partition_schema=ps, name=n):
+            return "partition-", f"{name(ps, n)} of {name(s, t)} (dropped with its rows)"
+        case c.Repartition(schema=s, table=t, old=old, new=new):
+            return "table*", f"{name(s, t)} (partitioned by {old or 'nothing'} -> {new or 'nothing'}: refused)"
         case _:
             assert_never(change)
 

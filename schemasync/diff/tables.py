@@ -24,6 +24,7 @@ from schemasync.diff.columns import compare_columns
 from schemasync.diff.constraints import compare_constraints
 from schemasync.diff.indexes import compare_indexes, index_columns
 from schemasync.diff.names import identifiers
+from schemasync.diff.partitions import attached_tables, compare_partitioning, partition_changes
 from schemasync.diff.scope import CompareOptions
 from schemasync.diff.tableprops import compare_table_properties
 from schemasync.schema.model import Schema, Table
@@ -38,6 +39,7 @@ def compare_tables(current: Schema, desired: Schema, options: CompareOptions) ->
         cur = have.get(des.key)
         if cur is None:
             out.extend(create_table(des))
+            out.extend(partition_changes(des, (), options, current))
         else:
             out.extend(
                 compare_table(
@@ -45,7 +47,7 @@ def compare_tables(current: Schema, desired: Schema, options: CompareOptions) ->
                 )
             )
     if options.prune:
-        wanted = {t.key for t in desired.tables}
+        wanted = {t.key for t in desired.tables} | attached_tables(current, desired)
         out.extend(
             DropTable(t.schema, t.name) for t in sorted(current.tables, key=lambda t: t.key) if t.key not in wanted
         )
@@ -53,7 +55,7 @@ def compare_tables(current: Schema, desired: Schema, options: CompareOptions) ->
 
 
 def create_table(table: Table) -> list[Change]:
-    out: list[Change] = [CreateTable(replace(table, foreign_keys=(), indexes=()))]
+    out: list[Change] = [CreateTable(replace(table, foreign_keys=(), indexes=(), partition_bounds=()))]
     out += [AddForeignKey(table.schema, table.name, fk) for fk in table.foreign_keys]
     out += [CreateIndex(table.schema, table.name, i) for i in table.indexes]
     return out
@@ -74,6 +76,7 @@ def compare_table(
         *compare_indexes(current_table, desired_table, options, taken),
     ]
     out += compare_table_properties(current_table, desired_table, options, out)
+    out += compare_partitioning(current_table, desired_table, options, current)
     if current_table.comment != desired_table.comment and (desired_table.comment is not None or options.prune):
         out.append(AlterTableComment(desired_table.schema, desired_table.name, desired_table.comment))
     readded = {x.column.name for x in out if isinstance(x, AlterColumnGenerated) and x.column.generated is not None}

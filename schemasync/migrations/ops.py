@@ -313,6 +313,11 @@ class Converter:
                 | c.AlterTablePersistence()
                 | c.AlterTableOptions()
                 | c.AlterIndexOptions()
+                | c.CreatePartition()
+                | c.AttachPartition()
+                | c.DetachPartition()
+                | c.DropPartition()
+                | c.Repartition()
             ):
                 raise Unrenderable(type(change).__name__)
         raise Unrenderable(type(change).__name__)  # pragma: no cover - the match is exhaustive
@@ -320,7 +325,7 @@ class Converter:
     def sa_table(self, t: Table) -> sa.Table:
         import sqlalchemy as sa
 
-        if t.exclusions or t.unlogged or t.options:
+        if t.exclusions or t.unlogged or t.options or t.partition_by:
             raise Unrenderable("table properties")  # the planner's CREATE TABLE carries them
         items: list[Any] = [self.sa_column(col, t, allow_serial=True) for col in t.columns]
         if t.primary_key is not None:

@@ -14,7 +14,15 @@ from typing import get_args
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
 from schemasync.diff.summary import description, summary_lines
-from schemasync.plan import columns, constraints, indexes, tableprops, tables, types  # noqa: F401  (register renderers)
+from schemasync.plan import (  # noqa: F401  (register renderers)
+    columns,
+    constraints,
+    indexes,
+    partitions,
+    tableprops,
+    tables,
+    types,
+)
 from schemasync.plan.dispatch import Context, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Plan, Statement

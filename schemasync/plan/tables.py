@@ -127,7 +127,9 @@ def plan_create_table(change: c.CreateTable, ctx: Context) -> list[Statement]:
     body = ",\n    ".join(items)
     create = "CREATE UNLOGGED TABLE" if t.unlogged else "CREATE TABLE"
     options = f" WITH ({options_sql(t.options)})" if t.options else ""
-    return [Statement(f"{create} {ident(t.schema, t.name)} (\n    {body}\n){options}"), *comment_statements(t)]
+    partition_by = f" PARTITION BY {t.partition_by}" if t.partition_by else ""
+    sql = f"{create} {ident(t.schema, t.name)} (\n    {body}\n){partition_by}{options}"
+    return [Statement(sql), *comment_statements(t)]
 
 
 @plan_change.register

@@ -2,7 +2,7 @@
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, and
 the objects we only report), each a `.sql` file in `schema/sql/`, plus one statement that sets the
-session up: 11 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
+session up: 12 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
 Every text field is what PostgreSQL renders (`format_type`, `pg_get_expr`, `pg_get_constraintdef`,
@@ -38,6 +38,7 @@ from schemasync.schema.model import (
     ForeignKey,
     IdentityOptions,
     Index,
+    Partition,
     PrimaryKey,
     Reported,
     Schema,
@@ -57,6 +58,7 @@ QUERIES = (
     "reported",
     "exclusions",
     "table_options",
+    "partitions",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -194,6 +196,13 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             unlogged.add(oid)
         table_options[oid] = tuple(sorted(options))
 
+    partition_keys: dict[int, str] = {}
+    bounds: dict[int, list[Partition]] = defaultdict(list)
+    for oid, key, partition_schema, partition_name, bound in rows.get("partitions", ()):
+        partition_keys[oid] = key
+        if partition_name is not None:
+            bounds[oid].append(Partition(partition_schema, partition_name, bound))
+
     tables = []
     for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
         found = constraints.get(oid, {})
@@ -218,6 +227,8 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
                 exclusions=tuple(exclusions.get(oid, ())),
                 unlogged=oid in unlogged,
                 options=table_options.get(oid, ()),
+                partition_by=partition_keys.get(oid),
+                partition_bounds=tuple(bounds.get(oid, ())),
             )
         )
 

@@ -127,6 +127,15 @@ class Index:
 
 
 @dataclass(frozen=True, slots=True)
+class Partition:
+    """A direct partition of a partitioned table and its bound, as `pg_get_expr(relpartbound)` renders it."""
+
+    schema: str
+    name: str
+    bound: str  # "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')", "FOR VALUES IN (1, 2)", "DEFAULT"
+
+
+@dataclass(frozen=True, slots=True)
 class Table:
     schema: str
     name: str
@@ -147,6 +156,10 @@ class Table:
     exclusions: tuple[ExclusionConstraint, ...] = ()
     unlogged: bool = False
     options: tuple[str, ...] = ()
+    # Partitioning (issue 17): the key of a partitioned table (pg_get_partkeydef, "RANGE (created_at)"; None for
+    # a plain table) and its direct partitions with their bounds (`partitions` above lists every level by name).
+    partition_by: str | None = None
+    partition_bounds: tuple[Partition, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -229,11 +242,11 @@ class ModelError:
 class DeclaredUnmanaged:
     """Something the models declare that schemasync neither creates nor compares yet.
 
-    The models' side only: table partitioning, inheritance, a tablespace, a view or the models' own DDL events. Left out silently, such a declaration would let
+    The models' side only: inheritance, a tablespace, a view or the models' own DDL events. Left out silently, such a declaration would let
     `check` say "in sync" about a database that lacks it; reported, it keeps `check` at exit 2.
     """
 
-    kind: str  # "partitioning", "temporary table", "tablespace", "custom DDL", ...
+    kind: str  # "inheritance", "temporary table", "tablespace", "custom DDL", ...
     schema: str
     name: str  # the table (or the view, or the start of the DDL text)
     detail: str  # what exactly is declared, for the line in the report
@@ -334,6 +347,8 @@ def _sort_table(t: Table) -> Table:
         exclusions=tuple(sorted(t.exclusions, key=by_name)),
         unlogged=t.unlogged,
         options=tuple(sorted(t.options)),
+        partition_by=t.partition_by,
+        partition_bounds=tuple(sorted(t.partition_bounds, key=lambda p: (p.schema, p.name))),
     )
 
 

@@ -42,7 +42,8 @@ differ between databases), or, materialised in a dev database, what `DevChoice.k
 and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
-Declared but not managed (partitioning, tablespaces, views, the models' own DDL events) is listed in
+Declared but not managed (inheritance, tablespaces, views, the models' own DDL events other than a
+plain `CREATE TABLE ... PARTITION OF ...`) is listed in
 `Schema.unmanaged_declared`, so `check` never calls it in sync.
 
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
@@ -173,12 +174,13 @@ def compile_models(metadata: MetaData) -> ModelDDL:
                 "Fix that object in the models; SQLAlchemy's reason is given above.",
             ) from None
         created = _created_object(element)
-        if created is not None:
-            objects.add(created)
+        partition = partition_ddl(str(compiled)) if type(element).__name__ == "DDL" else None
+        if created is not None or partition is not None:
+            objects.add(created or partition)  # type: ignore[arg-type]
         collected.append(
             (what, str(compiled).strip(), type(element).__name__ not in _VERBATIM, *_owner(element), _creates(element))
         )
-        if type(element).__name__ not in _MANAGED:
+        if type(element).__name__ not in _MANAGED and partition is None:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -274,12 +276,12 @@ def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
 def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
     """Table and index options the models declare that the inspector does not read, so the diff cannot see.
 
-    Each would otherwise vanish from the comparison: a database without the partitioning or the
-    tablespace would be reported "in sync". EXCLUDE constraints, UNLOGGED and storage parameters
-    (`postgresql_with`, on tables and indexes) are read and managed (`diff/tableprops.py`).
+    Each would otherwise vanish from the comparison: a database without the inheritance or the
+    tablespace would be reported "in sync". EXCLUDE constraints, UNLOGGED, storage parameters
+    (`postgresql_with`, on tables and indexes) and `postgresql_partition_by` are read and managed
+    (`diff/tableprops.py`, `diff/partitions.py`).
     """
     table_options = {
-        "partition_by": "partitioning",
         "inherits": "inheritance",
         "tablespace": "tablespace",
         "using": "table access method",
@@ -314,6 +316,36 @@ def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
 
 # Table prefixes whose effect the inspector reads (relpersistence).
 _MANAGED_PREFIXES = frozenset({"UNLOGGED"})
+
+
+def partition_ddl(text: str) -> tuple[str, str] | None:
+    """(schema, name) of the partition a DDL event creates when it is exactly `CREATE TABLE name PARTITION OF
+    parent FOR VALUES ...` (or `DEFAULT`): the one form whose whole effect the inspector reads (the partition
+    and its bound). Anything more (its own columns or constraints, WITH, TABLESPACE, a PARTITION BY of its
+    own, UNLOGGED) is not compared, so such an event stays custom DDL, unmanaged-declared."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(_PLACEHOLDER.sub(lambda m: f'"{m.group(0)}"', text))
+    except ParseError:
+        return None
+    stmt = statements[0].stmt if len(statements) == 1 else None
+    if not (
+        isinstance(stmt, ast.CreateStmt)
+        and stmt.partbound is not None
+        and len(stmt.inhRelations or ()) == 1
+        and not stmt.tableElts
+        and stmt.partspec is None
+        and not stmt.options
+        and stmt.tablespacename is None
+        and stmt.accessMethod is None
+        and stmt.relation.relpersistence == "p"
+    ):
+        return None
+    schema = stmt.relation.schemaname
+    real = _PLACEHOLDER.fullmatch(schema) if schema else None
+    return (_real(real.group(1)) if real else schema or DEFAULT_SCHEMA, stmt.relation.relname)
 
 
 @contextlib.contextmanager
@@ -776,6 +808,12 @@ def _unscratch(text: str, scratch: dict[str, str]) -> str:
     return text
 
 
+def _qualified_name(qualified: str, names: dict[str, str]) -> str:
+    """A "schema.name" string (as `Table.partitions` lists them) with its schema mapped."""
+    schema, _, name = qualified.partition(".")
+    return f"{names.get(schema, schema)}.{name}"
+
+
 def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, str] | None = None) -> Schema:
     """The same value with schema names replaced (`names`: from -> to) wherever they appear.
 
@@ -817,6 +855,9 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 for ix in t.indexes
             ),
             exclusions=tuple(replace(x, definition=sub(x.definition)) for x in t.exclusions),
+            partitions=tuple(_qualified_name(p, names) for p in t.partitions),
+            partition_by=text(t.partition_by),
+            partition_bounds=tuple(replace(p, schema=name(p.schema), bound=sub(p.bound)) for p in t.partition_bounds),
         )
 
     return Schema(

@@ -219,9 +219,10 @@ def test_long_convention_names_are_what_sqlalchemy_emits(pg: TestDB) -> None:
 # -- issue 14.8: declared but not managed is never "in sync" ----------------------------------------
 
 UNMANAGED = {
-    "partitioning": """
+    "inheritance": """
+        sa.Table("base", metadata, sa.Column("id", sa.Integer))
         sa.Table("booking", metadata, sa.Column("id", sa.Integer), sa.Column("room", sa.Integer),
-                 postgresql_partition_by="RANGE (id)")
+                 postgresql_inherits="base")
         """,
     "tablespace": """
         sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True),

@@ -1,4 +1,4 @@
-"""Issue 17, table properties: EXCLUDE constraints, UNLOGGED / LOGGED, storage parameters of tables and indexes.
+"""Issue 17, table properties: EXCLUDE constraints, UNLOGGED / LOGGED, storage parameters, partitioned tables.
 
 Each is created from an empty database, changed, and checked by an independent look (`pg_dump
 --schema-only` of a `create_all` twin); a hand-made one the models do not declare is left alone, and
@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Column, Index, Integer, MetaData, Table, Text, text
+from sqlalchemy import DDL, Column, Date, Index, Integer, MetaData, PrimaryKeyConstraint, Table, Text, event, text
 from sqlalchemy.dialects.postgresql import INT4RANGE, TSRANGE, ExcludeConstraint
 
+from schemasync.errors import Refused
 from schemasync.plan import HazardKind
 from tests.conftest import TestDB, drop_database, make_database, url_for
 from tests.engine.schema_helpers import create_all
@@ -176,3 +177,109 @@ def test_a_rebuilt_index_keeps_its_storage_parameters(pg: TestDB) -> None:
     assert [type(c).__name__ for c in prepared.diff.changes] == ["DropIndex", "CreateIndex"]
     assert "WITH (fillfactor = '60')" in prepared.plan.statements[-1].sql
     assert rediff(pg, metadata) == []
+
+
+# -- partitioned tables --------------------------------------------------------------------------
+
+HOSTILE_PARTITION = 'ev "2024"'
+
+
+def events(*partitions: str, key: str = "RANGE (created_at)") -> MetaData:
+    """A partitioned table and its partitions, declared as DDL events (`CREATE TABLE ... PARTITION OF ...`)."""
+    metadata = MetaData()
+    table = Table(
+        "events",
+        metadata,
+        Column("id", Integer, nullable=False),
+        Column("created_at", Date, nullable=False),
+        Column("body", Text),
+        PrimaryKeyConstraint("id", "created_at", name="events_pkey"),
+        postgresql_partition_by=key,
+    )
+    Index("ix_events_body", table.c.body)
+    for partition in partitions:
+        event.listen(table, "after_create", DDL(partition))
+    return metadata
+
+
+P2024 = 'CREATE TABLE "ev ""2024""" PARTITION OF events FOR VALUES FROM (\'2024-01-01\') TO (\'2025-01-01\')'
+P2025 = "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+P2025_LONG = "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2027-01-01')"
+PDEFAULT = "CREATE TABLE events_default PARTITION OF events DEFAULT"
+
+
+def test_a_partitioned_table_and_its_partitions_are_created_from_nothing(pg: TestDB, twin: TestDB) -> None:
+    metadata = events(P2024, P2025, PDEFAULT)
+    prepared, applied = sync(pg, metadata)
+    assert applied is not None and not prepared.unmanaged_declared, prepared.unmanaged_declared
+    assert pg.scalar("SELECT pg_get_partkeydef('events'::regclass)") == "RANGE (created_at)"
+    table = live(pg).table("public", "events")
+    assert table is not None and [(p.name, p.bound) for p in table.partition_bounds] == [
+        (HOSTILE_PARTITION, "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"),
+        ("events_2025", "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"),
+        ("events_default", "DEFAULT"),
+    ]
+    assert rediff(pg, metadata) == []
+    _dump_equal(pg, twin, metadata)
+
+
+def test_partitions_are_added_attached_rebounded_and_undeclared_ones_dropped_only_with_prune(
+    pg: TestDB, twin: TestDB
+) -> None:
+    sync(pg, events(P2024))
+    pg.execute("INSERT INTO events VALUES (1, '2024-05-01', 'kept')")
+    pg.execute("CREATE TABLE events_2025 (LIKE events)")  # a plain table of a declared partition's name
+    pg.execute("INSERT INTO events_2025 VALUES (2, '2025-05-01', 'attached')")
+    pg.execute("CREATE TABLE events_hand PARTITION OF events FOR VALUES FROM ('2030-01-01') TO ('2031-01-01')")
+    pg.execute("INSERT INTO events VALUES (3, '2030-05-01', 'hand made')")
+
+    prepared, _ = sync(pg, events(P2024, P2025, PDEFAULT))
+    assert sorted(type(c).__name__ for c in prepared.diff.changes) == ["AttachPartition", "CreatePartition"]
+    assert [u.describe() for u in prepared.diff.unmanaged] == [
+        "partition public.events_hand (of public.events: not declared by the models)"
+    ]
+    assert pg.scalar("SELECT count(*) FROM events") == 3
+
+    prepared, _ = sync(pg, events(P2024, P2025_LONG, PDEFAULT))  # a new bound: detached and attached again
+    assert [s.sql for s in prepared.plan.statements] == [
+        'ALTER TABLE "public"."events" DETACH PARTITION "public"."events_2025"',
+        'ALTER TABLE "public"."events" ATTACH PARTITION "public"."events_2025" '
+        "FOR VALUES FROM ('2025-01-01') TO ('2027-01-01')",
+    ]
+    assert pg.scalar("SELECT count(*) FROM events") == 3
+    assert rediff(pg, events(P2024, P2025_LONG, PDEFAULT)) == []
+
+    pruned = prepare(pg, events(P2024, P2025_LONG, PDEFAULT), prune=True)
+    (statement,) = pruned.plan.statements
+    assert statement.sql == 'DROP TABLE "public"."events_hand"'
+    (hazard,) = statement.hazards
+    assert hazard.kind is HazardKind.DELETES_DATA and hazard.fact == "drops partition events_hand and its 1 row"
+    sync(pg, events(P2024, P2025_LONG, PDEFAULT), prune=True)
+    assert pg.scalar("SELECT count(*) FROM events") == 2
+    _dump_equal(pg, twin, events(P2024, P2025_LONG, PDEFAULT))
+
+
+def test_partitions_the_models_do_not_declare_at_all_stay_the_tables_own(pg: TestDB) -> None:
+    """pg_partman's way: the models declare the partitioned table only, a job creates the partitions."""
+    sync(pg, events())
+    pg.execute(P2024)
+    pg.execute("INSERT INTO events VALUES (1, '2024-05-01', 'kept')")
+    prepared = prepare(pg, events(), prune=True)
+    assert prepared.plan.empty and prepared.matches
+
+
+def test_a_changed_partition_key_is_refused_with_what_to_do(pg: TestDB) -> None:
+    pg.execute("CREATE TABLE events (id integer NOT NULL, created_at date NOT NULL, body text)")
+    with pytest.raises(Refused, match="PostgreSQL cannot change a table's partitioning in place") as refused:
+        prepare(pg, events(P2024))
+    assert "it is not partitioned" in str(refused.value) and "INSERT INTO ... SELECT" in str(refused.value)
+    pg.execute("DROP TABLE events")
+    sync(pg, events(P2024))
+    with pytest.raises(Refused, match="partitioned by RANGE \\(created_at\\)"):
+        prepare(pg, events(key="LIST (created_at)"))
+
+
+def test_a_partition_event_with_more_than_a_bound_stays_custom_ddl(pg: TestDB) -> None:
+    metadata = events("CREATE TABLE events_x PARTITION OF events (CONSTRAINT x_body CHECK (body <> '')) DEFAULT")
+    prepared = prepare(pg, metadata)
+    assert [u.kind for u in prepared.unmanaged_declared] == ["custom DDL"]
