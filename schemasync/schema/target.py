@@ -331,9 +331,10 @@ def partition_ddl(text: str) -> tuple[str, str] | None:
     except ParseError:
         return None
     stmt = statements[0].stmt if len(statements) == 1 else None
+    if not isinstance(stmt, ast.CreateStmt) or stmt.relation is None:
+        return None
     if not (
-        isinstance(stmt, ast.CreateStmt)
-        and stmt.partbound is not None
+        stmt.partbound is not None
         and len(stmt.inhRelations or ()) == 1
         and not stmt.tableElts
         and stmt.partspec is None
@@ -345,7 +346,7 @@ def partition_ddl(text: str) -> tuple[str, str] | None:
         return None
     schema = stmt.relation.schemaname
     real = _PLACEHOLDER.fullmatch(schema) if schema else None
-    return (_real(real.group(1)) if real else schema or DEFAULT_SCHEMA, stmt.relation.relname)
+    return (_real(real.group(1)) if real else str(schema or DEFAULT_SCHEMA), str(stmt.relation.relname))
 
 
 @contextlib.contextmanager

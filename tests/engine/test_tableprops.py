@@ -8,6 +8,7 @@ dropped or reset with prune.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import DDL, Column, Date, Index, Integer, MetaData, PrimaryKeyConstraint, Table, Text, event, text
@@ -42,7 +43,7 @@ def bookings(
     index_fillfactor: int | None = None,
 ) -> MetaData:
     metadata = MetaData()
-    items: list[object] = [
+    items: list[Any] = [
         Column("id", Integer, primary_key=True),
         Column("room", INT4RANGE, nullable=False),
         Column("during", TSRANGE, nullable=False),
@@ -54,14 +55,14 @@ def bookings(
                 ("room", exclusion), ("during", "&&"), name=HOSTILE, using="gist", where=text(where) if where else None
             )
         )
-    kw: dict[str, object] = {}
+    kw: dict[str, Any] = {}
     if unlogged:
         kw["prefixes"] = ["UNLOGGED"]
     if fillfactor is not None:
         kw["postgresql_with"] = {"fillfactor": fillfactor}
-    table = Table("booking", metadata, *items, **kw)  # type: ignore[arg-type]
-    index_kw = {"postgresql_with": {"fillfactor": index_fillfactor}} if index_fillfactor is not None else {}
-    Index("ix_booking_note", table.c.note, **index_kw)  # type: ignore[arg-type]
+    table = Table("booking", metadata, *items, **kw)
+    index_kw: dict[str, Any] = {"postgresql_with": {"fillfactor": index_fillfactor}} if index_fillfactor else {}
+    Index("ix_booking_note", table.c.note, **index_kw)
     return metadata
 
 
