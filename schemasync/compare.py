@@ -540,6 +540,6 @@ def detail(change: c.Change) -> tuple[str, str]:
         case c.DropPartition(partition_schema=ps, name=n):
             return "partition-", f"- partition {ps}.{n} (and its rows)"
         case c.Repartition(old=old, new=new):
-            return "table*", f"~ partitioned by {old or 'nothing'} -> {new or 'nothing'}"
+            return "table*", f"~ partitioned by {old or 'nothing'} -> {new}"
         case _:
             assert_never(change)

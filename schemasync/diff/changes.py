@@ -400,12 +400,13 @@ class DropPartition:
 
 @dataclass(frozen=True, slots=True)
 class Repartition:
-    """The partition key differs (or one side is not partitioned): PostgreSQL cannot change it; refused."""
+    """The declared partition key differs from the database's (None: a plain table): refused, PostgreSQL
+    cannot change it."""
 
     schema: str
     table: str
     old: str | None
-    new: str | None
+    new: str
 
 
 Change = (

@@ -1,9 +1,11 @@
 """Partitioned tables: the partition key, and the direct partitions with their bounds.
 
 The key cannot change in place: PostgreSQL has no ALTER for it, and turning a plain table into a
-partitioned one (or back) means a new table. So a different key is one `Repartition` change, which
-the planner refuses with a message saying how to do it by hand; schemasync never drops a table full
-of rows to re-create it partitioned.
+partitioned one means a new table. So a declared key that differs from the database's (or a plain
+table the models want partitioned) is one `Repartition` change, which the planner refuses with a
+message saying how to do it by hand; schemasync never drops a table full of rows to re-create it
+partitioned. A partitioned table the models declare without a key is left as it is: partitioning
+set up beside the models (pg_partman's) was never theirs to undo, and cannot be undone in place.
 
 Partitions are managed for a partitioned table whose models declare partitions (a DDL event
 `CREATE TABLE p PARTITION OF t FOR VALUES ...`, see `schema/target.py: partition_ddl`):
@@ -33,6 +35,8 @@ from schemasync.schema.model import Partition, Schema, Table
 def compare_partitioning(current: Table, desired: Table, options: CompareOptions, live: Schema) -> list[Change]:
     """`live`: the database (after renames), where a plain table of a declared partition's name is found."""
     s, t = desired.schema, desired.name
+    if desired.partition_by is None:
+        return []  # partitioning the models do not declare (pg_partman's, a DBA's) is the database's own
     if current.partition_by != desired.partition_by:
         return [Repartition(s, t, current.partition_by, desired.partition_by)]
     return partition_changes(desired, current.partition_bounds, options, live)

@@ -142,7 +142,7 @@ def describe(change: c.Change) -> tuple[str, str]:
         case c.DropPartition(schema=s, table=t, partition_schema=ps, name=n):
             return "partition-", f"{name(ps, n)} of {name(s, t)} (dropped with its rows)"
         case c.Repartition(schema=s, table=t, old=old, new=new):
-            return "table*", f"{name(s, t)} (partitioned by {old or 'nothing'} -> {new or 'nothing'}: refused)"
+            return "table*", f"{name(s, t)} (partitioned by {old or 'nothing'} -> {new}: refused)"
         case _:
             assert_never(change)
 

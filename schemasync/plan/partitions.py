@@ -81,7 +81,7 @@ def plan_drop_partition(change: c.DropPartition, ctx: Context) -> list[Statement
 def plan_repartition(change: c.Repartition, ctx: Context) -> list[Statement]:
     name = _label(change.schema, change.table)
     old = f"partitioned by {change.old}" if change.old else "not partitioned"
-    new = f"partitioned by {change.new}" if change.new else "a plain table"
+    new = f"partitioned by {change.new}"
     raise Refused(
         f"The models want table {name} {new}, but in the database it is {old}: PostgreSQL cannot change a "
         "table's partitioning in place, and schemasync does not drop and re-create a table to do it.",

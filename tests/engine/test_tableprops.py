@@ -284,3 +284,16 @@ def test_a_partition_event_with_more_than_a_bound_stays_custom_ddl(pg: TestDB) -
     metadata = events("CREATE TABLE events_x PARTITION OF events (CONSTRAINT x_body CHECK (body <> '')) DEFAULT")
     prepared = prepare(pg, metadata)
     assert [u.kind for u in prepared.unmanaged_declared] == ["custom DDL"]
+
+
+def test_a_partitioned_table_the_models_declare_without_a_key_stays_partitioned(pg: TestDB) -> None:
+    pg.execute("CREATE TABLE events (id integer NOT NULL, created_at date NOT NULL, body text) PARTITION BY LIST (id)")
+    metadata = MetaData()
+    Table(
+        "events",
+        metadata,
+        Column("id", Integer, nullable=False),
+        Column("created_at", Date, nullable=False),
+        Column("body", Text),
+    )
+    assert prepare(pg, metadata).plan.empty
