@@ -297,3 +297,20 @@ def test_a_partitioned_table_the_models_declare_without_a_key_stays_partitioned(
         Column("body", Text),
     )
     assert prepare(pg, metadata).plan.empty
+
+
+def test_check_on_a_changed_partition_key_exits_3_with_what_to_do(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    pg.execute("CREATE TABLE events (id integer NOT NULL, created_at date NOT NULL, body text)")
+    (cli.project / "pyproject.toml").write_text(
+        '[project]\nname = "m"\nversion = "1.0.0"\n\n[tool.schemasync]\nmodels = "mymodels:metadata"\n'
+    )
+    (cli.project / "mymodels.py").write_text(
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
+        'sa.Table("events", metadata, sa.Column("id", sa.Integer, nullable=False),\n'
+        '         sa.Column("created_at", sa.Date, nullable=False), sa.Column("body", sa.Text),\n'
+        '         postgresql_partition_by="RANGE (created_at)")\n'
+    )
+    checked = cli("check", env={"DATABASE_URL": pg.url})
+    assert checked.code == 3, checked.output
+    assert "PostgreSQL cannot change a table's partitioning in place" in checked.output
+    assert "Traceback" not in checked.output
