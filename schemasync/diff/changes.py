@@ -19,10 +19,12 @@ from schemasync.schema.model import (
     CompositeType,
     Domain,
     Enum,
+    ExclusionConstraint,
     Extension,
     ForeignKey,
     IdentityOptions,
     Index,
+    Partition,
     PrimaryKey,
     Sequence,
     Table,
@@ -461,6 +463,95 @@ class DropComposite:
     name: str
 
 
+# -- table properties (diff/tableprops.py) -------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AddExclusion:
+    schema: str
+    table: str
+    constraint: ExclusionConstraint
+
+
+@dataclass(frozen=True, slots=True)
+class DropExclusion:
+    schema: str
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTablePersistence:
+    """ALTER TABLE ... SET LOGGED / SET UNLOGGED: a rewrite of the whole table."""
+
+    schema: str
+    table: str
+    unlogged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTableOptions:
+    """Storage parameters set ("fillfactor=70") and reset ("fillfactor") on a table."""
+
+    schema: str
+    table: str
+    set: tuple[str, ...] = ()
+    reset: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlterIndexOptions:
+    """Storage parameters set and reset on an index that is otherwise kept as it is."""
+
+    schema: str
+    table: str
+    index: str
+    set: tuple[str, ...] = ()
+    reset: tuple[str, ...] = ()
+
+
+# -- partitions (diff/partitions.py) --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreatePartition:
+    schema: str
+    table: str  # the partitioned table
+    partition: Partition
+
+
+@dataclass(frozen=True, slots=True)
+class AttachPartition:
+    """A plain table of the database (or a partition detached just before, for a new bound) attached."""
+
+    schema: str
+    table: str
+    partition: Partition
+
+
+@dataclass(frozen=True, slots=True)
+class DetachPartition:
+    schema: str
+    table: str
+    partition_schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropPartition:
+    schema: str
+    table: str
+    partition_schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Repartition:
+    """The declared partition key differs from the database's (None: a plain table): refused, PostgreSQL
+    cannot change it."""
+
+    schema: str
+    table: str
+    old: str | None
+    new: str
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -515,6 +606,16 @@ Change = (
     | AlterComposite
     | RecreateComposite
     | DropComposite
+    | AddExclusion
+    | DropExclusion
+    | AlterTablePersistence
+    | AlterTableOptions
+    | AlterIndexOptions
+    | CreatePartition
+    | AttachPartition
+    | DetachPartition
+    | DropPartition
+    | Repartition
 )
 
 
@@ -551,6 +652,16 @@ def table_of(change: Change) -> tuple[str, str] | None:
             | CreateIndex(schema=s, table=t)
             | DropIndex(schema=s, table=t)
             | RenameIndex(schema=s, table=t)
+            | AddExclusion(schema=s, table=t)
+            | DropExclusion(schema=s, table=t)
+            | AlterTablePersistence(schema=s, table=t)
+            | AlterTableOptions(schema=s, table=t)
+            | AlterIndexOptions(schema=s, table=t)
+            | CreatePartition(schema=s, table=t)
+            | AttachPartition(schema=s, table=t)
+            | DetachPartition(schema=s, table=t)
+            | DropPartition(schema=s, table=t)
+            | Repartition(schema=s, table=t)
         ):
             return (s, t)
         case _:

@@ -30,9 +30,9 @@ from schemasync.diff.changes import (
 from schemasync.diff.expressions import Expression
 from schemasync.diff.names import NOT_NULL_HELPER_PREFIX, identifiers, not_null_helper
 from schemasync.diff.scope import CompareOptions
-from schemasync.schema.model import CheckConstraint, ForeignKey, Table, UniqueConstraint
+from schemasync.schema.model import CheckConstraint, ExclusionConstraint, ForeignKey, Table, UniqueConstraint
 
-C = TypeVar("C", UniqueConstraint, ForeignKey, CheckConstraint)
+C = TypeVar("C", UniqueConstraint, ForeignKey, CheckConstraint, ExclusionConstraint)
 
 
 def compare_constraints(current: Table, desired: Table, options: CompareOptions) -> list[Change]:

@@ -159,6 +159,24 @@ def index_shape(index: Index, table: Table) -> tuple[object, ...]:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def constraint_form(definition: str, columns: StringColumns) -> Form:
+    """The normal form of a table constraint as `pg_get_constraintdef` renders it (an EXCLUDE constraint):
+    its elements, operators and predicate parsed, so a re-parsed rendering compares equal."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(f"ALTER TABLE t ADD {definition}")
+    except ParseError:
+        return ("raw", definition)
+    stmt = statements[0].stmt if len(statements) == 1 else None
+    commands = stmt.cmds if isinstance(stmt, ast.AlterTableStmt) else None
+    if not commands or len(commands) != 1 or not isinstance(commands[0].def_, ast.Constraint):
+        return ("raw", definition)
+    return _canon(commands[0].def_, columns)
+
+
 @functools.lru_cache(maxsize=4096)
 def normal_form(text: str, kind: Kind, columns: StringColumns, own_type: str | None = None) -> Form:
     """The normal form of `text` (see the module docstring); ('raw', text) when it does not parse."""

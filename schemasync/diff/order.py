@@ -20,11 +20,13 @@ from schemasync.schema.model import Schema
 PHASES: tuple[tuple[type, ...], ...] = (
     (c.CreateSchema,),
     (c.CreateExtension, c.UpdateExtension),  # before the types and tables that use what they provide
+    (c.Repartition,),
     (c.RenameTable,),
     (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
     (c.DropView,),  # dependents first (diff/views.py), before anything they use changes or goes
     (c.DropForeignKey,),
-    (c.DropIndex, c.DropCheck, c.DropUnique),
+    (c.DetachPartition, c.DropPartition),
+    (c.DropIndex, c.DropCheck, c.DropUnique, c.DropExclusion),
     (c.DropPrimaryKey,),
     (c.DropColumn,),
     (c.DropTable,),
@@ -41,10 +43,13 @@ PHASES: tuple[tuple[type, ...], ...] = (
         c.AlterColumnIdentity,
         c.AlterColumnComment,
         c.AlterTableComment,
+        c.AlterTablePersistence,
+        c.AlterTableOptions,
     ),
-    (c.AddPrimaryKey, c.AddUnique, c.AddCheck, c.AlterDomainNullability, c.AddDomainCheck),
+    (c.CreatePartition, c.AttachPartition),
+    (c.AddPrimaryKey, c.AddUnique, c.AddCheck, c.AddExclusion, c.AlterDomainNullability, c.AddDomainCheck),
     (c.CreateView, c.ReplaceView),  # once every table and column they read is there; read views first
-    (c.CreateIndex,),
+    (c.CreateIndex, c.AlterIndexOptions),
     (c.AddForeignKey,),
     (c.ValidateConstraint,),
     (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),

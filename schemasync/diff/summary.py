@@ -46,11 +46,19 @@ GROUPS: dict[str, tuple[str, str]] = {
     "extension+": ("new extension", "new extensions"),
     "extension*": ("extension to update", "extensions to update"),
     "extension-": ("extension to drop", "extensions to drop"),
+    "table*": ("changed table property", "changed table properties"),
+    "partition+": ("new or attached partition", "new or attached partitions"),
+    "partition-": ("partition detached or dropped", "partitions detached or dropped"),
 }
 
 
 def name(schema: str, *parts: str) -> str:
     return ".".join(parts) if schema == "public" else ".".join((schema, *parts))
+
+
+def options_text(to_set: tuple[str, ...], to_reset: tuple[str, ...]) -> str:
+    """Storage parameters set and reset, as a reader wants them: "fillfactor=70, reset autovacuum_enabled"."""
+    return ", ".join([*to_set, *(f"reset {k}" for k in to_reset)])
 
 
 def describe(change: c.Change) -> tuple[str, str]:
@@ -163,6 +171,25 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "extension*", f"{n} ({o} -> {v})"
         case c.DropExtension(name=n):
             return "extension-", n
+        case c.AddExclusion(schema=s, table=t, constraint=x):
+            return "key+", f"exclusion {x.name} on {name(s, t)}"
+        case c.DropExclusion(schema=s, table=t, name=n):
+            return "key-", f"{n} on {name(s, t)}"
+        case c.AlterTablePersistence(schema=s, table=t, unlogged=unlogged):
+            return "table*", f"{name(s, t)} ({'UNLOGGED' if unlogged else 'LOGGED'})"
+        case c.AlterTableOptions(schema=s, table=t, set=to_set, reset=to_reset):
+            return "table*", f"{name(s, t)} ({options_text(to_set, to_reset)})"
+        case c.AlterIndexOptions(schema=s, index=i, set=to_set, reset=to_reset):
+            return "table*", f"index {name(s, i)} ({options_text(to_set, to_reset)})"
+        case c.CreatePartition(schema=s, table=t, partition=p) | c.AttachPartition(schema=s, table=t, partition=p):
+            verb = "new" if isinstance(change, c.CreatePartition) else "attached"
+            return "partition+", f"{name(p.schema, p.name)} of {name(s, t)} ({verb}, {p.bound})"
+        case c.DetachPartition(schema=s, table=t, partition_schema=ps, name=n):
+            return "partition-", f"{name(ps, n)} detached from {name(s, t)}"
+        case c.DropPartition(schema=s, table=t, partition_schema=ps, name=n):
+            return "partition-", f"{name(ps, n)} of {name(s, t)} (dropped with its rows)"
+        case c.Repartition(schema=s, table=t, old=old, new=new):
+            return "table*", f"{name(s, t)} (partitioned by {old or 'nothing'} -> {new}: refused)"
         case _:
             assert_never(change)
 

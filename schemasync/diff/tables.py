@@ -25,7 +25,9 @@ from schemasync.diff.columns import compare_columns
 from schemasync.diff.constraints import compare_constraints
 from schemasync.diff.indexes import compare_indexes, index_columns
 from schemasync.diff.names import NOT_NULL_HELPER_PREFIX, REBUILD_SUFFIX, identifiers
+from schemasync.diff.partitions import attached_tables, compare_partitioning, partition_changes
 from schemasync.diff.scope import CompareOptions
+from schemasync.diff.tableprops import compare_table_properties
 from schemasync.schema.model import Schema, Table
 
 
@@ -41,6 +43,7 @@ def compare_tables(
         cur = have.get(des.key)
         if cur is None:
             out.extend(create_table(des))
+            out.extend(partition_changes(des, (), options, current))
         elif not settled(cur, des, equal=None if equal is None else des.key in equal):
             if taken is None:
                 taken = relation_names(current)
@@ -50,7 +53,7 @@ def compare_tables(
                 )
             )
     if options.prune:
-        wanted = {t.key for t in desired.tables}
+        wanted = {t.key for t in desired.tables} | attached_tables(current, desired)
         out.extend(
             DropTable(t.schema, t.name) for t in sorted(current.tables, key=lambda t: t.key) if t.key not in wanted
         )
@@ -70,7 +73,7 @@ def settled(current: Table, desired: Table, *, equal: bool | None = None) -> boo
 
 
 def create_table(table: Table) -> list[Change]:
-    out: list[Change] = [CreateTable(replace(table, foreign_keys=(), indexes=()))]
+    out: list[Change] = [CreateTable(replace(table, foreign_keys=(), indexes=(), partition_bounds=()))]
     out += [AddForeignKey(table.schema, table.name, fk) for fk in table.foreign_keys]
     out += [CreateIndex(table.schema, table.name, i) for i in table.indexes]
     return out
@@ -90,6 +93,8 @@ def compare_table(
         *compare_constraints(current_table, desired_table, options),
         *compare_indexes(current_table, desired_table, options, taken),
     ]
+    out += compare_table_properties(current_table, desired_table, options, out)
+    out += compare_partitioning(current_table, desired_table, options, current)
     if current_table.comment != desired_table.comment and (desired_table.comment is not None or options.prune):
         out.append(AlterTableComment(desired_table.schema, desired_table.name, desired_table.comment))
     readded = {x.column.name for x in out if isinstance(x, AlterColumnGenerated) and x.column.generated is not None}
@@ -120,6 +125,7 @@ def relation_names(schema: Schema) -> dict[str, set[str]]:
         bucket.add(t.name)
         bucket.update(i.name for i in t.indexes)
         bucket.update(u.name for u in t.uniques)
+        bucket.update(x.name for x in t.exclusions)
         if t.primary_key:
             bucket.add(t.primary_key.name)
     for s in schema.sequences:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.constraints import kept_constraints
 from schemasync.diff.indexes import kept_indexes
+from schemasync.diff.partitions import attached_tables, kept_partitions
 from schemasync.diff.scope import CompareOptions
+from schemasync.diff.tableprops import kept_properties
 from schemasync.diff.tables import relation_names
 from schemasync.schema.model import Schema, Table
 
@@ -43,17 +45,21 @@ def left_alone(
     out: list[Unmanaged] = []
     wanted_tables = {t.key: t for t in desired.tables}
     taken: dict[str, set[str]] | None = None  # every relation name: only needed for a table that differs
+    attached = attached_tables(current, desired)
     for table in sorted(current.tables, key=lambda t: t.key):
         want = wanted_tables.get(table.key)
-        if want is None and options.prune:
-            continue  # dropped, partitions and all
+        if want is None and (options.prune or table.key in attached):
+            continue  # dropped, partitions and all; or attached as a declared partition
         if want is None:
             out.append(Unmanaged("table", table.schema, table.name))
         elif not options.prune and (table != want if equal is None else table.key not in equal):
             # equal tables (the usual case) leave nothing alone
             taken = taken if taken is not None else relation_names(current)
             out += _on_table(table, want, options, taken.get(table.schema, set()))
-        out += _partitions(table)
+        if want is not None and want.partition_bounds:
+            out += _undeclared_partitions(table, want, options)
+        else:
+            out += _partitions(table)
     if not options.prune:
         wanted_enums = {e.key for e in desired.enums}
         out += [Unmanaged("enum", e.schema, e.name) for e in current.enums if e.key not in wanted_enums]
@@ -82,6 +88,15 @@ def _partitions(table: Table) -> list[Unmanaged]:
     return out
 
 
+def _undeclared_partitions(table: Table, want: Table, options: CompareOptions) -> list[Unmanaged]:
+    """On a table whose partitions the models declare, the ones they do not: left alone, dropped with prune."""
+    out = []
+    for qualified in kept_partitions(table, want, options):
+        schema, _, name = qualified.partition(".")
+        out.append(Unmanaged("partition", schema, name, note=f"of {table.qualified}: not declared by the models"))
+    return out
+
+
 def _on_table(table: Table, want: Table, options: CompareOptions, taken: set[str]) -> list[Unmanaged]:
     s, t = table.schema, table.name
     out: list[Unmanaged] = []
@@ -99,6 +114,7 @@ def _on_table(table: Table, want: Table, options: CompareOptions, taken: set[str
         out.append(Unmanaged("table comment", s, t, note=_value("comment", table.comment, None)))
     out += [Unmanaged(kind, s, name, t) for kind, name in kept_constraints(table, want, options)]
     out += [Unmanaged("index", s, name, t) for name in kept_indexes(table, want, options, taken)]
+    out += [Unmanaged(kind, s, name, t, note) for kind, name, note in kept_properties(table, want, options)]
     return out
 
 

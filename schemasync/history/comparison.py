@@ -25,6 +25,7 @@ from schemasync.diff import analyse
 from schemasync.diff import changes as c
 from schemasync.diff.changes import change_to_dict
 from schemasync.diff.scope import CompareOptions, managed_schemas
+from schemasync.diff.summary import options_text
 from schemasync.errors import ConfigError
 from schemasync.history import snapshots, versions
 from schemasync.schema.model import Column, Index, Reported, Schema
@@ -243,6 +244,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "extension+": ("extension added", "extensions added"),
     "extension*": ("extension updated", "extensions updated"),
     "extension-": ("extension dropped", "extensions dropped"),
+    "table*": ("table property changed", "table properties changed"),
+    "index*": ("index property changed", "index properties changed"),
+    "partition+": ("partition added", "partitions added"),
+    "partition-": ("partition removed", "partitions removed"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -550,5 +555,23 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "extension*", f"~ extension {n}: {o} -> {v}"
         case c.DropExtension(name=n):
             return "extension-", f"- extension {n}"
+        case c.AddExclusion(constraint=x):
+            return "key+", f"+ exclusion {x.name} {x.definition}"
+        case c.DropExclusion(name=n):
+            return "key-", f"- exclusion {n}"
+        case c.AlterTablePersistence(unlogged=unlogged):
+            return "table*", f"~ table {'UNLOGGED' if unlogged else 'LOGGED'}"
+        case c.AlterTableOptions(set=to_set, reset=to_reset):
+            return "table*", f"~ storage parameters: {options_text(to_set, to_reset)}"
+        case c.AlterIndexOptions(index=i, set=to_set, reset=to_reset):
+            return "index*", f"~ index {i} storage parameters: {options_text(to_set, to_reset)}"
+        case c.CreatePartition(partition=p) | c.AttachPartition(partition=p):
+            return "partition+", f"+ partition {p.schema}.{p.name} {p.bound}"
+        case c.DetachPartition(partition_schema=ps, name=n):
+            return "partition-", f"- partition {ps}.{n} (detached)"
+        case c.DropPartition(partition_schema=ps, name=n):
+            return "partition-", f"- partition {ps}.{n} (and its rows)"
+        case c.Repartition(old=old, new=new):
+            return "table*", f"~ partitioned by {old or 'nothing'} -> {new}"
         case _:
             assert_never(change)

@@ -322,6 +322,16 @@ class Converter:
                 | c.AlterComposite()
                 | c.RecreateComposite()
                 | c.DropComposite()
+                | c.AddExclusion()
+                | c.DropExclusion()
+                | c.AlterTablePersistence()
+                | c.AlterTableOptions()
+                | c.AlterIndexOptions()
+                | c.CreatePartition()
+                | c.AttachPartition()
+                | c.DetachPartition()
+                | c.DropPartition()
+                | c.Repartition()
             ):
                 raise Unrenderable(type(change).__name__)
         raise Unrenderable(type(change).__name__)  # pragma: no cover - the match is exhaustive
@@ -329,6 +339,8 @@ class Converter:
     def sa_table(self, t: Table) -> sa.Table:
         import sqlalchemy as sa
 
+        if t.exclusions or t.unlogged or t.options or t.partition_by:
+            raise Unrenderable("table properties")  # the planner's CREATE TABLE carries them
         items: list[Any] = [self.sa_column(col, t, allow_serial=True) for col in t.columns]
         if t.primary_key is not None:
             items.append(sa.PrimaryKeyConstraint(*t.primary_key.columns, name=t.primary_key.name))
@@ -383,8 +395,8 @@ class Converter:
         import sqlalchemy as sa
         from alembic.operations import ops
 
-        if not index.valid:
-            raise Unrenderable("invalid index")
+        if not index.valid or index.options:
+            raise Unrenderable("invalid index or storage parameters")
         columns: list[Any] = []
         for key in index.keys:
             name = _plain_column(key)

@@ -22,6 +22,8 @@ from schemasync.plan import (  # noqa: F401  (register renderers)
     domains,
     extensions,
     indexes,
+    partitions,
+    tableprops,
     tables,
     types,
     views,

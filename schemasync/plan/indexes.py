@@ -19,6 +19,7 @@ from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, idents
+from schemasync.plan.tableprops import options_sql
 from schemasync.schema.model import Index
 
 _ORDERING = re.compile(r"\s+(ASC|DESC)?(\s+NULLS\s+(FIRST|LAST))?\s*$", re.IGNORECASE)
@@ -34,6 +35,8 @@ def index_sql(schema: str, table: str, index: Index, *, concurrently: bool = Fal
         sql += f" INCLUDE ({idents(index.include)})"
     if index.nulls_not_distinct:
         sql += " NULLS NOT DISTINCT"
+    if index.options:
+        sql += f" WITH ({options_sql(index.options)})"
     if index.where:
         sql += f" WHERE {index.where}"
     return sql

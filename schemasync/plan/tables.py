@@ -8,6 +8,7 @@ from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind, Probe
 from schemasync.plan.model import Statement
 from schemasync.plan.sql import ident, idents, literal
+from schemasync.plan.tableprops import exclusion_sql, options_sql
 from schemasync.schema.model import (
     CheckConstraint,
     Column,
@@ -122,8 +123,13 @@ def plan_create_table(change: c.CreateTable, ctx: PlanContext) -> list[Statement
         items.append(primary_key_sql(t.primary_key))
     items += [unique_sql(u) for u in t.uniques]
     items += [check_sql(k) for k in t.checks]
+    items += [exclusion_sql(x) for x in t.exclusions]
     body = ",\n    ".join(items)
-    return [Statement(f"CREATE TABLE {ident(t.schema, t.name)} (\n    {body}\n)"), *comment_statements(t)]
+    create = "CREATE UNLOGGED TABLE" if t.unlogged else "CREATE TABLE"
+    options = f" WITH ({options_sql(t.options)})" if t.options else ""
+    partition_by = f" PARTITION BY {t.partition_by}" if t.partition_by else ""
+    sql = f"{create} {ident(t.schema, t.name)} (\n    {body}\n){partition_by}{options}"
+    return [Statement(sql), *comment_statements(t)]
 
 
 @plan_change.register

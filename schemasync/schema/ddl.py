@@ -95,13 +95,16 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         created = _created_object(element)
         owner, creates = _owner(element), _creates(element)
         managed_ddl = managed_ddl_object(text) if type(element).__name__ == "DDL" else None
+        partition = partition_ddl(text) if type(element).__name__ == "DDL" and managed_ddl is None else None
         if managed_ddl is not None and managed_ddl[2] is not None:
             kind, text, named = managed_ddl
             created, what, creates = named, f"{kind} {named[0]}.{named[1]}", (kind, *named)
         if created is not None:
             objects.add(created)
+        if partition is not None:
+            objects.add(partition)
         collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates))
-        if type(element).__name__ not in _MANAGED and managed_ddl is None:
+        if type(element).__name__ not in _MANAGED and managed_ddl is None and partition is None:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -214,20 +217,18 @@ def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
 def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
     """Table and index options the models declare that the inspector does not read, so the diff cannot see.
 
-    Each would otherwise vanish from the comparison: a database without the exclusion constraint, the
-    partitioning or the storage parameters would be reported "in sync".
+    Each would otherwise vanish from the comparison: a database without the inheritance or the
+    tablespace would be reported "in sync". EXCLUDE constraints, UNLOGGED, storage parameters
+    (`postgresql_with`, on tables and indexes) and `postgresql_partition_by` are read and managed
+    (`diff/tableprops.py`, `diff/partitions.py`).
     """
-    from sqlalchemy.dialects.postgresql import ExcludeConstraint
-
     table_options = {
-        "partition_by": "partitioning",
-        "with": "storage parameters",
         "inherits": "inheritance",
         "tablespace": "tablespace",
         "using": "table access method",
         "on_commit": "ON COMMIT action",
     }
-    index_options = {"with": "index storage parameters", "tablespace": "index tablespace"}
+    index_options = {"tablespace": "index tablespace"}
     found = []
     for table in metadata.tables.values():
         schema = table.schema or DEFAULT_SCHEMA
@@ -239,15 +240,11 @@ def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
             if value:
                 found.append(DeclaredUnmanaged(kind, schema, table.name, f"postgresql_{key}={value!r}"))
         for prefix in getattr(table, "_prefixes", ()):
+            if str(prefix).strip().upper() in _MANAGED_PREFIXES:
+                continue
             found.append(
                 DeclaredUnmanaged(f"{str(prefix).lower()} table", schema, table.name, f"prefixes=[{prefix!r}]")
             )
-        for constraint in table.constraints:
-            if isinstance(constraint, ExcludeConstraint):
-                label = constraint.name if isinstance(constraint.name, str) else "(unnamed)"
-                found.append(
-                    DeclaredUnmanaged("exclusion constraint", schema, table.name, f"EXCLUDE constraint {label}")
-                )
         for index in table.indexes:
             for key, kind in index_options.items():
                 value = index.dialect_options["postgresql"].get(key)
@@ -256,6 +253,41 @@ def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
                         DeclaredUnmanaged(kind, schema, table.name, f"index {index.name}: postgresql_{key}={value!r}")
                     )
     return found
+
+
+# Table prefixes whose effect the inspector reads (relpersistence).
+_MANAGED_PREFIXES = frozenset({"UNLOGGED"})
+
+
+def partition_ddl(text: str) -> tuple[str, str] | None:
+    """(schema, name) of the partition a DDL event creates when it is exactly `CREATE TABLE name PARTITION OF
+    parent FOR VALUES ...` (or `DEFAULT`): the one form whose whole effect the inspector reads (the partition
+    and its bound). Anything more (its own columns or constraints, WITH, TABLESPACE, a PARTITION BY of its
+    own, UNLOGGED) is not compared, so such an event stays custom DDL, unmanaged-declared."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(PLACEHOLDER.sub(lambda m: f'"{m.group(0)}"', text))
+    except ParseError:
+        return None
+    stmt = statements[0].stmt if len(statements) == 1 else None
+    if not isinstance(stmt, ast.CreateStmt) or stmt.relation is None:
+        return None
+    if not (
+        stmt.partbound is not None
+        and len(stmt.inhRelations or ()) == 1
+        and not stmt.tableElts
+        and stmt.partspec is None
+        and not stmt.options
+        and stmt.tablespacename is None
+        and stmt.accessMethod is None
+        and stmt.relation.relpersistence == "p"
+    ):
+        return None
+    schema = stmt.relation.schemaname
+    real = PLACEHOLDER.fullmatch(schema) if schema else None
+    return (real_schema_name(real.group(1)) if real else str(schema or DEFAULT_SCHEMA), str(stmt.relation.relname))
 
 
 @contextlib.contextmanager

@@ -1,8 +1,9 @@
 """Live database -> `Schema`, with a fixed number of catalog queries whatever the number of tables.
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, the
-objects we only report, extensions, domains, composite types), each a `.sql` file in `schema/sql/`,
-plus one statement that sets the session up: 12 round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
+objects we only report, views, extensions, domains, composite types, exclusion constraints, table options,
+partitions), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
+of round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
 Every text field is what PostgreSQL renders (`format_type`, `pg_get_expr`, `pg_get_constraintdef`,
@@ -23,6 +24,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -38,10 +40,12 @@ from schemasync.schema.model import (
     Dependency,
     Domain,
     Enum,
+    ExclusionConstraint,
     Extension,
     ForeignKey,
     IdentityOptions,
     Index,
+    Partition,
     PrimaryKey,
     Reported,
     Schema,
@@ -66,6 +70,9 @@ QUERIES = (
     "extensions",
     "domains",
     "composites",
+    "exclusions",
+    "table_options",
+    "partitions",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -175,6 +182,27 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
 
     indexes = _indexes(rows["indexes"])
 
+    exclusions: dict[int, list[ExclusionConstraint]] = defaultdict(list)
+    for oid, name, definition in rows.get("exclusions", ()):
+        exclusions[oid].append(ExclusionConstraint(name, definition))
+    unlogged: set[int] = set()
+    table_options: dict[int, tuple[str, ...]] = {}
+    index_options: dict[tuple[int, str], tuple[str, ...]] = {}
+    for oid, index_name, is_unlogged, options in rows.get("table_options", ()):
+        if index_name is not None:
+            index_options[(oid, index_name)] = tuple(sorted(options))
+            continue
+        if is_unlogged:
+            unlogged.add(oid)
+        table_options[oid] = tuple(sorted(options))
+
+    partition_keys: dict[int, str] = {}
+    bounds: dict[int, list[Partition]] = defaultdict(list)
+    for oid, key, partition_schema, partition_name, bound in rows.get("partitions", ()):
+        partition_keys[oid] = key
+        if partition_name is not None:
+            bounds[oid].append(Partition(partition_schema, partition_name, bound))
+
     tables = []
     for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
         found = constraints.get(oid, {})
@@ -188,11 +216,19 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
                 uniques=tuple(found.get("u", ())),
                 foreign_keys=tuple(found.get("f", ())),
                 checks=tuple(found.get("c", ())),
-                indexes=tuple(indexes.get(oid, ())),
+                indexes=tuple(
+                    replace(i, options=index_options[(oid, i.name)]) if (oid, i.name) in index_options else i
+                    for i in indexes.get(oid, ())
+                ),
                 comment=comment,
                 row_estimate=int(row_estimate) if row_estimate is not None else -1,
                 size_bytes=int(size_bytes or 0),
                 partitions=tuple(partitions),
+                exclusions=tuple(exclusions.get(oid, ())),
+                unlogged=oid in unlogged,
+                options=table_options.get(oid, ()),
+                partition_by=partition_keys.get(oid),
+                partition_bounds=tuple(bounds.get(oid, ())),
             )
         )
 

@@ -95,6 +95,16 @@ class CheckConstraint:
 
 
 @dataclass(frozen=True, slots=True)
+class ExclusionConstraint:
+    """An EXCLUDE constraint, kept as PostgreSQL renders it: the access method, the elements with their
+    operators, INCLUDE, WITH, the predicate and DEFERRABLE are all in the one text, which the diff compares
+    in normal form (`diff/tableprops.py`) and the plan re-runs as it is."""
+
+    name: str
+    definition: str  # pg_get_constraintdef: "EXCLUDE USING gist (room WITH =, during WITH &&)"
+
+
+@dataclass(frozen=True, slots=True)
 class Index:
     """A standalone index (indexes backing primary keys and unique constraints live with them)."""
 
@@ -107,10 +117,22 @@ class Index:
     nulls_not_distinct: bool = False
     definition: str = ""  # pg_get_indexdef with schema-qualified names, for display and exact re-creation
     valid: bool = True  # False after a failed CREATE INDEX CONCURRENTLY: such an index must be rebuilt
+    # Storage parameters (pg_class.reloptions, "fillfactor=70"), sorted: changed in place (ALTER INDEX ... SET),
+    # so they are not part of the shape.
+    options: tuple[str, ...] = ()
 
     def shape(self) -> tuple[object, ...]:
         """What makes two indexes the same index, whatever their name."""
         return (self.unique, self.method, self.keys, self.include, self.where, self.nulls_not_distinct)
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """A direct partition of a partitioned table and its bound, as `pg_get_expr(relpartbound)` renders it."""
+
+    schema: str
+    name: str
+    bound: str  # "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')", "FOR VALUES IN (1, 2)", "DEFAULT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +151,15 @@ class Table:
     # Partitions of a partitioned table (at every level, "schema.name"): part of this table, never tables of
     # their own. Their rows count in row_estimate and size_bytes.
     partitions: tuple[str, ...] = ()
+    # Table properties (issue 17): EXCLUDE constraints, UNLOGGED, and storage parameters (pg_class.reloptions,
+    # "fillfactor=70", sorted).
+    exclusions: tuple[ExclusionConstraint, ...] = ()
+    unlogged: bool = False
+    options: tuple[str, ...] = ()
+    # Partitioning (issue 17): the key of a partitioned table (pg_get_partkeydef, "RANGE (created_at)"; None for
+    # a plain table) and its direct partitions with their bounds (`partitions` above lists every level by name).
+    partition_by: str | None = None
+    partition_bounds: tuple[Partition, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -319,12 +350,12 @@ class ModelError:
 class DeclaredUnmanaged:
     """Something the models declare that schemasync neither creates nor compares yet.
 
-    The models' side only: an exclusion constraint, table partitioning, an UNLOGGED table, storage
-    parameters or the models' own DDL events. Left out silently, such a declaration would let
+    The models' side only: inheritance, a tablespace, `CreateTableAs` or the models' own DDL events other than
+    the managed ones. Left out silently, such a declaration would let
     `check` say "in sync" about a database that lacks it; reported, it keeps `check` at exit 2.
     """
 
-    kind: str  # "exclusion constraint", "partitioning", "unlogged table", "storage parameters", "custom DDL", ...
+    kind: str  # "inheritance", "temporary table", "tablespace", "custom DDL", ...
     schema: str
     name: str  # the table (or the view, or the start of the DDL text)
     detail: str  # what exactly is declared, for the line in the report
@@ -466,6 +497,11 @@ def _sort_table(t: Table) -> Table:
         row_estimate=t.row_estimate,
         size_bytes=t.size_bytes,
         partitions=t.partitions,
+        exclusions=tuple(sorted(t.exclusions, key=by_name)),
+        unlogged=t.unlogged,
+        options=tuple(sorted(t.options)),
+        partition_by=t.partition_by,
+        partition_bounds=tuple(sorted(t.partition_bounds, key=lambda p: (p.schema, p.name))),
     )
 
 

@@ -271,6 +271,12 @@ def _unscratch(text: str, scratch: dict[str, str]) -> str:
     return text
 
 
+def _qualified_name(qualified: str, names: dict[str, str]) -> str:
+    """A "schema.name" string (as `Table.partitions` lists them) with its schema mapped."""
+    schema, _, name = qualified.partition(".")
+    return f"{names.get(schema, schema)}.{name}"
+
+
 def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, str] | None = None) -> Schema:
     """The same value with schema names replaced (`names`: from -> to) wherever they appear.
 
@@ -311,6 +317,10 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 replace(ix, keys=tuple(sub(k) for k in ix.keys), where=text(ix.where), definition=sub(ix.definition))
                 for ix in t.indexes
             ),
+            exclusions=tuple(replace(x, definition=sub(x.definition)) for x in t.exclusions),
+            partitions=tuple(_qualified_name(p, names) for p in t.partitions),
+            partition_by=text(t.partition_by),
+            partition_bounds=tuple(replace(p, schema=name(p.schema), bound=sub(p.bound)) for p in t.partition_bounds),
         )
 
     return Schema(

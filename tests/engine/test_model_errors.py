@@ -220,21 +220,14 @@ def test_long_convention_names_are_what_sqlalchemy_emits(pg: TestDB) -> None:
 # -- issue 14.8: declared but not managed is never "in sync" ----------------------------------------
 
 UNMANAGED = {
-    "exclusion constraint": """
-        from sqlalchemy.dialects.postgresql import TSRANGE, ExcludeConstraint
-        sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("during", TSRANGE),
-                 ExcludeConstraint(("during", "&&"), name="no_double_booking"))
-        """,
-    "partitioning": """
+    "inheritance": """
+        sa.Table("base", metadata, sa.Column("id", sa.Integer))
         sa.Table("booking", metadata, sa.Column("id", sa.Integer), sa.Column("room", sa.Integer),
-                 postgresql_partition_by="RANGE (id)")
+                 postgresql_inherits="base")
         """,
-    "unlogged table": """
-        sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True), prefixes=["UNLOGGED"])
-        """,
-    "storage parameters": """
+    "tablespace": """
         sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                 postgresql_with={"fillfactor": "70"})
+                 postgresql_tablespace="pg_default")
         """,
     "custom DDL": """
         t = sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.Text))

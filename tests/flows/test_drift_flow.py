@@ -67,14 +67,14 @@ def test_targets_file_and_parameters_together(prefect_api, fleet_dbs: dict[str, 
 
 
 # The drift models plus one index PostgreSQL refuses (GIN has no default operator class for text: a model
-# error) and storage parameters schemasync does not manage (unmanaged-declared): the database matches the
+# error) and a tablespace schemasync does not manage (unmanaged-declared): the database matches the
 # rest exactly, so only those two keep it from being in sync.
 UNCOMPARED_MODELS = helpers.MODELS.replace(
     "    note: Mapped[str | None] = mapped_column(Text)\n",
     "    note: Mapped[str | None] = mapped_column(Text)\n"
     "    __table_args__ = (\n"
     '        Index("ix_items_note_words", "note", postgresql_using="gin"),\n'
-    '        {"postgresql_with": {"fillfactor": "70"}},\n'
+    '        {"postgresql_tablespace": "pg_default"},\n'
     "    )\n",
 ).replace("from sqlalchemy import ForeignKey,", "from sqlalchemy import ForeignKey, Index,")
 
@@ -94,7 +94,7 @@ def test_model_errors_and_unmanaged_declared_are_drift_never_in_sync(  # type: i
     plan = found["schemasync-drift-shop-eu"].data
     assert "## Model errors" in plan and escape_markdown("index ix_items_note_words on table public.items") in plan
     assert 'no default operator class for access method "gin"' in plan
-    assert "## Declared but not managed" in plan and "storage parameters on public.items" in plan
+    assert "## Declared but not managed" in plan and "tablespace on public.items" in plan
     table = found["schemasync-drift"].data
     (row,) = json.loads(table) if isinstance(table, str) else table
     assert row["in sync"] == "no" and row["changes"] == "0"

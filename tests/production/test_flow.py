@@ -215,13 +215,13 @@ def test_model_errors_are_refused_unless_the_operator_allows_them_and_the_approv
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The models add an index PostgreSQL refuses (GIN on varchar has no default operator class) and
-    storage parameters schemasync does not manage. Without SCHEMASYNC_ALLOW_MODEL_ERRORS the run applies
+    a tablespace schemasync does not manage. Without SCHEMASYNC_ALLOW_MODEL_ERRORS the run applies
     nothing, pre-approved or not; with it, the approver's plan lists both beside the rest of the change."""
     models = MODELS.replace(
         "from sqlalchemy import ForeignKey, String", "from sqlalchemy import ForeignKey, Index, String"
     ) + (
         '\nIndex("ix_customers_name_words", Customer.name, postgresql_using="gin")\n'
-        'Order.__table__.dialect_options["postgresql"]["with"] = {"fillfactor": "70"}\n'
+        'Order.__table__.dialect_options["postgresql"]["tablespace"] = "pg_default"\n'
     )
     (app.project / "partial.py").write_text(models)
     _name, future = app.start(terminal=approved_by("ci"), models="partial:Base")
@@ -240,7 +240,7 @@ def test_model_errors_are_refused_unless_the_operator_allows_them_and_the_approv
     assert "## Model errors: left out of the plan" in plan
     assert escape_markdown("index ix_customers_name_words on table public.customers") in plan
     assert 'no default operator class for access method "gin"' in plan
-    assert "## Declared but not managed" in plan and "storage parameters on public.orders" in plan
+    assert "## Declared but not managed" in plan and "tablespace on public.orders" in plan
     assert '"public"."orders"' in plan  # the rest of the change is planned
     answer(run.id, Approval(approve=False, approver="bob", comment="fix the index first"))
     assert future.result(timeout=90).result().outcome is Outcome.REJECTED

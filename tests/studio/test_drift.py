@@ -80,13 +80,13 @@ def test_edited_models_are_read_again_on_the_next_page(pg: TestDB, project: Path
 
 def test_model_errors_and_unmanaged_declared_are_listed_never_in_sync(pg: TestDB, project: Path) -> None:
     """A database matching every object the models could compare, but the models also declare an index
-    PostgreSQL refuses (GIN on text has no default operator class) and storage parameters schemasync does
+    PostgreSQL refuses (GIN on text has no default operator class) and a tablespace schemasync does
     not manage: the drift page lists both and neither page says "in sync"."""
     pg.execute("CREATE TABLE docs (id serial PRIMARY KEY, body text)")
     models = write_models(
         project,
         'docs = Table("docs", metadata, Column("id", Integer, primary_key=True), Column("body", Text), '
-        'postgresql_with={"fillfactor": "70"})\n'
+        'postgresql_tablespace="pg_default")\n'
         'Index("ix_docs_body_words", docs.c.body, postgresql_using="gin")\n',
     )
     studio = make_studio(pg.url, project, models=models)
@@ -94,6 +94,6 @@ def test_model_errors_and_unmanaged_declared_are_listed_never_in_sync(pg: TestDB
     assert "The database matches the models." not in text and "not in sync" in text
     assert "<h2>Model errors</h2>" in text and "index ix_docs_body_words on table public.docs" in text
     assert 'no default operator class for access method "gin"' in text
-    assert "<h2>Declared but not managed</h2>" in text and "storage parameters on public.docs" in text
+    assert "<h2>Declared but not managed</h2>" in text and "tablespace on public.docs" in text
     overview = html.unescape(studio.get("/").text)
     assert "out of sync" in overview and "2 declared objects not compared" in overview
