@@ -81,7 +81,8 @@ def test_without_a_prefect_server_only_a_pre_approved_run_is_possible(app: App, 
     assert "No Prefect API is configured" in waiting.stderr and "--approve" in waiting.stderr
     assert "Traceback" not in waiting.stderr
 
-    done = schemasync(app, "production", "--approve", "--allow-local-backup", env=env)
+    # Prefect's temporary server starts inside the process: minutes on a loaded machine
+    done = schemasync(app, "production", "--approve", "--allow-local-backup", env=env, timeout=420)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Deployed 1.1.0 to postgres@127.0.0.1" in done.stdout
     assert "To roll back: schemasync restore" in done.stdout

@@ -70,7 +70,9 @@ def test_a_megabyte_of_hostile_text_is_scrubbed_in_linear_time(shape: str) -> No
     started = time.perf_counter()
     clean = secrets.scrub(text)
     elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"{shape}: {elapsed:.2f} s"
+    # Linear scrubbing takes well under a second here; a quadratic (backtracking) one takes hours on a megabyte.
+    # The bound only separates those two, generously, so that a loaded machine never fails it.
+    assert elapsed < 15.0, f"{shape}: {elapsed:.2f} s"
     for secret in ("Tail5ecret", "C0nninfoSecret", REGISTERED):
         assert secret not in clean, shape
     assert clean.endswith(" postgresql://app:***@db/shop password=*** ***")
