@@ -678,7 +678,7 @@ def build_app(target: Target, pin: gate.Pin | None = None) -> build.CommandRun |
     return build.build(_pinned_settings(target, pin)[0])
 
 
-def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.Verification:
+def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.DeployVerification:
     """The checks as approved, on the approved database."""
     settings, database = _pinned_settings(target, pin)
     assert settings.app_version is not None
