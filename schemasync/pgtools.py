@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +144,6 @@ def search_dirs(settings: Settings | None = None) -> list[str]:
 
 def _embedded_bin_dir() -> str | None:
     """The embedded server's bin directory, found without importing pgserver (a quarter second here)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -151,8 +151,6 @@ def _embedded_bin_dir() -> str | None:
         candidate = Path(location) / "pginstall" / "bin"  # where pgserver._commands.POSTGRES_BIN_PATH points
         if candidate.is_dir():
             return str(candidate)
-    import warnings
-
     with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR on some machines
         warnings.simplefilter("ignore")
         return embedded.bin_dir()
