@@ -31,6 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 from schemasync import secrets
 from schemasync.config import Settings
 from schemasync.db import Database, embedded
@@ -281,7 +283,6 @@ def client_env(
     env.setdefault("PGCONNECT_TIMEOUT", str(max(2, round(settings.connect_timeout))))
     if options:
         env["PGOPTIONS"] = f"{parts['options']} {options}" if parts.get("options") else options
-    from psycopg.conninfo import make_conninfo
 
     # pg_restore needs --dbname; it holds the name and keywords with no variable, never a secret.
     args = ["--dbname=" + make_conninfo(**extra, dbname=db.name)]
