@@ -58,7 +58,9 @@ class BuildFailed(SchemasyncError):
 class VerificationFailed(SchemasyncError):
     """At least one verification check failed (after the schema change was committed)."""
 
-    def __init__(self, message: str, hint: str | None = None, *, verification: Verification | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, verification: DeployVerification | None = None
+    ) -> None:
         super().__init__(message, hint)
         self.verification = verification
 
@@ -96,7 +98,9 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
-class Verification:
+class DeployVerification:
+    """Post-deploy checks (and the optional verify command) run after a schema change was committed."""
+
     checks: tuple[Check, ...]
     command: CommandRun | None = None
 
@@ -211,7 +215,7 @@ def check_health(url: str, expected: int, *, wait: float) -> Check:
         pause = min(pause * 2, 5.0)
 
 
-def verify(conn: psycopg.Connection, settings: Settings, *, app_version: str) -> Verification:
+def verify(conn: psycopg.Connection, settings: Settings, *, app_version: str) -> DeployVerification:
     """Every check, run and reported; VerificationFailed (carrying the result) naming each failed one."""
     prepared = engine.prepare(conn, settings, measure=False)
     in_sync = prepared.in_sync
@@ -244,7 +248,7 @@ def verify(conn: psycopg.Connection, settings: Settings, *, app_version: str) ->
     if settings.health_check_url:
         wait = min(HEALTH_WAIT, settings.command_timeout) if settings.command_timeout > 0 else HEALTH_WAIT
         checks.append(check_health(settings.health_check_url, settings.health_check_status, wait=wait))
-    result = Verification(tuple(checks), command)
+    result = DeployVerification(tuple(checks), command)
     for check in result.checks:
         log.log(logging.INFO if check.ok else logging.WARNING, "Verify %s: %s", check.name, check.detail)
     if not result.ok:

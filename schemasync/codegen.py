@@ -24,13 +24,17 @@ import ast
 import logging
 import re
 import warnings
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from schemasync import db
 from schemasync.bookkeeping import OWN_TABLES
 from schemasync.diff.names import SERIAL_TYPES
+from schemasync.diff.views import creation_order
 from schemasync.errors import ConfigError
 from schemasync.migrations.ops import _plain_column, strip_parens
+from schemasync.plan.indexes import index_sql
+from schemasync.plan.views import view_sql
 from schemasync.schema.inspect import inspect
 from schemasync.schema.model import Index, Schema, UniqueConstraint
 
@@ -109,10 +113,6 @@ def views_source(schema: Schema) -> str:
     would need the SELECT rebuilt as SQLAlchemy expressions). Each text is a Python literal (`repr`), with
     `%` doubled for DDL's own formatting, so no view body can break out of it. Dependencies first.
     """
-    from schemasync.diff.views import creation_order
-    from schemasync.plan.indexes import index_sql
-    from schemasync.plan.views import view_sql
-
     if not schema.views:
         return ""
     lines = [
@@ -136,8 +136,6 @@ def _no_tables(target: db.Database, schemas: tuple[str, ...]) -> ConfigError:
 
 
 def header(target: db.Database, settings: Settings) -> str:
-    from importlib.metadata import version
-
     return HEADER.format(where=target.display, version=version("sqlacodegen"))
 
 

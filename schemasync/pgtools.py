@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
 
 from schemasync import secrets
 from schemasync.config import Settings
@@ -142,8 +146,6 @@ def search_dirs(settings: Settings | None = None) -> list[str]:
 
 def _embedded_bin_dir() -> str | None:
     """The embedded server's bin directory, found without importing pgserver (a quarter second here)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -151,8 +153,6 @@ def _embedded_bin_dir() -> str | None:
         candidate = Path(location) / "pginstall" / "bin"  # where pgserver._commands.POSTGRES_BIN_PATH points
         if candidate.is_dir():
             return str(candidate)
-    import warnings
-
     with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR on some machines
         warnings.simplefilter("ignore")
         return embedded.bin_dir()
@@ -283,7 +283,6 @@ def client_env(
     env.setdefault("PGCONNECT_TIMEOUT", str(max(2, round(settings.connect_timeout))))
     if options:
         env["PGOPTIONS"] = f"{parts['options']} {options}" if parts.get("options") else options
-    from psycopg.conninfo import make_conninfo
 
     # pg_restore needs --dbname; it holds the name and keywords with no variable, never a secret.
     args = ["--dbname=" + make_conninfo(**extra, dbname=db.name)]

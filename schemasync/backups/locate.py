@@ -16,7 +16,7 @@ from pathlib import Path
 from schemasync import db
 from schemasync.backups.format import DUMP_SUFFIX, MANIFEST_SUFFIX, backup_root, parse_name, safe_part
 from schemasync.backups.s3 import S3Store, parse_s3_uri
-from schemasync.backups.store import LocalStore, Store, StoredBackup, StoreError, Verification, newest_first
+from schemasync.backups.store import BackupCheck, LocalStore, Store, StoredBackup, StoreError, newest_first
 from schemasync.config import Settings
 from schemasync.db import embedded
 from schemasync.errors import SchemasyncError
@@ -86,7 +86,7 @@ def holder(settings: Settings, item: StoredBackup) -> Store:
     return S3Store(settings, bucket=parse_s3_uri(item.location)[0])
 
 
-def verify(settings: Settings, item: StoredBackup) -> Verification:
+def verify(settings: Settings, item: StoredBackup) -> BackupCheck:
     """Re-hash one copy of a backup against its manifest, where it is stored."""
     return holder(settings, item).verify(item)
 

@@ -48,7 +48,7 @@ from schemasync.backups.format import (
     plain_name,
     safe_part,
 )
-from schemasync.backups.store import Corrupt, StoredBackup, StoreError, Verification, check_digest, newest_first
+from schemasync.backups.store import BackupCheck, Corrupt, StoredBackup, StoreError, check_digest, newest_first
 from schemasync.config import Settings
 from schemasync.errors import SchemasyncError
 from schemasync.privatefiles import open_private, temporary_name, write_private
@@ -627,9 +627,9 @@ class S3Store:
             raise self.explain(exc, f"listing {self.describe()}") from None
         return newest_first(items)
 
-    def verify(self, item: StoredBackup) -> Verification:
+    def verify(self, item: StoredBackup) -> BackupCheck:
         if item.manifest is None or item.key is None:
-            return Verification(item, False, item.problem or "no manifest to check against")
+            return BackupCheck(item, False, item.problem or "no manifest to check against")
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=item.key, ChecksumMode="ENABLED")
             sha, size = self._stream_hash(item.key)
@@ -640,12 +640,12 @@ class S3Store:
         except Corrupt as exc:
             problem = exc.message
         if problem:
-            return Verification(item, False, problem)
+            return BackupCheck(item, False, problem)
         wanted = self._encryption_args().get("ServerSideEncryption")
         encryption = head.get("ServerSideEncryption")
         if wanted and encryption != wanted:
-            return Verification(item, False, f"stored with encryption {encryption!r}, not {wanted!r}")
-        return Verification(
+            return BackupCheck(item, False, f"stored with encryption {encryption!r}, not {wanted!r}")
+        return BackupCheck(
             item, True, f"SHA-256 and size match the manifest ({human_size(size)}, encryption {encryption or 'none'})"
         )
 

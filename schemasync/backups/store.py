@@ -99,7 +99,9 @@ class StoredBackup:
 
 
 @dataclass(frozen=True, slots=True)
-class Verification:
+class BackupCheck:
+    """Outcome of checking one stored backup's SHA-256 and size against its manifest (not a deploy check)."""
+
     backup: StoredBackup
     ok: bool
     detail: str
@@ -110,7 +112,7 @@ class Store(Protocol):
 
     def describe(self) -> str: ...
     def list(self) -> list[StoredBackup]: ...
-    def verify(self, item: StoredBackup) -> Verification: ...
+    def verify(self, item: StoredBackup) -> BackupCheck: ...
     def fetch(self, item: StoredBackup, dest_dir: Path) -> Path: ...
     def delete(self, item: StoredBackup) -> None: ...
 
@@ -191,15 +193,15 @@ class LocalStore:
         }  # a manifest whose dump is gone is listed too: it is damage worth seeing
         return newest_first([self.item(self.root / n) for n in dumps if parse_name(n)])
 
-    def verify(self, item: StoredBackup) -> Verification:
+    def verify(self, item: StoredBackup) -> BackupCheck:
         if item.manifest is None or not Path(item.location).is_file():
-            return Verification(item, False, item.problem or "no manifest to check against")
+            return BackupCheck(item, False, item.problem or "no manifest to check against")
         problem = check_digest(item, digest_file(Path(item.location)))
         if problem is None and item.manifest.file != Path(item.location).name:
             problem = f"the manifest names the file {item.manifest.file!r}, not {Path(item.location).name!r}"
         if problem:
-            return Verification(item, False, problem)
-        return Verification(item, True, f"SHA-256 and size match the manifest ({human_size(item.size)})")
+            return BackupCheck(item, False, problem)
+        return BackupCheck(item, True, f"SHA-256 and size match the manifest ({human_size(item.size)})")
 
     def fetch(self, item: StoredBackup, dest_dir: Path) -> Path:
         """The local dump itself, after re-hashing it against its manifest."""

@@ -9,7 +9,7 @@ scrubbed for display.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -235,8 +235,6 @@ class Report:
     project_dir: str = ""
 
     def step(self, step: str, ok: bool, detail: str) -> Report:
-        from dataclasses import replace
-
         return replace(self, steps=(*self.steps, StepNote(step, ok, detail)))
 
 

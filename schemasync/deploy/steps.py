@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from schemasync import build, db, secrets
+from schemasync import build, db, engine, secrets, versioned
+from schemasync.apply import StalePlan, apply, record_only
+from schemasync.backups.format import BackupFailed, Manifest, backup_root, ensure_dir, manifest_path, stamp
+from schemasync.backups.s3 import S3Store
+from schemasync.backups.s3 import is_transient as s3_transient
+from schemasync.backups.store import Corrupt
+from schemasync.backups.take import TakenBackup, write_dump
 from schemasync.config import Loaded, Settings, load_settings
 from schemasync.deploy import gate
 from schemasync.deploy.model import (
@@ -47,13 +53,17 @@ from schemasync.deploy.model import (
     Target,
     digest,
 )
+from schemasync.diff import changes as c
 from schemasync.errors import ConfigError
 from schemasync.history import versions
 from schemasync.plan import policy
+from schemasync.plan.facts import EXACT_MAX_TABLE_BYTES
+from schemasync.plan.locks import refuse_oversized
 from schemasync.plan.policy import NoOffsiteBackup
+from schemasync.plan.sql import ident
+from schemasync.privatefiles import open_private
 
 if TYPE_CHECKING:
-    from schemasync import engine
     from schemasync.schema.model import Schema
 
 log = logging.getLogger(__name__)
@@ -148,8 +158,6 @@ def check_versions(target: Target, *, allow_downgrade: bool = False) -> Context:
     if settings.s3_bucket:
         prefix = settings.s3_prefix.strip("/")
         s3 = f"s3://{settings.s3_bucket}/{prefix + '/' if prefix else ''}"
-    from schemasync.backups.format import backup_root
-
     return Context(
         database=database.display,
         environment=settings.env,
@@ -169,8 +177,6 @@ def check_versions(target: Target, *, allow_downgrade: bool = False) -> Context:
 
 
 def _prepare(conn: psycopg.Connection, settings: Settings, *, measure: bool = True) -> engine.Prepared:
-    from schemasync import engine
-
     return engine.prepare(conn, settings, models=engine.load_models(conn, settings), measure=measure)
 
 
@@ -179,16 +185,12 @@ def plan_change(target: Target) -> PlannedChange:
 
     In versioned mode (`alembic_ini` set) the plan is the app's pending Alembic revisions instead.
     """
-    from schemasync import versioned
-
     settings, database = open_target(target)
     with _session(settings, database) as conn:
         if versioned.enabled(settings):
             return _plan_migrations(conn, settings, database)
         prepared = _prepare(conn, settings)
         if not prepared.plan.empty:
-            from schemasync.plan.locks import refuse_oversized
-
             refuse_oversized(conn, prepared.diff, prepared.current, prepared.desired)  # before any backup
         affected = affected_tables(conn, prepared) if not prepared.plan.empty else ()
     plan = prepared.plan
@@ -237,8 +239,6 @@ def check_models(planned: PlannedChange, *, allow_model_errors: bool) -> None:
 
 def _plan_migrations(conn: psycopg.Connection, settings: Settings, database: db.Database) -> PlannedChange:
     """The pending revisions, with their upgrade code for the approver; refuses residual drift up front."""
-    from schemasync import versioned
-
     state = versioned.status(conn, settings)
     prepared = _prepare(conn, settings, measure=False)
     if not state.pending and not prepared.in_sync:
@@ -285,9 +285,6 @@ def _upgrade_code(path: str) -> str:
 
 def affected_tables(conn: psycopg.Connection, prepared: engine.Prepared) -> tuple[AffectedTable, ...]:
     """Row counts of the existing tables the plan changes (exact up to 64 MB, the planner's estimate above)."""
-    from schemasync.plan.facts import EXACT_MAX_TABLE_BYTES
-    from schemasync.plan.sql import ident
-
     names = sorted(_touched(prepared.diff.changes, prepared.current))
     if not names:
         return ()
@@ -312,8 +309,6 @@ def affected_tables(conn: psycopg.Connection, prepared: engine.Prepared) -> tupl
 
 
 def _touched(changes: tuple[object, ...], current: Schema) -> set[tuple[str, str]]:
-    from schemasync.diff import changes as c
-
     names: set[tuple[str, str]] = set()
     for change in changes:
         match change:
@@ -345,16 +340,12 @@ def check_plan(planned: PlannedChange, *, pre_approved: bool, allow_destructive:
 def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = False) -> BackupInfo:
     """A verified local dump (checking the S3 bucket first, when there is one); refused with no bucket
     unless a local-only backup is allowed."""
-    from schemasync.backups.take import TakenBackup, write_dump
-
     settings, database = open_target(target)
     policy.refuse_local_only_backup(
         database.display, bucket=bool(settings.s3_bucket), allow_local_only=allow_local_only
     )
     store = None
     if settings.s3_bucket:
-        from schemasync.backups.s3 import S3Store
-
         store = S3Store(settings)
         store.preflight()  # a missing or forbidden bucket fails now, not after the dump
     path, manifest, _ = write_dump(
@@ -365,10 +356,6 @@ def take_backup(target: Target, *, schema_hash: str, allow_local_only: bool = Fa
 
 def upload_backup(target: Target, backup: BackupInfo) -> BackupInfo:
     """Upload the dump and its manifest, verified against the manifest's SHA-256; the S3 copy is what counts."""
-    from schemasync.backups.format import Manifest, manifest_path
-    from schemasync.backups.s3 import S3Store
-    from schemasync.backups.take import TakenBackup
-
     settings = settings_for(target)
     path = Path(backup.path)
     manifest = Manifest.loads(manifest_path(path).read_bytes())
@@ -376,10 +363,7 @@ def upload_backup(target: Target, backup: BackupInfo) -> BackupInfo:
     return _info(TakenBackup(manifest, path, remote))
 
 
-def _info(taken: object) -> BackupInfo:
-    from schemasync.backups.take import TakenBackup
-
-    assert isinstance(taken, TakenBackup)
+def _info(taken: TakenBackup) -> BackupInfo:
     return BackupInfo(
         id=taken.id,
         path=str(taken.path),
@@ -487,8 +471,6 @@ def apply_change(
     way the approver did not see what would run. The executor checks the hash once more under the
     advisory lock.
     """
-    from schemasync.apply import StalePlan, apply
-
     settings, database = open_target(target)
     app_version = settings.app_version
     assert app_version is not None
@@ -567,8 +549,6 @@ def _apply_migrations(
     """Versioned mode: `alembic upgrade head` under the slot and the advisory lock, refused if the pin or the
     database's revision moved since the approver saw it; residual drift is recorded in the row and fails
     verification."""
-    from schemasync import engine, versioned
-
     assert approved.migrations is not None
     with (slot or _no_slot)(database), _session(settings, database) as conn:
         check_pin(conn)
@@ -590,9 +570,6 @@ def _no_slot(_database: db.Database):  # type: ignore[no-untyped-def]
 
 def record_in_sync(target: Target, *, run_id: str, slot: Slot | None = None) -> int:
     """Record the app's version for a database whose schema already matches the models."""
-    from schemasync import versioned
-    from schemasync.apply import record_only
-
     settings, database = open_target(target)
     app_version = settings.app_version
     assert app_version is not None
@@ -612,8 +589,6 @@ def record_in_sync(target: Target, *, run_id: str, slot: Slot | None = None) -> 
             return result.version_id
         prepared = _prepare(conn, settings, measure=False)
         if not prepared.in_sync:
-            from schemasync.apply import StalePlan
-
             raise StalePlan(
                 f"The schema of {database.display} changed while the version was being recorded; nothing was recorded.",
                 "Start a new production run.",
@@ -678,7 +653,7 @@ def build_app(target: Target, pin: gate.Pin | None = None) -> build.CommandRun |
     return build.build(_pinned_settings(target, pin)[0])
 
 
-def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.Verification:
+def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.DeployVerification:
     """The checks as approved, on the approved database."""
     settings, database = _pinned_settings(target, pin)
     assert settings.app_version is not None
@@ -691,9 +666,6 @@ def verify_deployment(target: Target, pin: gate.Pin | None = None) -> build.Veri
 
 def write_summary(backup_dir: str, markdown: str, *, now: datetime | None = None) -> Path:
     """Write the summary as `deploy-<UTC timestamp>.md` in the backup directory (never overwriting one)."""
-    from schemasync.backups.format import ensure_dir, stamp
-    from schemasync.privatefiles import open_private
-
     root = Path(backup_dir)
     ensure_dir(root)
     base = f"{SUMMARY_PREFIX}{stamp(now or datetime.now(UTC))}"
@@ -720,10 +692,6 @@ def is_transient(exc: BaseException) -> bool:
     is never transient. The cause chain is searched, because steps translate driver errors into
     SchemasyncErrors raised `from` the original.
     """
-    from schemasync.backups.format import BackupFailed
-    from schemasync.backups.s3 import is_transient as s3_transient
-    from schemasync.backups.store import Corrupt
-
     if isinstance(exc, Corrupt):  # the local dump no longer matches its manifest: retrying cannot help
         return False
     seen: set[int] = set()

@@ -8,6 +8,7 @@ belongs to a serial column.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
@@ -122,8 +123,6 @@ _MAX_NAME = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer names
 
 def _fitted(text: str, whole: str, budget: int) -> str:
     """`text` cut to `budget` bytes with a hash of `whole` so two long names never meet."""
-    import hashlib
-
     if len(text.encode()) <= budget:
         return text
     digest = hashlib.md5(whole.encode(), usedforsecurity=False).hexdigest()[:8]

@@ -21,6 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
+from packaging.version import InvalidVersion, Version
+from psycopg import sql
+from psycopg.rows import dict_row
+
 from schemasync.diff import analyse
 from schemasync.diff import changes as c
 from schemasync.diff.changes import change_to_dict
@@ -90,8 +94,6 @@ def resolve(
 
 
 def _recorded(conn: psycopg.Connection, text: str, ref: str) -> Side:
-    from psycopg import sql
-
     have_table = snapshots.table_columns(conn) is not None
     if text == LATEST:
         found = snapshots.listing(conn, limit=1)
@@ -159,9 +161,6 @@ def _nothing_recorded() -> ConfigError:
 
 
 def _version_row(conn: psycopg.Connection, where: str, value: object) -> Any:
-    from psycopg import sql
-    from psycopg.rows import dict_row
-
     if versions.table_columns(conn) is None:
         return None
     with conn.cursor(row_factory=dict_row) as cur:
@@ -174,8 +173,6 @@ def _version_row(conn: psycopg.Connection, where: str, value: object) -> Any:
 
 def _version_by_string(conn: psycopg.Connection, value: str) -> Any:
     """The newest row recording `value`, written exactly or as an equal PEP 440 version (1.0 == 1.0.0)."""
-    from packaging.version import InvalidVersion, Version
-
     exact = _version_row(conn, "schema_version = %s", value)
     if exact is not None:
         return exact
@@ -193,8 +190,6 @@ def _version_by_string(conn: psycopg.Connection, value: str) -> Any:
 
 
 def _snapshot_of(conn: psycopg.Connection, row: Any) -> snapshots.SnapshotInfo | None:
-    from psycopg import sql
-
     found = snapshots.find(conn, sql.SQL("version_id = %s"), (row.id,))
     return found[0] if found else None
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg.rows import tuple_row
 
+from schemasync.schema.ddl import code_start
 from schemasync.schema.model import Extension
 
 # Every extension in the database, each with the extensions it requires and the names of its types,
@@ -67,8 +68,6 @@ def declared(texts: Iterable[str]) -> dict[str, str | None]:
 def parse_create(text: str) -> tuple[str, str | None] | None:
     """(name, version or None) of a `CREATE EXTENSION [IF NOT EXISTS] name [WITH] [SCHEMA s] [VERSION v]
     [CASCADE]` statement; None for any other statement. Names and versions as the catalog stores them."""
-    from schemasync.schema.ddl import code_start
-
     tokens = _tokens(text[code_start(text) :])
     words = [t.upper() for t in tokens]
     if words[:2] != ["CREATE", "EXTENSION"]:

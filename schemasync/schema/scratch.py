@@ -15,6 +15,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import tuple_row
 
 from schemasync.errors import ConfigError
+from schemasync.schema import extensions
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line
 from schemasync.schema.model import ModelError, Schema, Table
@@ -97,8 +98,6 @@ def _inspect_models(
     Extensions are database-wide, so the inspector's list is the whole materialising database's; the
     models' own are picked by name (`schema/extensions.py`), before the transaction is rolled back.
     """
-    from schemasync.schema import extensions
-
     inspected = inspect(conn, schemas=list(scratch.values()))
     return replace(inspected, extensions=extensions.of_models(conn, [text for _, text in rendered], usable))
 

@@ -23,7 +23,7 @@ from prefect.logging import get_run_logger
 from prefect.states import State
 
 from schemasync import secrets
-from schemasync.build import BuildFailed, CommandRun, Verification, VerificationFailed
+from schemasync.build import BuildFailed, CommandRun, DeployVerification, VerificationFailed
 from schemasync.deploy import steps
 from schemasync.deploy.gate import Pin
 from schemasync.deploy.model import (
@@ -222,7 +222,7 @@ def build_app(target: Target, pin: Pin | None = None) -> CommandRun | None:
 
 
 @task(name="verify", **_RETRYING)
-def verify(target: Target, pin: Pin | None = None) -> Verification:
+def verify(target: Target, pin: Pin | None = None) -> DeployVerification:
     try:
         result = steps.verify_deployment(target, pin)
     except VerificationFailed as exc:
