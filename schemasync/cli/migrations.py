@@ -13,15 +13,12 @@ import typer
 
 from schemasync import db, engine
 from schemasync.cli.app import app, out, uses_settings
+from schemasync.cli.prompts import ask, confirm_model_errors, say
 from schemasync.config import Loaded
 
 log = logging.getLogger(__name__)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-
-
-def _print(text: str, style: str | None = None) -> None:
-    out.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command(rich_help_panel="Code")
@@ -69,14 +66,14 @@ def generate(
         )
         return
     if written is None:
-        _print(f"Nothing to generate: {target.display} already matches the models.", "green")
+        say(f"Nothing to generate: {target.display} already matches the models.", "green")
         return
-    _print(f"Wrote revision {written.revision} (follows {written.down_revision or 'base'}): {written.path}", "green")
+    say(f"Wrote revision {written.revision} (follows {written.down_revision or 'base'}): {written.path}", "green")
     for line in written.summary:
-        _print(f"  {line}")
+        say(f"  {line}")
     if written.irreversible:
-        _print("The downgrade cannot bring back: " + "; ".join(written.irreversible), "yellow")
-    _print("Review it, then apply it with: schemasync sync (or alembic upgrade head).")
+        say("The downgrade cannot bring back: " + "; ".join(written.irreversible), "yellow")
+    say("Review it, then apply it with: schemasync sync (or alembic upgrade head).")
 
 
 def run_versioned_sync(
@@ -90,7 +87,6 @@ def run_versioned_sync(
 
     from schemasync import versioned
     from schemasync.cli.info import app_version_of
-    from schemasync.cli.schema import _ask, confirm_model_errors
     from schemasync.errors import ExitCode
     from schemasync.history import versions
     from schemasync.ops import sync as ops
@@ -109,25 +105,25 @@ def run_versioned_sync(
 
         def show_held() -> None:
             for error in held:
-                _print(f"Model error (the database's copy kept as it is): {error.describe()}", "red")
+                say(f"Model error (the database's copy kept as it is): {error.describe()}", "red")
 
         confirm_model_errors(
             held, interactive=not yes and sys.stdin.isatty(), allowed=allow_model_errors, show=show_held
         )
         state = versioned.status(conn, settings)
         at = ", ".join(state.current) or "base"
-        _print(
+        say(
             f"Database {target.display} ({settings.env}): version {db_version or 'none recorded'}, Alembic revision "
             f"{at}; app version {app_version}, head {', '.join(state.heads) or 'none'}."
         )
         backup_uri: str | None = None
         if state.pending:
-            _print(f"{len(state.pending)} revision(s) to apply:", "bold")
+            say(f"{len(state.pending)} revision(s) to apply:", "bold")
             for revision in state.pending:
-                _print(f"  {revision.describe()}  ({revision.path})")
+                say(f"  {revision.describe()}  ({revision.path})")
             policy.refuse_unconfirmed(yes=yes, terminal=sys.stdin.isatty(), what="no migration was run")
-            if not yes and not _ask("Run these migrations? (y/N) "):
-                _print("Not applied: nothing was changed.")
+            if not yes and not ask("Run these migrations? (y/N) "):
+                say("Not applied: nothing was changed.")
                 raise SystemExit(int(ExitCode.REFUSED))
             # migrations are opaque (any of them may delete data), so every run that has some backs up first
             if policy.backup_required(settings.backup_before_sync, deletes_data=True, no_backup=no_backup):
@@ -138,7 +134,7 @@ def run_versioned_sync(
                 if not upload:
                     log.warning("No S3 bucket is configured: the backup is kept on this machine only (%s).", taken.path)
                 backup_uri = taken.location
-                _print(f"Backup {taken.id} stored at {taken.location}; undo with: {taken.restore_command}")
+                say(f"Backup {taken.id} stored at {taken.location}; undo with: {taken.restore_command}")
         record = (
             None
             if not state.pending and db_version == app_version
@@ -149,18 +145,18 @@ def run_versioned_sync(
         )  # fmt: skip
         result = versioned.upgrade(conn, target, settings, record=record, expect=state, models=models)
     if result.applied:
-        _print(
+        say(
             f"Applied {len(result.applied)} revision(s) in {result.duration_ms} ms; the database is at {result.revision}"
             + (f"; version {app_version} recorded." if result.version_id else "."),
             "green",
         )
     elif result.version_id:
-        _print(f"No migration to apply; recorded version {app_version} (Alembic head {result.revision}).", "green")
+        say(f"No migration to apply; recorded version {app_version} (Alembic head {result.revision}).", "green")
     else:
-        _print("Nothing to do: no migration pending and the database is at the app's version.", "green")
+        say("Nothing to do: no migration pending and the database is at the app's version.", "green")
     if not result.clean:
-        _print("Residual drift: the database still differs from the models after the migrations:", "yellow")
+        say("Residual drift: the database still differs from the models after the migrations:", "yellow")
         for line in result.residual:
-            _print(f"  {line}", "yellow")
-        _print("Write the missing revision with: schemasync generate -m '...'")
+            say(f"  {line}", "yellow")
+        say("Write the missing revision with: schemasync generate -m '...'")
         raise SystemExit(int(ExitCode.DRIFT))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,12 +21,13 @@ import typer
 from schemasync import db, engine
 from schemasync.cli.app import app, err, out, uses_settings
 from schemasync.cli.info import app_version_of
+from schemasync.cli.migrations import run_versioned_sync
+from schemasync.cli.prompts import ask, confirm_model_errors, say
 from schemasync.config import Loaded, Settings
 from schemasync.errors import ConfigError, ExitCode
 from schemasync.schema.model import RenameHints, Schema
 
 if TYPE_CHECKING:
-    from schemasync.diff.held import HeldError
     from schemasync.plan.hazards import Hazard
 
 log = logging.getLogger(__name__)
@@ -143,16 +144,11 @@ def connected(loaded: Loaded, settings: Settings) -> Iterator[tuple[db.Database,
         yield target, conn
 
 
-def _print(text: str, style: str | None = None) -> None:
-    """User data (names, SQL, labels) is never Rich markup."""
-    out.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
-
-
 def show_summary(prepared: engine.Prepared) -> None:
     for line in prepared.plan.summary:
-        _print(line)
+        say(line)
     for suggestion in prepared.diff.suggestions:
-        _print(
+        say(
             f"Possible rename (not applied): {suggestion.describe()}. Declare it with "
             'info={"renamed_from": ...} in the models or --rename to keep the data.',
             "yellow",
@@ -163,16 +159,16 @@ def show_summary(prepared: engine.Prepared) -> None:
         for r in reported:
             kinds[r.kind] = kinds.get(r.kind, 0) + 1
         listed = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in sorted(kinds.items()))
-        _print(f"Not managed by schemasync, left as they are: {listed}.", "dim")
+        say(f"Not managed by schemasync, left as they are: {listed}.", "dim")
     show_left_out(prepared)
 
 
 def show_left_out(prepared: engine.Prepared) -> None:
     """What the models declare that the comparison could not cover: one red line each, never folded."""
     for held in prepared.model_errors:
-        _print(f"Model error (left out of the plan, the database's copy kept as it is): {held.describe()}", "red")
+        say(f"Model error (left out of the plan, the database's copy kept as it is): {held.describe()}", "red")
     for unmanaged in prepared.unmanaged_declared:
-        _print(f"Unmanaged-declared (schemasync neither creates nor compares it): {unmanaged.describe()}", "red")
+        say(f"Unmanaged-declared (schemasync neither creates nor compares it): {unmanaged.describe()}", "red")
 
 
 def _hazard_style(hazard: Hazard) -> str:
@@ -185,9 +181,9 @@ def show_hazards(prepared: engine.Prepared) -> None:
     hazards = prepared.plan.hazards
     if not hazards:
         return
-    _print("Hazards:")
+    say("Hazards:")
     for h in hazards:
-        _print(f"  {h.kind.name:<15} {h.fact}", _hazard_style(h))
+        say(f"  {h.kind.name:<15} {h.fact}", _hazard_style(h))
 
 
 def show_plan(prepared: engine.Prepared) -> None:
@@ -200,15 +196,15 @@ def show_plan(prepared: engine.Prepared) -> None:
     ):
         if not part:
             continue
-        _print(title, "bold")
+        say(title, "bold")
         for statement in part:
             n += 1
             lines = statement.sql.splitlines()
-            _print(f"  {n:>3}  {lines[0]}")
+            say(f"  {n:>3}  {lines[0]}")
             for line in lines[1:]:
-                _print(f"       {line}")
+                say(f"       {line}")
             for h in statement.hazards:
-                _print(f"       ! {h.kind.name}: {h.fact}", _hazard_style(h))
+                say(f"       ! {h.kind.name}: {h.fact}", _hazard_style(h))
 
 
 def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
@@ -258,20 +254,20 @@ def diff_command(
         out.print_json(json.dumps(diff_json(prepared, target), default=str))
         return
     if sql_output:
-        _print(prepared.plan.sql() if not prepared.plan.empty else "-- The database matches the models.")
+        say(prepared.plan.sql() if not prepared.plan.empty else "-- The database matches the models.")
         return
     if prepared.matches:
-        _print(f"The database matches the models ({target.display}).", "green")
+        say(f"The database matches the models ({target.display}).", "green")
         show_summary(prepared)
         return
     if prepared.in_sync:
-        _print(f"Nothing to apply to {target.display}, but not everything the models declare was compared:", "yellow")
+        say(f"Nothing to apply to {target.display}, but not everything the models declare was compared:", "yellow")
         show_summary(prepared)
         return
     show_summary(prepared)
     show_hazards(prepared)
     count = len(prepared.plan.statements)
-    _print(f"{count} statement{'s' if count != 1 else ''} to run. Apply with: schemasync sync", "bold")
+    say(f"{count} statement{'s' if count != 1 else ''} to run. Apply with: schemasync sync", "bold")
 
 
 @app.command(rich_help_panel="Look")
@@ -288,46 +284,21 @@ def check(loaded: Loaded, json_output: JsonOpt = False, prune: PruneOpt = False)
     if json_output:
         out.print_json(json.dumps(diff_json(prepared, target), default=str))
     elif prepared.matches:
-        _print(f"In sync: the database matches the models ({target.display}).", "green")
+        say(f"In sync: the database matches the models ({target.display}).", "green")
         for u in prepared.diff.unmanaged:
-            _print(f"Left alone (not in the models): {u.describe()}", "dim")
+            say(f"Left alone (not in the models): {u.describe()}", "dim")
     elif prepared.in_sync:
-        _print(f"Not in sync: the models declare objects schemasync could not compare with {target.display}.", "yellow")
+        say(f"Not in sync: the models declare objects schemasync could not compare with {target.display}.", "yellow")
         show_summary(prepared)
     else:
-        _print(f"Out of sync: {target.display} differs from the models.", "yellow")
+        say(f"Out of sync: {target.display} differs from the models.", "yellow")
         show_summary(prepared)
-        _print("Run schemasync diff for the plan, schemasync sync to apply it.")
+        say("Run schemasync diff for the plan, schemasync sync to apply it.")
     if not prepared.matches:
         raise SystemExit(int(ExitCode.DRIFT))
 
 
 # -- sync and push ------------------------------------------------------------------------------
-
-
-def _ask(question: str) -> bool:
-    try:
-        answer = out.input(question)
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
-
-
-def confirm_model_errors(
-    model_errors: Sequence[HeldError], *, interactive: bool, allowed: bool, show: Callable[[], None]
-) -> None:
-    """Shown (`show`), then asked on a terminal; elsewhere the policy refuses (SS102) unless allowed."""
-    from schemasync.ops import sync as ops
-
-    if model_errors and not allowed:
-        show()
-    if not ops.model_errors_need_asking(model_errors, allowed=allowed, can_ask=interactive):
-        return
-    count = len(model_errors)
-    objects = f"{count} declared object{'s' if count != 1 else ''}"
-    if not _ask(f"The models have {objects} that cannot be created (above). Go on with the rest? (y/N) "):
-        _print("Not applied: nothing was changed.")
-        raise SystemExit(int(ExitCode.REFUSED))
 
 
 def run_sync(
@@ -363,7 +334,7 @@ def run_sync(
         if interactive and prepared.diff.suggestions:
             accepted = RenameHints()
             for suggestion in prepared.diff.suggestions:
-                if _ask(f"Is {suggestion.describe()} a rename? Renaming keeps the data. (y/N) "):
+                if ask(f"Is {suggestion.describe()} a rename? Renaming keeps the data. (y/N) "):
                     accepted = accepted.merged(suggestion.hints)
             prepared = ops.with_renames(conn, settings, models, prepared, hints=hints, accepted=accepted)
         where = f"{target.display} ({settings.env})"
@@ -373,15 +344,15 @@ def run_sync(
             allowed=allow_model_errors,
             show=lambda: show_left_out(prepared),
         )
-        _print(f"Database {where}: version {db_version or 'none recorded'}; app version {app_version}.")
+        say(f"Database {where}: version {db_version or 'none recorded'}; app version {app_version}.")
         record = ops.record_for(settings, app_version)
         if prepared.plan.empty:
             show_summary(prepared)
             if db_version == app_version:
-                _print("Nothing to do: the database matches the models and is at the app's version.", "green")
+                say("Nothing to do: the database matches the models and is at the app's version.", "green")
                 return
             ops.record_in_sync(conn, target, settings, prepared, record)
-            _print(f"The schema already matches the models; recorded version {app_version}.", "green")
+            say(f"The schema already matches the models; recorded version {app_version}.", "green")
             return
         show_summary(prepared)
         show_plan(prepared)
@@ -391,23 +362,23 @@ def run_sync(
         policy.refuse_unconfirmed(yes=yes, terminal=sys.stdin.isatty(), destructive=destructive)
         if not yes:
             if destructive:
-                _print("This plan deletes data: see DELETES_DATA above.", "bold red")
-            if not _ask("Apply schema changes to database? (y/N) "):
-                _print("Not applied: nothing was changed.")
+                say("This plan deletes data: see DELETES_DATA above.", "bold red")
+            if not ask("Apply schema changes to database? (y/N) "):
+                say("Not applied: nothing was changed.")
                 raise SystemExit(int(ExitCode.REFUSED))
         record = replace(record, backup_uri=ops.backup(target, settings, prepared, no_backup=no_backup))
         applied = ops.apply_plan(conn, target, settings, prepared, record=record, deletes_reviewed=reviewed)
     moved = f"{db_version} -> {app_version}" if db_version and db_version != app_version else app_version
-    _print(
+    say(
         f"Applied {prepared.plan.change_count} change{'s' if prepared.plan.change_count != 1 else ''} "
         f"({applied.statements} statements) in {applied.duration_ms} ms; the database matches the models; "
         f"version {moved} recorded.",
         "green",
     )
     if applied.outside:
-        _print(f"{len(applied.outside)} step{'s' if len(applied.outside) != 1 else ''} ran outside the transaction:")
+        say(f"{len(applied.outside)} step{'s' if len(applied.outside) != 1 else ''} ran outside the transaction:")
         for step in applied.outside:
-            _print(f"  {step}")
+            say(f"  {step}")
 
 
 @app.command(rich_help_panel="Change")
@@ -429,8 +400,6 @@ def sync(
 
     With alembic_ini configured (versioned mode), run the app's migrations instead, then check drift."""
     if loaded.settings.alembic_ini is not None:
-        from schemasync.cli.migrations import run_versioned_sync
-
         if prune or rename or concurrent_indexes or online:
             raise ConfigError(
                 "--prune, --rename, --concurrent-indexes and --online shape a planned sync; with alembic_ini set, sync runs "
