@@ -262,7 +262,9 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         server_version=server_version,
         views=tuple(views),
         dependencies=tuple(dependencies),
-        extensions=tuple(Extension(name, schema, version) for name, schema, version in rows.get("extensions", ())),
+        extensions=tuple(
+            Extension(name, schema, version, in_use) for name, schema, version, in_use in rows.get("extensions", ())
+        ),
         domains=tuple(_domain(row) for row in rows.get("domains", ())),
         composites=tuple(
             CompositeType(schema, name, tuple(Attribute(*a) for a in attributes))

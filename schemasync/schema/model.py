@@ -265,6 +265,9 @@ class Extension:
     name: str
     schema: str
     version: str | None = None
+    # live side: objects outside any extension use its members (an index on its operator class), so
+    # PostgreSQL would refuse DROP EXTENSION; a fact, not schema, so never compared
+    in_use: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> str:
