@@ -25,7 +25,5 @@ def compare_extensions(current: Schema, desired: Schema, options: CompareOptions
         wanted = {x.name for x in desired.extensions}
         # one that objects in the database still use (a hand-made index on its operator class, a model
         # error's live copy) is left alone: DROP EXTENSION would fail and roll the whole plan back
-        out.extend(
-            DropExtension(x.name, x.schema) for x in current.extensions if x.name not in wanted and not x.in_use
-        )
+        out.extend(DropExtension(x.name, x.schema) for x in current.extensions if x.name not in wanted and not x.in_use)
     return out
