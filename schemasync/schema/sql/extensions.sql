@@ -9,6 +9,11 @@ SELECT x.extname, n.nspname, x.extversion,
          JOIN pg_catalog.pg_depend d ON d.refclassid = m.classid AND d.refobjid = m.objid
          WHERE m.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.refobjid = x.oid
            AND m.deptype = 'e' AND d.deptype IN ('n', 'a')
+           -- the user's objects: relations (an index, a column's table), views' rules, functions, constraints,
+           -- defaults and types; not the catalog rows an operator family's members are (pg_amop, pg_amproc)
+           AND d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_rewrite'::pg_catalog.regclass,
+                             'pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_constraint'::pg_catalog.regclass,
+                             'pg_catalog.pg_attrdef'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass)
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
                            WHERE o.classid = d.classid AND o.objid = d.objid AND o.deptype = 'e')
        ) AS in_use
