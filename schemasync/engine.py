@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from schemasync import cycles
 from schemasync.config import Settings
 from schemasync.diff import CompareOptions, Diff, analyse
 from schemasync.diff.held import HeldError, hold
@@ -100,6 +101,11 @@ def load_models(
     dev database choice is the same (`schema/recall.py`). Without `metadata`, the import happens here,
     tracked, so the next look can reuse it.
     """
+    with cycles.paused():
+        return _load_models(conn, settings, metadata, reuse=reuse)
+
+
+def _load_models(conn: psycopg.Connection, settings: Settings, metadata: MetaData | None, *, reuse: bool) -> Models:
     cache = settings.project_dir / CACHE_DIR
     dev = devdb.choose(conn, settings)
     context = dev.key_material()
@@ -172,6 +178,28 @@ def prepare(
     measure: bool = True,
 ) -> Prepared:
     """Inspect, compare, plan and (with `measure`) count the rows behind the hazards. Never writes."""
+    with cycles.paused():
+        return _prepare(
+            conn,
+            settings,
+            models=models,
+            extra_hints=extra_hints,
+            prune=prune,
+            concurrent_indexes=concurrent_indexes,
+            measure=measure,
+        )
+
+
+def _prepare(
+    conn: psycopg.Connection,
+    settings: Settings,
+    *,
+    models: Models | None,
+    extra_hints: RenameHints,
+    prune: bool | None,
+    concurrent_indexes: bool | None,
+    measure: bool,
+) -> Prepared:
     models = models or load_models(conn, settings)
     current = inspect_current(conn, settings)
     options = options_for(settings, models.hints.merged(extra_hints), prune=prune)

@@ -32,6 +32,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
+from schemasync import cycles
 from schemasync.schema.model import (
     Attribute,
     CheckConstraint,
@@ -102,6 +103,11 @@ def inspect(conn: psycopg.Connection, *, schemas: Sequence[str] | None = None) -
 
     Works in autocommit mode and inside a caller's transaction alike; leaves the session as it was.
     """
+    with cycles.paused():
+        return _inspect(conn, schemas)
+
+
+def _inspect(conn: psycopg.Connection, schemas: Sequence[str] | None) -> Schema:
     version = conn.info.server_version
     params = {"schemas": None if schemas is None else list(schemas)}
     outermost = conn.info.transaction_status == TransactionStatus.IDLE

@@ -69,6 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from schemasync import cycles
 from schemasync.privatefiles import write_private
 from schemasync.schema.declared import collapse_duplicates, declared_names
 from schemasync.schema.loading import load_models, rename_hints
@@ -115,6 +116,13 @@ def desired_keyed(
     every database instead of once per database). `dev`: where to materialise them (`schema/devdb.py`);
     None materialises in `conn`'s own scratch schemas. One thread at a time materialises a given key
     (a fleet checked in parallel shares one materialisation per dev database and server version)."""
+    with cycles.paused():
+        return _desired_keyed(conn, metadata, cache_dir=cache_dir, ddl=ddl, dev=dev)
+
+
+def _desired_keyed(
+    conn: psycopg.Connection, metadata: MetaData, *, cache_dir: Path | None, ddl: ModelDDL | None, dev: DevChoice | None
+) -> tuple[Schema, str]:
     ddl = ddl if ddl is not None else compile_models(metadata)
     key = _cache_key(conn, ddl, dev)
     cached = cache_read(cache_dir, key)
