@@ -12,7 +12,8 @@ The executor belongs to the library, so the CLI and the Prefect flows run plans 
 6. run what must follow the transaction (CREATE INDEX CONCURRENTLY, online validation, the steps of
    an online plan), each on its own under its own lock_timeout, retried `lock_retries` times after a
    lock timeout (its `undo` first); then inspect again: the database must match the models, else fail
-   loudly (the next plan resumes from what the catalog shows: plan/online.py).
+   loudly (the next plan resumes from what the catalog shows: plan/online.py); the version row's hash and
+   snapshot are then brought up to that result (`versions.settle`), so they never record the in-between schema.
 
 A statement that hits lock_timeout rolls the transaction back; with `lock_retries` the whole
 transaction is retried after a pause that doubles each time. Any other failure rolls back and says
@@ -133,6 +134,9 @@ def apply(
                     "database still differs from the models: " + "; ".join(summary_lines(remaining)) + ".",
                     "Run schemasync diff to see what is left; sync again to finish (an invalid index is rebuilt).",
                 )
+            schema_hash = remaining.source_hash
+            if version_id is not None:
+                versions.settle(conn, version_id, schema_hash)
     duration_ms = int((time.monotonic() - started) * 1000)
     outside = tuple(_first_sql_line(s) for s in (*before, *after))
     return Applied(len(plan.statements), duration_ms, version_id, schema_hash, attempts, outside)

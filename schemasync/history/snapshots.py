@@ -9,7 +9,10 @@ database and must not show up as one in the audit trail (nor count as "the datab
 Storage: `public.schema_snapshots`, one row per snapshot, the value as gzip-compressed JSON
 (`Schema.to_json`), a few kilobytes for an ordinary app and a few hundred for a thousand tables.
 The table is created on demand like `schema_versions` (`ensure_table`): created when missing,
-missing columns added to an older layout, existing rows never touched. Rows are only inserted.
+missing columns added to an older layout, existing rows never touched. Rows are only inserted, with one
+exception: an online plan's version row is written inside its transaction, before the steps that must follow
+it (a concurrent index build, a validation); once those have run, `retake` replaces that row's snapshot with
+the schema they produced, so a version's snapshot is never the in-between state.
 
 Our own bookkeeping tables (`schema_versions`, `schema_snapshots`) are left out of every snapshot:
 they are not the app's schema, and the diff ignores them anyway.
@@ -216,6 +219,19 @@ def take(
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def retake(conn: psycopg.Connection, version_id: int) -> None:
+    """Replace the snapshot stored with version row `version_id` by the database as it is now (see the module
+    docstring: an online plan's steps after its transaction)."""
+    value = without_own_tables(inspect(conn)).sorted()
+    text = value.to_json().encode()
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET schema_hash = %s, format = %s, size_bytes = %s, snapshot = %s WHERE version_id = %s"
+        ).format(QUALIFIED),
+        (value.hash(), FormatVersion, len(text), gzip.compress(text, compresslevel=6, mtime=0), version_id),
+    )
 
 
 _INFO = sql.SQL(

@@ -294,6 +294,20 @@ def record(conn: psycopg.Connection, entry: Record, *, snapshot: bool = True) ->
     return version_id
 
 
+def settle(conn: psycopg.Connection, version_id: int, schema_hash: str) -> None:
+    """Bring row `version_id` and its snapshot up to the database as it is now, after an online plan's steps.
+
+    Those steps (a concurrent index build, a validation) run after the transaction that wrote the row, so
+    the row would otherwise record the in-between schema: a hash no later look matches and a snapshot that
+    `compare` would show as a difference that never existed.
+    """
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("UPDATE {} SET schema_hash = %s WHERE id = %s").format(QUALIFIED), (schema_hash, version_id)
+        )
+        snapshots.retake(conn, version_id)
+
+
 def _stored(text: str | None) -> str | None:
     """Free text as stored in a row: secrets masked, control characters visible (`safetext.stored_note`).
 

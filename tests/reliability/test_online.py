@@ -23,8 +23,10 @@ from schemasync import db, engine
 from schemasync.apply import apply
 from schemasync.diff.names import not_null_helper, rebuild_name
 from schemasync.errors import ApplyFailed, CommittedApplyFailed
+from schemasync.history import snapshots, versions
+from schemasync.schema.inspect import inspect
 from tests.conftest import TestDB
-from tests.engine.sync_helpers import ALL, models, rediff, settings_for, sync
+from tests.engine.sync_helpers import ALL, models, prepare, rediff, settings_for, sync
 
 ROWS = 200_000
 LOCK_TIMEOUT = 0.5  # seconds: each step's own
@@ -299,3 +301,26 @@ def test_a_change_made_by_hand_while_the_online_steps_run_fails_the_apply_as_com
     assert pg.scalar("SELECT indnatts FROM pg_index WHERE indexrelid = 'ix_accounts_email'::regclass") == 2
     assert pg.scalar("SELECT count(*) FROM pg_class WHERE relname = %s", (rebuild_name("ix_accounts_email"),)) == 0
     assert rediff(pg, md, online=True) == ["AlterColumnNullability"]
+
+
+def test_the_version_row_and_its_snapshot_record_the_schema_the_online_steps_left(pg: TestDB) -> None:
+    """The row is written inside the transaction, before the concurrent build and the validations run; it
+    must end up with the hash and snapshot of the finished schema, which the next look matches, and not of
+    the in-between one (the index missing, the constraints NOT VALID)."""
+    fill(pg)
+    md = adopt_bigint(pg, wanted())
+    _prepared, applied = sync(pg, md, version="2.0.0", **online())
+    assert applied is not None and applied.outside and applied.version_id is not None
+    after = prepare(pg, md, online=True)
+    assert not after.diff.changes
+    with pg.connect() as conn:
+        row = versions.latest(conn)
+        stored = snapshots.for_versions(conn, [applied.version_id])[applied.version_id]
+        live = snapshots.without_own_tables(inspect(conn)).sorted()
+        count = conn.execute("SELECT count(*) FROM schema_snapshots WHERE version_id = %s", (applied.version_id,))
+        assert count.fetchone() == (1,)
+    assert row is not None and row.id == applied.version_id
+    assert row.schema_hash == applied.schema_hash == after.diff.source_hash
+    assert stored.hash() == live.hash()
+    accounts = next(t for t in stored.tables if t.name == "accounts")
+    assert "ix_accounts_email" in {i.name for i in accounts.indexes}
