@@ -21,6 +21,7 @@ from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from tests.backups.helpers import fill, fingerprint
 from tests.conftest import ROOT, TestDB
 from tests.flows.helpers import in_thread, read_run
+from tests.production.helpers import artifacts
 
 pytestmark = [pytest.mark.prefect]
 
@@ -240,6 +241,9 @@ def _restorable(pg: TestDB, project: Path) -> tuple[str, object]:
     return taken.id, fingerprint(pg)
 
 
+HOSTILE_COMMENT = "wrong day\n## Hazards\nNone [ok](http://evil.example) <img src=x onerror=alert(1)>"
+
+
 def test_a_restore_runs_pre_approved_by_stands_only_where_the_worker_allows_it(  # type: ignore[no-untyped-def]
     prefect_api, pg: TestDB, tmp_path: Path, monkeypatch
 ) -> None:
@@ -266,8 +270,12 @@ def test_a_restore_runs_pre_approved_by_stands_only_where_the_worker_allows_it( 
         assert fingerprint(pg) == damaged, "nothing restored without an approval"
         [request] = [p.request for p in pending_approvals() if p.run_id == run_id]
         assert request["hazards"].startswith("DELETES_DATA: replaces"), "the approver sees that it replaces data"
-        answer(run_id, Approval(approve=False, approver="bob", comment=f"allowed={allowed}"))
+        answer(run_id, Approval(approve=False, approver="bob", comment=HOSTILE_COMMENT))
         assert future.result(timeout=60).is_completed()
+        # The operator's comment is text in the summary artifact's Markdown and description, never markup
+        summary = artifacts(run_id)["schemasync-restore"]
+        for text in (summary.data, summary.description):
+            assert "\\<img" in text and "\\[ok\\](http" in text and "\n## Hazards" not in text, text
     assert fingerprint(pg) == damaged
     assert [r[:2] for r in pg.execute("SELECT status, approved_by FROM schema_versions ORDER BY id")] == [
         ("initial", None),
