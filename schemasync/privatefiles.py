@@ -8,6 +8,8 @@ rules in one place:
   is open to group or others; two processes creating the same directory at once both succeed.
 - `open_private` creates a new file 0600 exclusively and never through a symbolic link (a link planted
   at a predictable name is refused, not followed), for data written as a stream.
+- `place_new` renames a finished temporary file to its name only when nothing is there yet: a file that
+  must never replace another (a downloaded backup beside a local copy of the same name).
 - `write_private` replaces a file atomically: the content goes to a hidden temporary file beside it
   (created like `open_private`), which is renamed over the target, so a reader sees the old or the
   new file, never half of one, and a link at the target is replaced, not followed.
@@ -68,6 +70,25 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def place_new(tmp: Path, path: Path) -> None:
+    """Give the finished file `tmp` the name `path`, never replacing what is there: FileExistsError instead.
+
+    A hard link is created atomically and fails when `path` exists, so a file that appears between a
+    caller's check and this call is still not replaced; `tmp` is removed once linked. A file system
+    without hard links gets a rename after a last check (the window is the caller's own process).
+    """
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:
+        if path.exists() or path.is_symlink():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 def write_private(path: Path, data: str | bytes, *, durable: bool = False) -> None:

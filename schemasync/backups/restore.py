@@ -260,7 +260,7 @@ def prepare(
         raise Refused(f"Not restored: {other}.", OTHER_DATABASE_HINT)
     try:
         dump = holder(settings, item).fetch(item, root)
-    except Corrupt as exc:
+    except (Corrupt, Refused) as exc:  # Refused: a local file of the same name is another backup
         raise Refused(f"{exc.message} Nothing was restored.", exc.hint) from None
     log.info("Verified %s: SHA-256 matches the manifest", dump)
     with _admin(target, settings) as admin:

@@ -50,8 +50,8 @@ from schemasync.backups.format import (
 )
 from schemasync.backups.store import BackupCheck, Corrupt, StoredBackup, StoreError, check_digest, newest_first
 from schemasync.config import Settings
-from schemasync.errors import SchemasyncError
-from schemasync.privatefiles import open_private, temporary_name, write_private
+from schemasync.errors import Refused, SchemasyncError
+from schemasync.privatefiles import open_private, place_new, temporary_name, write_private
 from schemasync.units import human_size
 
 log = logging.getLogger(__name__)
@@ -653,7 +653,9 @@ class S3Store:
         """Download into `dest_dir`, hashing as it arrives; refuse (and keep nothing) on a mismatch.
 
         The local name comes from the key, is checked to be a plain name inside `dest_dir`, and must be the
-        one the manifest names; all of that before anything (even `dest_dir`) is created.
+        one the manifest names; all of that before anything (even `dest_dir`) is created. A download never
+        replaces a local file of the same backup: a local copy with the manifest's bytes is used as it is
+        (nothing downloaded), one with other bytes is refused, since it may be the only good copy there is.
         """
         if item.manifest is None or item.key is None:
             raise Corrupt(
@@ -672,14 +674,18 @@ class S3Store:
             final = confined(dest_dir, name)
         except ValueError as exc:
             raise Corrupt(f"{item.location} cannot be downloaded into {dest_dir}: {exc}.") from None
-        if final.is_symlink() or (final.exists() and not final.is_file()):
-            raise Corrupt(
-                f"{final} exists and is not a regular file; the download of {item.location} would replace it.",
-                "Move it away (a backup directory holds only backups) and run again.",
-            )
+        mfinal = manifest_path(final)
+        for path in (final, mfinal):
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                raise Corrupt(
+                    f"{path} exists and is not a regular file; the download of {item.location} would replace it.",
+                    "Move it away (a backup directory holds only backups) and run again.",
+                )
+        self._check_local_manifest(item, mfinal)
+        if final.exists():
+            return self._use_local_copy(item, final)
         ensure_dir(dest_dir)
         tmp = temporary_name(final)  # hidden, so a crash leftover is swept by prune
-        mtmp = temporary_name(manifest_path(final))
         log.info("Downloading %s (%s)", item.location, human_size(item.size))
         try:
             with open_private(tmp) as fh:
@@ -695,16 +701,64 @@ class S3Store:
                     f"The download of {item.location} does not match its manifest ({problem}); it was discarded.",
                     "The object is damaged: restore another backup (schemasync backups list), and check the bucket.",
                 )
+            try:
+                place_new(tmp, final)
+            except FileExistsError:
+                raise self._conflict(item, final, "it appeared during the download") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        self._add_manifest(item, mfinal)
+        return final
+
+    def _conflict(self, item: StoredBackup, local: Path, why: str) -> Refused:
+        """The refusal for a local file of the same name as the download that is not the same backup."""
+        dump = local.with_name(local.name.removesuffix(MANIFEST_SUFFIX).removesuffix(DUMP_SUFFIX) + DUMP_SUFFIX)
+        return Refused(
+            f"The backup directory already holds {local}, under the name a download of {item.location} gets, "
+            f"and it is not the backup in S3 ({why}); schemasync never replaces a local copy of a backup with a "
+            "download, so it was left as it is and nothing was downloaded.",
+            f"Move {dump.name} and {manifest_path(dump).name} out of the backup directory and run again to use the "
+            f"S3 copy, or, if the local copy is the backup you mean, restore it by its path (schemasync restore {dump}).",
+        )
+
+    def _check_local_manifest(self, item: StoredBackup, mfinal: Path) -> None:
+        """Refuse when a local manifest of the same name describes another backup than the bucket's."""
+        assert item.manifest is not None
+        if not mfinal.exists():
+            return
+        try:
+            local = Manifest.loads(mfinal.read_bytes())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise self._conflict(item, mfinal, f"it cannot be read as a manifest: {type(exc).__name__}") from None
+        theirs = item.manifest
+        if (local.file, local.size, local.sha256) != (theirs.file, theirs.size, theirs.sha256):
+            raise self._conflict(item, mfinal, "it names other bytes than the manifest in S3")
+
+    def _use_local_copy(self, item: StoredBackup, final: Path) -> Path:
+        """The local file of the same name, when its bytes are the manifest's; refused otherwise."""
+        problem = check_digest(item, digest_file(final))
+        if problem:
+            raise self._conflict(item, final, problem)
+        log.info("Using the local copy %s: its SHA-256 and size match the manifest of %s", final, item.location)
+        self._add_manifest(item, manifest_path(final))
+        return final
+
+    @staticmethod
+    def _add_manifest(item: StoredBackup, mfinal: Path) -> None:
+        """Write the manifest beside a checked dump when none is there (an existing one was checked to agree)."""
+        assert item.manifest is not None
+        mtmp = temporary_name(mfinal)
+        try:
             with open_private(mtmp, "w", encoding="utf-8") as mh:
                 mh.write(item.manifest.dumps())
-            os.replace(tmp, final)
-            os.replace(mtmp, manifest_path(final))
-        except BaseException:
-            for leftover in (tmp, mtmp):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
-            raise
-        return final
+            place_new(mtmp, mfinal)
+        except FileExistsError:
+            pass  # one appeared meanwhile: it is left as it is, as every local file of a backup
+        finally:
+            with contextlib.suppress(OSError):
+                mtmp.unlink()
 
     def delete(self, item: StoredBackup) -> None:
         assert item.key is not None

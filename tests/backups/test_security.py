@@ -149,6 +149,62 @@ def test_an_s3_key_that_gives_no_plain_file_name_is_refused(  # type: ignore[no-
     assert _tree(tmp_path) == before
 
 
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("which", ["dump", "manifest"])
+def test_an_s3_download_never_replaces_a_local_file_of_another_backup(  # type: ignore[no-untyped-def]
+    cli, pg: TestDB, s3_server: S3Server, s3_bucket: str, which: str
+) -> None:
+    env = {"DATABASE_URL": pg.url, **s3_server.env(s3_bucket)}
+    report = prepared(cli, pg, env)
+    dump = Path(report["local"])
+    mpath = dump.with_name(dump.name.replace(".dump", ".manifest.json"))
+    if which == "dump":  # a local copy with other bytes under the name the download gets: maybe the only good one
+        dump.write_bytes(b"PGDMP another copy, kept by the operator")
+        local = dump
+    else:  # only a manifest, naming other bytes
+        dump.unlink()
+        manifest = json.loads(mpath.read_text())
+        manifest["sha256"] = "0" * 64
+        mpath.write_text(json.dumps(manifest))
+        local = mpath
+    before = _files(dump.parent)
+    pg.execute("DELETE FROM orders")
+
+    result = cli("restore", report["s3"], "--yes", env=env)
+    assert result.code == 3, result.output
+    assert f"already holds {local}" in result.stderr and "never replaces a local copy" in result.stderr
+    assert f"Move {dump.name} and {mpath.name}" in result.stderr and f"schemasync restore {dump})" in result.stderr
+    assert "Nothing was restored" in result.stderr and "Traceback" not in result.output
+    assert _files(dump.parent) == before  # not a byte written, nor a temporary left
+    assert pg.scalar("SELECT count(*) FROM orders") == 0
+
+
+@pytest.mark.s3
+def test_an_s3_restore_uses_a_local_copy_with_the_manifests_bytes_as_it_is(  # type: ignore[no-untyped-def]
+    cli, pg: TestDB, s3_server: S3Server, s3_bucket: str
+) -> None:
+    env = {"DATABASE_URL": pg.url, **s3_server.env(s3_bucket)}
+    report = prepared(cli, pg, env)
+    dump = Path(report["local"])
+    mpath = dump.with_name(dump.name.replace(".dump", ".manifest.json"))
+    mpath.unlink()  # a dump copied back by hand, without its manifest
+    was = dump.stat()
+    pg.execute("DELETE FROM orders")
+
+    result = cli("restore", report["s3"], "--yes", env=env)
+    assert result.code == 0, result.output
+    assert f"Using the local copy {dump}" in result.stderr and "Downloading" not in result.stderr
+    now = dump.stat()
+    assert (now.st_ino, now.st_mtime_ns) == (was.st_ino, was.st_mtime_ns)  # the same file, not a replacement
+    assert json.loads(mpath.read_text())["sha256"] == report["sha256"]
+    assert stat.S_IMODE(mpath.stat().st_mode) == 0o600
+    assert pg.scalar("SELECT count(*) FROM orders") > 0
+
+
 def test_the_restore_flow_takes_backups_only_from_the_backup_directory_and_bucket(  # type: ignore[no-untyped-def]
     cli, pg: TestDB, tmp_path: Path
 ) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -15,10 +17,8 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Tab
 
 from schemasync.schema.scratch import first_keyword
 from schemasync.schema.target import desired
+from tests.conftest import TestDB, drop_database, make_database, url_for
 from tests.engine.schema_helpers import scratch_schemas
-
-if TYPE_CHECKING:
-    from tests.conftest import TestDB
 
 ESCAPE = "0, PRIMARY KEY (id)); COMMIT; DROP TABLE public.victim; CREATE TABLE public.pwned(id int"
 
@@ -35,12 +35,48 @@ def _relations(pg: TestDB) -> list[str]:
 # -- issue 13.5: model text never escapes the rolled-back transaction -----------------------------
 
 
-def test_model_text_with_a_commit_leaves_the_database_untouched(pg: TestDB) -> None:
-    pg.execute("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)")
+@dataclass(frozen=True)
+class Owner:
+    """A role that owns `victim` (so the hostile text, run as it, really could drop it)."""
+
+    name: str
+
+    def url(self, dbname: str) -> str:
+        return url_for(dbname).replace("postgres@", f"{self.name}@")
+
+
+def _victim(db: TestDB, role: str) -> None:
+    """`victim` with a row in `db`, owned by `role`, in a public schema `role` owns (as an app's owner role has it)."""
+    db.execute(f'GRANT CONNECT, CREATE, TEMPORARY ON DATABASE "{db.name}" TO {role}')
+    db.execute(f"ALTER SCHEMA public OWNER TO {role}")
+    db.execute("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)")
+    db.execute(f"ALTER TABLE victim OWNER TO {role}")
+    with psycopg.connect(Owner(role).url(db.name)) as conn:  # the test's premise: this role may drop it
+        conn.execute("DROP TABLE public.victim")
+        conn.rollback()
+
+
+@pytest.fixture
+def owner(pg: TestDB) -> Iterator[Owner]:
+    """The owner of the target's tables, neither superuser nor CREATEDB: with no dev-url set (and the embedded
+    server of another major version, or absent), a look as it materialises the models in scratch schemas
+    of the target itself (`schema/devdb.py`), in the very session that could drop `victim`."""
+    role = f"ss_victim_owner_{uuid.uuid4().hex[:8]}"
+    pg.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+    try:
+        _victim(pg, role)
+        yield Owner(role)
+    finally:
+        pg.execute(f"REASSIGN OWNED BY {role} TO postgres")
+        pg.execute(f"DROP OWNED BY {role}")
+        pg.execute(f"DROP ROLE {role}")
+
+
+def test_model_text_with_a_commit_leaves_the_database_untouched(pg: TestDB, owner: Owner) -> None:
     md = MetaData()
     Table("t", md, Column("id", Integer, primary_key=True), Column("x", Integer, server_default=sa.text(ESCAPE)))
     Table("fine", md, Column("id", Integer, primary_key=True))
-    with pg.connect() as conn:
+    with psycopg.connect(owner.url(pg.name)) as conn:  # scratch schemas in the target, as the victim's owner
         wanted = desired(conn, md, cache_dir=None)
     assert _relations(pg) == ["victim"] and pg.scalar("SELECT count(*) FROM victim") == 1
     assert scratch_schemas(pg) == []
@@ -86,22 +122,43 @@ def test_first_keyword_sees_through_white_space_and_nested_comments() -> None:
     assert first_keyword("/* unterminated") == ""
 
 
-def test_diff_with_a_hostile_default_changes_nothing_even_with_the_victim_excluded(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
-    pg.execute("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)")
-    _project(
-        cli,
-        f"""
-        import sqlalchemy as sa
-        metadata = sa.MetaData()
-        sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                 sa.Column("x", sa.Integer, server_default=sa.text({ESCAPE!r})))
-        """,
-        extra='exclude-tables = ["victim"]\n',
-    )
-    result = cli("diff", env={"DATABASE_URL": pg.url})
-    assert "Traceback" not in result.output
-    assert "Model error" in result.stdout and "table public.t" in result.stdout
-    assert _relations(pg) == ["victim"] and pg.scalar("SELECT count(*) FROM victim") == 1
+@pytest.mark.parametrize("where", ["scratch", "dev-url"])
+def test_diff_with_a_hostile_default_changes_nothing_even_with_the_victim_excluded(  # type: ignore[no-untyped-def]
+    cli, pg: TestDB, owner: Owner, where: str
+) -> None:
+    """Run as the victim's owner, on both paths the models' DDL takes: scratch schemas in the target itself,
+    and a dev database (`dev-url`) holding a `victim` of its own that the same role owns."""
+    env = {"DATABASE_URL": owner.url(pg.name)}
+    dev: TestDB | None = None
+    if where == "dev-url":
+        dev = TestDB(name := make_database("sstest_dev"), url_for(name))
+        _victim(dev, owner.name)
+        env["SCHEMASYNC_DEV_URL"] = owner.url(dev.name)
+    try:
+        _project(
+            cli,
+            f"""
+            import sqlalchemy as sa
+            metadata = sa.MetaData()
+            sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("x", sa.Integer, server_default=sa.text({ESCAPE!r})))
+            """,
+            extra='exclude-tables = ["victim"]\n',
+        )
+        status = cli("status", "--json", env=env)
+        assert status.code == 0, status.output
+        chosen = json.loads(status.stdout)["schema"]["dev_database"]
+        expected = "rolled-back scratch schemas in the target" if dev is None else f"the dev database {owner.name}@"
+        assert chosen.startswith(expected), chosen
+
+        result = cli("diff", env=env)
+        for db in (pg, dev) if dev is not None else (pg,):
+            assert _relations(db) == ["victim"] and db.scalar("SELECT count(*) FROM victim") == 1, db.name
+        assert "Traceback" not in result.output
+        assert "Model error" in result.stdout and "table public.t" in result.stdout
+    finally:
+        if dev is not None:
+            drop_database(dev.name)
 
 
 # -- issue 14.5: every refused object reported, the rest compared ----------------------------------

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,8 +19,9 @@ from schemasync.history import versions
 from schemasync.workflows.approval import Approval, answer, pending_approvals
 from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from tests.backups.helpers import fill, fingerprint
-from tests.conftest import TestDB
-from tests.flows.helpers import in_thread
+from tests.conftest import ROOT, TestDB
+from tests.flows.helpers import in_thread, read_run
+from tests.production.helpers import artifacts
 
 pytestmark = [pytest.mark.prefect]
 
@@ -214,3 +220,135 @@ def test_a_restore_run_cannot_read_a_worker_variable_through_database_url_env(  
 
     assert state.is_failed() and "environment variable SHOP_API_TOKEN is not a URL" in state.message, state.message
     assert "4f9a2c71" not in state.message
+
+
+# -- issue 13.2: a restore run's parameters cannot approve it -------------------------------------------------------
+
+
+def _restorable(pg: TestDB, project: Path) -> tuple[str, object]:
+    """A project, a recorded database, a backup of it, then the data damaged: (backup id, damaged fingerprint)."""
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.2.0"\n')
+    fill(pg, rows=20)
+    settings = load_settings({"project_dir": str(project)}, {}).settings
+    target = db.parse_url(pg.url, "test")
+    with db.session(target, settings, autocommit=False) as conn:
+        versions.ensure_table(conn, announce=False)
+        versions.record(conn, versions.Record("1.2.0", versions.Status.INITIAL, "development"))
+        conn.commit()
+    taken = take_backup(settings, target, upload=False)
+    pg.execute("DELETE FROM orders WHERE id % 2 = 0")
+    return taken.id, fingerprint(pg)
+
+
+HOSTILE_COMMENT = "wrong day\n## Hazards\nNone [ok](http://evil.example) <img src=x onerror=alert(1)>"
+
+
+def test_a_restore_runs_pre_approved_by_stands_only_where_the_worker_allows_it(  # type: ignore[no-untyped-def]
+    prefect_api, pg: TestDB, tmp_path: Path, monkeypatch
+) -> None:
+    """`pre_approved_by` is a request: without SCHEMASYNC_ALLOW_PRE_APPROVAL, or with `1` (plans that delete no
+    data) for a restore that replaces data, the run pauses and the approver sees what it replaces."""
+    backup, damaged = _restorable(pg, tmp_path / "app")
+    monkeypatch.setenv("SHOP_DATABASE_URL", pg.url)
+    options = RestoreOptions(
+        backup=backup,
+        project_dir=str(tmp_path / "app"),
+        environment="development",
+        database_url_env="SHOP_DATABASE_URL",
+        poll_interval=1,
+        approval_timeout=120,
+        pre_approved_by="anyone",
+    )
+    for allowed in (None, "1"):
+        if allowed is None:
+            monkeypatch.delenv("SCHEMASYNC_ALLOW_PRE_APPROVAL", raising=False)
+        else:
+            monkeypatch.setenv("SCHEMASYNC_ALLOW_PRE_APPROVAL", allowed)
+        future = in_thread(restore_database, options=options, return_state=True)
+        run_id = _waiting(pg)
+        assert fingerprint(pg) == damaged, "nothing restored without an approval"
+        [request] = [p.request for p in pending_approvals() if p.run_id == run_id]
+        assert request["hazards"].startswith("DELETES_DATA: replaces"), "the approver sees that it replaces data"
+        answer(run_id, Approval(approve=False, approver="bob", comment=HOSTILE_COMMENT))
+        assert future.result(timeout=60).is_completed()
+        # The operator's comment is text in the summary artifact's Markdown and description, never markup
+        summary = artifacts(run_id)["schemasync-restore"]
+        for text in (summary.data, summary.description):
+            assert "\\<img" in text and "\\[ok\\](http" in text and "\n## Hazards" not in text, text
+    assert fingerprint(pg) == damaged
+    assert [r[:2] for r in pg.execute("SELECT status, approved_by FROM schema_versions ORDER BY id")] == [
+        ("initial", None),
+        ("rejected", "bob"),
+        ("rejected", "bob"),
+    ]
+
+
+@pytest.mark.slow
+def test_a_restore_deployment_run_created_through_the_api_cannot_approve_itself(  # type: ignore[no-untyped-def]
+    prefect_api, pg: TestDB, tmp_path: Path
+) -> None:
+    """As the production flow's test: the `restore` deployment served by `deployments/serve.py` (a worker-like
+    runner without SCHEMASYNC_ALLOW_PRE_APPROVAL), a run created through the API asking to be pre-approved."""
+    import yaml
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    project = tmp_path / "app"
+    backup, damaged = _restorable(pg, project)
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    [spec] = [d for d in config["deployments"] if d["name"] == "restore"]
+    declared = {"project_dir": str(project), "environment": "development", "database_url_env": "SHOP_DATABASE_URL"}
+    spec["parameters"]["options"].update(declared)
+    (tmp_path / "prefect.yaml").write_text(yaml.safe_dump(config))
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "SHOP_DATABASE_URL": pg.url}
+    env.pop("SCHEMASYNC_ALLOW_PRE_APPROVAL", None)
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "deployments/serve.py", "--file", str(tmp_path / "prefect.yaml"), "--only", "restore"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with get_client(sync_client=True) as client:
+                    client.read_deployment_by_name("schemasync-restore/restore")
+                break
+            except ObjectNotFound:
+                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
+                time.sleep(0.5)
+        hostile = {**declared, "backup": backup, "pre_approved_by": "anyone", "poll_interval": 1}
+        run = run_deployment("schemasync-restore/restore", parameters={"options": hostile}, timeout=0)
+
+        deadline = time.monotonic() + 150
+        while not (state := read_run(run.id).state) or not state.is_paused():
+            assert state is None or not state.is_final(), f"{state.name}: {state.message}\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert fingerprint(pg) == damaged, "nothing was restored without an approval"
+        [request] = [p.request for p in pending_approvals() if p.run_id == str(run.id)]
+        assert request["hazards"].startswith("DELETES_DATA: replaces")
+
+        answer(run.id, Approval(approve=False, approver="bob", comment="not from a parameter"))
+        deadline = time.monotonic() + 90
+        while not (final := read_run(run.id).state) or not final.is_final():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert final.is_completed(), final.message
+        assert fingerprint(pg) == damaged
+        assert [r[:2] for r in pg.execute("SELECT status, approved_by FROM schema_versions ORDER BY id")] == [
+            ("initial", None),
+            ("rejected", "bob"),
+        ]
+    finally:
+        with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
+            client.delete_deployment(client.read_deployment_by_name("schemasync-restore/restore").id)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

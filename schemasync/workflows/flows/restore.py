@@ -251,7 +251,7 @@ def restore_database(options: RestoreOptions) -> State[Any]:
             message = secrets.scrub(
                 f"Rejected by {approver}: nothing was restored." + (f" ({comment})" if comment else "")
             )
-            create_markdown_artifact(f"# Restore rejected\n\n{md(message)}\n", key=SUMMARY_KEY, description=message)
+            create_markdown_artifact(f"# Restore rejected\n\n{md(message)}\n", key=SUMMARY_KEY, description=md(message))
             return Completed(message=message)
     result = restore_backup(plan, settings)
     recorded = f"; recorded version {result.recorded_version} as a restore" if result.recorded_version else ""
@@ -262,6 +262,6 @@ def restore_database(options: RestoreOptions) -> State[Any]:
     create_markdown_artifact(
         f"# Restored {md(plan.backup.id)}\n\n{md(message)}\n\nFrom {md(plan.backup.location)}.\n",
         key=SUMMARY_KEY,
-        description=message,
+        description=md(message),  # Prefect renders a description as Markdown too; the comment is the approver's text
     )
     return Completed(message=message)
