@@ -10,7 +10,8 @@ that moved (an edited `.env`, a `SCHEMASYNC_BUILD_COMMAND` set during the wait) 
 what runs is what was approved, or nothing.
 
 Who may approve: `approvers` (an allow-list of names; empty means anyone who can answer) and
-`separate_approver` (the approver is not the person who started the run). Names are compared
+`separate_approver` (the approver is not the person who started the run; when who started it is unknown,
+every approval is refused, since the rule cannot be checked). Names are compared
 without regard to case or surrounding blanks. A rejection changes nothing and is accepted from
 anyone who can answer (they could cancel the run anyway); the rules apply to approvals.
 """
@@ -162,7 +163,17 @@ def check_approver(approver: str, *, initiator: str, approvers: Sequence[str], s
             "Ask one of the listed approvers to approve a new run, or change the `approvers` setting "
             "(SCHEMASYNC_APPROVERS) where the run executes.",
         )
-    if separate and initiator != UNKNOWN and same_person(approver, initiator):
+    if separate and initiator == UNKNOWN:
+        # fail closed: a two-person rule that cannot tell who the first person was is not one
+        raise ApproverNotAllowed(
+            "separate-approver is set, but who started this run is unknown (the Prefect server recorded no "
+            "creator: a self-hosted server knows no users), so the approver cannot be shown to be someone "
+            "else; the approval was refused and nothing was applied.",
+            "Start the run with schemasync production from a terminal (its user is recorded), or on Prefect "
+            "Cloud (which records the creator), or unset separate-approver where the run executes and rely on "
+            "`approvers` and on who holds the Prefect API credential.",
+        )
+    if separate and same_person(approver, initiator):
         raise ApproverNotAllowed(
             secrets.scrub(
                 f"{approver!r} started this run and cannot also approve it (separate-approver is set), so the "

@@ -127,3 +127,18 @@ def test_production_plans_are_online_by_default_and_the_approver_is_told(tmp_pat
     pin = gate.Pin(**values | {"online": True})  # type: ignore[arg-type]
     assert ("online plan", "yes: long steps run after the transaction") in pin.rows()
     assert gate.differences(pin, replace(pin, online=False)) == ["online was yes, is now no"]
+
+
+def test_separate_approver_refuses_every_approval_when_the_initiator_is_unknown() -> None:
+    """Fail closed: on a self-hosted Prefect server nobody is recorded as the run's creator, and a two-person
+    rule that cannot tell who the first person was must not let the creator approve under another name."""
+    import pytest
+
+    from schemasync.deploy import gate
+
+    with pytest.raises(gate.ApproverNotAllowed, match="who started this run is unknown"):
+        gate.check_approver("erin", initiator=gate.UNKNOWN, approvers=(), separate=True)
+    with pytest.raises(gate.ApproverNotAllowed, match="started this run and cannot also approve it"):
+        gate.check_approver(" Dora ", initiator="dora", approvers=(), separate=True)
+    gate.check_approver("erin", initiator="dora", approvers=(), separate=True)  # someone else: allowed
+    gate.check_approver("erin", initiator=gate.UNKNOWN, approvers=("erin",), separate=False)  # the rule is off
