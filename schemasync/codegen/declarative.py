@@ -14,12 +14,15 @@ documents (Table properties, Partitioned tables, Domains, Composite types):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
 from sqlacodegen.generators import DeclarativeGenerator
 from sqlalchemy.dialects.postgresql import DOMAIN
 from sqlalchemy.types import UserDefinedType
+
+_KEYWORD = re.compile(r"^[a-z_]+=")  # `schema='x'`, `comment=...`: a keyword argument of Table(...)
 
 
 class Composite(UserDefinedType[Any]):
@@ -64,17 +67,35 @@ class Generator(DeclarativeGenerator):
     def render_table_args(self, table: sa.Table) -> str:
         """sqlacodegen's `__table_args__` with the exclusion constraints first."""
         rendered = super().render_table_args(table)
-        extra = self.exclusions.get((table.schema or "public", table.name), [])
+        extra = self._exclusions(table)
         if not extra:
             return rendered
-        self.add_literal_import("sqlalchemy.dialects.postgresql", "ExcludeConstraint")
-        self.add_literal_import("sqlalchemy", "text")
         head = "".join(f"{self.indentation}{x},\n" for x in extra)
         if not rendered:
             return f"(\n{head})"
         if rendered.startswith("{"):  # keywords only
             return f"(\n{head}{self.indentation}{rendered}\n)"
         return "(\n" + head + rendered.removeprefix("(\n")
+
+    def render_table(self, table: sa.Table) -> str:
+        """A table without a primary key is written as `Table(...)`, one argument a line: its exclusion
+        constraints go after the columns (they name them) and before the keywords."""
+        rendered = super().render_table(table)
+        extra = self._exclusions(table)
+        if not extra:
+            return rendered
+        separator = ",\n    "
+        body = rendered.removesuffix("\n)")
+        args = body.split(separator)
+        at = next((i for i, arg in enumerate(args) if i and _KEYWORD.match(arg)), len(args))
+        return separator.join([*args[:at], *extra, *args[at:]]) + "\n)"
+
+    def _exclusions(self, table: sa.Table) -> list[str]:
+        extra = self.exclusions.get((table.schema or "public", table.name), [])
+        if extra:
+            self.add_literal_import("sqlalchemy.dialects.postgresql", "ExcludeConstraint")
+            self.add_literal_import("sqlalchemy", "text")
+        return extra
 
     def collect_imports_for_column(self, column: sa.Column[Any]) -> None:
         kind = column.type.item_type if isinstance(column.type, sa.ARRAY) else column.type

@@ -109,6 +109,13 @@ def introspect(
         engine.dispose()
     if not metadata.tables:
         raise _no_tables(target, schemas)
+    elsewhere = sorted(f"{t.schema}.{t.name}" for t in (*value.domains, *value.composites) if t.schema != "public")
+    if elsewhere:  # README: domains and composite types are created where the search path puts them
+        log.warning(
+            "Domains and composite types outside public (%s) are written schema-qualified; schemasync creates "
+            "such types in the models' first schema, so these models will not check clean until that changes.",
+            ", ".join(elsewhere),
+        )
     written = [known[(t.schema or "public", t.name)] for t in metadata.tables.values()]
     text = fix_indexes(source, value)
     if classes:

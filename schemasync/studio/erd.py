@@ -409,7 +409,7 @@ def _box(n: _Node, *, focused: bool) -> str:
     href = table_href(t.schema, t.name) if n.kind == "table" else view_href(t.schema, t.name)
     what = f"{n.kind}, " if n.kind != "table" else ""
     parts = [
-        f'<a href="{_e(href)}" class="{cls}" data-table="{_e(t.qualified)}" data-kind="{n.kind}">',
+        f'<a href="{_e(href)}" class="{cls}" data-kind="{n.kind}" data-table="{_e(t.qualified)}">',
         f"<title>{_e(t.qualified)}: {what}{len(t.columns)} columns</title>",
         f'<rect class="erd-box" x="{n.x:.1f}" y="{n.y:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" rx="5"/>',
         f'<rect class="erd-head" x="{n.x:.1f}" y="{n.y:.1f}" width="{n.width:.1f}" height="{HEADER_H}" rx="5"/>',

@@ -73,6 +73,8 @@ CREATE TABLE booking (id integer PRIMARY KEY, room integer, during tsrange, note
     CONSTRAINT "no ""double"" booking" EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (note IS NOT NULL))
     WITH (fillfactor = 70, autovacuum_enabled = false);
 CREATE INDEX ix_booking_note ON booking (lower(note)) WITH (fillfactor = 60);
+CREATE TABLE slots (room integer, during tsrange,
+    CONSTRAINT slots_no_overlap EXCLUDE USING gist (room WITH =, during WITH &&) DEFERRABLE);
 CREATE UNLOGGED TABLE cache_entries (key text PRIMARY KEY, value jsonb);
 CREATE TABLE events (id integer NOT NULL, created_at date NOT NULL, PRIMARY KEY (id, created_at))
     PARTITION BY RANGE (created_at);
@@ -125,6 +127,7 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, t
         "DOMAIN('quantity', INTEGER, create_type=False)",
         "MoneyAmountType()",
         "ExcludeConstraint(('room', '='), ('during', '&&'), name='no \"double\" booking', using='gist'",
+        "ExcludeConstraint(('room', '='), ('during', '&&'), name='slots_no_overlap', using='gist', deferrable=True)",
         "{'prefixes': ['UNLOGGED']}",
         "'postgresql_with': {'autovacuum_enabled': 'false', 'fillfactor': '70'}",
         "postgresql_with={'fillfactor': '60'}",

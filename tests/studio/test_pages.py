@@ -245,7 +245,7 @@ def test_diagram_shows_views_with_edges_to_what_they_read(pg: TestDB, project: P
     studio = make_studio(pg.url, project)
     page = studio.get("/relationships").text
     svg = page[page.index("<svg") : page.index("</svg>")]
-    kinds = dict(re.findall(r'data-table="([^"]+)" data-kind="([^"]+)"', svg))
+    kinds = {table: kind for kind, table in re.findall(r'data-kind="([^"]+)" data-table="([^"]+)"', svg)}
     assert {html.unescape(k): v for k, v in kinds.items()} == {
         "public.t": "table",
         "public.u": "table",
