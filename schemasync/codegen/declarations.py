@@ -20,7 +20,6 @@ and types; other schemas are qualified, and the engine maps them to its scratch 
 
 from __future__ import annotations
 
-import keyword
 import re
 
 from schemasync.diff.views import creation_order
@@ -61,22 +60,37 @@ def type_name(schema: str, name: str) -> str:
     return _name(schema, name)
 
 
+_PART = r'(?:[^".\s\[]+|"(?:[^"]|"")*")'
+_QUALIFIED_TYPE = re.compile(rf"(?P<schema>{_PART})\.(?P<name>{_PART})")
+
+
+def split_type(spelled: str) -> tuple[str, str, bool] | None:
+    """(schema, name, is_array) of a qualified type as format_type prints it: `public.money[]`, quoted parts unquoted."""
+    array = spelled.endswith("[]")
+    parts = _QUALIFIED_TYPE.fullmatch(spelled.removesuffix("[]"))
+    if parts is None:
+        return None
+    return _unquote(parts["schema"]), _unquote(parts["name"]), array
+
+
+def _unquote(part: str) -> str:
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part
+
+
 def _type_order(schema: Schema) -> list[Domain | CompositeType]:
     """Domains and composite types, each after the ones its definition names (else in name order)."""
     pending: list[Domain | CompositeType] = sorted(
         [*schema.domains, *schema.composites], key=lambda t: (t.schema, t.name)
     )
-    spelled = {id(t): {t.name, ident(t.name), f"{t.schema}.{t.name}", ident(t.schema, t.name)} for t in pending}
 
-    def uses(t: Domain | CompositeType) -> set[str]:
-        if isinstance(t, Domain):
-            return {t.type.removesuffix("[]")}
-        return {a.type.removesuffix("[]") for a in t.attributes}
+    def uses(t: Domain | CompositeType) -> set[tuple[str, str]]:
+        spelled = [t.type] if isinstance(t, Domain) else [a.type for a in t.attributes]
+        return {found[:2] for found in map(split_type, spelled) if found is not None}
 
     ordered: list[Domain | CompositeType] = []
     while pending:
         ready = next(
-            (t for t in pending if not any(uses(t) & spelled[id(other)] for other in pending if other is not t)),
+            (t for t in pending if not any((o.schema, o.name) in uses(t) for o in pending if o is not t)),
             pending[0],  # a cycle PostgreSQL itself would refuse: keep going in name order
         )
         ordered.append(ready)
@@ -96,8 +110,8 @@ _CLASS_WORD = re.compile(r"[A-Za-z0-9]+")
 def composite_class(t: CompositeType, taken: set[str]) -> str:
     """A Python class name for the composite type's `UserDefinedType`, unique among `taken`."""
     words = _CLASS_WORD.findall(t.name if t.schema == DEFAULT_SCHEMA else f"{t.schema}_{t.name}")
-    base = "".join(w[:1].upper() + w[1:] for w in words) + "Type" or "CompositeType"
-    if base[0].isdigit() or keyword.iskeyword(base):
+    base = ("".join(w[:1].upper() + w[1:] for w in words) or "Composite") + "Type"
+    if base[0].isdigit():
         base = "T" + base
     name, n = base, 2
     while name in taken:
@@ -114,7 +128,7 @@ def composite_classes(classes: dict[tuple[str, str], str]) -> str:
     for (schema, name), cls in sorted(classes.items(), key=lambda kv: kv[1]):
         lines += [
             f"class {cls}(UserDefinedType):",
-            f'    """The composite type {schema}.{name} (created by its DDL event at the end of this module)."""',
+            '    """A composite type (its CREATE TYPE event is at the end of this module)."""',
             "",
             "    cache_ok = True",
             "",

@@ -129,23 +129,6 @@ def _composite_classes(schema: Schema) -> dict[tuple[str, str], str]:
     return {(t.schema, t.name): declarations.composite_class(t, taken) for t in schema.composites}
 
 
-_PART = r'(?:[^".\s\[]+|"(?:[^"]|"")*")'
-_QUALIFIED_TYPE = re.compile(rf"(?P<schema>{_PART})\.(?P<name>{_PART})")
-
-
-def _split_type(spelled: str) -> tuple[str, str, bool] | None:
-    """(schema, name, is_array) of a qualified type as format_type prints it: `public.money[]`, quoted parts unquoted."""
-    array = spelled.endswith("[]")
-    parts = _QUALIFIED_TYPE.fullmatch(spelled.removesuffix("[]"))
-    if parts is None:
-        return None
-    return _unquote(parts["schema"]), _unquote(parts["name"]), array
-
-
-def _unquote(part: str) -> str:
-    return part[1:-1].replace('""', '"') if part.startswith('"') else part
-
-
 def _table_properties(
     metadata: Any, known: dict[tuple[str, str], Table], classes: dict[tuple[str, str], str]
 ) -> tuple[dict[tuple[str, str], dict[str, object]], dict[tuple[str, str], list[str]]]:
@@ -165,7 +148,7 @@ def _table_properties(
             inspected = table.column(column.name)
             if inspected is None:
                 continue
-            split = _split_type(inspected.type)
+            split = declarations.split_type(inspected.type)
             if split is not None and split[:2] in classes:
                 composite = Composite(classes[split[:2]])
                 column.type = sa.ARRAY(composite) if split[2] else composite
