@@ -1,4 +1,5 @@
-"""The relationship diagram: tables and foreign keys laid out in layers and drawn as SVG by the server.
+"""The relationship diagram: tables and foreign keys, views and the relations they read, laid out in layers
+and drawn as SVG by the server.
 
 A small Sugiyama-style layout of our own rather than Graphviz: no binary to install, the same picture
 on every machine, and full control of the markup (every name escaped, every box a link, styling by
@@ -13,6 +14,10 @@ CSS classes only, so the page's Content-Security-Policy needs no inline styles).
 4. Edges: cubic curves from the foreign-key column's row to the referenced column's row, with a
    tooltip naming the constraint.
 
+Views and materialized views are boxes too (dashed, marked with their kind), ranked like a table with a
+foreign key to every relation they read (`Schema.dependencies`, from pg_depend), so they sit to the right
+of what they use; those edges are dashed and run between the boxes' headers.
+
 Big schemas get compact boxes (names only); the page also offers a neighbourhood view around one
 table (`focus`), which is what stays readable with hundreds of tables.
 """
@@ -24,7 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from schemasync.schema.model import Schema, Table
+from schemasync.schema.model import Column, Schema, Table, View
 
 CHAR_W = 7.2  # width of one character of the 12px monospace font the diagram uses
 LINE_H = 18
@@ -61,9 +66,10 @@ class _Line:
 
 @dataclass(slots=True)
 class _Node:
-    table: Table
+    table: Table  # a view's columns as a table's, for the layout
     lines: list[_Line]
     hidden: int  # columns not shown
+    kind: str = "table"  # or "view", "materialized view"
     width: float = 0.0
     height: float = 0.0
     x: float = 0.0
@@ -89,6 +95,7 @@ class _Edge:
     child_column: str
     parent_column: str
     title: str
+    uses: bool = False  # a view reading a relation, not a foreign key
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +107,29 @@ class Diagram:
     height: float
     compact: bool
     names: tuple[tuple[str, str], ...] = field(default=())
+    views: int = 0
+    uses: int = 0  # edges from a view to a relation it reads
+
+
+_KIND_TAG = {"view": "view", "materialized view": "mat. view"}
 
 
 def table_href(schema: str, name: str) -> str:
     return "/table?" + urlencode({"schema": schema, "name": name})
+
+
+def view_href(schema: str, name: str) -> str:
+    """A view has no page of its own: its place in the diagram, with what it reads."""
+    return "/relationships?" + urlencode({"schema": schema, "table": name})
+
+
+def reads(schema: Schema) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Each view's and materialized view's relations (tables and views) it reads, once each, in order."""
+    found: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for d in schema.dependencies:
+        if d.kind in _KIND_TAG and (d.ref_schema, d.ref_name) not in found[(d.schema, d.name)]:
+            found[(d.schema, d.name)].append((d.ref_schema, d.ref_name))
+    return found
 
 
 def short_type(type_: str) -> str:
@@ -118,12 +144,17 @@ def _cut(text: str, limit: int) -> str:
 
 
 def neighbourhood(schema: Schema, focus: tuple[str, str], depth: int) -> set[tuple[str, str]]:
-    """The focus table and every table within `depth` foreign keys of it, in either direction."""
+    """The focus table (or view) and every one within `depth` foreign keys or view reads of it, in either
+    direction."""
     links: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
     for t in schema.tables:
         for fk in t.foreign_keys:
             links[t.key].add((fk.ref_schema, fk.ref_table))
             links[(fk.ref_schema, fk.ref_table)].add(t.key)
+    for view, relations in reads(schema).items():
+        for relation in relations:
+            links[view].add(relation)
+            links[relation].add(view)
     seen = {focus}
     frontier = {focus}
     for _ in range(depth):
@@ -135,10 +166,13 @@ def neighbourhood(schema: Schema, focus: tuple[str, str], depth: int) -> set[tup
 def diagram(
     schema: Schema, keys: set[tuple[str, str]] | None = None, *, focus: tuple[str, str] | None = None
 ) -> Diagram:
-    """Lay out and draw the tables in `keys` (all when None) and the foreign keys between them."""
+    """Lay out and draw the tables and views in `keys` (all when None), the foreign keys between them and
+    the relations each view reads."""
     tables = [t for t in schema.tables if keys is None or t.key in keys]
-    compact = len(tables) > COMPACT_OVER
+    views = [v for v in schema.views if keys is None or v.key in keys]
+    compact = len(tables) + len(views) > COMPACT_OVER
     nodes = {t.key: _node(t, compact) for t in tables}
+    nodes.update({v.key: _node(_as_table(v), compact, v.kind) for v in views})
     edges = [
         _Edge(
             t.key,
@@ -151,6 +185,14 @@ def diagram(
         for fk in t.foreign_keys
         if (fk.ref_schema, fk.ref_table) in nodes
     ]
+    used = reads(schema)
+    uses = [
+        _Edge(v.key, relation, "", "", f"{v.kind} {v.name} reads {relation[1]}", uses=True)
+        for v in views
+        for relation in used.get(v.key, [])
+        if relation in nodes and relation != v.key
+    ]
+    edges += uses
     connected = {e.child for e in edges} | {e.parent for e in edges}
     layered = [nodes[k] for k in sorted(nodes) if k in connected]
     loose = [nodes[k] for k in sorted(nodes) if k not in connected]
@@ -158,10 +200,16 @@ def diagram(
     width, height = _place(layers, edges, nodes)
     width, height = _grid(loose, width, height)
     svg = _draw(nodes, edges, width, height, focus)
-    return Diagram(svg, len(tables), len(edges), width, height, compact, tuple(sorted(nodes)))
+    return Diagram(
+        svg, len(tables), len(edges) - len(uses), width, height, compact, tuple(sorted(nodes)), len(views), len(uses)
+    )
 
 
-def _node(t: Table, compact: bool) -> _Node:
+def _as_table(v: View) -> Table:
+    return Table(v.schema, v.name, tuple(Column(name, type_) for name, type_ in v.columns))
+
+
+def _node(t: Table, compact: bool, kind: str = "table") -> _Node:
     label = t.name if t.schema == "public" else f"{t.schema}.{t.name}"
     pk = set(t.primary_key.columns) if t.primary_key else set()
     fk = {c for f in t.foreign_keys for c in f.columns}
@@ -177,10 +225,11 @@ def _node(t: Table, compact: bool) -> _Node:
             if c.name in shown:
                 mark = " ".join(m for m, on in (("PK", c.name in pk), ("FK", c.name in fk)) if on)
                 lines.append(_Line(c.name, _cut(c.name, 28), _cut(short_type(c.type), 18), mark))
-    chars = max([len(_cut(label, MAX_CHARS))] + [len(x.text) + 2 + len(x.type) for x in lines])
+    tag = len(_KIND_TAG[kind]) + 2 if kind in _KIND_TAG else 0
+    chars = max([len(_cut(label, MAX_CHARS)) + tag] + [len(x.text) + 2 + len(x.type) for x in lines])
     width = PAD_X * 2 + chars * CHAR_W + (MARK_W if lines else 0)
     height = HEADER_H + len(lines) * LINE_H + (LINE_H if hidden else 0) + (4 if lines else 0)
-    return _Node(t, lines, hidden, width=round(width, 1), height=height)
+    return _Node(t, lines, hidden, kind, width=round(width, 1), height=height)
 
 
 def _rank(nodes: list[_Node], edges: list[_Edge]) -> list[list[_Node]]:
@@ -336,6 +385,12 @@ def _draw(
     ]
     out.append('<g class="erd-edges">')
     for e in edges:
+        if e.uses:
+            out.append(
+                f'<path class="erd-edge erd-uses" d="{_path(e, nodes)}" marker-end="url(#erd-one)">'
+                f"<title>{_e(e.title)}</title></path>"
+            )
+            continue
         out.append(
             f'<path class="erd-edge" d="{_path(e, nodes)}" marker-start="url(#erd-many)" marker-end="url(#erd-one)">'
             f"<title>{_e(e.title)}</title></path>"
@@ -350,14 +405,21 @@ def _draw(
 def _box(n: _Node, *, focused: bool) -> str:
     t = n.table
     label = _cut(t.name if t.schema == "public" else f"{t.schema}.{t.name}", MAX_CHARS)
-    cls = "erd-table erd-focus" if focused else "erd-table"
+    cls = "erd-table" + (" erd-view" if n.kind != "table" else "") + (" erd-focus" if focused else "")
+    href = table_href(t.schema, t.name) if n.kind == "table" else view_href(t.schema, t.name)
+    what = f"{n.kind}, " if n.kind != "table" else ""
     parts = [
-        f'<a href="{_e(table_href(t.schema, t.name))}" class="{cls}" data-table="{_e(t.qualified)}">',
-        f"<title>{_e(t.qualified)}: {len(t.columns)} columns</title>",
+        f'<a href="{_e(href)}" class="{cls}" data-kind="{n.kind}" data-table="{_e(t.qualified)}">',
+        f"<title>{_e(t.qualified)}: {what}{len(t.columns)} columns</title>",
         f'<rect class="erd-box" x="{n.x:.1f}" y="{n.y:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" rx="5"/>',
         f'<rect class="erd-head" x="{n.x:.1f}" y="{n.y:.1f}" width="{n.width:.1f}" height="{HEADER_H}" rx="5"/>',
         f'<text class="erd-name" x="{n.x + PAD_X:.1f}" y="{n.y + 17:.1f}">{_e(label)}</text>',
     ]
+    if n.kind in _KIND_TAG:
+        parts.append(
+            f'<text class="erd-kind" x="{n.x + n.width - PAD_X:.1f}" y="{n.y + 17:.1f}" text-anchor="end">'
+            f"{_KIND_TAG[n.kind]}</text>"
+        )
     for i, line in enumerate(n.lines):
         y = n.y + HEADER_H + i * LINE_H + 13
         if line.mark:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from schemasync.studio.erd import short_type, table_href
+from schemasync.studio.erd import short_type, table_href, view_href
 from schemasync.units import human_size
 
 if TYPE_CHECKING:
@@ -71,5 +71,6 @@ FILTERS = {
     "rows_estimate": rows_estimate,
     "short_type": short_type,
     "table_href": lambda t: table_href(t[0], t[1]),
+    "view_href": lambda v: view_href(v[0], v[1]),
     "combine_query": combine_query,
 }

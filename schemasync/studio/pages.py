@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from schemasync.bookkeeping import OWN_TABLES
-from schemasync.schema.model import ForeignKey, Schema, Table
+from schemasync.schema.model import ForeignKey, Schema, Table, View
 from schemasync.studio import erd
 from schemasync.studio.history import HistoryEntry, entries
 from schemasync.studio.source import NotFound, NotPermitted, Rows, Source
@@ -67,6 +67,20 @@ class TableRow:
     own: bool  # schemasync's bookkeeping (schema_versions, schema_snapshots): listed, not counted by `status`
 
 
+@dataclass(frozen=True, slots=True)
+class ViewRow:
+    """A view or materialized view in the table list, marked with its kind; it links to its place in the
+    diagram (with the relations it reads), since it has no rows page of its own."""
+
+    view: View
+    reads: tuple[tuple[str, str], ...]
+    matches: bool
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.view.schema}.{self.view.name}"
+
+
 def _incoming(schema: Schema, table: Table) -> list[tuple[Table, ForeignKey]]:
     return [
         (t, fk)
@@ -89,14 +103,20 @@ def tables(request: Request) -> Response:
         TableRow(t, incoming.get(t.key, 0), not q or q.lower() in t.qualified.lower(), t.key in OWN_TABLES)
         for t in schema.tables
     ]
-    schemas = sorted({t.schema for t in schema.tables})
+    reads = erd.reads(schema)
+    view_rows = [
+        ViewRow(v, tuple(reads.get(v.key, ())), not q or q.lower() in f"{v.schema}.{v.name}".lower())
+        for v in schema.views
+    ]
+    schemas = sorted({t.schema for t in schema.tables} | {v.schema for v in schema.views})
     return _render(
         request,
         "tables.html",
         "tables",
         rows=rows,
+        view_rows=view_rows,
         q=q,
-        matching=sum(r.matches for r in rows),
+        matching=sum(r.matches for r in rows) + sum(r.matches for r in view_rows),
         total=len(schema.tables),
         schemas=schemas,
         enums=schema.enums,
@@ -165,10 +185,12 @@ def relationships(request: Request) -> Response:
     focus = None
     if focus_name:
         focus = (only or "public", focus_name)
-        source.table(schema, focus)
+        if schema.view(*focus) is None:  # a view is focused like a table (it has no page of its own)
+            source.table(schema, focus)
         keys = erd.neighbourhood(schema, focus, depth)
     else:  # schemasync's own tables link to nothing and would only crowd the picture (as in `status`)
         keys = {t.key for t in schema.tables if (only is None or t.schema == only) and t.key not in OWN_TABLES}
+        keys |= {v.key for v in schema.views if only is None or v.schema == only}
     own = sorted(
         ".".join(k)
         for k in OWN_TABLES
@@ -183,6 +205,7 @@ def relationships(request: Request) -> Response:
         schemas=sorted({t.schema for t in schema.tables}),
         only=only,
         focus=focus,
+        focus_view=schema.view(*focus) if focus is not None else None,
         depth=depth,
         max_depth=MAX_DEPTH,
         total=len(schema.tables),

@@ -224,3 +224,40 @@ def test_tables_list_shows_views_and_materialized_views(pg: TestDB, project: Pat
     assert "<h2>Views</h2>" in page
     assert str(escape("public.<b>view</b>")) in page and "<b>view</b>" not in page
     assert "materialized view" in page and "ix_counts" in page
+
+    rows = re.findall(r'<tr class="view-row" data-name="([^"]+)"[^>]*>(.*?)</tr>', page, re.DOTALL)
+    kinds = {html.unescape(name): re.findall(r'data-kind="([^"]+)"', body) for name, body in rows}
+    assert kinds == {"public.<b>view</b>": ["view"], "public.counts": ["materialized view"]}
+    assert "/relationships?schema=public&table=counts" in links(page, "view-link")
+    assert "reads</span> t" in page
+
+
+def test_diagram_shows_views_with_edges_to_what_they_read(pg: TestDB, project: Path) -> None:
+    pg.execute(
+        """
+        CREATE TABLE t (id int PRIMARY KEY, note text);
+        CREATE TABLE u (id int PRIMARY KEY, t_id int REFERENCES t);
+        CREATE TABLE lonely (id int PRIMARY KEY);
+        CREATE VIEW "<b>v</b>" AS SELECT t.id, u.id AS u_id FROM t JOIN u ON u.t_id = t.id;
+        CREATE MATERIALIZED VIEW counts AS SELECT count(*) AS n FROM "<b>v</b>";
+        """
+    )
+    studio = make_studio(pg.url, project)
+    page = studio.get("/relationships").text
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    kinds = {table: kind for kind, table in re.findall(r'data-kind="([^"]+)" data-table="([^"]+)"', svg)}
+    assert {html.unescape(k): v for k, v in kinds.items()} == {
+        "public.t": "table",
+        "public.u": "table",
+        "public.lonely": "table",
+        "public.<b>v</b>": "view",
+        "public.counts": "materialized view",
+    }
+    assert "<b>" not in svg and "style=" not in svg
+    assert svg.count('class="erd-edge"') == 1  # the one foreign key
+    uses = sorted(html.unescape(t) for t in re.findall(r'class="erd-edge erd-uses"[^>]*><title>([^<]+)</title>', svg))
+    assert uses == ["materialized view counts reads <b>v</b>", "view <b>v</b> reads t", "view <b>v</b> reads u"]
+    focused = studio.get("/relationships", schema="public", table="counts", depth=1)
+    assert focused.status_code == 200
+    shown = {html.unescape(n) for n in re.findall(r'data-table="([^"]+)"', focused.text)}
+    assert shown == {"public.counts", "public.<b>v</b>"}

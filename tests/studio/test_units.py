@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from schemasync.history.versions import VersionRow
-from schemasync.schema.model import Column, ForeignKey, PrimaryKey, Schema, Table
+from schemasync.schema.model import Column, Dependency, ForeignKey, PrimaryKey, Schema, Table, View
 from schemasync.studio import erd
 from schemasync.studio.history import changes_between, entries
 
@@ -50,6 +50,23 @@ def test_cycles_self_references_and_loose_tables_are_drawn() -> None:
     layered_bottom = max(y for name, (_, y) in at.items() if name in ("public.a", "public.b", "public.tree"))
     assert at["public.alone"][1] > layered_bottom  # tables without relationships go underneath
     assert ">x.other<" in drawing.svg  # qualified outside public
+
+
+def test_views_sit_right_of_the_relations_they_read() -> None:
+    views = (
+        View("public", "v", False, "SELECT ...", (("id", "integer"),)),
+        View("public", "m", True, "SELECT ...", (("n", "bigint"),)),
+    )
+    uses = (
+        Dependency("view", "public", "v", None, "public", "orgs", "id"),
+        Dependency("view", "public", "v", None, "public", "orgs", "c0"),  # one edge per relation, not per column
+        Dependency("materialized view", "public", "m", None, "public", "v", None),
+    )
+    drawing = erd.diagram(Schema(tables=(table("orgs"),), views=views, dependencies=uses))
+    at = boxes(drawing.svg)
+    assert at["public.orgs"][0] < at["public.v"][0] < at["public.m"][0]
+    assert (drawing.tables, drawing.views, drawing.edges, drawing.uses) == (1, 2, 0, 2)
+    assert drawing.svg.count('class="erd-edge erd-uses"') == 2 and ">mat. view<" in drawing.svg
 
 
 def test_big_schemas_are_compact_and_the_neighbourhood_is_bounded() -> None:

@@ -1,4 +1,4 @@
-"""`introspect`: typed SQLAlchemy 2 declarative models (`Mapped[...]`) for an existing database.
+"""`introspect`: sqlacodegen's models for an existing database, put right from our own inspection.
 
 sqlacodegen (4.x) writes the models from SQLAlchemy's reflection: classes, `Mapped[...]` types,
 Python enums for PostgreSQL enums, identity and serial keys, constraints with their names, server
@@ -9,13 +9,17 @@ same database (`schema/inspect.py`), so the models check clean against the datab
   columns) and keys lose their ordering (`occurred_at DESC` becomes `occurred_at`); partial
   predicates are rendered as plain strings. Every `Index(...)` is rewritten from the inspected index:
   columns by name, expressions and ordered keys as `text(...)`, `postgresql_where=text(...)`,
-  `postgresql_using` and `postgresql_include` where they apply;
+  `postgresql_using`, `postgresql_include` and `postgresql_with` where they apply;
 - a unique constraint's NULLS NOT DISTINCT and DEFERRABLE are lost; they are put back;
+- exclusion constraints, UNLOGGED, storage parameters and partition keys are not reflected; domain
+  columns come back with the domain's default and NOT NULL as their own, composite columns as
+  NullType. The reflected tables are given them before sqlacodegen runs (`declarative.py`);
+- partitions are reflected as tables of their own: they are left out, and written as partition events
+  of their parent, like extensions, domains, composite types and views (`declarations.py`);
 - schemasync's own tables (`schema_versions`, `schema_snapshots`) and Alembic's version table are
   bookkeeping, not the app's schema: they are left out.
 
-The result is checked by `schemasync check --models MODULE:Base` in the tests, against the example
-app's database.
+The result is checked by `schemasync check --models MODULE:Base` in the tests (`tests/history/test_introspect.py`).
 """
 
 from __future__ import annotations
@@ -25,18 +29,16 @@ import logging
 import re
 import warnings
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from schemasync import db
 from schemasync.bookkeeping import OWN_TABLES
+from schemasync.codegen import declarations
 from schemasync.diff.names import SERIAL_TYPES
-from schemasync.diff.views import creation_order
 from schemasync.errors import ConfigError
 from schemasync.migrations.ops import _plain_column, strip_parens
-from schemasync.plan.indexes import index_sql
-from schemasync.plan.views import view_sql
 from schemasync.schema.inspect import inspect
-from schemasync.schema.model import Index, Schema, UniqueConstraint
+from schemasync.schema.model import ExclusionConstraint, Index, Schema, Table, UniqueConstraint
 
 if TYPE_CHECKING:
     from schemasync.config import Settings
@@ -54,14 +56,17 @@ Check them against the database with: schemasync check --models MODULE:Base
 def introspect(
     target: db.Database, settings: Settings, *, schemas: tuple[str, ...] = ("public",), tables: tuple[str, ...] = ()
 ) -> str:
-    """The models' source for the tables of `schemas` (all of them, or only `tables`)."""
+    """The models' source for the tables of `schemas` (all of them, or only `tables`), with the extensions,
+    domains, composite types and partitions they use, and (when all tables are written) the views."""
     import sqlalchemy as sa
-    from sqlacodegen.generators import DeclarativeGenerator
     from sqlalchemy.pool import NullPool
+
+    from schemasync.codegen.declarative import Generator  # lazy: imports sqlacodegen and SQLAlchemy
 
     with db.session(target, settings) as conn:  # connection problems explained the usual way
         value = inspect(conn, schemas=list(schemas))
-    known = {(t.schema, t.name) for t in value.tables if (t.schema, t.name) not in OWN_TABLES}
+    # The inspector's tables: partitions are part of their parent there, written as its partition events.
+    known = {(t.schema, t.name): t for t in value.tables if (t.schema, t.name) not in OWN_TABLES}
     if not known:
         raise _no_tables(target, schemas)
     wanted = {(s, t) for s in schemas for t in tables} if tables else None
@@ -81,18 +86,20 @@ def introspect(
         },
     )
     metadata = sa.MetaData()
+    classes = _composite_classes(value)
     try:
         with engine.connect() as sa_conn, warnings.catch_warnings():
             warnings.simplefilter("ignore", sa.exc.SAWarning)  # types it cannot map are rendered as NullType
             for schema in schemas:
 
                 def only(name: str, _: sa.MetaData, schema: str = schema) -> bool:
-                    if (schema, name) in OWN_TABLES:
+                    if (schema, name) not in known:
                         return False
                     return wanted is None or (schema, name) in wanted or name in tables
 
                 metadata.reflect(sa_conn, schema=None if schema == "public" else schema, views=False, only=only)
-            source = DeclarativeGenerator(metadata, sa_conn, ()).generate()
+            table_kwargs, exclusions = _table_properties(metadata, known, classes)
+            source = Generator(metadata, sa_conn, table_kwargs=table_kwargs, exclusions=exclusions).generate()
     except sa.exc.SQLAlchemyError as exc:
         raise ConfigError(
             f"Reading the tables of {target.display} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}.",
@@ -102,30 +109,114 @@ def introspect(
         engine.dispose()
     if not metadata.tables:
         raise _no_tables(target, schemas)
-    return header(target, settings) + fix_indexes(source, value) + (views_source(value) if not tables else "")
+    elsewhere = sorted(f"{t.schema}.{t.name}" for t in (*value.domains, *value.composites) if t.schema != "public")
+    if elsewhere:  # README: domains and composite types are created where the search path puts them
+        log.warning(
+            "Domains and composite types outside public (%s) are written schema-qualified; schemasync creates "
+            "such types in the models' first schema, so these models will not check clean until that changes.",
+            ", ".join(elsewhere),
+        )
+    written = [known[(t.schema or "public", t.name)] for t in metadata.tables.values()]
+    text = fix_indexes(source, value)
+    if classes:
+        text = _before_base(text, declarations.composite_classes(classes))
+    return header(target, settings) + text + declarations.events_source(value, written, with_views=not tables)
 
 
-def views_source(schema: Schema) -> str:
-    """The database's views and materialized views (with their indexes), as DDL events on `Base.metadata`.
+def _composite_classes(schema: Schema) -> dict[tuple[str, str], str]:
+    """(schema, name) of each composite type -> the name of the Python class written for it."""
+    taken: set[str] = set()
+    return {(t.schema, t.name): declarations.composite_class(t, taken) for t in schema.composites}
 
-    A DDL event whose statement is CREATE VIEW, CREATE MATERIALIZED VIEW or CREATE INDEX is managed like
-    SQLAlchemy's `CreateView`, and carries the definition exactly as PostgreSQL prints it (a `CreateView`
-    would need the SELECT rebuilt as SQLAlchemy expressions). Each text is a Python literal (`repr`), with
-    `%` doubled for DDL's own formatting, so no view body can break out of it. Dependencies first.
-    """
-    if not schema.views:
-        return ""
-    lines = [
-        "",
-        "",
-        "# Views and materialized views: DDL events that schemasync creates and compares (README: views).",
-        "from sqlalchemy import DDL, event  # noqa: E402",
-        "",
-    ]
-    for view in creation_order(list(schema.views), schema, schema):
-        texts = [view_sql(view)] + [index_sql(view.schema, view.name, i) for i in view.indexes]
-        lines += [f'event.listen(Base.metadata, "after_create", DDL({t.replace("%", "%%")!r}))' for t in texts]
-    return "\n".join(lines) + "\n"
+
+def _table_properties(
+    metadata: Any, known: dict[tuple[str, str], Table], classes: dict[tuple[str, str], str]
+) -> tuple[dict[tuple[str, str], dict[str, object]], dict[tuple[str, str], list[str]]]:
+    """What reflection misses, put on the reflected tables: composite and domain columns as the database
+    has them, exclusion constraints; and the table keywords (UNLOGGED, storage parameters, partition key)."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql import DOMAIN
+
+    from schemasync.codegen.declarative import Composite  # lazy: imports sqlacodegen and SQLAlchemy
+
+    table_kwargs: dict[tuple[str, str], dict[str, object]] = {}
+    exclusions: dict[tuple[str, str], list[str]] = {}
+    for reflected in metadata.tables.values():
+        key = (reflected.schema or "public", reflected.name)
+        table = known[key]
+        for column in reflected.columns:
+            inspected = table.column(column.name)
+            if inspected is None:
+                continue
+            split = declarations.split_type(inspected.type)
+            if split is not None and split[:2] in classes:
+                composite = Composite(classes[split[:2]])
+                column.type = sa.ARRAY(composite) if split[2] else composite
+            if isinstance(column.type, DOMAIN):  # reflection gives the column its domain's default and NOT NULL
+                column.nullable = inspected.nullable
+                if inspected.default is None:
+                    column.server_default = None
+        for x in table.exclusions:
+            rendered = render_exclusion(x)
+            if rendered is None:
+                log.warning(
+                    "Exclusion constraint %s on %s is not written: ExcludeConstraint cannot declare INCLUDE or WITH.",
+                    x.name,
+                    table.qualified,
+                )
+                continue
+            exclusions.setdefault(key, []).append(rendered)
+        kwargs: dict[str, object] = {}
+        if table.unlogged:
+            kwargs["prefixes"] = ["UNLOGGED"]
+        if table.partition_by is not None:
+            kwargs["postgresql_partition_by"] = table.partition_by
+        if table.options:
+            kwargs["postgresql_with"] = _options(table.options)
+        if kwargs:
+            table_kwargs[key] = kwargs
+    return table_kwargs, exclusions
+
+
+def _options(options: tuple[str, ...]) -> dict[str, str]:
+    """reloptions ("fillfactor=70") as `postgresql_with`'s dict."""
+    return {key: value for key, _, value in (option.partition("=") for option in options)}
+
+
+def render_exclusion(x: ExclusionConstraint) -> str | None:
+    """`ExcludeConstraint(...)` for the catalog's definition; None when it has what ExcludeConstraint
+    cannot declare (INCLUDE, WITH storage parameters)."""
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    statement = parse_sql(f"ALTER TABLE t ADD CONSTRAINT c {x.definition}")[0].stmt
+    constraint = statement.cmds[0].def_
+    if constraint.including or constraint.options:
+        return None
+    args = []
+    for element, operator in constraint.exclusions:
+        names = [o.sval for o in operator]
+        op = names[0] if len(names) == 1 else f"OPERATOR({'.'.join(names)})"
+        plain = element.name is not None and not element.opclass and not element.collation
+        plain = plain and element.ordering.name == "SORTBY_DEFAULT" and element.nulls_ordering.name.endswith("DEFAULT")
+        what = repr(element.name) if plain else f"text({RawStream()(element)!r})"
+        args.append(f"({what}, {op!r})")
+    args.append(f"name={x.name!r}")
+    if constraint.access_method and constraint.access_method != "btree":
+        args.append(f"using={constraint.access_method!r}")
+    if constraint.where_clause is not None:
+        args.append(f"where=text({RawStream()(constraint.where_clause)!r})")
+    if constraint.deferrable:
+        args.append("deferrable=True")
+        if constraint.initdeferred:
+            args.append("initially='DEFERRED'")
+    return f"ExcludeConstraint({', '.join(args)})"
+
+
+def _before_base(source: str, text: str) -> str:
+    """`text` placed before `class Base(...)` (the composite types' classes the models' columns use)."""
+    at = source.find("\nclass Base(")
+    return source if at < 0 else source[:at] + text + "\n" + source[at:]
 
 
 def _no_tables(target: db.Database, schemas: tuple[str, ...]) -> ConfigError:
@@ -250,16 +341,19 @@ def render_index(index: Index) -> tuple[str, bool]:
         uses_text = True
     if index.nulls_not_distinct:
         args.append("postgresql_nulls_not_distinct=True")
+    if index.options:
+        args.append(f"postgresql_with={_options(index.options)!r}")
     return f"Index({', '.join(args)})", uses_text
 
 
 def _ensure_import(source: str, name: str) -> str:
     """Add `name` to the `from sqlalchemy import ...` line sqlacodegen wrote (or add the line)."""
     lines = source.splitlines()
+    head = "from sqlalchemy import "
     for i, line in enumerate(lines):
-        if line.startswith("from sqlalchemy import "):
-            names = [n.strip() for n in line.removeprefix("from sqlalchemy import ").split(",")]
+        if line.startswith(head):
+            names = [n.strip() for n in line.removeprefix(head).split(",")]
             if name not in names:
-                lines[i] = "from sqlalchemy import " + ", ".join(sorted([*names, name], key=str.lower))
+                lines[i] = head + ", ".join(sorted([*names, name], key=str.lower))
             return "\n".join(lines) + "\n"
-    return f"from sqlalchemy import {name}\n" + source
+    return f"{head}{name}\n" + source

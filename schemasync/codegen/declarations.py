@@ -1,0 +1,195 @@
+"""The kinds sqlacodegen does not write, as the declarations README documents for them.
+
+sqlacodegen writes tables from SQLAlchemy's reflection, which knows nothing of extensions, composite
+types, views or partitions as schemasync manages them. Each is written here from our own inspection
+(`schema/inspect.py`) as the DDL event the engine recognises and manages (README: Schema changes):
+
+- extensions: `CREATE EXTENSION IF NOT EXISTS name [WITH SCHEMA s] VERSION 'v'` before the tables (the
+  version the database has, pinned: the models say what the database is);
+- domains and composite types: `CREATE DOMAIN` / `CREATE TYPE ... AS (...)` before the tables, in
+  dependency order (a domain over a composite type, a composite with a domain attribute); a column
+  of a composite type uses a `UserDefinedType` whose `get_col_spec()` is the type's name;
+- partitions: `CREATE TABLE name PARTITION OF parent <bound>` after their parent is created, exactly the
+  form the engine manages (name, parent, bound);
+- views and materialized views with their indexes, after everything (dependencies first).
+
+Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
+(quotes, `$$`) can break out of it. Names in `public` are left unqualified, as README asks for domains
+and types; other schemas are qualified, and the engine maps them to its scratch schemas.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemasync.diff.views import creation_order
+from schemasync.plan.domains import create_sql as domain_sql
+from schemasync.plan.indexes import index_sql
+from schemasync.plan.sql import ident, literal
+from schemasync.plan.views import view_sql
+from schemasync.schema.model import CompositeType, Domain, Extension, Schema, Table
+
+DEFAULT_SCHEMA = "public"
+
+
+def _ddl(target: str, when: str, sql: str) -> str:
+    return f'event.listen({target}, "{when}", DDL({sql.replace("%", "%%")!r}))'
+
+
+def _name(schema: str, name: str) -> str:
+    """An identifier as the models declare it: unqualified in public (README: domains, composite types)."""
+    return ident(name) if schema == DEFAULT_SCHEMA else ident(schema, name)
+
+
+def extension_sql(x: Extension) -> str:
+    where = "" if x.schema == DEFAULT_SCHEMA else f" WITH SCHEMA {ident(x.schema)}"
+    version = f" VERSION {literal(x.version)}" if x.version is not None else ""
+    return f"CREATE EXTENSION IF NOT EXISTS {ident(x.name)}{where}{version}"
+
+
+def composite_sql(t: CompositeType) -> str:
+    attributes = ", ".join(
+        f"{ident(a.name)} {a.type}" + (f" COLLATE {a.collation}" if a.collation is not None else "")
+        for a in t.attributes
+    )
+    return f"CREATE TYPE {_name(t.schema, t.name)} AS ({attributes})"
+
+
+def type_name(schema: str, name: str) -> str:
+    """The name a column's type is written with (format_type's spelling, public unqualified)."""
+    return _name(schema, name)
+
+
+_PART = r'(?:[^".\s\[]+|"(?:[^"]|"")*")'
+_QUALIFIED_TYPE = re.compile(rf"(?P<schema>{_PART})\.(?P<name>{_PART})")
+
+
+def split_type(spelled: str) -> tuple[str, str, bool] | None:
+    """(schema, name, is_array) of a qualified type as format_type prints it: `public.money[]`, quoted parts unquoted."""
+    array = spelled.endswith("[]")
+    parts = _QUALIFIED_TYPE.fullmatch(spelled.removesuffix("[]"))
+    if parts is None:
+        return None
+    return _unquote(parts["schema"]), _unquote(parts["name"]), array
+
+
+def _unquote(part: str) -> str:
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part
+
+
+def _type_order(schema: Schema) -> list[Domain | CompositeType]:
+    """Domains and composite types, each after the ones its definition names (else in name order)."""
+    pending: list[Domain | CompositeType] = sorted(
+        [*schema.domains, *schema.composites], key=lambda t: (t.schema, t.name)
+    )
+
+    def uses(t: Domain | CompositeType) -> set[tuple[str, str]]:
+        spelled = [t.type] if isinstance(t, Domain) else [a.type for a in t.attributes]
+        return {found[:2] for found in map(split_type, spelled) if found is not None}
+
+    ordered: list[Domain | CompositeType] = []
+    while pending:
+        ready = next(
+            (t for t in pending if not any((o.schema, o.name) in uses(t) for o in pending if o is not t)),
+            pending[0],  # a cycle PostgreSQL itself would refuse: keep going in name order
+        )
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered
+
+
+def _domain_sql(d: Domain) -> str:
+    sql = domain_sql(d)
+    qualified = f"CREATE DOMAIN {ident(d.schema, d.name)} "
+    return f"CREATE DOMAIN {_name(d.schema, d.name)} " + sql.removeprefix(qualified)
+
+
+_CLASS_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def composite_class(t: CompositeType, taken: set[str]) -> str:
+    """A Python class name for the composite type's `UserDefinedType`, unique among `taken`."""
+    words = _CLASS_WORD.findall(t.name if t.schema == DEFAULT_SCHEMA else f"{t.schema}_{t.name}")
+    base = ("".join(w[:1].upper() + w[1:] for w in words) or "Composite") + "Type"
+    if base[0].isdigit():
+        base = "T" + base
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def composite_classes(classes: dict[tuple[str, str], str]) -> str:
+    """The `UserDefinedType` classes columns of composite types use (README: composite types)."""
+    if not classes:
+        return ""
+    lines = ["", ""]
+    for (schema, name), cls in sorted(classes.items(), key=lambda kv: kv[1]):
+        lines += [
+            f"class {cls}(UserDefinedType):",
+            '    """A composite type (its CREATE TYPE event is at the end of this module)."""',
+            "",
+            "    cache_ok = True",
+            "",
+            "    def get_col_spec(self, **kw: object) -> str:",
+            f"        return {type_name(schema, name)!r}",
+            "",
+            "",
+        ]
+    return "\n".join(lines[:-2]) + "\n"
+
+
+def before_tables(schema: Schema) -> list[str]:
+    """Extensions, then domains and composite types: what the tables' columns may use."""
+    out = [_ddl("Base.metadata", "before_create", extension_sql(x)) for x in sorted(schema.extensions, key=_ext_key)]
+    for t in _type_order(schema):
+        sql = _domain_sql(t) if isinstance(t, Domain) else composite_sql(t)
+        out.append(_ddl("Base.metadata", "before_create", sql))
+    return out
+
+
+def _ext_key(x: Extension) -> str:
+    return x.name
+
+
+def partitions(tables: list[Table]) -> list[str]:
+    """Each partitioned table's direct partitions, as DDL events on the parent's `Table`."""
+    out = []
+    for table in tables:
+        key = table.name if table.schema == DEFAULT_SCHEMA else f"{table.schema}.{table.name}"
+        for p in table.partition_bounds:
+            sql = f"CREATE TABLE {_name(p.schema, p.name)} PARTITION OF {_name(table.schema, table.name)} {p.bound}"
+            out.append(_ddl(f"Base.metadata.tables[{key!r}]", "after_create", sql))
+    return out
+
+
+def views(schema: Schema) -> list[str]:
+    """Views and materialized views with their indexes, dependencies first."""
+    out = []
+    for view in creation_order(list(schema.views), schema, schema):
+        texts = [view_sql(view)] + [index_sql(view.schema, view.name, i) for i in view.indexes]
+        out += [_ddl("Base.metadata", "after_create", t) for t in texts]
+    return out
+
+
+def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> str:
+    """The module's tail: every DDL event above, grouped under comments saying what manages them."""
+    sections = [
+        (
+            "Extensions, domains and composite types, created before the tables (README: Schema changes).",
+            before_tables(schema),
+        ),
+        ("Partitions, created with their partitioned table (README: partitioned tables).", partitions(tables)),
+        (
+            "Views and materialized views: DDL events that schemasync creates and compares (README: views).",
+            views(schema) if with_views else [],
+        ),
+    ]
+    lines: list[str] = []
+    for comment, events in sections:
+        if events:
+            lines += ["", f"# {comment}", *events]
+    if not lines:
+        return ""
+    return "\n\nfrom sqlalchemy import DDL, event  # noqa: E402\n" + "\n".join(lines) + "\n"
