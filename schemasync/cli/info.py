@@ -80,7 +80,9 @@ def status(
 
 
 def _schema_state(conn: Any, settings: Any) -> dict[str, Any] | None:
-    from schemasync import engine  # lazy: start-up (the diff; the models pull in SQLAlchemy when configured)
+    if not settings.models:
+        return None  # nothing to compare with: the diff and the planner are not even imported
+    from schemasync import engine  # lazy: start-up (the diff, the planner; the models pull in SQLAlchemy)
 
     return engine.schema_state(conn, settings)
 
