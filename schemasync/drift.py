@@ -331,7 +331,7 @@ def load_targets(path: Path) -> list[FleetTarget]:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"The targets file {path} is not valid TOML: {exc}.", "Fix its syntax.") from None
     else:
-        import yaml  # only a YAML targets file needs it; TOML ones never pay for loading it
+        import yaml  # lazy: start-up (PyYAML: only a YAML targets file needs it)
 
         try:
             document = yaml.safe_load(text)

@@ -78,8 +78,13 @@ _TRANSIENT_CODES = {
 
 def is_transient(exc: BaseException) -> bool:
     """True for failures a later attempt may not meet: the network, throttling, 5xx, damaged transfers."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, IncompleteReadError
-    from s3transfer.exceptions import RetriesExceededError
+    from botocore.exceptions import (  # lazy: start-up (boto3)
+        ClientError,
+        ConnectionError,
+        HTTPClientError,
+        IncompleteReadError,
+    )
+    from s3transfer.exceptions import RetriesExceededError  # lazy: start-up (boto3)
 
     if isinstance(exc, Corrupt | ConnectionError | HTTPClientError | IncompleteReadError | RetriesExceededError):
         return True
@@ -123,9 +128,9 @@ class S3Store:
         return self._client
 
     def _make_client(self) -> Any:
-        import boto3
-        from botocore.config import Config
-        from botocore.exceptions import BotoCoreError
+        import boto3  # lazy: start-up (boto3)
+        from botocore.config import Config  # lazy: start-up (boto3)
+        from botocore.exceptions import BotoCoreError  # lazy: start-up (boto3)
 
         s = self.settings
         try:
@@ -155,7 +160,7 @@ class S3Store:
 
     def explain(self, exc: BaseException, action: str) -> SchemasyncError:
         """A one-paragraph error for an S3 failure; never includes credentials."""
-        from botocore.exceptions import (
+        from botocore.exceptions import (  # lazy: start-up (boto3)
             ClientError,
             ConnectionError,
             CredentialRetrievalError,
@@ -164,7 +169,7 @@ class S3Store:
             PartialCredentialsError,
             ProfileNotFound,
         )
-        from s3transfer.exceptions import RetriesExceededError
+        from s3transfer.exceptions import RetriesExceededError  # lazy: start-up (boto3)
 
         if isinstance(exc, SchemasyncError):
             return exc
@@ -300,7 +305,7 @@ class S3Store:
 
     def part_size(self, size: int) -> int | None:
         """The part size the transfer manager will use for a file of `size` bytes; None for a single PUT."""
-        from s3transfer.utils import ChunksizeAdjuster
+        from s3transfer.utils import ChunksizeAdjuster  # lazy: start-up (boto3)
 
         s = self.settings
         if size < s.s3_multipart_threshold:
@@ -313,7 +318,7 @@ class S3Store:
         `digest` saves a hashing pass when the caller has just hashed the file with the right part size;
         otherwise the file is hashed here, which also checks that it still matches its manifest.
         """
-        from boto3.s3.transfer import TransferConfig
+        from boto3.s3.transfer import TransferConfig  # lazy: start-up (boto3)
 
         s = self.settings
         key = self.key_for(manifest)
@@ -389,7 +394,7 @@ class S3Store:
         )
 
     def _transfer(self, path: Path, key: str, extra: dict[str, Any], config: Any) -> None:
-        from boto3.s3.transfer import create_transfer_manager
+        from boto3.s3.transfer import create_transfer_manager  # lazy: start-up (boto3)
 
         with create_transfer_manager(self.client, config) as manager:
             manager.upload(str(path), self.bucket, key, extra_args=extra).result()
@@ -584,7 +589,7 @@ class S3Store:
 
     def item(self, key: str) -> StoredBackup:
         """The backup at `key` (dump or manifest key)."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # lazy: start-up (boto3)
 
         if key.endswith(MANIFEST_SUFFIX):
             key = key.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX

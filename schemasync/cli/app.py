@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 
 from schemasync import secrets
 from schemasync.config import Loaded, load_settings
@@ -229,8 +230,6 @@ def fail(error: SchemasyncError) -> None:
 
 
 def escape_markup(text: str) -> str:
-    from rich.markup import escape
-
     return escape(text)
 
 

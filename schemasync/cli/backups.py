@@ -16,10 +16,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from schemasync import db
 from schemasync.cli.app import app, err, out, uses_settings
 from schemasync.config import Loaded, Settings, parse_duration
 from schemasync.errors import ConfigError, ExitCode, Refused
+from schemasync.units import human_size
 
 backups_app = typer.Typer(
     name="backups", help="List, verify and prune backups (local and S3).", no_args_is_help=True, add_completion=False
@@ -56,8 +56,8 @@ def backup(
     json_output: JsonOpt = False,
 ) -> None:
     """Back up the database with pg_dump (custom format), verify it, and upload it when S3 is configured."""
-    from schemasync.backups.take import take_backup
-    from schemasync.units import human_size
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.backups.take import take_backup  # lazy: start-up (psycopg)
 
     settings = _settings(loaded, backup_dir)
     target = db.resolve(settings, dict(loaded.sources))
@@ -109,8 +109,7 @@ def list_backups(
     json_output: JsonOpt = False,
 ) -> None:
     """Backups in the backup directory and in S3, newest first, with size, versions and whether they are verified."""
-    from schemasync.backups import locate
-    from schemasync.units import human_size
+    from schemasync.backups import locate  # lazy: start-up (psycopg)
 
     settings = _settings(loaded, backup_dir)
     found = locate.listing(settings, local_only=local)
@@ -157,8 +156,8 @@ def verify_backup(
     json_output: JsonOpt = False,
 ) -> None:
     """Re-hash every copy of a backup (local file, S3 object) and compare with its manifest."""
-    from schemasync.backups import locate
-    from schemasync.backups.format import backup_root
+    from schemasync.backups import locate  # lazy: start-up (psycopg)
+    from schemasync.backups.format import backup_root  # lazy: start-up (the backups package loads for its commands)
 
     settings = _settings(loaded, backup_dir)
     series = locate.series(settings, dict(loaded.sources))
@@ -201,8 +200,7 @@ def prune_backups(
     json_output: JsonOpt = False,
 ) -> None:
     """Delete old backups (local and S3); the newest verified backup is always kept."""
-    from schemasync.backups import locate, prune
-    from schemasync.units import human_size
+    from schemasync.backups import locate, prune  # lazy: start-up (psycopg)
 
     settings = _settings(loaded, backup_dir)
     keep_n = keep if keep is not None else settings.backup_keep
@@ -293,7 +291,8 @@ def restore(
     backup_dir: BackupDirOpt = None,
 ) -> None:
     """Restore a backup into the database (replacing what the backup holds) or side by side with --target-db."""
-    from schemasync.backups import restore as restoring
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.backups import restore as restoring  # lazy: start-up (psycopg)
 
     if source not in (None, "local", "s3"):
         raise ConfigError(f"--from {source!r} is not a store.", "Use --from local or --from s3.")

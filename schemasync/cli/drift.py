@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,15 +40,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines."
 
 def read_secret_block(name: str) -> str:
     """A Prefect Secret block's value, through the configured Prefect API (imported only when needed)."""
-    from schemasync.workflows.tasks.drift import read_secret_block as read
+    from schemasync.workflows.tasks.drift import read_secret_block as read  # lazy: start-up (Prefect)
 
     return read(name, require_api=True)
 
 
 def _with_flag_defaults(targets: list[FleetTarget], loaded: Loaded) -> list[FleetTarget]:
     """--models, --env, --app-version and --project-dir fill what a target leaves unset."""
-    from dataclasses import replace
-
     given = {n for n in ("models", "env", "app_version", "project_dir") if loaded.source_of(n).startswith("flag")}
     if not given:
         return targets
@@ -71,8 +70,8 @@ def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = Fal
 
     Exit 0 when every target is in sync, 2 when any drifted, 1 when none drifted but some could not be checked.
     """
-    from schemasync import db
-    from schemasync import drift as engine_drift
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync import drift as engine_drift  # lazy: start-up (the diff, the planner)
 
     if targets is not None:
         if loaded.source_of("database_url").startswith("flag"):
@@ -98,8 +97,8 @@ def drift(loaded: Loaded, targets: TargetsOpt = None, json_output: JsonOpt = Fal
 
 
 def _print_report(results: list[DriftResult], message: str) -> None:
-    from schemasync.drift import DriftStatus, table_rows
-    from schemasync.plan.hazards import HazardKind
+    from schemasync.drift import DriftStatus, table_rows  # lazy: start-up (the diff, the planner)
+    from schemasync.plan.hazards import HazardKind  # lazy: start-up (the planner)
 
     styles = {
         DriftStatus.IN_SYNC: "green",

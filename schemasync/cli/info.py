@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from schemasync import db, inventory
+from schemasync.appversion import parse_version
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded, describe
 from schemasync.errors import ConfigError
-from schemasync.history import versions
 from schemasync.units import human_size
+
+if TYPE_CHECKING:
+    from schemasync.history.versions import VersionRow
+    from schemasync.inventory import Inventory
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of the table.")]
 
@@ -24,7 +27,7 @@ def app_version_of(loaded: Loaded, *, required: bool) -> str | None:
     version = loaded.settings.app_version
     if version is None and not required:
         return None
-    versions.parse_version(version, loaded.source_of("app_version"))
+    parse_version(version, loaded.source_of("app_version"))
     return version
 
 
@@ -36,6 +39,9 @@ def status(
     quick: Annotated[bool, typer.Option("--quick", help="Skip comparing the schema with the models.")] = False,
 ) -> None:
     """Where the database stands: versions, tables, rows, keys, indexes, and whether it matches the models."""
+    from schemasync import db, inventory  # lazy: start-up (psycopg)
+    from schemasync.history import versions  # lazy: start-up (psycopg)
+
     settings = loaded.settings
     app_version = app_version_of(loaded, required=False)
     target = db.resolve(settings, dict(loaded.sources))
@@ -49,8 +55,8 @@ def status(
     relation = None
     if app_version and db_version:
         relation = versions.relation(
-            versions.parse_version(app_version, loaded.source_of("app_version")),
-            versions.parse_version(db_version, f"schema_versions row {latest.id if latest else '?'}"),
+            parse_version(app_version, loaded.source_of("app_version")),
+            parse_version(db_version, f"schema_versions row {latest.id if latest else '?'}"),
         )
     elif app_version:
         relation = versions.Relation.UNRECORDED
@@ -74,12 +80,16 @@ def status(
 
 
 def _schema_state(conn: Any, settings: Any) -> dict[str, Any] | None:
-    from schemasync import engine  # the models pull in SQLAlchemy: only when they are configured
+    if not settings.models:
+        return None  # nothing to compare with: the diff and the planner are not even imported
+    from schemasync import engine  # lazy: start-up (the diff, the planner; the models pull in SQLAlchemy)
 
     return engine.schema_state(conn, settings)
 
 
-def _print_status(report: dict[str, Any], inv: inventory.Inventory) -> None:
+def _print_status(report: dict[str, Any], inv: Inventory) -> None:
+    from schemasync.history import versions  # lazy: start-up (psycopg)
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -146,14 +156,17 @@ def history(
     ] = False,
 ) -> None:
     """Recorded versions, newest first: who changed what, when, from which backup."""
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.history import versions  # lazy: start-up (psycopg)
+
     target = db.resolve(loaded.settings, dict(loaded.sources))
     changed: dict[int, tuple[str, ...] | None] = {}
     with db.session(target, loaded.settings) as conn:
         exists = versions.table_columns(conn) is not None
         rows = versions.history(conn, limit + 1 if changes else limit) if exists else []
         if changes and rows:
-            from schemasync.history import snapshots
-            from schemasync.studio.history import entries
+            from schemasync.history import snapshots  # lazy: only for --changes (the snapshots' diff)
+            from schemasync.studio.history import entries  # lazy: only for --changes (the snapshots' diff)
 
             changed = {e.row.id: e.changes for e in entries(rows, snapshot=snapshots.lookup(conn, rows))}
         rows = rows[:limit]
@@ -190,7 +203,7 @@ def history(
 NARROW = 110  # columns below which history prints a list instead of a table
 
 
-def _print_list(rows: list[versions.VersionRow], changed: dict[int, tuple[str, ...] | None] | None) -> None:
+def _print_list(rows: list[VersionRow], changed: dict[int, tuple[str, ...] | None] | None) -> None:
     """One line per version, then its schema changes (`changed`) or, without them, its description."""
     for r in rows:
         when = f"{r.applied_at:%Y-%m-%d %H:%M:%S}" if r.applied_at else "?"
@@ -221,6 +234,9 @@ AllowDowngrade = Annotated[
 @uses_settings
 def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
     """Create schema_versions (or adapt an older layout) and record the initial version (db:schema-setup)."""
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.history import versions  # lazy: start-up (psycopg)
+
     settings = loaded.settings
     app_version = app_version_of(loaded, required=True)
     assert app_version is not None
@@ -232,7 +248,7 @@ def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
                 adaptation = versions.ensure_table(conn)
                 latest = versions.latest(conn)
                 if latest is not None:
-                    from schemasync.plan import policy  # the plan package stays off the `status` path
+                    from schemasync.plan import policy  # lazy: start-up (the plan package, off the `status` path)
 
                     policy.refuse_downgrade(app_version, latest.schema_version, allow=allow_downgrade, action="setup")
                 inserted = None
@@ -268,6 +284,8 @@ def setup(loaded: Loaded, allow_downgrade: AllowDowngrade = False) -> None:
 @uses_settings(dev_url=True)
 def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
     """Print the resolved settings and where each came from; secrets are masked."""
+    from schemasync import db  # lazy: start-up (psycopg)
+
     rows = describe(loaded)
     if json_output:
         out.print_json(json.dumps({name: {"value": value, "source": source} for name, value, source in rows}))
@@ -292,8 +310,9 @@ def show_config(loaded: Loaded, json_output: JsonOpt = False) -> None:
 
 def _dev_database_text(loaded: Loaded) -> str:
     """Which dev database the looks use; the default depends on the target, which `status` names for sure."""
-    from schemasync.db import embedded
-    from schemasync.schema import devdb
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.db import embedded  # lazy: start-up (psycopg)
+    from schemasync.schema import devdb  # lazy: start-up (psycopg)
 
     if loaded.settings.dev_url is not None:
         dev = db.parse_url(loaded.settings.dev_url.get_secret_value(), "dev-url")

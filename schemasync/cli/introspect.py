@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from schemasync import db
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded
 from schemasync.errors import ConfigError
@@ -37,7 +36,8 @@ def introspect(
     ] = None,
 ) -> None:
     """Write typed SQLAlchemy 2 declarative models (Mapped[...]) for the tables of an existing database."""
-    from schemasync.codegen import introspect as make_models
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.codegen import introspect as make_models  # lazy: start-up (SQLAlchemy, sqlacodegen)
 
     settings = loaded.settings
     target = db.resolve(settings, dict(loaded.sources))

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Annotated
 
 import typer
 
-from schemasync import db, engine
 from schemasync.cli.app import app, out, uses_settings
+from schemasync.cli.info import app_version_of
 from schemasync.cli.prompts import ask, confirm_model_errors, say
 from schemasync.config import Loaded
+from schemasync.errors import ExitCode
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,8 @@ def generate(
     json_output: JsonOpt = False,
 ) -> None:
     """Write the current plan as an Alembic revision (upgrade and downgrade) in the app's migrations."""
-    from schemasync.migrations.generate import generate as write_revision
+    from schemasync import db, engine  # lazy: start-up (psycopg, the diff)
+    from schemasync.migrations.generate import generate as write_revision  # lazy: start-up (Alembic, the planner)
 
     settings = loaded.settings.model_copy(update={"prune": True}) if prune else loaded.settings
     metadata = engine.load_metadata(settings)
@@ -83,14 +86,10 @@ def run_versioned_sync(
 
     Models PostgreSQL cannot create whole need the same yes as in a planned sync (and in a production run of
     the same migrations): without it, the drift check after the migrations could not cover them."""
-    import sys
-
-    from schemasync import versioned
-    from schemasync.cli.info import app_version_of
-    from schemasync.errors import ExitCode
-    from schemasync.history import versions
-    from schemasync.ops import sync as ops
-    from schemasync.plan import policy
+    from schemasync import db, engine, versioned  # lazy: start-up (psycopg, the diff, Alembic)
+    from schemasync.history import versions  # lazy: start-up (psycopg)
+    from schemasync.ops import sync as ops  # lazy: start-up (the planner)
+    from schemasync.plan import policy  # lazy: start-up (the planner)
 
     settings = loaded.settings
     app_version = app_version_of(loaded, required=True)
@@ -127,7 +126,7 @@ def run_versioned_sync(
                 raise SystemExit(int(ExitCode.REFUSED))
             # migrations are opaque (any of them may delete data), so every run that has some backs up first
             if policy.backup_required(settings.backup_before_sync, deletes_data=True, no_backup=no_backup):
-                from schemasync.backups.take import take_backup
+                from schemasync.backups.take import take_backup  # lazy: only when a backup is taken
 
                 upload = bool(settings.s3_bucket)
                 taken = take_backup(settings, target, upload=upload)

@@ -61,7 +61,7 @@ def _answer(run_id: str, *, approve: bool, approver: str, comment: str) -> None:
     rid = _run_id(run_id)
     if len(comment) > 2000:
         raise ConfigError("The comment is longer than 2000 characters.", "Shorten --comment.")
-    from schemasync.workflows.approval import Approval, answer
+    from schemasync.workflows.approval import Approval, answer  # lazy: start-up (Prefect, seconds)
 
     # Prefect stores the run input: a secret pasted into the comment must not go with it.
     done = answer(rid, Approval(approve=approve, approver=approver, comment=secrets.scrub(comment)))
@@ -117,7 +117,7 @@ def runs(
     """Production runs waiting for approval, with their plan summary and backup."""
     if debug:
         enable_debug()
-    from schemasync.workflows.approval import api_url, pending_approvals
+    from schemasync.workflows.approval import api_url, pending_approvals  # lazy: start-up (Prefect, seconds)
 
     pending = pending_approvals()
     if json_output:

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
-from schemasync import db, secrets
+from schemasync import secrets
 from schemasync.cli.app import _Notices, app, err, out, uses_settings
 from schemasync.cli.info import app_version_of
 from schemasync.config import Loaded, parse_duration
@@ -45,7 +45,7 @@ def _prefect_api() -> str | None:
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
     os.environ.setdefault(*EPHEMERAL_STARTUP)  # before Prefect reads its settings
-    from prefect.settings import get_current_settings
+    from prefect.settings import get_current_settings  # lazy: start-up (Prefect, seconds)
 
     url = get_current_settings().api.url
     return str(url) if url else None
@@ -100,6 +100,8 @@ def production(
     ] = None,
 ) -> None:
     """Run the production deployment (Prefect flow): versions, plan, backup to S3, approval, apply, build, verify, record."""
+    from schemasync import db  # lazy: start-up (psycopg)
+
     settings = loaded.settings
     if loaded.source_of("env") == "default":
         settings = settings.model_copy(update={"env": "production"})
@@ -143,10 +145,10 @@ def production(
         soft_wrap=True,
     )
 
-    import httpx
+    import httpx  # lazy: start-up (httpx, imported by Prefect below anyway)
 
-    from schemasync.workflows.flows.production import ProductionOptions, production_deploy
-    from schemasync.workflows.preapproval import Terminal, at_terminal
+    from schemasync.workflows.flows.production import ProductionOptions, production_deploy  # lazy: start-up (Prefect)
+    from schemasync.workflows.preapproval import Terminal, at_terminal  # lazy: start-up (Prefect)
 
     options = ProductionOptions(
         project_dir=str(settings.project_dir.resolve()),
@@ -207,7 +209,7 @@ def _quiet_stderr_logs() -> Iterator[None]:
 
 def _report(state: Any) -> None:
     """Print how the run ended; failures become their own error message and exit code."""
-    from schemasync.deploy.model import Outcome, Result
+    from schemasync.deploy.model import Outcome, Result  # lazy: start-up (psycopg, the plan)
 
     if not state.is_completed():
         outcome = state.result(raise_on_failure=False)

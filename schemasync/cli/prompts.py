@@ -30,7 +30,7 @@ def confirm_model_errors(
     model_errors: Sequence[HeldError], *, interactive: bool, allowed: bool, show: Callable[[], None]
 ) -> None:
     """Shown (`show`), then asked on a terminal; elsewhere the policy refuses (SS102) unless allowed."""
-    from schemasync.ops import sync as ops  # the planner loads only for commands that change things
+    from schemasync.ops import sync as ops  # lazy: start-up (the planner, only for commands that change things)
 
     if model_errors and not allowed:
         show()

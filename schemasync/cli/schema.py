@@ -15,20 +15,21 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any
 
-import psycopg
 import typer
 
-from schemasync import db, engine
 from schemasync.cli.app import app, err, out, uses_settings
 from schemasync.cli.info import app_version_of
 from schemasync.cli.migrations import run_versioned_sync
 from schemasync.cli.prompts import ask, confirm_model_errors, say
 from schemasync.config import Loaded, Settings
 from schemasync.errors import ConfigError, ExitCode
-from schemasync.schema.model import RenameHints, Schema
 
 if TYPE_CHECKING:
+    import psycopg
+
+    from schemasync import db, engine
     from schemasync.plan.hazards import Hazard
+    from schemasync.schema.model import RenameHints, Schema
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def with_flags(
 def parse_renames(values: list[str] | None, desired: Schema) -> RenameHints:
     """`--rename` values -> hints. `A=B` renames table A; `A.B=C` renames column B of table A when the
     models have a table A, else table B of schema A; `S.T.C=D` renames column C of table S.T."""
+    from schemasync.schema.model import RenameHints  # lazy: start-up (the schema value's classes)
+
     tables: list[tuple[str, str, str]] = []
     columns: list[tuple[str, str, str, str]] = []
     model_tables = {t.name: t.schema for t in sorted(desired.tables, key=lambda t: t.schema != "public")}
@@ -138,6 +141,8 @@ def parse_renames(values: list[str] | None, desired: Schema) -> RenameHints:
 
 @contextmanager
 def connected(loaded: Loaded, settings: Settings) -> Iterator[tuple[db.Database, psycopg.Connection]]:
+    from schemasync import db  # lazy: start-up (psycopg)
+
     target = db.resolve(settings, dict(loaded.sources))
     with db.session(target, settings) as conn:
         db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
@@ -172,7 +177,7 @@ def show_left_out(prepared: engine.Prepared) -> None:
 
 
 def _hazard_style(hazard: Hazard) -> str:
-    from schemasync.plan.hazards import HazardKind  # the plan package stays off the `--help` path
+    from schemasync.plan.hazards import HazardKind  # lazy: start-up (the plan package, off the `--help` path)
 
     return "red" if hazard.kind is HazardKind.DELETES_DATA or hazard.blocking else "yellow"
 
@@ -208,8 +213,8 @@ def show_plan(prepared: engine.Prepared) -> None:
 
 
 def diff_json(prepared: engine.Prepared, target: db.Database) -> dict[str, Any]:
-    from schemasync.diff.changes import change_to_dict
-    from schemasync.ops import sync as ops
+    from schemasync.diff.changes import change_to_dict  # lazy: start-up (the diff's change classes)
+    from schemasync.ops import sync as ops  # lazy: start-up (the planner)
 
     return {
         "database": target.display,
@@ -245,6 +250,8 @@ def diff_command(
     rename: RenameOpt = None,
 ) -> None:
     """Show what it takes to bring the database in line with the models (writes nothing)."""
+    from schemasync import engine  # lazy: start-up (the diff, the models' DDL)
+
     settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes, online=online)
     engine.require_models(settings)
     with connected(loaded, settings) as (target, conn):
@@ -277,6 +284,8 @@ def check(loaded: Loaded, json_output: JsonOpt = False, prune: PruneOpt = False)
 
     Also 2 when the models declare objects PostgreSQL cannot create as declared (model errors) or that
     schemasync does not manage (unmanaged-declared): "in sync" is never said about what was not compared."""
+    from schemasync import engine  # lazy: start-up (the diff, the models' DDL)
+
     settings = with_flags(loaded.settings, prune=prune)
     engine.require_models(settings)
     with connected(loaded, settings) as (target, conn):
@@ -315,8 +324,10 @@ def run_sync(
     online: bool = False,
 ) -> None:
     """`sync` and `push`: the use case is `schemasync.ops.sync`; here are the flags, the prompts and the output."""
-    from schemasync.ops import sync as ops  # the planner and executor load only for commands that change things
-    from schemasync.plan import policy
+    from schemasync import db, engine  # lazy: start-up (psycopg, the diff, the models' DDL)
+    from schemasync.ops import sync as ops  # lazy: start-up (the planner and the executor)
+    from schemasync.plan import policy  # lazy: start-up (the planner)
+    from schemasync.schema.model import RenameHints  # lazy: start-up (the schema value's classes)
 
     settings = with_flags(loaded.settings, prune=prune, concurrent_indexes=concurrent_indexes, online=online)
     app_version = app_version_of(loaded, required=True)

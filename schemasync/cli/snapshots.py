@@ -5,17 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import psycopg
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from schemasync import db
 from schemasync.cli.app import app, out, uses_settings
 from schemasync.config import Loaded
-from schemasync.history import snapshots, versions
+
+if TYPE_CHECKING:
+    import psycopg
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
@@ -43,8 +43,8 @@ def compare_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown (for pull requests).")] = False,
 ) -> None:
     """Show every difference between two schemas: recorded versions, snapshots, the live database, the models, files."""
-    from schemasync import engine
-    from schemasync.history import comparison, comparison_report
+    from schemasync import db, engine  # lazy: start-up (psycopg, the diff, the models' DDL)
+    from schemasync.history import comparison, comparison_report, snapshots  # lazy: start-up (psycopg, the diff)
 
     settings = loaded.settings
     older_ref = older or comparison.LATEST
@@ -98,14 +98,16 @@ def snapshot_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Record the database's schema as it is now, labelled, in schema_snapshots (and optionally a file)."""
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.history import snapshots, versions  # lazy: start-up (psycopg)
+    from schemasync.schema.inspect import inspect  # lazy: start-up (the catalog queries, the schema value)
+
     settings = loaded.settings
     if label is not None:
         snapshots.check_label(label)
     target = db.resolve(settings, dict(loaded.sources))
     with db.session(target, settings) as conn:
         db.set_timeouts(conn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
-        from schemasync.schema.inspect import inspect
-
         with conn.transaction():
             schema = snapshots.without_own_tables(inspect(conn)).sorted()
             latest = versions.latest(conn)
@@ -142,6 +144,9 @@ def snapshots_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Recorded schema snapshots, newest first: one per recorded version, plus the labelled ones."""
+    from schemasync import db  # lazy: start-up (psycopg)
+    from schemasync.history import snapshots  # lazy: start-up (psycopg)
+
     settings = loaded.settings
     target = db.resolve(settings, dict(loaded.sources))
     with db.session(target, settings) as conn:

@@ -34,6 +34,6 @@ def studio(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the studio in the default web browser.")] = False,
 ) -> None:
     """Look at the schema, drift, history and backups in the browser; read-only (the guide's db:studio)."""
-    from schemasync.studio import server
+    from schemasync.studio import server  # lazy: start-up (Starlette, uvicorn, the engine)
 
     server.run(loaded, host=host, port=port, open_browser=open_browser)

@@ -49,7 +49,7 @@ def server(settings: Settings) -> Database:
     try:
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR in containers: not ours to fix
             warnings.simplefilter("ignore")
-            import pgserver  # type: ignore[import-untyped]
+            import pgserver  # type: ignore[import-untyped]  # lazy: optional dependency (pgserver, the 'embedded' extra)
     except ImportError:
         raise ConfigError(
             "No database is configured and the embedded PostgreSQL is not installed.",
@@ -106,7 +106,7 @@ def _start(pgserver: Any, pgdata: Path) -> str:
 def bin_dir() -> str | None:
     """Directory of the embedded server's client programs (pg_dump, pg_restore), if installed."""
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+        from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]  # lazy: optional dependency (pgserver, the 'embedded' extra)
     except ImportError:
         return None
     return str(POSTGRES_BIN_PATH)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemasync import secrets
 from schemasync.config import Settings
+from schemasync.db import embedded
 from schemasync.db.connection import Database, parse_url, to_uri
 from schemasync.errors import ConfigError
 
@@ -45,6 +46,5 @@ def resolve(settings: Settings, sources: dict[str, str] | None = None, *, start_
         raise ConfigError(
             "No database is configured.", "Set DATABASE_URL or pass --database-url postgresql://user@host/dbname."
         )
-    from schemasync.db import embedded  # pgserver is imported only when the embedded server is used
 
     return embedded.ensure(settings)

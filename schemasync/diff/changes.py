@@ -9,7 +9,7 @@ the planner checks at import time that it renders every member.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from schemasync.schema.model import (
@@ -670,6 +670,4 @@ def table_of(change: Change) -> tuple[str, str] | None:
 
 def change_to_dict(change: Change) -> dict[str, object]:
     """JSON-ready form: the class name as `change`, then the fields (nested values as dicts)."""
-    from dataclasses import asdict
-
     return {"change": type(change).__name__, **asdict(change)}

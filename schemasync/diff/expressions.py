@@ -163,8 +163,8 @@ def index_shape(index: Index, table: Table) -> tuple[object, ...]:
 def constraint_form(definition: str, columns: StringColumns) -> Form:
     """The normal form of a table constraint as `pg_get_constraintdef` renders it (an EXCLUDE constraint):
     its elements, operators and predicate parsed, so a re-parsed rendering compares equal."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast, parse_sql  # lazy: start-up (pglast; only expressions that need parsing)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only expressions that need parsing)
 
     try:
         statements = parse_sql(f"ALTER TABLE t ADD {definition}")
@@ -191,8 +191,8 @@ def normal_form(text: str, kind: Kind, columns: StringColumns, own_type: str | N
 
 def _parse(text: str, kind: Kind) -> Any:
     """The one expression (or index element) in `text`, or None when it is not exactly that."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast, parse_sql  # lazy: start-up (pglast; only expressions that need parsing)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only expressions that need parsing)
 
     try:
         if kind == "index key":
@@ -214,7 +214,7 @@ def _parse(text: str, kind: Kind) -> Any:
 
 
 def _canon(node: Any, columns: StringColumns) -> Form:
-    from pglast import ast
+    from pglast import ast  # lazy: start-up (pglast; only expressions that need parsing)
 
     if isinstance(node, list | tuple):
         return tuple(_canon(n, columns) for n in node)
@@ -269,7 +269,7 @@ def _unqualified(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _constant(node: Any) -> Form:
-    from pglast import ast
+    from pglast import ast  # lazy: start-up (pglast; only expressions that need parsing)
 
     if node.isnull:
         return ("null",)
@@ -369,8 +369,8 @@ def _default_form(form: Form, own_type: str) -> Form:
 @functools.lru_cache(maxsize=512)
 def _column_type(type_text: str) -> Form | None:
     """A `format_type` text as the normal form of a type (None when it does not parse)."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast, parse_sql  # lazy: start-up (pglast; only expressions that need parsing)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only expressions that need parsing)
 
     try:
         statements = parse_sql(f"SELECT NULL::{type_text}")

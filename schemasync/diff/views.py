@@ -22,6 +22,7 @@ import functools
 from collections.abc import Iterable
 
 from schemasync.diff import changes as c
+from schemasync.diff.expressions import _canon
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Dependency, Schema, View
 
@@ -93,10 +94,8 @@ def replaceable(old: View, new: View) -> bool:
 @functools.lru_cache(maxsize=1024)
 def definition_form(definition: str) -> object:
     """A view's SELECT in the normal form of `diff/expressions.py` (the whole statement), else its words."""
-    from pglast import parse_sql
-    from pglast.parser import ParseError
-
-    from schemasync.diff.expressions import _canon
+    from pglast import parse_sql  # lazy: start-up (pglast: only views are parsed)
+    from pglast.parser import ParseError  # lazy: start-up (pglast: only views are parsed)
 
     try:
         statements = parse_sql(definition)

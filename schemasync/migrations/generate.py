@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from alembic.autogenerate import render_op_text
+from alembic.util import CommandError
+from alembic.util import rev_id as new_rev_id
 
 from schemasync import engine
 from schemasync.diff import CompareOptions, analyse
@@ -137,8 +140,6 @@ def downgrade_diff(current: Schema, desired: Schema, diff: Diff, options: Compar
 
 
 def render_body(operations: list[Any], autogen: Any, header: list[str] | None = None) -> str:
-    from alembic.autogenerate import render_op_text
-
     lines = list(header or [])
     for op in operations:
         lines += render_op_text(autogen, op).splitlines()
@@ -201,9 +202,6 @@ def generate(
     rev_id: str | None = None,
 ) -> Generated | None:
     """Write the revision for the current plan; None when the database already matches the models."""
-    from alembic.util import CommandError
-    from alembic.util import rev_id as new_rev_id
-
     if not message.strip():
         raise ConfigError("The revision message is empty.", "Say what the revision does: -m 'add tags'.")
     cfg = project.load_config(settings)

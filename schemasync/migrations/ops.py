@@ -16,6 +16,10 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlalchemy import exc, types
+from sqlalchemy.dialects import postgresql
+
 from schemasync.diff import changes as c
 from schemasync.diff.names import SERIAL_TYPES, nextval_sequence, quote_ident
 from schemasync.plan import render
@@ -23,7 +27,6 @@ from schemasync.plan.casts import classify
 from schemasync.schema.model import Column, Table
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
     from alembic.operations.ops import MigrateOperation
 
     from schemasync.plan.dispatch import PlanContext
@@ -40,8 +43,8 @@ def code(lines: list[str], imports: tuple[str, ...] = ()) -> MigrateOperation:
     """A custom operation rendered verbatim (comments, `ENUM.create`, autocommit blocks)."""
     global _code_class  # noqa: PLW0603
     if _code_class is None:
-        from alembic.autogenerate import renderers
-        from alembic.operations.ops import MigrateOperation
+        from alembic.autogenerate import renderers  # lazy: start-up (Alembic; codegen uses this module)
+        from alembic.operations.ops import MigrateOperation  # lazy: start-up (Alembic; codegen uses this module)
 
         class Code(MigrateOperation):
             def __init__(self, lines: list[str], imports: tuple[str, ...]) -> None:
@@ -99,9 +102,6 @@ class Converter:
 
     # -- types and columns ------------------------------------------------------------------------
     def sa_type(self, text: str, collation: str | None = None) -> sa.types.TypeEngine[Any]:
-        from sqlalchemy import exc, types
-        from sqlalchemy.dialects import postgresql
-
         dialect = postgresql.dialect()
         loader = type("Loader", (), {"enums": self._enums, "domains": {}})
         with warnings.catch_warnings():
@@ -127,8 +127,6 @@ class Converter:
         return result
 
     def sa_column(self, col: Column, table: Table | None = None, *, allow_serial: bool = False) -> sa.Column[Any]:
-        import sqlalchemy as sa
-
         args: list[Any] = []
         kw: dict[str, Any] = {"nullable": col.nullable}
         if col.comment is not None:
@@ -182,8 +180,7 @@ class Converter:
 
     # -- the changes ------------------------------------------------------------------------------
     def _ops(self, change: c.Change) -> list[MigrateOperation]:
-        import sqlalchemy as sa
-        from alembic.operations import ops
+        from alembic.operations import ops  # lazy: start-up (Alembic; codegen uses this module)
 
         match change:
             case c.CreateTable(table=t):
@@ -337,8 +334,6 @@ class Converter:
         raise Unrenderable(type(change).__name__)  # pragma: no cover - the match is exhaustive
 
     def sa_table(self, t: Table) -> sa.Table:
-        import sqlalchemy as sa
-
         if t.exclusions or t.unlogged or t.options or t.partition_by:
             raise Unrenderable("table properties")  # the planner's CREATE TABLE carries them
         items: list[Any] = [self.sa_column(col, t, allow_serial=True) for col in t.columns]
@@ -369,8 +364,8 @@ class Converter:
             return None
 
     def _alter_type(self, change: c.AlterColumnType) -> MigrateOperation:
-        from alembic.autogenerate import render_op_text
-        from alembic.operations import ops
+        from alembic.autogenerate import render_op_text  # lazy: start-up (Alembic; codegen uses this module)
+        from alembic.operations import ops  # lazy: start-up (Alembic; codegen uses this module)
 
         cast = classify(
             quote_ident(change.column),
@@ -392,8 +387,7 @@ class Converter:
         return code([text[: text.rindex(")")] + f",\n               postgresql_using={cast.using!r})"], (PG_IMPORT,))
 
     def _create_index(self, schema: str, table: str, index: Any) -> MigrateOperation:
-        import sqlalchemy as sa
-        from alembic.operations import ops
+        from alembic.operations import ops  # lazy: start-up (Alembic; codegen uses this module)
 
         if not index.valid or index.options:
             raise Unrenderable("invalid index or storage parameters")
@@ -448,9 +442,8 @@ def strip_parens(expression: str) -> str:
 
 def autogen_context() -> Any:
     """An Alembic AutogenContext for PostgreSQL with the usual `sa.` / `op.` prefixes."""
-    from alembic.autogenerate.api import AutogenContext
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.dialects import postgresql
+    from alembic.autogenerate.api import AutogenContext  # lazy: start-up (Alembic; codegen uses this module)
+    from alembic.runtime.migration import MigrationContext  # lazy: start-up (Alembic; codegen uses this module)
 
     context = MigrationContext.configure(dialect=postgresql.dialect())
     opts = {

@@ -81,7 +81,7 @@ def ini_path(settings: Settings) -> Path:
 
 def load_config(settings: Settings) -> Config:
     """The app's Alembic Config, with `script_location` made absolute."""
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: start-up (Alembic; only apps that keep migrations)
 
     path = ini_path(settings)
     try:
@@ -106,8 +106,8 @@ def load_config(settings: Settings) -> Config:
 
 
 def script_directory(cfg: Config) -> ScriptDirectory:
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
+    from alembic.script import ScriptDirectory  # lazy: start-up (Alembic; only apps that keep migrations)
+    from alembic.util import CommandError  # lazy: start-up (Alembic; only apps that keep migrations)
 
     try:
         return ScriptDirectory.from_config(cfg)
@@ -119,7 +119,7 @@ def script_directory(cfg: Config) -> ScriptDirectory:
 
 
 def heads(script: ScriptDirectory) -> tuple[str, ...]:
-    from alembic.util import CommandError
+    from alembic.util import CommandError  # lazy: start-up (Alembic; only apps that keep migrations)
 
     try:
         return tuple(script.get_heads())
@@ -145,7 +145,7 @@ def current(conn: psycopg.Connection, table: str = DEFAULT_VERSION_TABLE) -> tup
 
 def state(conn: psycopg.Connection, settings: Settings, cfg: Config | None = None) -> State:
     """Which revisions the database has and which it still needs (oldest first)."""
-    from alembic.util import CommandError
+    from alembic.util import CommandError  # lazy: start-up (Alembic; only apps that keep migrations)
 
     cfg = cfg or load_config(settings)
     script = script_directory(cfg)

@@ -15,6 +15,7 @@ import psycopg
 
 from schemasync import db, engine
 from schemasync.apply import Applied, apply, record_only
+from schemasync.backups.take import take_backup
 from schemasync.config import Settings
 from schemasync.diff.held import HeldError, hold
 from schemasync.history import versions
@@ -119,7 +120,6 @@ def backup(target: db.Database, settings: Settings, prepared: engine.Prepared, *
     destructive = prepared.plan.destructive
     if not policy.backup_required(settings.backup_before_sync, deletes_data=destructive, no_backup=no_backup):
         return None
-    from schemasync.backups.take import take_backup  # pg_dump and boto3 only when a backup is taken
 
     why = "a plan that deletes data" if destructive else "the plan (backup_before_sync = always)"
     log.info("Backing up %s before applying %s.", target.display, why)

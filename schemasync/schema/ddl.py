@@ -67,7 +67,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     must be qualified, and without this they would point at the live object, or fail when it does
     not exist yet. Names of other objects (an extension's `public.citext`) are left alone.
     """
-    from sqlalchemy import create_mock_engine, exc
+    from sqlalchemy import create_mock_engine, exc  # lazy: start-up (SQLAlchemy; only with models)
 
     warnings = list(identifiers.check(metadata))
     collected: list[tuple[Any, ...]] = []
@@ -266,8 +266,8 @@ def partition_ddl(text: str) -> tuple[str, str] | None:
     parent FOR VALUES ...` (or `DEFAULT`): the one form whose whole effect the inspector reads (the partition
     and its bound). Anything more (its own columns or constraints, WITH, TABLESPACE, a PARTITION BY of its
     own, UNLOGGED) is not compared, so such an event stays custom DDL, unmanaged-declared."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast, parse_sql  # lazy: start-up (pglast; only DDL that needs parsing)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only DDL that needs parsing)
 
     try:
         statements = parse_sql(PLACEHOLDER.sub(lambda m: f'"{m.group(0)}"', text))
@@ -381,8 +381,8 @@ def model_schemas(metadata: MetaData) -> tuple[str, ...]:
     Read off the objects rather than compiled (compiling 1,000 tables takes most of a second); the
     tests hold it equal to `compile_models(metadata).schemas`.
     """
-    from sqlalchemy import Sequence as SASequence
-    from sqlalchemy.types import SchemaType
+    from sqlalchemy import Sequence as SASequence  # lazy: start-up (SQLAlchemy; only with models)
+    from sqlalchemy.types import SchemaType  # lazy: start-up (SQLAlchemy; only with models)
 
     names: set[str | None] = {seq.schema for seq in metadata._sequences.values()}
     for table in metadata.tables.values():

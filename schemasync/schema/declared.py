@@ -29,8 +29,8 @@ NAMEDATALEN = 63  # bytes PostgreSQL keeps of an identifier
 
 def declared_names(metadata: MetaData) -> tuple[tuple[str, str, str], ...]:
     """(schema, table, name) of every constraint and index of the models whose name the models give."""
-    from sqlalchemy import Constraint, Index, exc
-    from sqlalchemy.dialects import postgresql
+    from sqlalchemy import Constraint, Index, exc  # lazy: start-up (SQLAlchemy; only with models)
+    from sqlalchemy.dialects import postgresql  # lazy: start-up (SQLAlchemy; only with models)
 
     preparer = postgresql.dialect().identifier_preparer
     out: set[tuple[str, str, str]] = set()

@@ -89,7 +89,7 @@ def from_setting(spec: str, project_dir: Path) -> list[Any]:
 
 def create_sql(entity: Any) -> str:
     """The entity's CREATE statement as plain SQL (alembic_utils returns a `text()` clause with escaped colons)."""
-    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import postgresql  # lazy: start-up (SQLAlchemy; only with models)
 
     clause = entity.to_sql_statement_create()
     text = clause if isinstance(clause, str) else str(clause.compile(dialect=postgresql.dialect(paramstyle="named")))
@@ -102,7 +102,7 @@ def attach(metadata: MetaData, spec: str | None, project_dir: Path) -> int:
     Idempotent per MetaData (keyed by the entity's identity), so importing the models once and looking
     twice never creates an entity twice.
     """
-    from sqlalchemy import DDL, event
+    from sqlalchemy import DDL, event  # lazy: start-up (SQLAlchemy; only with models)
 
     entities = registered() + (from_setting(spec, project_dir) if spec else [])
     done: set[str] = metadata.info.setdefault(_ATTACHED, set())

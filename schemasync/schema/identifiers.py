@@ -44,8 +44,8 @@ def emitted(name: str) -> str:
     """
     if len(name) <= MAX_BYTES:  # almost every name: SQLAlchemy sends it as it is
         return name
-    from sqlalchemy import util
-    from sqlalchemy.sql.elements import _truncated_label
+    from sqlalchemy import util  # lazy: start-up (SQLAlchemy; only with models)
+    from sqlalchemy.sql.elements import _truncated_label  # lazy: start-up (SQLAlchemy; only with models)
 
     if isinstance(name, _truncated_label):
         name = name[: MAX_BYTES - 8] + "_" + util.md5_hex(name)[-4:]
@@ -54,7 +54,7 @@ def emitted(name: str) -> str:
 
 def check(metadata: MetaData) -> tuple[str, ...]:
     """Raise ConfigError on names that collide once truncated; return warnings for names that get truncated."""
-    from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
+    from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint  # lazy: start-up (SQLAlchemy; only with models)
 
     # namespace -> stored name -> the models' names that end up as it
     spaces: dict[tuple[str, ...], dict[str, dict[str, tuple[str, str]]]] = {}

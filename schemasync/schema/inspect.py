@@ -65,8 +65,7 @@ QUERIES = (
     "enums",
     "sequences",
     "reported",
-    "views",  # issue 17: views and materialized views, their indexes, and the dependency graph
-    "view_indexes",
+    "views",  # issue 17: views and materialized views (their indexes come with the tables'), the dependency graph
     "dependencies",
     "extensions",
     "domains",
@@ -93,7 +92,7 @@ def catalog_query(name: str, server_version: int) -> str:
     if name == "constraints":
         nnd = "COALESCE(ci.indnullsnotdistinct, false)" if server_version >= 150000 else "false"
         text = text.replace("{nulls_not_distinct}", nnd)
-    elif name in ("indexes", "view_indexes"):
+    elif name == "indexes":
         text = text.replace("{nulls_not_distinct}", "i.indnullsnotdistinct" if server_version >= 150000 else "false")
     return text
 
@@ -186,7 +185,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         else:
             constraints[oid]["c"].append(CheckConstraint(name, check_expression(definition), validated))
 
-    indexes = _indexes(rows["indexes"])
+    indexes = _indexes(rows["indexes"])  # tables' and materialized views': each relation takes its own oid's
 
     exclusions: dict[int, list[ExclusionConstraint]] = defaultdict(list)
     for oid, name, definition in rows.get("exclusions", ()):
@@ -242,7 +241,6 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
     sequences = [_sequence(row) for row in rows["sequences"]]
     reported = [Reported(kind, schema, name, table, digest) for kind, schema, name, table, digest in rows["reported"]]
     namespaces = [name for (name,) in rows["namespaces"] if name not in ALWAYS_PRESENT_SCHEMAS]
-    view_indexes = _indexes(rows.get("view_indexes", []))
     views = [
         View(
             schema=schema,
@@ -251,7 +249,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             definition=definition,
             columns=tuple(zip(column_names, column_types, strict=True)),
             options=tuple(sorted(options)),
-            indexes=tuple(view_indexes.get(oid, ())),
+            indexes=tuple(indexes.get(oid, ())),
             populated=populated,
         )
         for oid, schema, name, materialized, definition, column_names, column_types, options, populated in rows.get(
@@ -280,7 +278,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
 
 
 def _indexes(rows: list[tuple[Any, ...]]) -> dict[int, list[Index]]:
-    """Index rows (indexes.sql, view_indexes.sql) by the oid of the relation they are on."""
+    """Index rows (indexes.sql: tables' and materialized views') by the oid of the relation they are on."""
     indexes: dict[int, list[Index]] = defaultdict(list)
     for oid, name, method, unique, valid, definition, predicate, include, nulls_not_distinct in rows:
         indexes[oid].append(

@@ -30,7 +30,7 @@ def load_models(spec: str, project_dir: Path) -> MetaData:
     attribute path (`app.db:Base.metadata`) works too. Every failure is a ConfigError, never a
     traceback: the user's module is input like any other.
     """
-    from sqlalchemy import MetaData
+    from sqlalchemy import MetaData  # lazy: start-up (SQLAlchemy; only with models)
 
     module_name, sep, attr_path = spec.strip().partition(":")
     if not sep or not module_name or not attr_path or not all(p.isidentifier() for p in module_name.split(".")):

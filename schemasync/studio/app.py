@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemasync import __version__, safetext, secrets
 from schemasync.errors import ConnectionFailed, SchemasyncError
-from schemasync.studio import fmt
+from schemasync.studio import fmt, pages
 from schemasync.studio import source as source_module
 from schemasync.studio.source import Busy, NotFound, NotPermitted, Source
 
@@ -177,8 +177,6 @@ def logged_target(request: Request) -> str:
 
 def create_app(source: Source, *, bind: str = "127.0.0.1") -> Starlette:
     """The studio for `source`, answering requests addressed to `bind` (and loopback)."""
-    from schemasync.studio import pages
-
     templates = make_templates()
 
     async def on_error(request: Request, exc: Exception) -> Response:

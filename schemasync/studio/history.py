@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from schemasync.diff import CompareOptions, analyse
+from schemasync.diff.summary import summary_lines
 from schemasync.history.versions import VersionRow
 from schemasync.schema.model import Schema
 
@@ -42,9 +44,6 @@ class HistoryEntry:
 
 def changes_between(older: Schema, newer: Schema) -> tuple[str, ...]:
     """What it took to get from `older` to `newer`, as `diff` summarises a plan (drops included)."""
-    from schemasync.diff import CompareOptions, analyse
-    from schemasync.diff.summary import summary_lines
-
     schemas = tuple(sorted({t.schema for t in (*older.tables, *newer.tables)} | set(older.schemas + newer.schemas)))
     diff = analyse(older, newer, CompareOptions(prune=True, include_schemas=schemas))
     return tuple(summary_lines(diff)) or ("No schema changes",)

@@ -19,6 +19,8 @@ import socket
 import threading
 import webbrowser
 
+import uvicorn
+
 from schemasync import db, safetext, secrets
 from schemasync.config import Loaded
 from schemasync.errors import ConfigError, SchemasyncError
@@ -81,8 +83,6 @@ def url_of(sock: socket.socket, host: str) -> str:
 
 def run(loaded: Loaded, *, host: str, port: int, open_browser: bool) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then return normally."""
-    import uvicorn
-
     target = db.resolve(loaded.settings, dict(loaded.sources))
     source = Source(loaded, target)
     sock = bind(host, port)

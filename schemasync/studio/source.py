@@ -31,9 +31,11 @@ import psycopg
 from psycopg import sql
 
 from schemasync import db, engine, inventory
+from schemasync.backups import locate
 from schemasync.config import Loaded, Settings
 from schemasync.errors import ConfigError, SchemasyncError
-from schemasync.history import versions
+from schemasync.history import snapshots, versions
+from schemasync.plan.facts import measure as measure_facts
 from schemasync.schema.model import Schema, Table
 
 if TYPE_CHECKING:
@@ -413,8 +415,6 @@ class Source:
         with self.read_only() as conn:
             prepared = engine.prepare(conn, self.settings, models=models, measure=False)
             if measure and not prepared.plan.empty:
-                from schemasync.plan.facts import measure as measure_facts
-
                 plan = measure_facts(conn, prepared.plan, prepared.current, statement_timeout=self.statement_timeout)
                 prepared = dataclasses.replace(prepared, plan=plan)
         return prepared
@@ -428,8 +428,6 @@ class Source:
 
     def snapshot_lookup(self, rows: list[versions.VersionRow]) -> Callable[[versions.VersionRow], Schema | None]:
         """Each row's recorded schema snapshot (one query), for what-changed on the history page."""
-        from schemasync.history import snapshots
-
         with self.read_only() as conn:
             return snapshots.lookup(conn, rows)
 
@@ -437,8 +435,6 @@ class Source:
 
     def backups(self) -> BackupsView:
         """Every backup in every store; a store that cannot be read is reported, not fatal to the page."""
-        from schemasync.backups import locate
-
         found = locate.listing(self.settings)
         return BackupsView(
             found.items,
@@ -449,8 +445,6 @@ class Source:
 
     def verify_backup(self, store_kind: str, location: str) -> tuple[StoredBackup, bool, str]:
         """Re-hash one listed backup against its manifest; only locations the stores list are accepted."""
-        from schemasync.backups import locate
-
         item = locate.listed(self.settings, store_kind, location)
         if item is not None:
             result = locate.verify(self.settings, item)

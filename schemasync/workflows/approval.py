@@ -28,13 +28,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout, ObjectNotFound, PrefectHTTPStatusError
+from prefect.exceptions import FlowPauseTimeout, MissingContextError, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_base_key
+from prefect.logging import get_run_logger
 from prefect.settings import get_current_settings
+from prefect.states import Failed
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from schemasync import safetext, secrets
@@ -152,8 +158,6 @@ def wait_for_approval(
     the run, and gives up with `ApprovalUnavailable` only when the API is still unreachable
     `api_grace` seconds after the approval window closed.
     """
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         raise RuntimeError("wait_for_approval() must be called inside a flow run")
@@ -230,9 +234,6 @@ def _invalid(run_id: uuid.UUID, exc: ValidationError) -> InvalidAnswer:
 
 def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     """The flow run's logger (its lines reach the Prefect UI), or this module's outside a run."""
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
     try:
         return get_run_logger()
     except MissingContextError:
@@ -253,8 +254,6 @@ def _timeout(run_id: uuid.UUID, timeout: int) -> ApprovalTimeout:
     with its own Failed("The flow was failed and never resumed."). Taking that transition here lets
     the flow engine's Failed state, which carries this error's message, become the final one.
     """
-    from prefect.states import Failed
-
     message = f"No approval arrived within {timeout}s."
     with contextlib.suppress(httpx.HTTPError, OSError), get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
@@ -408,9 +407,6 @@ def _client_errors(url: str, action: str, exc: Exception) -> SchemasyncError:
 
 def answer(run_id: uuid.UUID | str, approval: Approval) -> Answered:
     """Resume a paused run with `approval`; raise a clear error unless the API accepted it."""
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import SetStateStatus
-
     rid = uuid.UUID(str(run_id))
     url = api_url()
     try:
@@ -498,9 +494,6 @@ def pending_approvals(limit: int = 200) -> list[PendingApproval]:
     The request shown is the run's own input (`REQUEST_INPUT_KEY`, written by the flow before it
     paused), never an artifact: any API user can attach an artifact with any key to any run.
     """
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-
     url = api_url()
     paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
     latest: dict[uuid.UUID, dict[str, str]] = {}

@@ -28,7 +28,10 @@ from collections.abc import Iterator
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
+from prefect.context import FlowRunContext, TaskRunContext
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from schemasync.db import Database
@@ -91,9 +94,6 @@ def one_change_at_a_time(
     of an apply would be worse than briefly losing the Prefect-side queueing, and the advisory lock
     still guards the apply itself.
     """
-    from prefect.client.schemas.objects import ConcurrencyLeaseHolder
-    from prefect.context import FlowRunContext, TaskRunContext
-
     name = limit_name(database)
     ensure_limit(name)
     holder = None
@@ -101,7 +101,6 @@ def one_change_at_a_time(
         holder = ConcurrencyLeaseHolder(type="task_run", id=task_ctx.task_run.id)
     elif (flow_ctx := FlowRunContext.get()) is not None and flow_ctx.flow_run is not None:
         holder = ConcurrencyLeaseHolder(type="flow_run", id=flow_ctx.flow_run.id)
-    from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 
     slot = contextlib.ExitStack()
     try:

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import logging
 
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+
 from schemasync import secrets
 from schemasync.errors import SchemasyncError
 
@@ -32,9 +35,6 @@ class RunLogBridge(logging.Handler):
     """Re-log engine records on the current Prefect run's logger (flow or task), scrubbed."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from prefect.exceptions import MissingContextError
-        from prefect.logging import get_run_logger
-
         try:
             logger = get_run_logger()
         except MissingContextError:

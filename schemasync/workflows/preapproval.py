@@ -37,16 +37,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from schemasync import secrets
 from schemasync.deploy.gate import UNKNOWN
 from schemasync.errors import Refused
-
-if TYPE_CHECKING:
-    from prefect.client.orchestration import SyncPrefectClient
 
 ALLOW_VARIABLE = "SCHEMASYNC_ALLOW_PRE_APPROVAL"
 OTHER_DATABASE_VARIABLE = "SCHEMASYNC_ALLOW_RESTORE_FROM_OTHER_DATABASE"
@@ -125,12 +125,9 @@ def refuse_run_overrides(options: BaseModel) -> None:
     """Refuse a run whose creator set what only the operator may: a gate variable or the working directory
     in the run's own job variables, or (for a deployment's run) another project or environment than the
     deployment's. Runs started at the terminal, or in a process without a deployment, are the operator's."""
-    from prefect.runtime import flow_run
-
     run_id = flow_run.id
     if run_id is None or terminal() is not None:
         return
-    from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(uuid.UUID(str(run_id)))
@@ -177,8 +174,6 @@ def refuse_run_overrides(options: BaseModel) -> None:
 
 def _deployment_options(client: SyncPrefectClient, deployment_id: uuid.UUID, run_id: object) -> dict[str, Any]:
     """The `options` the deployment itself declares (what the operator wrote in prefect.yaml)."""
-    from prefect.exceptions import ObjectNotFound
-
     try:
         deployment = client.read_deployment(deployment_id)
     except ObjectNotFound:
@@ -207,12 +202,10 @@ def initiator() -> str:
     here = terminal()
     if here is not None:
         return here.user
-    from prefect.runtime import flow_run
 
     run_id = flow_run.id
     if run_id is None:
         return UNKNOWN
-    from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         created = client.read_flow_run(uuid.UUID(str(run_id))).created_by

@@ -257,6 +257,31 @@ def test_query_count_does_not_grow_with_the_number_of_tables(pg: TestDB) -> None
     assert len(statements) == few == len(QUERIES) + 1  # one per object kind, plus the session setup
 
 
+def test_materialized_view_indexes_belong_to_the_view_not_to_a_table(pg: TestDB) -> None:
+    """Tables' and materialized views' indexes come from one query (indexes.sql), each on its own relation's oid."""
+    pg.execute(
+        """
+        CREATE SCHEMA app;
+        CREATE TABLE app.orders (id int PRIMARY KEY, status text, amount int);
+        CREATE INDEX ix_orders_status ON app.orders (status);
+        CREATE MATERIALIZED VIEW app.totals AS SELECT status, sum(amount) AS total FROM app.orders GROUP BY status;
+        CREATE UNIQUE INDEX ix_totals_status ON app.totals (status);
+        CREATE INDEX ix_totals_big ON app.totals (total) WHERE total > 100;
+        CREATE VIEW app.plain AS SELECT id FROM app.orders;
+        """
+    )
+    with pg.connect() as conn:
+        schema = inspect(conn)
+    (orders,) = schema.tables
+    assert [i.name for i in orders.indexes] == ["ix_orders_status"]
+    views = {v.name: v for v in schema.views}
+    assert [(i.name, i.unique, i.keys, i.where) for i in views["totals"].indexes] == [
+        ("ix_totals_big", False, ("total",), "(total > 100)"),
+        ("ix_totals_status", True, ("status",), None),
+    ]
+    assert views["plain"].indexes == ()
+
+
 def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB) -> None:
     pg.execute(
         """

@@ -1,4 +1,5 @@
--- Standalone indexes: those backing a primary key, unique or exclusion constraint belong to it.
+-- Standalone indexes of tables and materialized views (keyed by the relation's oid, so each lands on its own
+-- relation): those backing a primary key, unique or exclusion constraint belong to it.
 -- Keys are split out of pg_get_indexdef in Python (it is the only rendering that carries each key's
 -- collation, operator class and ordering); INCLUDE columns are plain columns, listed by name.
 SELECT i.indrelid, ic.relname, am.amname, i.indisunique, i.indisvalid,
@@ -13,7 +14,7 @@ JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_am am ON am.oid = ic.relam
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
+WHERE c.relkind IN ('r', 'p', 'm')
   AND NOT c.relispartition
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co
                   WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -358,8 +359,6 @@ def _pre_approval(
 def _publish_pre_approved(
     context: Context, planned: PlannedChange, taken: BackupInfo, pin: Pin, *, run_id: str, decision: Decision
 ) -> Decision:
-    from prefect.artifacts import create_markdown_artifact
-
     text = markdown.plan_markdown(context, planned, taken, run_id=run_id, pin=pin)
     create_markdown_artifact(text, key=PLAN_ARTIFACT_KEY, description="Plan (pre-approved run)")
     t.say("Pre-approved by %s; no approval pause.", decision.approver)

@@ -10,7 +10,9 @@ and results name databases (never passwords, but there is no reason to keep them
 from __future__ import annotations
 
 from prefect import get_run_logger, task
+from prefect.blocks.system import Secret
 from prefect.cache_policies import NONE
+from prefect.settings import get_current_settings
 
 from schemasync import secrets
 from schemasync.drift import DriftResult, DriftStatus, FleetTarget
@@ -24,9 +26,6 @@ def read_secret_block(name: str, *, require_api: bool = False) -> str:
     `require_api`: refuse rather than start a throwaway ephemeral server, which never holds the block
     (the CLI's case; inside a flow run the API is always configured).
     """
-    from prefect.blocks.system import Secret
-    from prefect.settings import get_current_settings
-
     if require_api and not get_current_settings().api.url:
         raise ConfigError(
             f"Reading the Prefect Secret block {name!r} needs a Prefect API, and none is configured.",

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from prefect import task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import DEFAULT, NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.logging import get_run_logger
@@ -236,8 +237,6 @@ def verify(target: Target, pin: Pin | None = None) -> DeployVerification:
 
 @task(name="write-summary", **_RETRYING)
 def write_summary(backup_dir: str, markdown: str) -> str:
-    from prefect.artifacts import create_markdown_artifact
-
     path = steps.write_summary(backup_dir, markdown)
     create_markdown_artifact(secrets.scrub(markdown), key=SUMMARY_ARTIFACT_KEY, description="Deployment summary")
     say("Summary written to %s.", path)
