@@ -1,8 +1,8 @@
 """sqlacodegen's declarative generator, taught the table properties and types schemasync manages.
 
-Imported only by `generator.introspect` (it imports sqlacodegen and SQLAlchemy at the top, which the
-`status` / `--help` path must not pay for). What it adds to sqlacodegen's output, in the forms README
-documents (Table properties, Partitioned tables, Domains, Composite types):
+Imported only through `schemasync.codegen`, which only `schemasync introspect` loads (inside the command:
+sqlacodegen and SQLAlchemy are not for the `status` / `--help` path to pay for). What it adds to
+sqlacodegen's output, in the forms README documents (Table properties, Partitioned tables, Domains, Composite types):
 
 - `ExcludeConstraint(...)` in `__table_args__`, built from the catalog's definition (SQLAlchemy's
   reflection does not read exclusion constraints);

@@ -31,9 +31,16 @@ import warnings
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from pglast import parse_sql
+from pglast.stream import RawStream
+from sqlalchemy.dialects.postgresql import DOMAIN
+from sqlalchemy.pool import NullPool
+
 from schemasync import db
 from schemasync.bookkeeping import OWN_TABLES
 from schemasync.codegen import declarations
+from schemasync.codegen.declarative import Composite, Generator
 from schemasync.diff.names import SERIAL_TYPES
 from schemasync.errors import ConfigError
 from schemasync.migrations.ops import _plain_column, strip_parens
@@ -58,10 +65,6 @@ def introspect(
 ) -> str:
     """The models' source for the tables of `schemas` (all of them, or only `tables`), with the extensions,
     domains, composite types and partitions they use, and (when all tables are written) the views."""
-    import sqlalchemy as sa
-    from sqlalchemy.pool import NullPool
-
-    from schemasync.codegen.declarative import Generator  # lazy: imports sqlacodegen and SQLAlchemy
 
     with db.session(target, settings) as conn:  # connection problems explained the usual way
         value = inspect(conn, schemas=list(schemas))
@@ -134,10 +137,6 @@ def _table_properties(
 ) -> tuple[dict[tuple[str, str], dict[str, object]], dict[tuple[str, str], list[str]]]:
     """What reflection misses, put on the reflected tables: composite and domain columns as the database
     has them, exclusion constraints; and the table keywords (UNLOGGED, storage parameters, partition key)."""
-    import sqlalchemy as sa
-    from sqlalchemy.dialects.postgresql import DOMAIN
-
-    from schemasync.codegen.declarative import Composite  # lazy: imports sqlacodegen and SQLAlchemy
 
     table_kwargs: dict[tuple[str, str], dict[str, object]] = {}
     exclusions: dict[tuple[str, str], list[str]] = {}
@@ -186,9 +185,6 @@ def _options(options: tuple[str, ...]) -> dict[str, str]:
 def render_exclusion(x: ExclusionConstraint) -> str | None:
     """`ExcludeConstraint(...)` for the catalog's definition; None when it has what ExcludeConstraint
     cannot declare (INCLUDE, WITH storage parameters)."""
-    from pglast import parse_sql
-    from pglast.stream import RawStream
-
     statement = parse_sql(f"ALTER TABLE t ADD CONSTRAINT c {x.definition}")[0].stmt
     constraint = statement.cmds[0].def_
     if constraint.including or constraint.options:
