@@ -26,8 +26,10 @@ from schemasync.schema.model import (
     Index,
     Partition,
     PrimaryKey,
+    Routine,
     Sequence,
     Table,
+    Trigger,
     UniqueConstraint,
     View,
 )
@@ -552,6 +554,60 @@ class Repartition:
     new: str
 
 
+# -- functions, procedures and triggers (diff/routines.py) -------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateRoutine:
+    routine: Routine
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRoutine:
+    """Same signature and result type: `CREATE OR REPLACE` keeps the routine (and what depends on it)."""
+
+    routine: Routine  # the desired one
+    old: Routine
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateRoutine:
+    """What `CREATE OR REPLACE` refuses (another result type, renamed or defaulted parameters): drop, create."""
+
+    routine: Routine
+    old: Routine
+
+
+@dataclass(frozen=True, slots=True)
+class DropRoutine:
+    routine: Routine  # the live one
+    replaced: bool = False  # the models declare its name with another signature: its old version
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTrigger:
+    trigger: Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateTrigger:
+    """A trigger's definition changed: dropped and created again in the same transaction."""
+
+    trigger: Trigger
+    old: Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTriggerEnabled:
+    trigger: Trigger  # the desired one; its `enabled` is what to set
+    old_enabled: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropTrigger:
+    schema: str
+    table: str
+    name: str
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -616,6 +672,14 @@ Change = (
     | DetachPartition
     | DropPartition
     | Repartition
+    | CreateRoutine
+    | ReplaceRoutine
+    | RecreateRoutine
+    | DropRoutine
+    | CreateTrigger
+    | RecreateTrigger
+    | AlterTriggerEnabled
+    | DropTrigger
 )
 
 
@@ -663,6 +727,10 @@ def table_of(change: Change) -> tuple[str, str] | None:
             | DropPartition(schema=s, table=t)
             | Repartition(schema=s, table=t)
         ):
+            return (s, t)
+        case CreateTrigger(trigger=trigger) | RecreateTrigger(trigger=trigger) | AlterTriggerEnabled(trigger=trigger):
+            return (trigger.schema, trigger.table)
+        case DropTrigger(schema=s, table=t):
             return (s, t)
         case _:
             return None

@@ -18,6 +18,7 @@ from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions
 from schemasync.diff.order import order
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
+from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
 from schemasync.diff.scope import CompareOptions, restrict
 from schemasync.diff.sequences import compare_sequences
@@ -72,6 +73,8 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_composites(after, des, options),
         *compare_sequences(after, des, options),
         *compare_tables(after, des, options, equal=equal),
+        *compare_routines(after, des, options),
+        *compare_triggers(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)

@@ -63,6 +63,10 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         extensions=tuple(x for x in schema.extensions if x.schema in schemas or x.key in wanted_extensions),
         domains=tuple(d for d in schema.domains if d.schema in schemas),
         composites=tuple(t for t in schema.composites if t.schema in schemas),
+        routines=tuple(r for r in schema.routines if r.schema in schemas),
+        triggers=tuple(
+            t for t in schema.triggers if t.schema in schemas and table_selected(t.schema, t.table, options)
+        ),
     )
 
 

@@ -16,10 +16,11 @@ from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.constraints import kept_constraints
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
+from schemasync.diff.routines import left_alone_routines
 from schemasync.diff.scope import CompareOptions
 from schemasync.diff.tableprops import kept_properties
 from schemasync.diff.tables import relation_names
-from schemasync.schema.model import Schema, Table
+from schemasync.schema.model import Schema, Table, Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,11 @@ def left_alone(
             for x in current.extensions
             if x.key not in wanted_exts
         ]
+        for kind, obj in left_alone_routines(current, desired):
+            if isinstance(obj, Trigger):
+                out.append(Unmanaged(kind, obj.schema, obj.name, obj.table))
+            else:
+                out.append(Unmanaged(kind, obj.schema, f"{obj.name}({obj.arguments})"))
     return tuple(out)
 
 

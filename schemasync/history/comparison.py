@@ -243,6 +243,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "index*": ("index property changed", "index properties changed"),
     "partition+": ("partition added", "partitions added"),
     "partition-": ("partition removed", "partitions removed"),
+    "routine+": ("function or procedure added", "functions and procedures added"),
+    "routine*": ("function or procedure changed", "functions and procedures changed"),
+    "routine-": ("function or procedure dropped", "functions and procedures dropped"),
+    "trigger+": ("trigger added", "triggers added"),
+    "trigger*": ("trigger changed", "triggers changed"),
+    "trigger-": ("trigger dropped", "triggers dropped"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -313,6 +319,7 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
             | {q.schema for s in (older, newer) for q in s.schema.sequences}
             | {d.schema for s in (older, newer) for d in s.schema.domains}
             | {t.schema for s in (older, newer) for t in s.schema.composites}
+            | {r.schema for s in (older, newer) for r in s.schema.routines}
             | {n for s in (older, newer) for n in s.schema.schemas}
         )
     options = CompareOptions(
@@ -327,7 +334,7 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
 
 
 def _reported(older: Schema, newer: Schema, schemas: frozenset[str], *, hashes: bool) -> list[Item]:
-    """Views, functions, triggers...: listed, never managed, but a comparison should say they moved."""
+    """Aggregates, policies...: listed, never managed, but a comparison should say they moved."""
 
     def key(r: Reported) -> tuple[str, str, str, str]:
         return (r.kind, r.schema, r.table or "", r.name)
@@ -568,5 +575,19 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "partition-", f"- partition {ps}.{n} (and its rows)"
         case c.Repartition(old=old, new=new):
             return "table*", f"~ partitioned by {old or 'nothing'} -> {new}"
+        case c.CreateRoutine(routine=r):
+            return "routine+", f"+ {r.kind} {r.schema}.{r.name}({r.arguments})"
+        case c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):
+            return "routine*", f"~ {r.kind} {r.schema}.{r.name}({r.arguments}): definition changed"
+        case c.DropRoutine(routine=r):
+            return "routine-", f"- {r.kind} {r.schema}.{r.name}({r.arguments})"
+        case c.CreateTrigger(trigger=t):
+            return "trigger+", f"+ trigger {t.name}"
+        case c.RecreateTrigger(trigger=t):
+            return "trigger*", f"~ trigger {t.name}: definition changed"
+        case c.AlterTriggerEnabled(trigger=t, old_enabled=was):
+            return "trigger*", f"~ trigger {t.name}: enabled {was} -> {t.enabled}"
+        case c.DropTrigger(name=n):
+            return "trigger-", f"- trigger {n}"
         case _:
             assert_never(change)

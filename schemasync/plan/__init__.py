@@ -23,6 +23,7 @@ from schemasync.plan import (  # noqa: F401  (register renderers)
     extensions,
     indexes,
     partitions,
+    routines,
     tableprops,
     tables,
     types,

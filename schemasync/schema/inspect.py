@@ -49,8 +49,10 @@ from schemasync.schema.model import (
     Partition,
     PrimaryKey,
     Reported,
+    Routine,
     Schema,
     Table,
+    Trigger,
     UniqueConstraint,
     View,
 )
@@ -74,6 +76,8 @@ QUERIES = (
     "exclusions",
     "table_options",
     "partitions",
+    "routines",
+    "triggers",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -276,6 +280,8 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             CompositeType(schema, name, tuple(Attribute(*a) for a in attributes))
             for schema, name, attributes in rows.get("composites", ())
         ),
+        routines=tuple(Routine(*row) for row in rows.get("routines", ())),
+        triggers=tuple(Trigger(*row) for row in rows.get("triggers", ())),
     ).sorted()
 
 

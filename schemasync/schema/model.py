@@ -328,6 +328,43 @@ class Reported:
 
 
 @dataclass(frozen=True, slots=True)
+class Routine:
+    """A function or procedure, known by its signature: overloads are different routines.
+
+    `definition` is `pg_get_functiondef` (a complete `CREATE OR REPLACE` statement, every name in its
+    header schema-qualified): what the diff compares and what the plan runs. The body inside it is
+    text PostgreSQL keeps verbatim, so it is never rewritten, only carried.
+    """
+
+    schema: str
+    name: str
+    arguments: str  # the input argument types ("integer, text"): with the name, what PostgreSQL tells routines by
+    kind: Literal["function", "procedure"]
+    result: str | None  # pg_get_function_result; None for a procedure
+    parameters: str  # pg_get_function_arguments: names, modes and defaults, which CREATE OR REPLACE cannot change
+    definition: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.schema, self.name, self.arguments)
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A trigger on a table (not the internal ones PostgreSQL makes for foreign keys)."""
+
+    schema: str
+    table: str
+    name: str
+    definition: str  # pg_get_triggerdef: the CREATE TRIGGER statement, names schema-qualified
+    enabled: str = "O"  # pg_trigger.tgenabled: O (origin), D (disabled), R (replica), A (always)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.schema, self.table, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelError:
     """A declared object PostgreSQL refuses to create as declared, and so left out of the comparison.
 
@@ -402,6 +439,8 @@ class Schema:
     domains: tuple[Domain, ...] = ()
     # Composite types (issue 17): `CREATE TYPE name AS (...)`.
     composites: tuple[CompositeType, ...] = ()
+    routines: tuple[Routine, ...] = ()  # functions and procedures (issue 17)
+    triggers: tuple[Trigger, ...] = ()  # triggers on tables (issue 17)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -466,6 +505,8 @@ class Schema:
                 )
             ),
             composites=tuple(sorted(self.composites, key=lambda t: t.key)),
+            routines=tuple(sorted(self.routines, key=lambda r: r.key)),
+            triggers=tuple(sorted(self.triggers, key=lambda t: t.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

@@ -367,6 +367,18 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         dependencies=tuple(
             replace(d, schema=name(d.schema), ref_schema=name(d.ref_schema)) for d in schema.dependencies
         ),
+        routines=tuple(
+            replace(
+                r,
+                schema=name(r.schema),
+                arguments=sub(r.arguments),
+                result=text(r.result),
+                parameters=sub(r.parameters),
+                definition=sub(r.definition),
+            )
+            for r in schema.routines
+        ),
+        triggers=tuple(replace(t, schema=name(t.schema), definition=sub(t.definition)) for t in schema.triggers),
     ).sorted()
 
 

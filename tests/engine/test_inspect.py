@@ -257,7 +257,7 @@ def test_query_count_does_not_grow_with_the_number_of_tables(pg: TestDB) -> None
     assert len(statements) == few == len(QUERIES) + 1  # one per object kind, plus the session setup
 
 
-def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB) -> None:
+def test_views_policies_are_reported_functions_triggers_modelled(pg: TestDB) -> None:
     pg.execute(
         """
         CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance int);
@@ -280,14 +280,22 @@ def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB)
         schema = inspect(conn)
     assert [(x.name, x.schema) for x in schema.extensions] == ([("pgcrypto", "public")] if contrib else [])
     assert [(r.kind, r.schema, r.name, r.table) for r in schema.reported] == [
-        ("function", "public", "add(a integer, b integer)", None),
-        ("function", "public", "total(integer)", None),
-        ("function", "public", "touch()", None),
+        ("function", "public", "total(integer)", None),  # an aggregate: listed, not managed
         ("policy", "public", "own_rows", "accounts"),
-        ("procedure", "public", "reset_balances()", None),
-        ("trigger", "public", "accounts_touch", "accounts"),  # the FK's internal triggers are not listed
     ]
     assert [(v.name, v.materialized) for v in schema.views] == [("rich_accounts", False), ("totals", True)]
+    # Functions, procedures and triggers are managed: read with their signatures and definitions (the
+    # extension's functions are not among them, nor are the FK's internal triggers).
+    assert [(r.kind, r.name, r.arguments, r.result) for r in schema.routines] == [
+        ("function", "add", "integer, integer", "integer"),
+        ("procedure", "reset_balances", "", None),
+        ("function", "touch", "", "trigger"),
+    ]
+    assert schema.routines[0].definition.startswith("CREATE OR REPLACE FUNCTION public.add(a integer, b integer)")
+    assert [(t.table, t.name, t.enabled) for t in schema.triggers] == [("accounts", "accounts_touch", "O")]
+    assert schema.triggers[0].definition == (
+        "CREATE TRIGGER accounts_touch BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.touch()"
+    )
     assert all(len(r.definition_hash) == 32 for r in schema.reported)
     assert [t.name for t in schema.tables] == ["accounts", "entries"], "views are not tables"
 
@@ -297,7 +305,7 @@ def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB)
         again = inspect(conn)
     after = {r.name: r.definition_hash for r in again.reported}
     assert again.view("public", "rich_accounts") != schema.view("public", "rich_accounts")
-    assert after["touch()"] == before["touch()"]
+    assert after["total(integer)"] == before["total(integer)"]
 
 
 def test_extension_members_and_system_schemas_are_left_out(pg: TestDB) -> None:
