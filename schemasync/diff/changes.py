@@ -25,6 +25,7 @@ from schemasync.schema.model import (
     IdentityOptions,
     Index,
     Partition,
+    Policy,
     PrimaryKey,
     Routine,
     Sequence,
@@ -608,6 +609,47 @@ class DropTrigger:
     name: str
 
 
+# -- row-level security (diff/security.py) -----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AlterRowSecurity:
+    """ENABLE/DISABLE and FORCE/NO FORCE ROW LEVEL SECURITY on a table."""
+
+    schema: str
+    table: str
+    enabled: bool
+    forced: bool
+    old_enabled: bool
+    old_forced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePolicy:
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class AlterPolicy:
+    """Roles or expressions changed, the command and kind kept: ALTER POLICY, the policy never missing."""
+
+    policy: Policy
+    old: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class RecreatePolicy:
+    """What ALTER POLICY cannot do (another command, permissive <-> restrictive, a clause removed)."""
+
+    policy: Policy
+    old: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class DropPolicy:
+    schema: str
+    table: str
+    name: str
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -680,6 +722,11 @@ Change = (
     | RecreateTrigger
     | AlterTriggerEnabled
     | DropTrigger
+    | AlterRowSecurity
+    | CreatePolicy
+    | AlterPolicy
+    | RecreatePolicy
+    | DropPolicy
 )
 
 
@@ -730,7 +777,9 @@ def table_of(change: Change) -> tuple[str, str] | None:
             return (s, t)
         case CreateTrigger(trigger=trigger) | RecreateTrigger(trigger=trigger) | AlterTriggerEnabled(trigger=trigger):
             return (trigger.schema, trigger.table)
-        case DropTrigger(schema=s, table=t):
+        case CreatePolicy(policy=policy) | AlterPolicy(policy=policy) | RecreatePolicy(policy=policy):
+            return (policy.schema, policy.table)
+        case DropTrigger(schema=s, table=t) | DropPolicy(schema=s, table=t) | AlterRowSecurity(schema=s, table=t):
             return (s, t)
         case _:
             return None

@@ -21,6 +21,7 @@ from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, fi
 from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
 from schemasync.diff.scope import CompareOptions, restrict
+from schemasync.diff.security import compare_policies, compare_row_security
 from schemasync.diff.sequences import compare_sequences
 from schemasync.diff.tables import compare_tables
 from schemasync.diff.undeclared import adopt_live_names
@@ -75,6 +76,8 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_tables(after, des, options, equal=equal),
         *compare_routines(after, des, options),
         *compare_triggers(after, des, options),
+        *compare_row_security(after, des, options),
+        *compare_policies(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)

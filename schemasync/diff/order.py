@@ -24,7 +24,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.RenameTable,),
     (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
     (c.DropView,),  # dependents first (diff/views.py), before anything they use changes or goes
-    (c.DropTrigger,),
+    (c.DropTrigger, c.DropPolicy),  # before the columns and functions they use
     (c.DropForeignKey,),
     (c.DetachPartition, c.DropPartition),
     (c.DropIndex, c.DropCheck, c.DropUnique, c.DropExclusion),
@@ -55,6 +55,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.CreateIndex, c.AlterIndexOptions),
     (c.AddForeignKey,),
     (c.CreateTrigger, c.RecreateTrigger, c.AlterTriggerEnabled),  # after their tables and functions
+    (c.CreatePolicy, c.AlterPolicy, c.RecreatePolicy, c.AlterRowSecurity),
     (c.ValidateConstraint,),
     (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),
     (c.DropExtension,),  # after everything that used it is gone

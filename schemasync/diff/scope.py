@@ -67,6 +67,12 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         triggers=tuple(
             t for t in schema.triggers if t.schema in schemas and table_selected(t.schema, t.table, options)
         ),
+        row_security=tuple(
+            r for r in schema.row_security if r.schema in schemas and table_selected(r.schema, r.table, options)
+        ),
+        policies=tuple(
+            p for p in schema.policies if p.schema in schemas and table_selected(p.schema, p.table, options)
+        ),
     )
 
 

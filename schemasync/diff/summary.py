@@ -56,6 +56,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "trigger+": ("new trigger", "new triggers"),
     "trigger*": ("changed trigger", "changed triggers"),
     "trigger-": ("trigger to drop", "triggers to drop"),
+    "policy+": ("new row-level security policy", "new row-level security policies"),
+    "policy*": ("changed row-level security policy", "changed row-level security policies"),
+    "policy-": ("row-level security policy to drop", "row-level security policies to drop"),
+    "security*": ("changed row-level security setting", "changed row-level security settings"),
 }
 
 
@@ -211,8 +215,20 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "trigger*", f"{t.name} on {name(t.schema, t.table)}"
         case c.DropTrigger(schema=s, table=t, name=n):
             return "trigger-", f"{n} on {name(s, t)}"
+        case c.CreatePolicy(policy=p):
+            return "policy+", f"{p.name} on {name(p.schema, p.table)}"
+        case c.AlterPolicy(policy=p) | c.RecreatePolicy(policy=p):
+            return "policy*", f"{p.name} on {name(p.schema, p.table)}"
+        case c.DropPolicy(schema=s, table=t, name=n):
+            return "policy-", f"{n} on {name(s, t)}"
+        case c.AlterRowSecurity(schema=s, table=t, enabled=e, forced=f):
+            return "security*", f"{name(s, t)} ({row_security_state(e, f)})"
         case _:
             assert_never(change)
+
+
+def row_security_state(enabled: bool, forced: bool) -> str:
+    return ("enabled" if enabled else "disabled") + (", forced" if forced else "")
 
 
 def routine_name(r: Routine) -> str:

@@ -18,6 +18,7 @@ from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
 from schemasync.diff.routines import left_alone_routines
 from schemasync.diff.scope import CompareOptions
+from schemasync.diff.security import left_alone_security
 from schemasync.diff.tableprops import kept_properties
 from schemasync.diff.tables import relation_names
 from schemasync.schema.model import Schema, Table, Trigger
@@ -83,6 +84,7 @@ def left_alone(
                 out.append(Unmanaged(kind, obj.schema, obj.name, obj.table))
             else:
                 out.append(Unmanaged(kind, obj.schema, f"{obj.name}({obj.arguments})"))
+        out += [Unmanaged(*item) for item in left_alone_security(current, desired)]
     return tuple(out)
 
 

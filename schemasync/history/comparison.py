@@ -249,6 +249,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "trigger+": ("trigger added", "triggers added"),
     "trigger*": ("trigger changed", "triggers changed"),
     "trigger-": ("trigger dropped", "triggers dropped"),
+    "policy+": ("policy added", "policies added"),
+    "policy*": ("policy changed", "policies changed"),
+    "policy-": ("policy dropped", "policies dropped"),
+    "security*": ("row-level security setting changed", "row-level security settings changed"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -334,7 +338,7 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
 
 
 def _reported(older: Schema, newer: Schema, schemas: frozenset[str], *, hashes: bool) -> list[Item]:
-    """Aggregates, policies...: listed, never managed, but a comparison should say they moved."""
+    """Aggregates and window functions: listed, never managed, but a comparison should say they moved."""
 
     def key(r: Reported) -> tuple[str, str, str, str]:
         return (r.kind, r.schema, r.table or "", r.name)
@@ -589,5 +593,17 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "trigger*", f"~ trigger {t.name}: enabled {was} -> {t.enabled}"
         case c.DropTrigger(name=n):
             return "trigger-", f"- trigger {n}"
+        case c.CreatePolicy(policy=p):
+            return "policy+", f"+ policy {p.name} for {p.command} to {', '.join(p.roles)}"
+        case c.AlterPolicy(policy=p) | c.RecreatePolicy(policy=p):
+            return "policy*", f"~ policy {p.name}: definition changed"
+        case c.DropPolicy(name=n):
+            return "policy-", f"- policy {n}"
+        case c.AlterRowSecurity(enabled=e, forced=f, old_enabled=oe, old_forced=of):
+            before, after = (
+                ("on" if oe else "off") + (" forced" if of else ""),
+                ("on" if e else "off") + (" forced" if f else ""),
+            )
+            return "security*", f"~ row-level security: {before} -> {after}"
         case _:
             assert_never(change)

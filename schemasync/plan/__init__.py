@@ -24,6 +24,7 @@ from schemasync.plan import (  # noqa: F401  (register renderers)
     indexes,
     partitions,
     routines,
+    security,
     tableprops,
     tables,
     types,

@@ -139,4 +139,6 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         composites=once([t for p, _ in parts for t in p.composites]),
         routines=once([r for p, _ in parts for r in p.routines]),
         triggers=once([t for p, _ in parts for t in p.triggers]),
+        row_security=once([r for p, _ in parts for r in p.row_security]),
+        policies=once([x for p, _ in parts for x in p.policies]),
     ).sorted()

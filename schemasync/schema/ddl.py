@@ -195,8 +195,16 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "OR", "REPLACE", "PROCEDURE"): "procedure",
     ("CREATE", "TRIGGER"): "trigger",
     ("CREATE", "OR", "REPLACE", "TRIGGER"): "trigger",
+    ("CREATE", "POLICY"): "policy",
 }
 _LONGEST_KEY = max(len(k) for k in _MANAGED_DDL)
+# `ALTER TABLE [IF EXISTS] [ONLY] name ENABLE|FORCE ROW LEVEL SECURITY` and nothing else: any other ALTER TABLE
+# (a column added, a constraint) is custom DDL.
+_ROW_SECURITY = re.compile(
+    r'ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?'
+    r'(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+(?:ENABLE|FORCE)\s+ROW\s+LEVEL\s+SECURITY\s*;?\s*',
+    re.IGNORECASE,
+)
 # `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
 _COMPOSITE = re.compile(
     r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
@@ -455,7 +463,8 @@ class ManagedDDL:
     search path, never beside the live objects. `name` is the (schema, name) the placeholder pass rewrites
     wherever the models' text names it qualified (a trigger's `EXECUTE FUNCTION public.touch()`), and what
     a model error names; None for the kinds created where the search path puts them (the scratch schema
-    first) and matched by the inspector (extensions, domains, composite types, triggers). An index is
+    first) and matched by the inspector (extensions, domains, composite types, triggers, policies, row-level
+    security, which are named by their table). An index is
     placed by its table, so its text is kept as written and its `name` is the table's.
     """
 
@@ -503,9 +512,11 @@ def managed_ddl(text: str) -> ManagedDDL | None:
     if not matched:
         if _COMPOSITE.match(text, code_start(text)):
             return ManagedDDL("composite type", text)
+        if _ROW_SECURITY.fullmatch(text, code_start(text)):
+            return ManagedDDL("row security", text)
         return partition_ddl(text)
     kind, after = matched[0]
-    if kind in ("extension", "domain", "trigger"):
+    if kind in ("extension", "domain", "trigger", "policy"):
         return ManagedDDL(kind, text)
     if kind == "index":
         match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)

@@ -47,9 +47,11 @@ from schemasync.schema.model import (
     IdentityOptions,
     Index,
     Partition,
+    Policy,
     PrimaryKey,
     Reported,
     Routine,
+    RowSecurity,
     Schema,
     Table,
     Trigger,
@@ -78,6 +80,8 @@ QUERIES = (
     "partitions",
     "routines",
     "triggers",
+    "row_security",
+    "policies",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -282,6 +286,11 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         ),
         routines=tuple(Routine(*row) for row in rows.get("routines", ())),
         triggers=tuple(Trigger(*row) for row in rows.get("triggers", ())),
+        row_security=tuple(RowSecurity(*row) for row in rows.get("row_security", ())),
+        policies=tuple(
+            Policy(schema, table, name, command, permissive, tuple(roles), using, check)
+            for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
+        ),
     ).sorted()
 
 

@@ -365,6 +365,38 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class RowSecurity:
+    """A table with row-level security enabled or forced (tables with neither are not listed)."""
+
+    schema: str
+    table: str
+    enabled: bool  # pg_class.relrowsecurity: ENABLE ROW LEVEL SECURITY
+    forced: bool  # pg_class.relforcerowsecurity: FORCE ROW LEVEL SECURITY (applies to the table's owner too)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.table)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A row-level security policy on a table."""
+
+    schema: str
+    table: str
+    name: str
+    command: Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"]
+    permissive: bool
+    roles: tuple[str, ...]  # role names in sorted order; "public" for PUBLIC
+    using: str | None  # pg_get_expr of USING, None without one
+    check: str | None  # pg_get_expr of WITH CHECK, None without one
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.schema, self.table, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelError:
     """A declared object PostgreSQL refuses to create as declared, and so left out of the comparison.
 
@@ -441,6 +473,8 @@ class Schema:
     composites: tuple[CompositeType, ...] = ()
     routines: tuple[Routine, ...] = ()  # functions and procedures (issue 17)
     triggers: tuple[Trigger, ...] = ()  # triggers on tables (issue 17)
+    row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
+    policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -507,6 +541,8 @@ class Schema:
             composites=tuple(sorted(self.composites, key=lambda t: t.key)),
             routines=tuple(sorted(self.routines, key=lambda r: r.key)),
             triggers=tuple(sorted(self.triggers, key=lambda t: t.key)),
+            row_security=tuple(sorted(self.row_security, key=lambda r: r.key)),
+            policies=tuple(sorted(self.policies, key=lambda p: p.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

@@ -379,6 +379,10 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
             for r in schema.routines
         ),
         triggers=tuple(replace(t, schema=name(t.schema), definition=sub(t.definition)) for t in schema.triggers),
+        row_security=tuple(replace(r, schema=name(r.schema)) for r in schema.row_security),
+        policies=tuple(
+            replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check)) for p in schema.policies
+        ),
     ).sorted()
 
 

@@ -45,8 +45,9 @@ at all and an upgraded schemasync never reads a stale entry.
 Declared but not managed (the models' own DDL events other than the ones `ddl.managed_ddl` recognises,
 inheritance, tablespaces, ...) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
 Views (`CreateView`, a `CREATE VIEW` DDL event, an alembic_utils entity: `schema/entities.py`) are
-managed: the scratch names in their definitions are mapped back. So are functions, procedures and
-triggers created by DDL events: a routine's name is put in the scratch schema (qualified names through
+managed: the scratch names in their definitions are mapped back. So are functions, procedures,
+triggers, policies and row-level security (`ALTER TABLE ... ENABLE|FORCE ROW LEVEL SECURITY`) created by
+DDL events: a routine's name is put in the scratch schema (qualified names through
 the placeholder pass, unqualified ones given the default schema's placeholder), so
 `CREATE FUNCTION public.f()` never lands in the real schema.
 

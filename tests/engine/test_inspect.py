@@ -257,7 +257,7 @@ def test_query_count_does_not_grow_with_the_number_of_tables(pg: TestDB) -> None
     assert len(statements) == few == len(QUERIES) + 1  # one per object kind, plus the session setup
 
 
-def test_views_policies_are_reported_functions_triggers_modelled(pg: TestDB) -> None:
+def test_views_are_reported_functions_triggers_policies_modelled(pg: TestDB) -> None:
     pg.execute(
         """
         CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance int);
@@ -281,7 +281,6 @@ def test_views_policies_are_reported_functions_triggers_modelled(pg: TestDB) -> 
     assert [(x.name, x.schema) for x in schema.extensions] == ([("pgcrypto", "public")] if contrib else [])
     assert [(r.kind, r.schema, r.name, r.table) for r in schema.reported] == [
         ("function", "public", "total(integer)", None),  # an aggregate: listed, not managed
-        ("policy", "public", "own_rows", "accounts"),
     ]
     assert [(v.name, v.materialized) for v in schema.views] == [("rich_accounts", False), ("totals", True)]
     # Functions, procedures and triggers are managed: read with their signatures and definitions (the
@@ -293,6 +292,10 @@ def test_views_policies_are_reported_functions_triggers_modelled(pg: TestDB) -> 
     ]
     assert schema.routines[0].definition.startswith("CREATE OR REPLACE FUNCTION public.add(a integer, b integer)")
     assert [(t.table, t.name, t.enabled) for t in schema.triggers] == [("accounts", "accounts_touch", "O")]
+    assert [(r.table, r.enabled, r.forced) for r in schema.row_security] == [("accounts", True, False)]
+    assert [(p.table, p.name, p.command, p.permissive, p.roles, p.using, p.check) for p in schema.policies] == [
+        ("accounts", "own_rows", "ALL", True, ("public",), "(owner = CURRENT_USER)", None)
+    ]
     assert schema.triggers[0].definition == (
         "CREATE TRIGGER accounts_touch BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.touch()"
     )
