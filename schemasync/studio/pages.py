@@ -103,6 +103,9 @@ def tables(request: Request) -> Response:
         sequences=schema.sequences,
         views=schema.views,
         reported=schema.reported,
+        routines=schema.routines,
+        triggers=schema.triggers,
+        policies=schema.policies,
     )
 
 

@@ -224,3 +224,18 @@ def test_tables_list_shows_views_and_materialized_views(pg: TestDB, project: Pat
     assert "<h2>Views</h2>" in page
     assert str(escape("public.<b>view</b>")) in page and "<b>view</b>" not in page
     assert "materialized view" in page and "ix_counts" in page
+
+
+def test_tables_list_shows_functions_triggers_and_policies(shop_studio: Studio, pg: TestDB) -> None:
+    pg.execute(
+        """
+        CREATE FUNCTION "<b>touch</b>"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION "<b>touch</b>"();
+        CREATE POLICY own_orders ON orders FOR SELECT USING (true);
+        """
+    )
+    page = shop_studio.get("/tables").text
+    assert "Functions, triggers and policies" in page
+    assert f"<code>public.{escape('<b>touch</b>')}()</code>" in page  # escaped, with its signature
+    assert "<code>orders_touch</code></td><td>public.orders</td>" in page
+    assert "policy (SELECT)</td><td><code>own_orders</code>" in page
