@@ -229,3 +229,33 @@ def test_a_function_postgresql_refuses_is_held_at_its_live_state(pg: TestDB) -> 
     ]
     assert "procedure public.retitle(text)" in prepared.model_errors[0].describe()
     assert not [x for x in prepared.diff.changes if isinstance(x, c.DropRoutine)], "held, never pruned"
+
+
+def test_trigger_and_policy_follow_a_renamed_table(pg: TestDB) -> None:
+    def renamed(name: str, old: str | None = None) -> sa.MetaData:
+        md = sa.MetaData()
+        info = {"renamed_from": old} if old else {}
+        t = sa.Table(name, md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", sa.DateTime), info=info)
+        event.listen(
+            md,
+            "before_create",
+            DDL("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"),
+        )
+        event.listen(
+            t,
+            "after_create",
+            DDL(f"CREATE TRIGGER t_touch BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION touch()"),
+        )
+        event.listen(t, "after_create", DDL(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"))
+        event.listen(t, "after_create", DDL(f"CREATE POLICY p ON {name} USING (id > 0)"))
+        return md
+
+    sync(pg, renamed("docs"))
+    prepared, _ = sync(pg, renamed("papers", "docs"))
+    kinds = [type(x).__name__ for x in prepared.diff.changes]
+    assert kinds[0] == "RenameTable" and kinds.count("RecreateTrigger") == 1
+    assert not {"CreateTrigger", "CreatePolicy", "AlterPolicy", "AlterRowSecurity"} & set(kinds)
+    assert _triggers(pg) == {
+        "t_touch": "CREATE TRIGGER t_touch BEFORE UPDATE ON public.papers FOR EACH ROW EXECUTE FUNCTION touch()"
+    }
+    assert rediff(pg, renamed("papers", "docs")) == []
