@@ -22,6 +22,7 @@ from schemasync.schema.model import (
     ExclusionConstraint,
     Extension,
     ForeignKey,
+    Grant,
     IdentityOptions,
     Index,
     Partition,
@@ -650,6 +651,18 @@ class DropPolicy:
     name: str
 
 
+# -- privileges (diff/grants.py) ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class GrantPrivilege:
+    grant: Grant
+
+
+@dataclass(frozen=True, slots=True)
+class RevokePrivilege:
+    grant: Grant  # the live one
+    grant_option_only: bool = False  # keep the privilege, take away WITH GRANT OPTION
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -727,6 +740,8 @@ Change = (
     | AlterPolicy
     | RecreatePolicy
     | DropPolicy
+    | GrantPrivilege
+    | RevokePrivilege
 )
 
 

@@ -73,6 +73,12 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         policies=tuple(
             p for p in schema.policies if p.schema in schemas and table_selected(p.schema, p.table, options)
         ),
+        grants=tuple(
+            g
+            for g in schema.grants
+            if g.schema in schemas
+            and (g.kind not in ("table", "sequence") or table_selected(g.schema, g.name, options))
+        ),
     )
 
 

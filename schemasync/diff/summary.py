@@ -9,7 +9,7 @@ from typing import assert_never
 
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
-from schemasync.schema.model import Routine
+from schemasync.schema.model import Grant, Routine
 
 # (singular noun phrase, plural noun phrase), in the order lines are printed.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -60,6 +60,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "policy*": ("changed row-level security policy", "changed row-level security policies"),
     "policy-": ("row-level security policy to drop", "row-level security policies to drop"),
     "security*": ("changed row-level security setting", "changed row-level security settings"),
+    "grant+": ("privilege to grant", "privileges to grant"),
+    "grant-": ("privilege to revoke", "privileges to revoke"),
 }
 
 
@@ -221,10 +223,22 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "policy*", f"{p.name} on {name(p.schema, p.table)}"
         case c.DropPolicy(schema=s, table=t, name=n):
             return "policy-", f"{n} on {name(s, t)}"
+        case c.GrantPrivilege(grant=g):
+            return "grant+", grant_text(g)
+        case c.RevokePrivilege(grant=g, grant_option_only=only):
+            return "grant-", ("grant option for " if only else "") + grant_text(g)
         case c.AlterRowSecurity(schema=s, table=t, enabled=e, forced=f):
             return "security*", f"{name(s, t)} ({row_security_state(e, f)})"
         case _:
             assert_never(change)
+
+
+def grant_text(g: Grant) -> str:
+    """`SELECT on orders to reporting`, `USAGE on schema billing to PUBLIC`."""
+    target = f"schema {g.schema}" if g.kind == "schema" else name(g.schema, g.name)
+    if g.kind in ("function", "procedure"):
+        target += f"({g.arguments})"
+    return f"{g.privilege} on {target} to {'PUBLIC' if g.grantee == 'public' else g.grantee}"
 
 
 def row_security_state(enabled: bool, forced: bool) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.constraints import kept_constraints
+from schemasync.diff.grants import left_alone_grants
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
 from schemasync.diff.routines import left_alone_routines
@@ -85,6 +86,10 @@ def left_alone(
             else:
                 out.append(Unmanaged(kind, obj.schema, f"{obj.name}({obj.arguments})"))
         out += [Unmanaged(*item) for item in left_alone_security(current, desired)]
+        out += [
+            Unmanaged("privilege", g.schema, f"{g.privilege} on {g.kind} {g.name or g.schema} to {g.grantee}")
+            for g in left_alone_grants(current, desired)
+        ]
     return tuple(out)
 
 

@@ -29,7 +29,7 @@ from schemasync.diff import analyse
 from schemasync.diff import changes as c
 from schemasync.diff.changes import change_to_dict
 from schemasync.diff.scope import CompareOptions, managed_schemas
-from schemasync.diff.summary import options_text
+from schemasync.diff.summary import grant_text, options_text
 from schemasync.errors import ConfigError
 from schemasync.history import snapshots, versions
 from schemasync.schema.model import Column, Index, Reported, Schema
@@ -253,6 +253,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "policy*": ("policy changed", "policies changed"),
     "policy-": ("policy dropped", "policies dropped"),
     "security*": ("row-level security setting changed", "row-level security settings changed"),
+    "grant+": ("privilege granted", "privileges granted"),
+    "grant-": ("privilege revoked", "privileges revoked"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -605,5 +607,9 @@ def detail(change: c.Change) -> tuple[str, str]:
                 ("on" if e else "off") + (" forced" if f else ""),
             )
             return "security*", f"~ row-level security: {before} -> {after}"
+        case c.GrantPrivilege(grant=g):
+            return "grant+", f"+ {grant_text(g)}"
+        case c.RevokePrivilege(grant=g, grant_option_only=only):
+            return "grant-", f"- {'grant option for ' if only else ''}{grant_text(g)}"
         case _:
             assert_never(change)

@@ -21,6 +21,7 @@ from schemasync.plan import (  # noqa: F401  (register renderers)
     constraints,
     domains,
     extensions,
+    grants,
     indexes,
     partitions,
     routines,

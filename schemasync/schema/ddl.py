@@ -52,6 +52,7 @@ class ModelDDL:
     schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
     unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
     warnings: tuple[str, ...] = ()  # found while compiling; they end up in `Schema.warnings`
+    roles: tuple[str, ...] = ()  # roles the models' GRANTs name: `schema/devdb.py` makes them in a dev cluster
 
     def digest(self) -> str:
         """Hash of the statements as a set: create_all emits a table's indexes in set order."""
@@ -73,6 +74,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     collected: list[tuple[Any, ...]] = []
     unmanaged: list[DeclaredUnmanaged] = []
     objects: set[tuple[str, str]] = set()
+    roles: dict[str, None] = {}
 
     def collect(element: Any, *multiparams: Any, **params: Any) -> None:
         what = describe(element)
@@ -97,6 +99,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         managed = managed_ddl(text) if type(element).__name__ == "DDL" else None
         if managed is not None:
             text = managed.text
+            roles.update(dict.fromkeys(managed.roles))
             if managed.name is not None:
                 created, what, creates = managed.name, managed.describe(), (managed.kind, *managed.name)
         if created is not None:
@@ -141,6 +144,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         tuple(sorted(names)),
         tuple(dict.fromkeys([*_unmanaged_options(metadata), *unmanaged])),
         tuple(warnings),
+        tuple(roles),
     )
 
 
@@ -205,6 +209,17 @@ _ROW_SECURITY = re.compile(
     r'(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+(?:ENABLE|FORCE)\s+ROW\s+LEVEL\s+SECURITY\s*;?\s*',
     re.IGNORECASE,
 )
+# `GRANT privileges ON [TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE] names TO roles [WITH GRANT OPTION]`
+# on named objects. Column privileges (a parenthesised column list), `ON ALL ... IN SCHEMA`, other object
+# kinds and role membership (`GRANT role TO role`) are not managed: custom DDL.
+_GRANT = re.compile(
+    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+(?!ALL\s)"
+    r"(?:(?P<what>TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE)\s+)?(?P<names>.+?)\s+TO\s+"
+    r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+# Role specifications that are not a role's name.
+_NOT_ROLES = frozenset({"public", "current_user", "current_role", "session_user"})
 # `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
 _COMPOSITE = re.compile(
     r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
@@ -471,6 +486,7 @@ class ManagedDDL:
     kind: str
     text: str
     name: tuple[str, str] | None = None
+    roles: tuple[str, ...] = ()  # the roles a GRANT names (PUBLIC aside): they must exist where it runs
 
     def describe(self) -> str:
         return self.kind if self.name is None else f"{self.kind} {self.name[0]}.{self.name[1]}"
@@ -514,6 +530,9 @@ def managed_ddl(text: str) -> ManagedDDL | None:
             return ManagedDDL("composite type", text)
         if _ROW_SECURITY.fullmatch(text, code_start(text)):
             return ManagedDDL("row security", text)
+        grant = _GRANT.fullmatch(text, code_start(text))
+        if grant is not None:
+            return _grant(text, grant)
         return partition_ddl(text)
     kind, after = matched[0]
     if kind in ("extension", "domain", "trigger", "policy"):
@@ -532,6 +551,44 @@ def managed_ddl(text: str) -> ManagedDDL | None:
         return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name))
     start = match.start("name")
     return ManagedDDL(kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name))
+
+
+def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:
+    """A GRANT on named objects; on a schema, each schema name gets its placeholder, so the grant lands on
+    the scratch schema the models are created in (a schema is not one of the models' objects, so the
+    placeholder pass would leave it alone)."""
+    roles = _identifiers(grant.group("roles"))
+    if roles is None:
+        return None
+    named = tuple(dict.fromkeys(_unquote(r) for r in roles if r.lower() not in _NOT_ROLES))
+    if (grant.group("what") or "").upper() != "SCHEMA":
+        return ManagedDDL("grant", text, roles=named)
+    names = _identifiers(grant.group("names"))
+    if names is None:
+        return None
+    start, end = grant.span("names")
+    placed = ", ".join(f"__[SCHEMA_{_unquote(n)}]" for n in names)
+    return ManagedDDL("grant", f"{text[:start]}{placed}{text[end:]}", roles=named)
+
+
+def _identifiers(text: str) -> list[str] | None:
+    """The identifiers of a comma-separated list as written (`a, "B, c"`), or None if it is anything else."""
+    out: list[str] = []
+    i = 0
+    while True:
+        match = _IDENT_RE.match(text, code_start(text, i))
+        if match is None:
+            return None
+        out.append(match.group(0))
+        i = code_start(text, match.end())
+        if i == len(text):
+            return out
+        if text[i] != ",":
+            return None
+        i += 1
+
+
+_IDENT_RE = re.compile(_IDENT)
 
 
 def first_keyword(text: str) -> str:

@@ -44,6 +44,7 @@ from schemasync.schema.model import (
     ExclusionConstraint,
     Extension,
     ForeignKey,
+    Grant,
     IdentityOptions,
     Index,
     Partition,
@@ -82,6 +83,7 @@ QUERIES = (
     "triggers",
     "row_security",
     "policies",
+    "grants",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -291,6 +293,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             Policy(schema, table, name, command, permissive, tuple(roles), using, check)
             for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
         ),
+        grants=tuple(Grant(*row) for row in rows["grants"]),
     ).sorted()
 
 

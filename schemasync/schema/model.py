@@ -397,6 +397,23 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """One privilege held by a role other than the object's owner (the owner's own are implicit)."""
+
+    kind: Literal["table", "sequence", "schema", "function", "procedure"]  # views count as tables
+    schema: str  # the object's schema (for a schema grant, the schema itself)
+    name: str  # the object's name; "" for a schema grant
+    arguments: str  # a routine's argument types ("integer, text"); "" otherwise
+    grantee: str  # a role name, or "public" for PUBLIC
+    privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
+    grantable: bool = False  # WITH GRANT OPTION
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelError:
     """A declared object PostgreSQL refuses to create as declared, and so left out of the comparison.
 
@@ -475,6 +492,7 @@ class Schema:
     triggers: tuple[Trigger, ...] = ()  # triggers on tables (issue 17)
     row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
     policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
+    grants: tuple[Grant, ...] = ()  # privileges on tables, sequences, schemas and routines (issue 17)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -543,6 +561,7 @@ class Schema:
             triggers=tuple(sorted(self.triggers, key=lambda t: t.key)),
             row_security=tuple(sorted(self.row_security, key=lambda r: r.key)),
             policies=tuple(sorted(self.policies, key=lambda p: p.key)),
+            grants=tuple(sorted(self.grants, key=lambda g: g.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

@@ -383,6 +383,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         policies=tuple(
             replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check)) for p in schema.policies
         ),
+        grants=tuple(replace(g, schema=name(g.schema), arguments=sub(g.arguments)) for g in schema.grants),
     ).sorted()
 
 

@@ -46,8 +46,8 @@ Declared but not managed (the models' own DDL events other than the ones `ddl.ma
 inheritance, tablespaces, ...) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
 Views (`CreateView`, a `CREATE VIEW` DDL event, an alembic_utils entity: `schema/entities.py`) are
 managed: the scratch names in their definitions are mapped back. So are functions, procedures,
-triggers, policies and row-level security (`ALTER TABLE ... ENABLE|FORCE ROW LEVEL SECURITY`) created by
-DDL events: a routine's name is put in the scratch schema (qualified names through
+triggers, policies, row-level security (`ALTER TABLE ... ENABLE|FORCE ROW LEVEL SECURITY`) and privileges
+(GRANT on named objects; one ON SCHEMA is pointed at the scratch schema) declared by DDL events: a routine's name is put in the scratch schema (qualified names through
 the placeholder pass, unqualified ones given the default schema's placeholder), so
 `CREATE FUNCTION public.f()` never lands in the real schema.
 
