@@ -268,6 +268,9 @@ class Extension:
     # live side: objects outside any extension use its members (an index on its operator class), so
     # PostgreSQL would refuse DROP EXTENSION; a fact, not schema, so never compared
     in_use: bool = field(default=False, compare=False)
+    # live side: the functions and procedures (schema, name, argument types) that use its members, apart from
+    # `in_use`: a prune that drops them all in the same plan frees the extension (`diff/extensions.py`)
+    used_by_routines: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:

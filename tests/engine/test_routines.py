@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import DDL, event
 
@@ -259,3 +260,26 @@ def test_trigger_and_policy_follow_a_renamed_table(pg: TestDB) -> None:
         "t_touch": "CREATE TRIGGER t_touch BEFORE UPDATE ON public.papers FOR EACH ROW EXECUTE FUNCTION touch()"
     }
     assert rediff(pg, renamed("papers", "docs")) == []
+
+
+def test_a_prune_that_drops_an_extensions_last_routine_user_drops_the_extension_too(pg: TestDB) -> None:
+    if not has_extensions(pg, ("citext",)):
+        pytest.skip("the citext extension is not installed on this server")
+    shout = "CREATE FUNCTION shout(v citext) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(v::text)'"
+
+    def plain(*ddl: str) -> sa.MetaData:  # no text naming a citext member ("replace", "max"...) by chance
+        md = sa.MetaData()
+        sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
+        for text in ddl:
+            event.listen(md, "after_create", DDL(text))
+        return md
+
+    sync(pg, plain())
+    pg.execute(f"CREATE EXTENSION citext; {shout}")
+    assert rediff(pg, plain(shout), prune=True) == []  # the function is declared: it keeps the extension
+
+    prepared, _ = sync(pg, plain(), prune=True)
+    assert [type(x).__name__ for x in prepared.diff.changes] == ["DropRoutine", "DropExtension"]
+    with pg.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citext'").fetchone() == (0,)
+    assert rediff(pg, plain(), prune=True) == []
