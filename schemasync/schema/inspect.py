@@ -294,7 +294,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             Policy(schema, table, name, command, permissive, tuple(roles), using, check)
             for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
         ),
-        grants=tuple(Grant(*row) for row in rows["grants"]),
+        grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
     ).sorted()
 
 

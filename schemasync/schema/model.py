@@ -415,6 +415,13 @@ class Grant:
     def key(self) -> tuple[str, str, str, str, str, str]:
         return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege)
 
+    @property
+    def implicit(self) -> bool:
+        """PUBLIC's privileges on the schema `public`: what every database is created with (USAGE, and
+        CREATE before PostgreSQL 15), which the models' scratch copy of `public` never has. Not compared,
+        like the owner's own privileges, so both sides leave them out."""
+        return self.kind == "schema" and self.schema == "public" and self.grantee == "public"
+
 
 @dataclass(frozen=True, slots=True)
 class ModelError:

@@ -383,7 +383,11 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         policies=tuple(
             replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check)) for p in schema.policies
         ),
-        grants=tuple(replace(g, schema=name(g.schema), arguments=sub(g.arguments)) for g in schema.grants),
+        grants=tuple(
+            mapped
+            for mapped in (replace(g, schema=name(g.schema), arguments=sub(g.arguments)) for g in schema.grants)
+            if not mapped.implicit
+        ),
     ).sorted()
 
 
