@@ -608,6 +608,7 @@ class DropTrigger:
     schema: str
     table: str
     name: str
+    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
 
 
 # -- row-level security (diff/security.py) -----------------------------------------------------
@@ -649,6 +650,7 @@ class DropPolicy:
     schema: str
     table: str
     name: str
+    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
 
 
 # -- privileges (diff/grants.py) ----------------------------------------------------------------

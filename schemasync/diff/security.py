@@ -79,3 +79,48 @@ def left_alone_security(current: Schema, desired: Schema) -> list[tuple[str, str
         if p.key not in wanted and (p.schema, p.table) in tables
     ]
     return out
+
+
+def around_type_changes(current: Schema, desired: Schema, found: list[c.Change]) -> list[c.Change]:
+    """Triggers and policies that use a column whose type changes, dropped before and re-created after.
+
+    PostgreSQL refuses `ALTER COLUMN ... TYPE` on a column a trigger's WHEN clause or a policy's expression
+    uses. Each such trigger or policy is dropped before the change and created again after it, in the same
+    transaction: as the models declare it, else from its live definition. `found` is rewritten in place
+    where it already recreates or alters one of them (the drop must come first); returns the new changes.
+    """
+    changed = {(x.schema, x.table, x.column) for x in found if isinstance(x, c.AlterColumnType)} | {
+        (x.schema, x.table, x.column.name) for x in found if isinstance(x, c.AlterColumnGenerated)
+    }
+    if not changed:
+        return []
+    users: dict[tuple[str, str, str, str], str] = {}
+    for d in current.dependencies:
+        if d.kind in ("trigger", "policy") and d.table and (d.ref_schema, d.ref_name, d.ref_column) in changed:
+            users.setdefault((d.kind, d.schema, d.table, d.name), f"{d.ref_name}.{d.ref_column} changes type")
+    if not users:
+        return []
+    dropped = {("trigger", x.schema, x.table, x.name) for x in found if isinstance(x, c.DropTrigger)}
+    dropped |= {("policy", x.schema, x.table, x.name) for x in found if isinstance(x, c.DropPolicy)}
+    triggers = {("trigger", *t.key): t for t in current.triggers}
+    policies = {("policy", *p.key): p for p in current.policies}
+    want_triggers = {("trigger", *t.key): t for t in desired.triggers}
+    want_policies = {("policy", *p.key): p for p in desired.policies}
+    out: list[c.Change] = []
+    for key, why in sorted(users.items()):
+        if key in dropped:
+            continue  # pruned: gone before the change, not re-created
+        kind, schema, table, name = key
+        if kind == "trigger" and key in triggers:
+            trigger = want_triggers.get(key, triggers[key])
+            out += [c.DropTrigger(schema, table, name, why), c.CreateTrigger(trigger)]
+        elif kind == "policy" and key in policies:
+            out += [c.DropPolicy(schema, table, name, why), c.CreatePolicy(want_policies.get(key, policies[key]))]
+    redone = {(k[1], k[2], k[3]) for k in users}
+    found[:] = [
+        x
+        for x in found
+        if not (isinstance(x, c.RecreateTrigger | c.AlterTriggerEnabled) and x.trigger.key in redone)
+        and not (isinstance(x, c.AlterPolicy | c.RecreatePolicy) and x.policy.key in redone)
+    ]
+    return out

@@ -95,5 +95,8 @@ def plan_alter_trigger_enabled(change: c.AlterTriggerEnabled, ctx: PlanContext) 
 
 @plan_change.register
 def plan_drop_trigger(change: c.DropTrigger, ctx: PlanContext) -> list[Statement]:
-    fact = f"drops trigger {change.name} on {change.schema}.{change.table}, which the models do not declare: what it did on each write stops"
+    if change.reason:
+        fact = f"drops trigger {change.name} on {change.schema}.{change.table} and re-creates it later in this transaction ({change.reason})"
+    else:
+        fact = f"drops trigger {change.name} on {change.schema}.{change.table}, which the models do not declare: what it did on each write stops"
     return [Statement(_drop_trigger(change.schema, change.table, change.name), (Hazard(HazardKind.CORRECTNESS, fact),))]

@@ -59,10 +59,16 @@ def plan_recreate_policy(change: c.RecreatePolicy, ctx: PlanContext) -> list[Sta
 
 @plan_change.register
 def plan_drop_policy(change: c.DropPolicy, ctx: PlanContext) -> list[Statement]:
-    fact = (
-        f"drops policy {change.name} on {change.schema}.{change.table}, which the models do not declare: "
-        "the rows it let through (or kept out) change"
-    )
+    if change.reason:
+        fact = (
+            f"drops policy {change.name} on {change.schema}.{change.table} and re-creates it later in this "
+            f"transaction ({change.reason})"
+        )
+    else:
+        fact = (
+            f"drops policy {change.name} on {change.schema}.{change.table}, which the models do not declare: "
+            "the rows it let through (or kept out) change"
+        )
     return [_drop(change.schema, change.table, change.name, (Hazard(HazardKind.CORRECTNESS, fact),))]
 
 
