@@ -52,7 +52,9 @@ class ModelDDL:
     schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
     unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
     warnings: tuple[str, ...] = ()  # found while compiling; they end up in `Schema.warnings`
-    roles: tuple[str, ...] = ()  # roles the models' GRANTs name: `schema/devdb.py` makes them in a dev cluster
+    roles: tuple[
+        str, ...
+    ] = ()  # roles the models' GRANTs and policies name: `schema/devdb.py` makes them in a dev cluster
 
     def digest(self) -> str:
         """Hash of the statements as a set: create_all emits a table's indexes in set order."""
@@ -486,7 +488,7 @@ class ManagedDDL:
     kind: str
     text: str
     name: tuple[str, str] | None = None
-    roles: tuple[str, ...] = ()  # the roles a GRANT names (PUBLIC aside): they must exist where it runs
+    roles: tuple[str, ...] = ()  # the roles a GRANT or a policy names (PUBLIC aside): they must exist where it runs
 
     def describe(self) -> str:
         return self.kind if self.name is None else f"{self.kind} {self.name[0]}.{self.name[1]}"
@@ -535,7 +537,9 @@ def managed_ddl(text: str) -> ManagedDDL | None:
             return _grant(text, grant)
         return partition_ddl(text)
     kind, after = matched[0]
-    if kind in ("extension", "domain", "trigger", "policy"):
+    if kind == "policy":
+        return ManagedDDL(kind, text, roles=_policy_roles(text))
+    if kind in ("extension", "domain", "trigger"):
         return ManagedDDL(kind, text)
     if kind == "index":
         match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)
@@ -569,6 +573,20 @@ def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:
     start, end = grant.span("names")
     placed = ", ".join(f"__[SCHEMA_{_unquote(n)}]" for n in names)
     return ManagedDDL("grant", f"{text[:start]}{placed}{text[end:]}", roles=named)
+
+
+def _policy_roles(text: str) -> tuple[str, ...]:
+    """The roles a `CREATE POLICY ... TO roles` names (PUBLIC and the like aside), read before its USING and
+    WITH CHECK expressions; () when it names none or the list is not a plain one."""
+    clause = _POLICY_EXPRESSIONS.search(text)
+    head = text if clause is None else text[: clause.start()]
+    found = _POLICY_TO.search(head)
+    roles = _identifiers(found.group("roles")) if found else None
+    return tuple(dict.fromkeys(_unquote(r) for r in roles or () if r.lower() not in _NOT_ROLES))
+
+
+_POLICY_EXPRESSIONS = re.compile(r"\b(?:USING|WITH\s+CHECK)\s*\(", re.IGNORECASE)
+_POLICY_TO = re.compile(r"\sTO\s+(?P<roles>.+?)\s*;?\s*\Z", re.IGNORECASE | re.DOTALL)
 
 
 def _identifiers(text: str) -> list[str] | None:

@@ -308,9 +308,9 @@ def _models_schemas(dconn: psycopg.Connection, schemas: tuple[str, ...]) -> list
 
 
 def _ensure_roles(dconn: psycopg.Connection, conn: psycopg.Connection, roles: tuple[str, ...], where: str) -> None:
-    """Create, as NOLOGIN roles, those the models' GRANTs name that the dev database's cluster lacks.
+    """Create, as NOLOGIN roles, those the models' GRANTs and policies name that the dev database's cluster lacks.
 
-    A GRANT to a role that does not exist fails, and the privilege would be a model error only because the
+    A GRANT (or a policy) for a role that does not exist fails, and it would be a model error only because the
     dev server is not the target's (the embedded one, a `dev-url` elsewhere). Roles belong to a whole
     cluster, so they are created only when the dev database is on another cluster than the target (its
     `pg_control_system()` identifier differs): never in the target's, where a missing role is the truth

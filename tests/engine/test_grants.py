@@ -141,6 +141,7 @@ def test_a_dev_database_on_another_cluster_gets_the_roles_the_models_name(pg: Te
     md = sa.MetaData()
     sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
     event.listen(md, "after_create", DDL(f"GRANT SELECT ON docs TO {_quoted(ghost)}"))
+    event.listen(md, "after_create", DDL(f"CREATE POLICY seen ON docs FOR SELECT TO {_quoted(ghost)} USING (true)"))
     settings = settings_for(pg, dev_url=SecretStr(small_lock_pg))
     try:
         with pg.connect() as conn:
@@ -150,11 +151,12 @@ def test_a_dev_database_on_another_cluster_gets_the_roles_the_models_name(pg: Te
             in_target, _ = desired_keyed(conn, md, cache_dir=None)
         assert not schema.model_errors
         assert [(g.name, g.grantee, g.privilege) for g in schema.grants] == [("docs", ghost, "SELECT")]
+        assert [(p.name, p.roles) for p in schema.policies] == [("seen", (ghost,))]
         with psycopg.connect(small_lock_pg) as dev:
             assert dev.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (ghost,)).fetchall() == [(False,)]
         with pg.connect() as conn:
             assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (ghost,)).fetchone() == (0,)
-        assert [e.kind for e in in_target.model_errors] == ["custom DDL"] and not in_target.grants
+        assert [e.kind for e in in_target.model_errors] == ["custom DDL", "custom DDL"] and not in_target.grants
     finally:
         with psycopg.connect(small_lock_pg, autocommit=True) as dev:
             dev.execute(f"DROP ROLE IF EXISTS {_quoted(ghost)}")
