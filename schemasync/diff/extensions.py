@@ -30,17 +30,17 @@ def compare_extensions(current: Schema, desired: Schema, options: CompareOptions
         out.extend(
             DropExtension(x.name, x.schema)
             for x in current.extensions
-            if x.name not in wanted and not x.in_use and _freed_by_routines(x, desired)
+            if x.name not in wanted and not x.in_use and _freed_by_routines(x, current, desired)
         )
     return out
 
 
-def _freed_by_routines(ext: Extension, desired: Schema) -> bool:
+def _freed_by_routines(ext: Extension, current: Schema, desired: Schema) -> bool:
     """Whether no function or procedure that uses the extension outlives the prune.
 
-    Under prune every live routine the models do not declare (by schema, name and argument types) is
-    dropped (`diff/routines.py`), before the extensions (`diff/order.py`); a declared one stays, and keeps
-    the extension in use.
+    Under prune every live routine in the compared schemas that the models do not declare (by schema, name
+    and argument types) is dropped (`diff/routines.py`), before the extensions (`diff/order.py`); a declared
+    one stays, and so does one outside the compared schemas: either keeps the extension in use.
     """
-    kept = {r.key for r in desired.routines}
-    return not any(user in kept for user in ext.used_by_routines)
+    dropped = {r.key for r in current.routines} - {r.key for r in desired.routines}
+    return all(user in dropped for user in ext.used_by_routines)

@@ -277,6 +277,11 @@ def test_a_prune_that_drops_an_extensions_last_routine_user_drops_the_extension_
     sync(pg, plain())
     pg.execute(f"CREATE EXTENSION citext; {shout}")
     assert rediff(pg, plain(shout), prune=True) == []  # the function is declared: it keeps the extension
+    pg.execute(
+        "CREATE SCHEMA elsewhere; CREATE FUNCTION elsewhere.whisper(v citext) RETURNS citext LANGUAGE sql AS 'SELECT v'"
+    )
+    assert rediff(pg, plain(), prune=True) == ["DropRoutine"]  # one outside the models' schemas keeps it too
+    pg.execute("DROP SCHEMA elsewhere CASCADE")
 
     prepared, _ = sync(pg, plain(), prune=True)
     assert [type(x).__name__ for x in prepared.diff.changes] == ["DropRoutine", "DropExtension"]
