@@ -22,12 +22,16 @@ from schemasync.schema.model import (
     ExclusionConstraint,
     Extension,
     ForeignKey,
+    Grant,
     IdentityOptions,
     Index,
     Partition,
+    Policy,
     PrimaryKey,
+    Routine,
     Sequence,
     Table,
+    Trigger,
     UniqueConstraint,
     View,
 )
@@ -552,6 +556,115 @@ class Repartition:
     new: str
 
 
+# -- functions, procedures and triggers (diff/routines.py) -------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateRoutine:
+    routine: Routine
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRoutine:
+    """Same signature and result type: `CREATE OR REPLACE` keeps the routine (and what depends on it)."""
+
+    routine: Routine  # the desired one
+    old: Routine
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateRoutine:
+    """What `CREATE OR REPLACE` refuses (another result type, renamed or defaulted parameters): drop, create."""
+
+    routine: Routine
+    old: Routine
+
+
+@dataclass(frozen=True, slots=True)
+class DropRoutine:
+    routine: Routine  # the live one
+    replaced: bool = False  # the models declare its name with another signature: its old version
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTrigger:
+    trigger: Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateTrigger:
+    """A trigger's definition changed: dropped and created again in the same transaction."""
+
+    trigger: Trigger
+    old: Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTriggerEnabled:
+    trigger: Trigger  # the desired one; its `enabled` is what to set
+    old_enabled: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropTrigger:
+    schema: str
+    table: str
+    name: str
+    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
+
+
+# -- row-level security (diff/security.py) -----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AlterRowSecurity:
+    """ENABLE/DISABLE and FORCE/NO FORCE ROW LEVEL SECURITY on a table."""
+
+    schema: str
+    table: str
+    enabled: bool
+    forced: bool
+    old_enabled: bool
+    old_forced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePolicy:
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class AlterPolicy:
+    """Roles or expressions changed, the command and kind kept: ALTER POLICY, the policy never missing."""
+
+    policy: Policy
+    old: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class RecreatePolicy:
+    """What ALTER POLICY cannot do (another command, permissive <-> restrictive, a clause removed)."""
+
+    policy: Policy
+    old: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class DropPolicy:
+    schema: str
+    table: str
+    name: str
+    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
+
+
+# -- privileges (diff/grants.py) ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class GrantPrivilege:
+    grant: Grant
+
+
+@dataclass(frozen=True, slots=True)
+class RevokePrivilege:
+    grant: Grant  # the live one
+    grant_option_only: bool = False  # keep the privilege, take away WITH GRANT OPTION
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -616,6 +729,21 @@ Change = (
     | DetachPartition
     | DropPartition
     | Repartition
+    | CreateRoutine
+    | ReplaceRoutine
+    | RecreateRoutine
+    | DropRoutine
+    | CreateTrigger
+    | RecreateTrigger
+    | AlterTriggerEnabled
+    | DropTrigger
+    | AlterRowSecurity
+    | CreatePolicy
+    | AlterPolicy
+    | RecreatePolicy
+    | DropPolicy
+    | GrantPrivilege
+    | RevokePrivilege
 )
 
 
@@ -663,6 +791,12 @@ def table_of(change: Change) -> tuple[str, str] | None:
             | DropPartition(schema=s, table=t)
             | Repartition(schema=s, table=t)
         ):
+            return (s, t)
+        case CreateTrigger(trigger=trigger) | RecreateTrigger(trigger=trigger) | AlterTriggerEnabled(trigger=trigger):
+            return (trigger.schema, trigger.table)
+        case CreatePolicy(policy=policy) | AlterPolicy(policy=policy) | RecreatePolicy(policy=policy):
+            return (policy.schema, policy.table)
+        case DropTrigger(schema=s, table=t) | DropPolicy(schema=s, table=t) | AlterRowSecurity(schema=s, table=t):
             return (s, t)
         case _:
             return None

@@ -16,10 +16,13 @@ from schemasync.diff.composites import compare_composites
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions
+from schemasync.diff.grants import compare_grants
 from schemasync.diff.order import order
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
+from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
 from schemasync.diff.scope import CompareOptions, restrict
+from schemasync.diff.security import around_type_changes, compare_policies, compare_row_security
 from schemasync.diff.sequences import compare_sequences
 from schemasync.diff.tables import compare_tables
 from schemasync.diff.undeclared import adopt_live_names
@@ -72,9 +75,15 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_composites(after, des, options),
         *compare_sequences(after, des, options),
         *compare_tables(after, des, options, equal=equal),
+        *compare_routines(after, des, options),
+        *compare_triggers(after, des, options),
+        *compare_row_security(after, des, options),
+        *compare_policies(after, des, options),
+        *compare_grants(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)
+    found += around_type_changes(after, des, found)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),

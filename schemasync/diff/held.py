@@ -48,6 +48,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
     sequences = {s.key: s for s in desired.sequences}
     views = {v.key: v for v in desired.views}
     domains = {d.key: d for d in desired.domains}
+    routines = {r.key: r for r in desired.routines}
     held = []
     for error in desired.model_errors:
         live = counterpart(error, current)
@@ -65,6 +66,8 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
             views[key] = current.view(*key)  # type: ignore[assignment]
         elif error.kind == "domain":
             domains[key] = next(d for d in current.domains if d.key == key)
+        elif error.kind in ("function", "procedure"):  # every live overload of the name the models declare
+            routines.update({r.key: r for r in current.routines if (r.schema, r.name) == key})
         elif error.kind in ("index", "constraint") and key in tables:
             tables[key] = _with_live_part(tables[key], current.table(*key), error)  # type: ignore[arg-type]
         elif error.kind == "index" and key in views:
@@ -78,6 +81,7 @@ def hold(desired: Schema, current: Schema) -> tuple[Schema, tuple[HeldError, ...
         sequences=tuple(sequences.values()),
         views=tuple(views.values()),
         domains=tuple(domains.values()),
+        routines=tuple(routines.values()),
     )
     return value.sorted(), tuple(held)
 
@@ -117,6 +121,9 @@ def counterpart(error: ModelError, current: Schema) -> str | None:
     if error.kind == "domain":
         domain = next((d for d in current.domains if d.key == (error.schema, error.name)), None)
         return None if domain is None else f"domain {error.schema}.{domain.name} ({domain.type})"
+    if error.kind in ("function", "procedure"):
+        live = [r for r in current.routines if (r.schema, r.name) == (error.schema, error.name)]
+        return "; ".join(f"{r.kind} {r.schema}.{r.name}({r.arguments})" for r in live) or None
     table = current.table(error.schema, error.table) if error.table else None
     if table is None or not error.name:
         return None

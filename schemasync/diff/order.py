@@ -24,12 +24,14 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.RenameTable,),
     (c.RenameColumn, c.RenameSequence, c.RenameConstraint, c.RenameIndex),
     (c.DropView,),  # dependents first (diff/views.py), before anything they use changes or goes
+    (c.DropTrigger, c.DropPolicy),  # before the columns and functions they use
     (c.DropForeignKey,),
     (c.DetachPartition, c.DropPartition),
     (c.DropIndex, c.DropCheck, c.DropUnique, c.DropExclusion),
     (c.DropPrimaryKey,),
     (c.DropColumn,),
     (c.DropTable,),
+    (c.DropRoutine,),  # after the triggers, defaults and checks that call them
     (c.CreateEnum, c.AddEnumValue, c.RecreateEnum, c.AlterEnumComment, c.CreateSequence),
     (c.CreateDomain, c.RecreateDomain, c.AlterDomainDefault, c.DropDomainCheck),  # a domain may be over an enum
     (c.CreateComposite, c.AlterComposite, c.RecreateComposite),  # attributes may be of an enum or a domain
@@ -47,10 +49,14 @@ PHASES: tuple[tuple[type, ...], ...] = (
         c.AlterTableOptions,
     ),
     (c.CreatePartition, c.AttachPartition),
+    (c.CreateRoutine, c.ReplaceRoutine, c.RecreateRoutine),  # once the tables and columns their bodies use exist
     (c.AddPrimaryKey, c.AddUnique, c.AddCheck, c.AddExclusion, c.AlterDomainNullability, c.AddDomainCheck),
     (c.CreateView, c.ReplaceView),  # once every table and column they read is there; read views first
     (c.CreateIndex, c.AlterIndexOptions),
     (c.AddForeignKey,),
+    (c.CreateTrigger, c.RecreateTrigger, c.AlterTriggerEnabled),  # after their tables and functions
+    (c.CreatePolicy, c.AlterPolicy, c.RecreatePolicy, c.AlterRowSecurity),
+    (c.RevokePrivilege, c.GrantPrivilege),  # on objects that exist by then
     (c.ValidateConstraint,),
     (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),
     (c.DropExtension,),  # after everything that used it is gone

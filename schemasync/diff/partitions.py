@@ -8,7 +8,7 @@ partitioned. A partitioned table the models declare without a key is left as it 
 set up beside the models (pg_partman's) was never theirs to undo, and cannot be undone in place.
 
 Partitions are managed for a partitioned table whose models declare partitions (a DDL event
-`CREATE TABLE p PARTITION OF t FOR VALUES ...`, see `schema/target.py: partition_ddl`):
+`CREATE TABLE p PARTITION OF t FOR VALUES ...`, see `schema/ddl.py: partition_ddl`):
   - a declared partition the database lacks is created, or, when the database has a plain table of
     that name, attached (its rows must fit the bound);
   - one whose bound changed is detached and attached again with the new bound (its rows kept);

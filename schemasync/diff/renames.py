@@ -74,7 +74,15 @@ def apply_renames(current: Schema, renames: Renames) -> Schema:
     """The database schema as it will be after the plan's renames (and before anything else)."""
     if not renames.tables and not renames.columns:
         return current
-    return replace(current, tables=tuple(_renamed_table(t, renames) for t in current.tables))
+    return replace(
+        current,
+        tables=tuple(_renamed_table(t, renames) for t in current.tables),
+        # What hangs on a table follows it (a trigger's printed definition still names the old table, so
+        # it is recreated under the new name rather than created a second time).
+        triggers=tuple(replace(x, table=renames.new_table(x.schema, x.table)) for x in current.triggers),
+        row_security=tuple(replace(x, table=renames.new_table(x.schema, x.table)) for x in current.row_security),
+        policies=tuple(replace(x, table=renames.new_table(x.schema, x.table)) for x in current.policies),
+    )
 
 
 def _renamed_table(table: Table, renames: Renames) -> Table:

@@ -63,6 +63,22 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         extensions=tuple(x for x in schema.extensions if x.schema in schemas or x.key in wanted_extensions),
         domains=tuple(d for d in schema.domains if d.schema in schemas),
         composites=tuple(t for t in schema.composites if t.schema in schemas),
+        routines=tuple(r for r in schema.routines if r.schema in schemas),
+        triggers=tuple(
+            t for t in schema.triggers if t.schema in schemas and table_selected(t.schema, t.table, options)
+        ),
+        row_security=tuple(
+            r for r in schema.row_security if r.schema in schemas and table_selected(r.schema, r.table, options)
+        ),
+        policies=tuple(
+            p for p in schema.policies if p.schema in schemas and table_selected(p.schema, p.table, options)
+        ),
+        grants=tuple(
+            g
+            for g in schema.grants
+            if g.schema in schemas
+            and (g.kind not in ("table", "sequence") or table_selected(g.schema, g.name, options))
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from typing import assert_never
 
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
+from schemasync.schema.model import Grant, Routine
 
 # (singular noun phrase, plural noun phrase), in the order lines are printed.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -49,6 +50,18 @@ GROUPS: dict[str, tuple[str, str]] = {
     "table*": ("changed table property", "changed table properties"),
     "partition+": ("new or attached partition", "new or attached partitions"),
     "partition-": ("partition detached or dropped", "partitions detached or dropped"),
+    "routine+": ("new function or procedure", "new functions and procedures"),
+    "routine*": ("changed function or procedure", "changed functions and procedures"),
+    "routine-": ("function or procedure to drop", "functions and procedures to drop"),
+    "trigger+": ("new trigger", "new triggers"),
+    "trigger*": ("changed trigger", "changed triggers"),
+    "trigger-": ("trigger to drop", "triggers to drop"),
+    "policy+": ("new row-level security policy", "new row-level security policies"),
+    "policy*": ("changed row-level security policy", "changed row-level security policies"),
+    "policy-": ("row-level security policy to drop", "row-level security policies to drop"),
+    "security*": ("changed row-level security setting", "changed row-level security settings"),
+    "grant+": ("privilege to grant", "privileges to grant"),
+    "grant-": ("privilege to revoke", "privileges to revoke"),
 }
 
 
@@ -190,8 +203,51 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "partition-", f"{name(ps, n)} of {name(s, t)} (dropped with its rows)"
         case c.Repartition(schema=s, table=t, old=old, new=new):
             return "table*", f"{name(s, t)} (partitioned by {old or 'nothing'} -> {new}: refused)"
+        case c.CreateRoutine(routine=r):
+            return "routine+", routine_name(r)
+        case c.ReplaceRoutine(routine=r):
+            return "routine*", routine_name(r)
+        case c.RecreateRoutine(routine=r):
+            return "routine*", f"{routine_name(r)} (dropped and created)"
+        case c.DropRoutine(routine=r, replaced=replaced):
+            return "routine-", routine_name(r) + (" (replaced by another signature)" if replaced else "")
+        case c.CreateTrigger(trigger=t):
+            return "trigger+", f"{t.name} on {name(t.schema, t.table)}"
+        case c.RecreateTrigger(trigger=t) | c.AlterTriggerEnabled(trigger=t):
+            return "trigger*", f"{t.name} on {name(t.schema, t.table)}"
+        case c.DropTrigger(schema=s, table=t, name=n):
+            return "trigger-", f"{n} on {name(s, t)}"
+        case c.CreatePolicy(policy=p):
+            return "policy+", f"{p.name} on {name(p.schema, p.table)}"
+        case c.AlterPolicy(policy=p) | c.RecreatePolicy(policy=p):
+            return "policy*", f"{p.name} on {name(p.schema, p.table)}"
+        case c.DropPolicy(schema=s, table=t, name=n):
+            return "policy-", f"{n} on {name(s, t)}"
+        case c.GrantPrivilege(grant=g):
+            return "grant+", grant_text(g)
+        case c.RevokePrivilege(grant=g, grant_option_only=only):
+            return "grant-", ("grant option for " if only else "") + grant_text(g)
+        case c.AlterRowSecurity(schema=s, table=t, enabled=e, forced=f):
+            return "security*", f"{name(s, t)} ({row_security_state(e, f)})"
         case _:
             assert_never(change)
+
+
+def grant_text(g: Grant) -> str:
+    """`SELECT on orders to reporting`, `USAGE on schema billing to PUBLIC`."""
+    target = f"schema {g.schema}" if g.kind == "schema" else name(g.schema, g.name)
+    if g.kind in ("function", "procedure"):
+        target += f"({g.arguments})"
+    return f"{g.privilege} on {target} to {'PUBLIC' if g.grantee == 'public' else g.grantee}"
+
+
+def row_security_state(enabled: bool, forced: bool) -> str:
+    return ("enabled" if enabled else "disabled") + (", forced" if forced else "")
+
+
+def routine_name(r: Routine) -> str:
+    """`public.touch()`, `billing.total(integer, text)`: a routine by its signature."""
+    return f"{name(r.schema, r.name)}({r.arguments})"
 
 
 def summary_lines(diff: Diff) -> list[str]:

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 
 from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.constraints import kept_constraints
+from schemasync.diff.grants import left_alone_grants
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
+from schemasync.diff.routines import left_alone_routines
 from schemasync.diff.scope import CompareOptions
+from schemasync.diff.security import left_alone_security
 from schemasync.diff.tableprops import kept_properties
 from schemasync.diff.tables import relation_names
-from schemasync.schema.model import Schema, Table
+from schemasync.schema.model import Schema, Table, Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,16 @@ def left_alone(
             Unmanaged("extension", x.schema, x.name, note=f"version {x.version}")
             for x in current.extensions
             if x.key not in wanted_exts
+        ]
+        for kind, obj in left_alone_routines(current, desired):
+            if isinstance(obj, Trigger):
+                out.append(Unmanaged(kind, obj.schema, obj.name, obj.table))
+            else:
+                out.append(Unmanaged(kind, obj.schema, f"{obj.name}({obj.arguments})"))
+        out += [Unmanaged(*item) for item in left_alone_security(current, desired)]
+        out += [
+            Unmanaged("privilege", g.schema, f"{g.privilege} on {g.kind} {g.name or g.schema} to {g.grantee}")
+            for g in left_alone_grants(current, desired)
         ]
     return tuple(out)
 

@@ -126,13 +126,15 @@ def other_dependents(current: Schema, change: c.Change) -> list[Dependency]:
     """The policies, triggers and functions (not views: those are re-created) that use what `change` alters.
 
     PostgreSQL refuses to change a column's type while a policy or trigger uses it, and a function with
-    a SQL-standard body (BEGIN ATOMIC) is dropped only with CASCADE; schemasync does not re-create these
-    kinds, so the plan names them (`plan/views.py`) rather than failing without saying why.
+    a SQL-standard body (BEGIN ATOMIC) is dropped only with CASCADE. Triggers and policies are re-created
+    around a type change (`diff/security.py: around_type_changes`); for the rest (a dropped column, a
+    function) the plan names them (`plan/views.py`) rather than failing without saying why.
     """
     touched = _touched([change])
+    retyped = isinstance(change, c.AlterColumnType | c.AlterColumnGenerated)
     found = set()
     for d in current.dependencies:
-        if d.kind in VIEW_KINDS:
+        if d.kind in VIEW_KINDS or (retyped and d.kind in ("trigger", "policy")):
             continue
         if (d.ref_schema, d.ref_name, None) in touched:
             if (d.schema, d.table) != (d.ref_schema, d.ref_name):  # a dropped table's own policies go with it

@@ -29,7 +29,7 @@ from schemasync.diff import analyse
 from schemasync.diff import changes as c
 from schemasync.diff.changes import change_to_dict
 from schemasync.diff.scope import CompareOptions, managed_schemas
-from schemasync.diff.summary import options_text
+from schemasync.diff.summary import grant_text, options_text
 from schemasync.errors import ConfigError
 from schemasync.history import snapshots, versions
 from schemasync.schema.model import Column, Index, Reported, Schema
@@ -243,6 +243,18 @@ KINDS: dict[str, tuple[str, str]] = {
     "index*": ("index property changed", "index properties changed"),
     "partition+": ("partition added", "partitions added"),
     "partition-": ("partition removed", "partitions removed"),
+    "routine+": ("function or procedure added", "functions and procedures added"),
+    "routine*": ("function or procedure changed", "functions and procedures changed"),
+    "routine-": ("function or procedure dropped", "functions and procedures dropped"),
+    "trigger+": ("trigger added", "triggers added"),
+    "trigger*": ("trigger changed", "triggers changed"),
+    "trigger-": ("trigger dropped", "triggers dropped"),
+    "policy+": ("policy added", "policies added"),
+    "policy*": ("policy changed", "policies changed"),
+    "policy-": ("policy dropped", "policies dropped"),
+    "security*": ("row-level security setting changed", "row-level security settings changed"),
+    "grant+": ("privilege granted", "privileges granted"),
+    "grant-": ("privilege revoked", "privileges revoked"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -313,6 +325,7 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
             | {q.schema for s in (older, newer) for q in s.schema.sequences}
             | {d.schema for s in (older, newer) for d in s.schema.domains}
             | {t.schema for s in (older, newer) for t in s.schema.composites}
+            | {r.schema for s in (older, newer) for r in s.schema.routines}
             | {n for s in (older, newer) for n in s.schema.schemas}
         )
     options = CompareOptions(
@@ -327,7 +340,7 @@ def compare(older: Side, newer: Side, settings: Settings | None = None) -> Compa
 
 
 def _reported(older: Schema, newer: Schema, schemas: frozenset[str], *, hashes: bool) -> list[Item]:
-    """Views, functions, triggers...: listed, never managed, but a comparison should say they moved."""
+    """Aggregates and window functions: listed, never managed, but a comparison should say they moved."""
 
     def key(r: Reported) -> tuple[str, str, str, str]:
         return (r.kind, r.schema, r.table or "", r.name)
@@ -568,5 +581,35 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "partition-", f"- partition {ps}.{n} (and its rows)"
         case c.Repartition(old=old, new=new):
             return "table*", f"~ partitioned by {old or 'nothing'} -> {new}"
+        case c.CreateRoutine(routine=r):
+            return "routine+", f"+ {r.kind} {r.schema}.{r.name}({r.arguments})"
+        case c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):
+            return "routine*", f"~ {r.kind} {r.schema}.{r.name}({r.arguments}): definition changed"
+        case c.DropRoutine(routine=r):
+            return "routine-", f"- {r.kind} {r.schema}.{r.name}({r.arguments})"
+        case c.CreateTrigger(trigger=t):
+            return "trigger+", f"+ trigger {t.name}"
+        case c.RecreateTrigger(trigger=t):
+            return "trigger*", f"~ trigger {t.name}: definition changed"
+        case c.AlterTriggerEnabled(trigger=t, old_enabled=was):
+            return "trigger*", f"~ trigger {t.name}: enabled {was} -> {t.enabled}"
+        case c.DropTrigger(name=n):
+            return "trigger-", f"- trigger {n}"
+        case c.CreatePolicy(policy=p):
+            return "policy+", f"+ policy {p.name} for {p.command} to {', '.join(p.roles)}"
+        case c.AlterPolicy(policy=p) | c.RecreatePolicy(policy=p):
+            return "policy*", f"~ policy {p.name}: definition changed"
+        case c.DropPolicy(name=n):
+            return "policy-", f"- policy {n}"
+        case c.AlterRowSecurity(enabled=e, forced=f, old_enabled=oe, old_forced=of):
+            before, after = (
+                ("on" if oe else "off") + (" forced" if of else ""),
+                ("on" if e else "off") + (" forced" if f else ""),
+            )
+            return "security*", f"~ row-level security: {before} -> {after}"
+        case c.GrantPrivilege(grant=g):
+            return "grant+", f"+ {grant_text(g)}"
+        case c.RevokePrivilege(grant=g, grant_option_only=only):
+            return "grant-", f"- {'grant option for ' if only else ''}{grant_text(g)}"
         case _:
             assert_never(change)

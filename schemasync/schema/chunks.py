@@ -137,4 +137,9 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         extensions=once([x for p, _ in parts for x in p.extensions]),
         domains=once([d for p, _ in parts for d in p.domains]),
         composites=once([t for p, _ in parts for t in p.composites]),
+        routines=once([r for p, _ in parts for r in p.routines]),
+        triggers=once([t for p, _ in parts for t in p.triggers]),
+        row_security=once([r for p, _ in parts for r in p.row_security]),
+        policies=once([x for p, _ in parts for x in p.policies]),
+        grants=once([g for p, _ in parts for g in p.grants]),
     ).sorted()

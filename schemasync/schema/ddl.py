@@ -52,6 +52,9 @@ class ModelDDL:
     schemas: tuple[str, ...]  # real schema names the models use, `public` for schema=None
     unmanaged: tuple[DeclaredUnmanaged, ...] = ()  # declared, but neither created nor compared by schemasync
     warnings: tuple[str, ...] = ()  # found while compiling; they end up in `Schema.warnings`
+    roles: tuple[
+        str, ...
+    ] = ()  # roles the models' GRANTs and policies name: `schema/devdb.py` makes them in a dev cluster
 
     def digest(self) -> str:
         """Hash of the statements as a set: create_all emits a table's indexes in set order."""
@@ -73,6 +76,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
     collected: list[tuple[Any, ...]] = []
     unmanaged: list[DeclaredUnmanaged] = []
     objects: set[tuple[str, str]] = set()
+    roles: dict[str, None] = {}
 
     def collect(element: Any, *multiparams: Any, **params: Any) -> None:
         what = describe(element)
@@ -94,17 +98,16 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         text = str(compiled).strip()
         created = _created_object(element)
         owner, creates = _owner(element), _creates(element)
-        managed_ddl = managed_ddl_object(text) if type(element).__name__ == "DDL" else None
-        partition = partition_ddl(text) if type(element).__name__ == "DDL" and managed_ddl is None else None
-        if managed_ddl is not None and managed_ddl[2] is not None:
-            kind, text, named = managed_ddl
-            created, what, creates = named, f"{kind} {named[0]}.{named[1]}", (kind, *named)
+        managed = managed_ddl(text) if type(element).__name__ == "DDL" else None
+        if managed is not None:
+            text = managed.text
+            roles.update(dict.fromkeys(managed.roles))
+            if managed.name is not None:
+                created, what, creates = managed.name, managed.describe(), (managed.kind, *managed.name)
         if created is not None:
             objects.add(created)
-        if partition is not None:
-            objects.add(partition)
         collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates))
-        if type(element).__name__ not in _MANAGED and managed_ddl is None and partition is None:
+        if type(element).__name__ not in _MANAGED and managed is None:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -143,6 +146,7 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         tuple(sorted(names)),
         tuple(dict.fromkeys([*_unmanaged_options(metadata), *unmanaged])),
         tuple(warnings),
+        tuple(roles),
     )
 
 
@@ -180,8 +184,9 @@ _MANAGED = {
     "CreateDomainType",  # domains (issue 17)
 }
 # DDL events (and alembic_utils entities, `schema/entities.py`) whose one statement creates a kind the
-# inspector reads, by its leading keywords: managed like the SQLAlchemy-native form. Every other DDL
-# event stays "custom DDL", reported as declared and unmanaged.
+# inspector reads, by its leading keywords: managed like the SQLAlchemy-native form (`managed_ddl`, the one
+# place that says which DDL events are managed). Every other DDL event stays "custom DDL", reported as
+# declared and unmanaged. A statement matches the longest key that starts it.
 _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "VIEW"): "view",
     ("CREATE", "OR", "REPLACE", "VIEW"): "view",
@@ -190,7 +195,33 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "UNIQUE", "INDEX"): "index",
     ("CREATE", "EXTENSION"): "extension",  # database-wide: the models' ones are picked by name (schema/extensions.py)
     ("CREATE", "DOMAIN"): "domain",
+    ("CREATE", "FUNCTION"): "function",
+    ("CREATE", "OR", "REPLACE", "FUNCTION"): "function",
+    ("CREATE", "PROCEDURE"): "procedure",
+    ("CREATE", "OR", "REPLACE", "PROCEDURE"): "procedure",
+    ("CREATE", "TRIGGER"): "trigger",
+    ("CREATE", "OR", "REPLACE", "TRIGGER"): "trigger",
+    ("CREATE", "POLICY"): "policy",
 }
+_LONGEST_KEY = max(len(k) for k in _MANAGED_DDL)
+# `ALTER TABLE [IF EXISTS] [ONLY] name ENABLE|FORCE ROW LEVEL SECURITY` and nothing else: any other ALTER TABLE
+# (a column added, a constraint) is custom DDL.
+_ROW_SECURITY = re.compile(
+    r'ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?'
+    r'(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+(?:ENABLE|FORCE)\s+ROW\s+LEVEL\s+SECURITY\s*;?\s*',
+    re.IGNORECASE,
+)
+# `GRANT privileges ON [TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE] names TO roles [WITH GRANT OPTION]`
+# on named objects. Column privileges (a parenthesised column list), `ON ALL ... IN SCHEMA`, other object
+# kinds and role membership (`GRANT role TO role`) are not managed: custom DDL.
+_GRANT = re.compile(
+    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+(?!ALL\s)"
+    r"(?:(?P<what>TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE)\s+)?(?P<names>.+?)\s+TO\s+"
+    r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+# Role specifications that are not a role's name.
+_NOT_ROLES = frozenset({"public", "current_user", "current_role", "session_user"})
 # `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
 _COMPOSITE = re.compile(
     r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
@@ -261,8 +292,8 @@ def _unmanaged_options(metadata: MetaData) -> list[DeclaredUnmanaged]:
 _MANAGED_PREFIXES = frozenset({"UNLOGGED"})
 
 
-def partition_ddl(text: str) -> tuple[str, str] | None:
-    """(schema, name) of the partition a DDL event creates when it is exactly `CREATE TABLE name PARTITION OF
+def partition_ddl(text: str) -> ManagedDDL | None:
+    """The partition a DDL event creates when it is exactly `CREATE TABLE name PARTITION OF
     parent FOR VALUES ...` (or `DEFAULT`): the one form whose whole effect the inspector reads (the partition
     and its bound). Anything more (its own columns or constraints, WITH, TABLESPACE, a PARTITION BY of its
     own, UNLOGGED) is not compared, so such an event stays custom DDL, unmanaged-declared."""
@@ -289,7 +320,8 @@ def partition_ddl(text: str) -> tuple[str, str] | None:
         return None
     schema = stmt.relation.schemaname
     real = PLACEHOLDER.fullmatch(schema) if schema else None
-    return (real_schema_name(real.group(1)) if real else str(schema or DEFAULT_SCHEMA), str(stmt.relation.relname))
+    name = (real_schema_name(real.group(1)) if real else str(schema or DEFAULT_SCHEMA), str(stmt.relation.relname))
+    return ManagedDDL("partition", text, name)
 
 
 # Statements whose text is data, not references: enum labels and comments are kept verbatim.
@@ -437,57 +469,144 @@ def real_schema_name(placeholder_name: str) -> str:
     return DEFAULT_SCHEMA if placeholder_name == _NONE_SCHEMA else placeholder_name
 
 
-# -- materialising and inspecting ----------------------------------------------------------------
-def leading_keywords(text: str, count: int) -> tuple[str, ...]:
-    """The statement's first `count` words in upper case (after white space and comments, see `first_keyword`)."""
-    words: list[str] = []
-    rest = text
+# -- which DDL events are managed ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ManagedDDL:
+    """A DDL event whose statement creates a kind the inspector reads, so its object is compared, not
+    reported as custom DDL.
+
+    `text` is the statement to run: an unqualified view, function or procedure name is given the
+    placeholder of `public` (`schema=None`), so the object is created in the scratch schema whatever the
+    search path, never beside the live objects. `name` is the (schema, name) the placeholder pass rewrites
+    wherever the models' text names it qualified (a trigger's `EXECUTE FUNCTION public.touch()`), and what
+    a model error names; None for the kinds created where the search path puts them (the scratch schema
+    first) and matched by the inspector (extensions, domains, composite types, triggers, policies, row-level
+    security, which are named by their table). An index is
+    placed by its table, so its text is kept as written and its `name` is the table's.
+    """
+
+    kind: str
+    text: str
+    name: tuple[str, str] | None = None
+    roles: tuple[str, ...] = ()  # the roles a GRANT or a policy names (PUBLIC aside): they must exist where it runs
+
+    def describe(self) -> str:
+        return self.kind if self.name is None else f"{self.kind} {self.name[0]}.{self.name[1]}"
+
+
+def _leading(text: str, count: int) -> list[tuple[str, int]]:
+    """The statement's first `count` words in upper case, each with the offset just past it (white space and
+    comments between them skipped, see `code_start`)."""
+    words: list[tuple[str, int]] = []
+    i = 0
     while len(words) < count:
-        word = first_keyword(rest)
-        if not word:
+        i = code_start(text, i)
+        match = _WORD.match(text, i)
+        if match is None:
             break
-        words.append(word)
-        start = rest.upper().find(word)
-        rest = rest[start + len(word) :]
-    return tuple(words)
+        i = match.end()
+        words.append((match.group(0).upper(), i))
+    return words
 
 
+_WORD = re.compile(r"[A-Za-z_]+")
 _CREATED_NAME = re.compile(
     rf"\s*(?:IF\s+NOT\s+EXISTS\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", re.IGNORECASE
 )
 
 
-def managed_ddl_object(text: str) -> tuple[str, str, tuple[str, str] | None] | None:
-    """(kind, text, (schema, name)) when a DDL event's statement creates a kind the inspector reads, else None.
+def managed_ddl(text: str) -> ManagedDDL | None:
+    """What a DDL event's statement creates when it is a kind the inspector reads, else None (custom DDL).
 
-    The (schema, name) is None for extensions, domains and composite types: those are created where the
-    search path puts them (the scratch schema first) and matched by the inspector, not by this name.
-    An unqualified view name gets the placeholder of `public` (`schema=None`), so that the view is created
-    in the scratch schema whatever the search path, never beside the live objects. An index is placed by
-    its table, so its text is kept as written and its (schema, name) is the table's.
+    Only the statement's head is read (its leading keywords and the name after them); a function's body,
+    which PostgreSQL stores verbatim, is never looked at here.
     """
-    words = leading_keywords(text, 4)
-    kind = next((k for keys, k in _MANAGED_DDL.items() if words[: len(keys)] == keys), None)
-    if kind is None:
-        return ("composite type", text, None) if _COMPOSITE.match(text, code_start(text)) else None
-    if kind in ("extension", "domain"):
-        return kind, text, None
+    words = _leading(text, _LONGEST_KEY)
+    matched = [
+        (_MANAGED_DDL[keys], words[len(keys) - 1][1])
+        for n in range(len(words), 0, -1)
+        if (keys := tuple(w for w, _ in words[:n])) in _MANAGED_DDL
+    ]
+    if not matched:
+        if _COMPOSITE.match(text, code_start(text)):
+            return ManagedDDL("composite type", text)
+        if _ROW_SECURITY.fullmatch(text, code_start(text)):
+            return ManagedDDL("row security", text)
+        grant = _GRANT.fullmatch(text, code_start(text))
+        if grant is not None:
+            return _grant(text, grant)
+        return partition_ddl(text)
+    kind, after = matched[0]
+    if kind == "policy":
+        return ManagedDDL(kind, text, roles=_policy_roles(text))
+    if kind in ("extension", "domain", "trigger"):
+        return ManagedDDL(kind, text)
     if kind == "index":
         match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)
         if match is None:
             return None
         schema = _unquote(match.group("schema").rstrip(" .\t\n")) if match.group("schema") else DEFAULT_SCHEMA
-        return kind, text, (schema, _unquote(match.group("name")))
-    keyword = re.search(r"\bVIEW\b", text, re.IGNORECASE)
-    assert keyword is not None  # the leading keywords end with VIEW
-    match = _CREATED_NAME.match(text, keyword.end())
+        return ManagedDDL(kind, text, (schema, _unquote(match.group("name"))))
+    match = _CREATED_NAME.match(text, code_start(text, after))
     if match is None:
         return None
     name = _unquote(match.group("name"))
     if match.group("schema"):
-        return kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name)
+        return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name))
     start = match.start("name")
-    return kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name)
+    return ManagedDDL(kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name))
+
+
+def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:
+    """A GRANT on named objects; on a schema, each schema name gets its placeholder, so the grant lands on
+    the scratch schema the models are created in (a schema is not one of the models' objects, so the
+    placeholder pass would leave it alone)."""
+    roles = _identifiers(grant.group("roles"))
+    if roles is None:
+        return None
+    named = tuple(dict.fromkeys(_unquote(r) for r in roles if r.lower() not in _NOT_ROLES))
+    if (grant.group("what") or "").upper() != "SCHEMA":
+        return ManagedDDL("grant", text, roles=named)
+    names = _identifiers(grant.group("names"))
+    if names is None:
+        return None
+    start, end = grant.span("names")
+    placed = ", ".join(f"__[SCHEMA_{_unquote(n)}]" for n in names)
+    return ManagedDDL("grant", f"{text[:start]}{placed}{text[end:]}", roles=named)
+
+
+def _policy_roles(text: str) -> tuple[str, ...]:
+    """The roles a `CREATE POLICY ... TO roles` names (PUBLIC and the like aside), read before its USING and
+    WITH CHECK expressions; () when it names none or the list is not a plain one."""
+    clause = _POLICY_EXPRESSIONS.search(text)
+    head = text if clause is None else text[: clause.start()]
+    found = _POLICY_TO.search(head)
+    roles = _identifiers(found.group("roles")) if found else None
+    return tuple(dict.fromkeys(_unquote(r) for r in roles or () if r.lower() not in _NOT_ROLES))
+
+
+_POLICY_EXPRESSIONS = re.compile(r"\b(?:USING|WITH\s+CHECK)\s*\(", re.IGNORECASE)
+_POLICY_TO = re.compile(r"\sTO\s+(?P<roles>.+?)\s*;?\s*\Z", re.IGNORECASE | re.DOTALL)
+
+
+def _identifiers(text: str) -> list[str] | None:
+    """The identifiers of a comma-separated list as written (`a, "B, c"`), or None if it is anything else."""
+    out: list[str] = []
+    i = 0
+    while True:
+        match = _IDENT_RE.match(text, code_start(text, i))
+        if match is None:
+            return None
+        out.append(match.group(0))
+        i = code_start(text, match.end())
+        if i == len(text):
+            return out
+        if text[i] != ",":
+            return None
+        i += 1
+
+
+_IDENT_RE = re.compile(_IDENT)
 
 
 def first_keyword(text: str) -> str:
@@ -501,9 +620,10 @@ def first_keyword(text: str) -> str:
     return match.group(0).upper() if match else ""
 
 
-def code_start(text: str) -> int:
-    """Where the statement's code starts: past leading white space, line comments and (nested) block comments."""
-    i, n = 0, len(text)
+def code_start(text: str, i: int = 0) -> int:
+    """Where the statement's code starts (from offset `i`): past white space, line comments and (nested) block
+    comments."""
+    n = len(text)
     while i < n:
         if text[i].isspace():
             i += 1

@@ -275,6 +275,7 @@ def _materialise_in(
     try:
         check_version(dconn.info.server_version // 10000, choice.facts.major, dev.display, _target_where(conn))
         exact = _ensure_extensions(dconn, needed, dev.display)
+        _ensure_roles(dconn, conn, ddl.roles, dev.display)
         dconn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (choice.facts.search_path,))
         db.set_timeouts(dconn, lock_timeout=settings.lock_timeout, statement_timeout=settings.statement_timeout)
         created = _models_schemas(dconn, ddl.schemas)
@@ -304,6 +305,50 @@ def _models_schemas(dconn: psycopg.Connection, schemas: tuple[str, ...]) -> list
     for name in created:
         dconn.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(name)))
     return created
+
+
+def _ensure_roles(dconn: psycopg.Connection, conn: psycopg.Connection, roles: tuple[str, ...], where: str) -> None:
+    """Create, as NOLOGIN roles, those the models' GRANTs and policies name that the dev database's cluster lacks.
+
+    A GRANT (or a policy) for a role that does not exist fails, and it would be a model error only because the
+    dev server is not the target's (the embedded one, a `dev-url` elsewhere). Roles belong to a whole
+    cluster, so they are created only when the dev database is on another cluster than the target (its
+    `pg_control_system()` identifier differs): never in the target's, where a missing role is the truth
+    about the target. Kept afterwards, like the extensions created there.
+    """
+    if not roles:
+        return
+    rows = dconn.execute("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)", (list(roles),))
+    present = {name for (name,) in rows.fetchall()}
+    missing = [name for name in roles if name not in present]
+    dev_cluster, target_cluster = _cluster_id(dconn), _cluster_id(conn)
+    if not missing or dev_cluster is None or target_cluster is None or dev_cluster == target_cluster:
+        return
+    for name in missing:
+        try:
+            with dconn.transaction():
+                dconn.execute(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(pgsql.Identifier(name)))
+        except psycopg.Error as exc:
+            reason = secrets.scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            log.warning(
+                "Role %s, which the models grant privileges to, could not be created in the dev database %s (%s): "
+                "those grants are model errors.",
+                name,
+                where,
+                reason,
+            )
+            continue
+        log.info("Created role %s (NOLOGIN) in the dev database %s: the models grant it privileges.", name, where)
+
+
+def _cluster_id(conn: psycopg.Connection) -> int | None:
+    """The server's system identifier (one per cluster, from initdb); None when it cannot be read."""
+    try:
+        with conn.transaction():
+            row = conn.execute("SELECT system_identifier FROM pg_catalog.pg_control_system()").fetchone()
+    except psycopg.Error:
+        return None
+    return None if row is None else int(row[0])
 
 
 def _used_extensions(

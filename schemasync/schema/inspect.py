@@ -44,13 +44,18 @@ from schemasync.schema.model import (
     ExclusionConstraint,
     Extension,
     ForeignKey,
+    Grant,
     IdentityOptions,
     Index,
     Partition,
+    Policy,
     PrimaryKey,
     Reported,
+    Routine,
+    RowSecurity,
     Schema,
     Table,
+    Trigger,
     UniqueConstraint,
     View,
 )
@@ -73,6 +78,11 @@ QUERIES = (
     "exclusions",
     "table_options",
     "partitions",
+    "routines",
+    "triggers",
+    "row_security",
+    "policies",
+    "grants",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -267,13 +277,22 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         views=tuple(views),
         dependencies=tuple(dependencies),
         extensions=tuple(
-            Extension(name, schema, version, in_use) for name, schema, version, in_use in rows.get("extensions", ())
+            Extension(name, schema, version, in_use, tuple(tuple(r) for r in routines or ()))
+            for name, schema, version, in_use, routines in rows.get("extensions", ())
         ),
         domains=tuple(_domain(row) for row in rows.get("domains", ())),
         composites=tuple(
             CompositeType(schema, name, tuple(Attribute(*a) for a in attributes))
             for schema, name, attributes in rows.get("composites", ())
         ),
+        routines=tuple(Routine(*row) for row in rows.get("routines", ())),
+        triggers=tuple(Trigger(*row) for row in rows.get("triggers", ())),
+        row_security=tuple(RowSecurity(*row) for row in rows.get("row_security", ())),
+        policies=tuple(
+            Policy(schema, table, name, command, permissive, tuple(roles), using, check)
+            for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
+        ),
+        grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
     ).sorted()
 
 

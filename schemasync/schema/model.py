@@ -268,6 +268,9 @@ class Extension:
     # live side: objects outside any extension use its members (an index on its operator class), so
     # PostgreSQL would refuse DROP EXTENSION; a fact, not schema, so never compared
     in_use: bool = field(default=False, compare=False)
+    # live side: the functions and procedures (schema, name, argument types) that use its members, apart from
+    # `in_use`: a prune that drops them all in the same plan frees the extension (`diff/extensions.py`)
+    used_by_routines: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -325,6 +328,99 @@ class Reported:
     name: str
     table: str | None = None  # for triggers and policies
     definition_hash: str = ""  # lets compare/snapshots notice a changed body without storing it
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """A function or procedure, known by its signature: overloads are different routines.
+
+    `definition` is `pg_get_functiondef` (a complete `CREATE OR REPLACE` statement, every name in its
+    header schema-qualified): what the diff compares and what the plan runs. The body inside it is
+    text PostgreSQL keeps verbatim, so it is never rewritten, only carried.
+    """
+
+    schema: str
+    name: str
+    arguments: str  # the input argument types ("integer, text"): with the name, what PostgreSQL tells routines by
+    kind: Literal["function", "procedure"]
+    result: str | None  # pg_get_function_result; None for a procedure
+    parameters: str  # pg_get_function_arguments: names, modes and defaults, which CREATE OR REPLACE cannot change
+    definition: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.schema, self.name, self.arguments)
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A trigger on a table (not the internal ones PostgreSQL makes for foreign keys)."""
+
+    schema: str
+    table: str
+    name: str
+    definition: str  # pg_get_triggerdef: the CREATE TRIGGER statement, names schema-qualified
+    enabled: str = "O"  # pg_trigger.tgenabled: O (origin), D (disabled), R (replica), A (always)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.schema, self.table, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class RowSecurity:
+    """A table with row-level security enabled or forced (tables with neither are not listed)."""
+
+    schema: str
+    table: str
+    enabled: bool  # pg_class.relrowsecurity: ENABLE ROW LEVEL SECURITY
+    forced: bool  # pg_class.relforcerowsecurity: FORCE ROW LEVEL SECURITY (applies to the table's owner too)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.table)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A row-level security policy on a table."""
+
+    schema: str
+    table: str
+    name: str
+    command: Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"]
+    permissive: bool
+    roles: tuple[str, ...]  # role names in sorted order; "public" for PUBLIC
+    using: str | None  # pg_get_expr of USING, None without one
+    check: str | None  # pg_get_expr of WITH CHECK, None without one
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.schema, self.table, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One privilege held by a role other than the object's owner (the owner's own are implicit)."""
+
+    kind: Literal["table", "sequence", "schema", "function", "procedure"]  # views count as tables
+    schema: str  # the object's schema (for a schema grant, the schema itself)
+    name: str  # the object's name; "" for a schema grant
+    arguments: str  # a routine's argument types ("integer, text"); "" otherwise
+    grantee: str  # a role name, or "public" for PUBLIC
+    privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
+    grantable: bool = False  # WITH GRANT OPTION
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege)
+
+    @property
+    def implicit(self) -> bool:
+        """PUBLIC's privileges on the schema `public`: what every database is created with (USAGE, and
+        CREATE before PostgreSQL 15), which the models' scratch copy of `public` never has. Not compared,
+        like the owner's own privileges, so both sides leave them out."""
+        return self.kind == "schema" and self.schema == "public" and self.grantee == "public"
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +498,11 @@ class Schema:
     domains: tuple[Domain, ...] = ()
     # Composite types (issue 17): `CREATE TYPE name AS (...)`.
     composites: tuple[CompositeType, ...] = ()
+    routines: tuple[Routine, ...] = ()  # functions and procedures (issue 17)
+    triggers: tuple[Trigger, ...] = ()  # triggers on tables (issue 17)
+    row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
+    policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
+    grants: tuple[Grant, ...] = ()  # privileges on tables, sequences, schemas and routines (issue 17)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -466,6 +567,11 @@ class Schema:
                 )
             ),
             composites=tuple(sorted(self.composites, key=lambda t: t.key)),
+            routines=tuple(sorted(self.routines, key=lambda r: r.key)),
+            triggers=tuple(sorted(self.triggers, key=lambda t: t.key)),
+            row_security=tuple(sorted(self.row_security, key=lambda r: r.key)),
+            policies=tuple(sorted(self.policies, key=lambda p: p.key)),
+            grants=tuple(sorted(self.grants, key=lambda g: g.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

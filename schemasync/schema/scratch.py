@@ -367,6 +367,27 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         dependencies=tuple(
             replace(d, schema=name(d.schema), ref_schema=name(d.ref_schema)) for d in schema.dependencies
         ),
+        routines=tuple(
+            replace(
+                r,
+                schema=name(r.schema),
+                arguments=sub(r.arguments),
+                result=text(r.result),
+                parameters=sub(r.parameters),
+                definition=sub(r.definition),
+            )
+            for r in schema.routines
+        ),
+        triggers=tuple(replace(t, schema=name(t.schema), definition=sub(t.definition)) for t in schema.triggers),
+        row_security=tuple(replace(r, schema=name(r.schema)) for r in schema.row_security),
+        policies=tuple(
+            replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check)) for p in schema.policies
+        ),
+        grants=tuple(
+            mapped
+            for mapped in (replace(g, schema=name(g.schema), arguments=sub(g.arguments)) for g in schema.grants)
+            if not mapped.implicit
+        ),
     ).sorted()
 
 

@@ -42,16 +42,21 @@ differ between databases), or, materialised in a dev database, what `DevChoice.k
 and the inspector's own source, so a repeated check needs no round trip
 at all and an upgraded schemasync never reads a stale entry.
 
-Declared but not managed (exclusion constraints, partitioning, UNLOGGED, storage parameters, the
-models' own DDL events other than the ones in `_MANAGED_DDL`) is listed in `Schema.unmanaged_declared`,
-so `check` never calls it in sync. Views (`CreateView`, a `CREATE VIEW` DDL event, an alembic_utils
-entity: `schema/entities.py`) are managed: the scratch names in their definitions are mapped back.
+Declared but not managed (the models' own DDL events other than the ones `ddl.managed_ddl` recognises,
+inheritance, tablespaces, ...) is listed in `Schema.unmanaged_declared`, so `check` never calls it in sync.
+Views (`CreateView`, a `CREATE VIEW` DDL event, an alembic_utils entity: `schema/entities.py`) are
+managed: the scratch names in their definitions are mapped back. So are functions, procedures,
+triggers, policies, row-level security (`ALTER TABLE ... ENABLE|FORCE ROW LEVEL SECURITY`) and privileges
+(GRANT on named objects; one ON SCHEMA is pointed at the scratch schema) declared by DDL events: a routine's name is put in the scratch schema (qualified names through
+the placeholder pass, unqualified ones given the default schema's placeholder), so
+`CREATE FUNCTION public.f()` never lands in the real schema.
 
 Known limits: a cached entry does not notice an extension installed or dropped in the same database
-afterwards (change the models or delete the cache directory); objects the models create through
-their own DDL events (a function, a trigger) are reported with a definition hash taken over the scratch
-names, so it differs from the live one; such objects are reported, never managed. A DDL event can
-still reach outside the transaction by its own means (`dblink`, `nextval` on a real sequence).
+afterwards (change the models or delete the cache directory). The placeholder pass also rewrites
+qualified names of the models' objects inside a routine's body (so a SQL function can be validated
+against the scratch tables), and mapping back restores them, except that a needlessly quoted schema
+name (`"public".docs`) comes back bare and then differs from the live body. A DDL event can still
+reach outside the transaction by its own means (`dblink`, `nextval` on a real sequence).
 """
 
 from __future__ import annotations

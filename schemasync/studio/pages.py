@@ -123,6 +123,9 @@ def tables(request: Request) -> Response:
         sequences=schema.sequences,
         views=schema.views,
         reported=schema.reported,
+        routines=schema.routines,
+        triggers=schema.triggers,
+        policies=schema.policies,
     )
 
 
@@ -165,6 +168,9 @@ def table(request: Request) -> Response:
         fk_of=fk_of,
         unique_cols=unique_cols,
         incoming=_incoming(schema, t),
+        triggers=[x for x in schema.triggers if (x.schema, x.table) == t.key],
+        policies=[x for x in schema.policies if (x.schema, x.table) == t.key],
+        row_security=next((r for r in schema.row_security if r.key == t.key), None),
         rows=rows,
         denied=denied,
         per_page_choices=PER_PAGE,

@@ -13,12 +13,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "schemasync"
 
+
 def _modules() -> list[Path]:
-    return sorted(
-        path
-        for path in PACKAGE.rglob("*.py")
-        if "__pycache__" not in path.parts
-    )
+    return sorted(path for path in PACKAGE.rglob("*.py") if "__pycache__" not in path.parts)
 
 
 def _unexplained(path: Path, root: Path = PACKAGE.parent) -> list[str]:

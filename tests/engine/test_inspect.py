@@ -282,7 +282,7 @@ def test_materialized_view_indexes_belong_to_the_view_not_to_a_table(pg: TestDB)
     assert views["plain"].indexes == ()
 
 
-def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB) -> None:
+def test_views_are_reported_functions_triggers_policies_modelled(pg: TestDB) -> None:
     pg.execute(
         """
         CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance int);
@@ -305,14 +305,25 @@ def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB)
         schema = inspect(conn)
     assert [(x.name, x.schema) for x in schema.extensions] == ([("pgcrypto", "public")] if contrib else [])
     assert [(r.kind, r.schema, r.name, r.table) for r in schema.reported] == [
-        ("function", "public", "add(a integer, b integer)", None),
-        ("function", "public", "total(integer)", None),
-        ("function", "public", "touch()", None),
-        ("policy", "public", "own_rows", "accounts"),
-        ("procedure", "public", "reset_balances()", None),
-        ("trigger", "public", "accounts_touch", "accounts"),  # the FK's internal triggers are not listed
+        ("function", "public", "total(integer)", None),  # an aggregate: listed, not managed
     ]
     assert [(v.name, v.materialized) for v in schema.views] == [("rich_accounts", False), ("totals", True)]
+    # Functions, procedures and triggers are managed: read with their signatures and definitions (the
+    # extension's functions are not among them, nor are the FK's internal triggers).
+    assert [(r.kind, r.name, r.arguments, r.result) for r in schema.routines] == [
+        ("function", "add", "integer, integer", "integer"),
+        ("procedure", "reset_balances", "", None),
+        ("function", "touch", "", "trigger"),
+    ]
+    assert schema.routines[0].definition.startswith("CREATE OR REPLACE FUNCTION public.add(a integer, b integer)")
+    assert [(t.table, t.name, t.enabled) for t in schema.triggers] == [("accounts", "accounts_touch", "O")]
+    assert [(r.table, r.enabled, r.forced) for r in schema.row_security] == [("accounts", True, False)]
+    assert [(p.table, p.name, p.command, p.permissive, p.roles, p.using, p.check) for p in schema.policies] == [
+        ("accounts", "own_rows", "ALL", True, ("public",), "(owner = CURRENT_USER)", None)
+    ]
+    assert schema.triggers[0].definition == (
+        "CREATE TRIGGER accounts_touch BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.touch()"
+    )
     assert all(len(r.definition_hash) == 32 for r in schema.reported)
     assert [t.name for t in schema.tables] == ["accounts", "entries"], "views are not tables"
 
@@ -322,7 +333,7 @@ def test_views_functions_triggers_policies_are_reported_not_modelled(pg: TestDB)
         again = inspect(conn)
     after = {r.name: r.definition_hash for r in again.reported}
     assert again.view("public", "rich_accounts") != schema.view("public", "rich_accounts")
-    assert after["touch()"] == before["touch()"]
+    assert after["total(integer)"] == before["total(integer)"]
 
 
 def test_extension_members_and_system_schemas_are_left_out(pg: TestDB) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.sql.ddl import CreateView
 
 from tests.conftest import TestDB
 from tests.engine.schema_helpers import create_all
-from tests.engine.sync_helpers import live, prepare, same_as_models, still_differs, sync
+from tests.engine.sync_helpers import live, prepare, rediff, same_as_models, still_differs, sync
 from tests.engine.test_pg_dump_equal import schema_dump, twin  # noqa: F401  (fixture)
 
 
@@ -162,19 +162,35 @@ def test_a_view_postgresql_refuses_is_a_model_error_and_its_live_copy_is_kept(pg
     assert prepared.plan.empty  # held at its live state: not dropped, even with prune
 
 
-def test_a_policy_on_a_changed_column_is_named_in_the_plan(pg: TestDB) -> None:
+def test_a_policy_and_a_trigger_on_a_retyped_column_are_recreated_around_it(pg: TestDB) -> None:
     pg.execute(
         "CREATE TABLE docs (id serial PRIMARY KEY, owner integer NOT NULL);"
         "ALTER TABLE docs ENABLE ROW LEVEL SECURITY;"
         "CREATE POLICY own ON docs USING (owner = 1);"
+        "CREATE FUNCTION nop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+        "CREATE TRIGGER docs_nop BEFORE UPDATE ON docs FOR EACH ROW WHEN (NEW.owner > 0) EXECUTE FUNCTION nop();"
     )
     md = sa.MetaData()
     sa.Table(
         "docs", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("owner", sa.BigInteger, nullable=False)
     )
-    prepared = prepare(pg, md)
+    prepared, applied = sync(pg, md)
+    assert applied is not None
+    sql = [s.sql.split(" (")[0] for s in prepared.plan.statements]
+    assert set(sql[:2]) == {'DROP TRIGGER "docs_nop" ON "public"."docs"', 'DROP POLICY "own" ON "public"."docs"'}
+    assert sql[2].startswith('ALTER TABLE "public"."docs" ALTER COLUMN "owner" TYPE bigint')
+    assert sorted(sql[3:]) == [
+        'CREATE POLICY "own" ON "public"."docs" AS PERMISSIVE FOR ALL TO PUBLIC USING',
+        ("CREATE TRIGGER docs_nop BEFORE UPDATE ON public.docs FOR EACH ROW WHEN"),
+    ]
     facts = [h.fact for h in prepared.plan.hazards if h.kind == "correctness"]
-    assert any("policy own on docs" in f and "docs.owner" in f for f in facts), facts
+    assert any("re-creates it later in this transaction (docs.owner changes type)" in f for f in facts), facts
+    with pg.connect() as conn:
+        assert conn.execute("SELECT polname, pg_get_expr(polqual, polrelid) FROM pg_policy").fetchall() == [
+            ("own", "(owner = 1)")
+        ]
+        assert conn.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall() == [("docs_nop",)]
+    assert rediff(pg, md) == []
 
 
 def test_check_says_in_sync_about_declared_views_through_the_cli(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]

@@ -151,3 +151,25 @@ def test_studio_history_shows_changes_from_snapshots(pg: TestDB, three_versions,
     page = studio.get("/history")
     assert page.status_code == 200
     assert "Found 1 new table: tags" in page.text
+
+
+def test_compare_lists_functions_triggers_policies_and_grants_by_kind(cli, pg: TestDB, three_versions) -> None:  # type: ignore[no-untyped-def]
+    env = three_versions
+    taken = cli("snapshot", "--label", "before-routines", env=env)
+    assert taken.code == 0, taken.output
+    pg.execute(
+        """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE TRIGGER tags_touch BEFORE UPDATE ON tags FOR EACH ROW EXECUTE FUNCTION touch();
+        ALTER TABLE tags ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY everyone ON tags FOR SELECT USING (true);
+        GRANT SELECT ON tags TO PUBLIC;
+        """
+    )
+    result = _json(cli("compare", "before-routines", "live", "--json", env=env))
+    assert result["counts"] == {"routine+": 1, "trigger+": 1, "policy+": 1, "security*": 1, "grant+": 1}
+    texts = {c["text"] for t in result["tables"] for c in t["changes"]}
+    assert {"+ function public.touch()", "+ trigger tags_touch", "~ row-level security: off -> on"} <= texts
+    assert "+ SELECT on tags to PUBLIC" in texts
+    text = cli("compare", "before-routines", "live", env=env)
+    assert "1 function or procedure added" in text.stdout and "1 trigger added" in text.stdout, text.output

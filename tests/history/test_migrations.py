@@ -360,3 +360,48 @@ def test_declared_renames_become_renames_both_ways(pg: TestDB, tmp_path: Path) -
     assert alembic(tmp_path, pg.url, "downgrade", "-1").returncode == 0
     assert same(before, schema_of(pg)) == []
     assert pg.scalar("SELECT email FROM users") == "a@example.com"
+
+
+def test_generate_writes_functions_triggers_and_policies_as_planned_sql(pg: TestDB, tmp_path: Path) -> None:
+    """Issue 17's kinds have no `op` of their own: the revision runs the planner's SQL, both ways."""
+    models = """
+from sqlalchemy import DDL, Column, DateTime, Integer, Table, Text, event
+from sqlalchemy.orm import DeclarativeBase
+
+class Base(DeclarativeBase):
+    pass
+
+notes = Table("notes", Base.metadata, Column("id", Integer, primary_key=True), Column("owner", Text),
+              Column("at", DateTime))
+"""
+    sync(pg, metadata_of(models), version="1.0.0")
+    before = schema_of(pg)
+    changed = (
+        models
+        + """
+for ddl in (
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RETURN NEW; END $$",
+    "CREATE TRIGGER notes_touch BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION touch()",
+    "ALTER TABLE notes ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY own ON notes FOR SELECT USING (owner = current_user)",
+):
+    event.listen(Base.metadata, "after_create", DDL(ddl))
+"""
+    )
+    write_project(tmp_path, "1.1.0", changed, ALEMBIC)
+    alembic_project(tmp_path)
+    settings = load_settings({"database_url": pg.url, "project_dir": str(tmp_path)}, environ={}).settings
+    from schemasync.migrations.generate import generate
+
+    with pg.connect() as conn:
+        written = generate(conn, settings, "routines")
+    assert written is not None
+    text = written.path.read_text()
+    assert "CREATE OR REPLACE FUNCTION public.touch()" in text and "CREATE TRIGGER notes_touch" in text
+    up = alembic(tmp_path, pg.url, "upgrade", "head")
+    assert up.returncode == 0, up.stderr
+    assert pg.scalar("SELECT count(*) FROM pg_trigger WHERE tgname = 'notes_touch'") == 1
+    assert pg.scalar("SELECT relrowsecurity FROM pg_class WHERE relname = 'notes'") is True
+    down = alembic(tmp_path, pg.url, "downgrade", "-1")
+    assert down.returncode == 0, down.stderr
+    assert same(before, schema_of(pg)) == []

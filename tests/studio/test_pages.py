@@ -261,3 +261,34 @@ def test_diagram_shows_views_with_edges_to_what_they_read(pg: TestDB, project: P
     assert focused.status_code == 200
     shown = {html.unescape(n) for n in re.findall(r'data-table="([^"]+)"', focused.text)}
     assert shown == {"public.counts", "public.<b>v</b>"}
+
+
+def test_tables_list_shows_functions_triggers_and_policies(shop_studio: Studio, pg: TestDB) -> None:
+    pg.execute(
+        """
+        CREATE FUNCTION "<b>touch</b>"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION "<b>touch</b>"();
+        CREATE POLICY own_orders ON orders FOR SELECT USING (true);
+        """
+    )
+    page = shop_studio.get("/tables").text
+    assert "Functions, triggers and policies" in page
+    assert f"<code>public.{escape('<b>touch</b>')}()</code>" in page  # escaped, with its signature
+    assert "<code>orders_touch</code></td><td>public.orders</td>" in page
+    assert "policy (SELECT)</td><td><code>own_orders</code>" in page
+
+
+def test_table_page_shows_its_triggers_policies_and_row_level_security(shop_studio: Studio, pg: TestDB) -> None:
+    pg.execute(
+        """
+        CREATE FUNCTION nop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE TRIGGER "<i>orders_nop</i>" BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION nop();
+        ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY big_only ON orders FOR SELECT USING (id > 10);
+        """
+    )
+    page = shop_studio.get("/table", name="orders").text
+    assert "Triggers and row-level security" in page and "enabled" in page
+    assert f"<code>{escape('<i>orders_nop</i>')}</code>" in page and "<i>orders_nop</i>" not in page
+    assert "<code>big_only</code>" in page and "(id &gt; 10)" in page
+    assert "Triggers and row-level security" not in shop_studio.get("/table", name="customers").text

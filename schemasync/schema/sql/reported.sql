@@ -1,7 +1,6 @@
--- Objects we list but never manage: functions, procedures, triggers and policies (views and materialized
--- views: views.sql; extensions: extensions.sql), each with an MD5 of its definition so a changed body can be noticed.
--- Triggers PostgreSQL makes for foreign keys are internal and left out; so is anything an
--- extension owns.
+-- Objects we list but never manage: aggregates and window functions, each with an MD5 of its signature
+-- (views and materialized views: views.sql; extensions: extensions.sql; functions, procedures, triggers and
+-- policies are managed: routines.sql, triggers.sql, policies.sql). Anything an extension owns is left out.
 WITH ns AS (
   SELECT n.oid, n.nspname
   FROM pg_catalog.pg_namespace n
@@ -11,26 +10,8 @@ WITH ns AS (
 ), ext AS (
   SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'e'
 )
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
-       ns.nspname, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', NULL,
-       pg_catalog.md5(CASE WHEN p.prokind = 'a' THEN p.oid::pg_catalog.regprocedure::text
-                           ELSE pg_catalog.pg_get_functiondef(p.oid) END)
+SELECT 'function', ns.nspname, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', NULL,
+       pg_catalog.md5(p.oid::pg_catalog.regprocedure::text)
 FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
-WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ext.objid = p.oid)
-UNION ALL
-SELECT 'trigger', ns.nspname, t.tgname, c.relname, pg_catalog.md5(pg_catalog.pg_get_triggerdef(t.oid))
-FROM pg_catalog.pg_trigger t
-JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-JOIN ns ON ns.oid = c.relnamespace
-WHERE NOT t.tgisinternal
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ext.objid = c.oid)
-UNION ALL
-SELECT 'policy', ns.nspname, pol.polname, c.relname,
-       pg_catalog.md5(pol.polcmd::text || ' ' || pol.polpermissive::text || ' ' || COALESCE((SELECT pg_catalog.string_agg(COALESCE(ro.rolname, 'public'), ',' ORDER BY ro.rolname)
-                                                        FROM pg_catalog.unnest(pol.polroles) r(oid)
-                                                        LEFT JOIN pg_catalog.pg_roles ro ON ro.oid = r.oid), '') || ' '
-                      || COALESCE(pg_catalog.pg_get_expr(pol.polqual, pol.polrelid), '') || ' '
-                      || COALESCE(pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid), ''))
-FROM pg_catalog.pg_policy pol
-JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
-JOIN ns ON ns.oid = c.relnamespace
+WHERE p.prokind IN ('a', 'w')
+  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ext.objid = p.oid)

@@ -1,0 +1,2 @@
+CREATE TABLE docs (id serial PRIMARY KEY, body text);
+GRANT SELECT, DELETE ON docs TO PUBLIC;
