@@ -44,6 +44,9 @@ class DDLStatement:
     refs: tuple[tuple[str, str], ...] = ()
     custom: bool = False
     creates: tuple[str, str, str] = ("", "", "")  # (kind, schema, name) of the object, for model errors
+    # False for what schemasync neither reads nor compares (custom DDL, CREATE TABLE AS): its text may do
+    # anything, so it is only run in a database of its own (`scratch.materialise_in_target`)
+    managed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +109,9 @@ def compile_models(metadata: MetaData) -> ModelDDL:
                 created, what, creates = managed.name, managed.describe(), (managed.kind, *managed.name)
         if created is not None:
             objects.add(created)
-        collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates))
-        if type(element).__name__ not in _MANAGED and managed is None:
+        known = type(element).__name__ in _MANAGED or managed is not None
+        collected.append((what, text, type(element).__name__ not in _VERBATIM, *owner, creates, known))
+        if not known:
             unmanaged.append(_unmanaged_element(element, what))
 
     # paramstyle "named": with psycopg's default "pyformat", SQLAlchemy doubles every % in the DDL (defaults,
@@ -135,8 +139,10 @@ def compile_models(metadata: MetaData) -> ModelDDL:
 
     statements = _without_duplicates(
         (
-            DDLStatement(what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates)
-            for what, text, rewrite, table, refs, custom, creates in collected
+            DDLStatement(
+                what, _QUALIFIED.sub(placeholder, text) if rewrite else text, table, refs, custom, creates, known
+            )
+            for what, text, rewrite, table, refs, custom, creates, known in collected
         ),
         warnings,
     )

@@ -244,7 +244,7 @@ def materialise(choice: DevChoice, conn: psycopg.Connection, ddl: ModelDDL) -> t
     """
     settings = choice.settings
     if choice.kind == SCRATCH:
-        return scratch.materialise(conn, ddl), True
+        return scratch.materialise_in_target(conn, ddl), True
     needed = _used_extensions(conn, choice.facts.extensions, ddl)
     if choice.kind == TEMPORARY:
         with _temporary_database(conn, choice, settings) as dev:

@@ -8,24 +8,18 @@ import logging
 import re
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.rows import tuple_row
 
+from schemasync.db import lock_table
 from schemasync.errors import ConfigError
-from schemasync.schema import extensions
+from schemasync.schema import chunks, extensions
+from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, first_keyword, real_schema_name
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line
 from schemasync.schema.model import ModelError, Schema, Table
-
-if TYPE_CHECKING:
-    pass
-
-from schemasync.db import lock_table
-from schemasync.schema import chunks
-from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, first_keyword, real_schema_name
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +39,74 @@ def materialise(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] 
         return _materialise_one(conn, groups[0].ddl, usable)
     log.debug("materialising the models in %d groups to stay within the server's lock table", len(groups))
     return chunks.merge([(_materialise_one(conn, group.ddl, usable), group.stubs) for group in groups])
+
+
+_DATA_CLAUSE = re.compile(r"\s+WITH\s+(?P<no>NO\s+)?DATA\s*;?\s*$", re.IGNORECASE)
+
+
+def materialise_in_target(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
+    """`materialise` in scratch schemas of the target itself (no dev database): only what cannot act on live data.
+
+    A rolled-back transaction undoes DDL, not everything a statement can do: `SELECT setval(...)` on a live
+    sequence, a function called for its side effect, dblink. In a database of its own (a dev database, the
+    embedded server, a temporary database) that is harmless; in the target it is not. So here the models'
+    statements that schemasync does not manage (custom DDL events, CREATE TABLE AS) run only when they
+    define something and execute nothing (a sequence, a type, a domain, a function, a comment: what other
+    declarations may need); any other one is not run, with a warning (it is reported as declared and
+    unmanaged anyway). A materialized view is created WITH NO DATA, so that its query is never executed,
+    then reported as populated as it was declared.
+    """
+    kept: list[DDLStatement] = []
+    skipped: list[str] = []
+    populated: set[tuple[str, str]] = set()
+    for statement in ddl.statements:
+        if not statement.managed and not _defines_only(statement.text):
+            skipped.append(statement.what)
+            continue
+        if statement.creates[0] == "materialized view":
+            data = _DATA_CLAUSE.search(statement.text)
+            if data is None or not data.group("no"):
+                body = statement.text[: data.start()] if data else statement.text.rstrip().rstrip(";").rstrip()
+                populated.add((statement.creates[1], statement.creates[2]))
+                kept.append(replace(statement, text=f"{body}\nWITH NO DATA"))
+                continue
+        kept.append(statement)
+    notes = tuple(
+        f"The models' {what} was not run: without a dev database the models are materialised in the target "
+        "itself, where a statement schemasync does not manage could act on live objects in ways a rollback "
+        "does not undo (a setval, a function's side effect); set dev-url to have it run in a dev database"
+        for what in skipped
+    )
+    result = materialise(conn, replace(ddl, statements=tuple(kept)))
+    views = tuple(replace(v, populated=True) if v.key in populated else v for v in result.views)
+    return replace(result, views=views, warnings=(*result.warnings, *notes))
+
+
+# Statements that only define an object: creating one executes no user code and touches no live row
+# (a function's body is checked, not run). Everything else a custom DDL event may hold can.
+_DEFINITIONS = frozenset(
+    {
+        "CreateSeqStmt",
+        "CreateEnumStmt",
+        "CompositeTypeStmt",
+        "CreateRangeStmt",
+        "CreateDomainStmt",
+        "CreateFunctionStmt",
+        "CommentStmt",
+    }
+)
+
+
+def _defines_only(text: str) -> bool:
+    """Whether a statement the engine does not manage is one of `_DEFINITIONS` (parsed: no keyword guessing)."""
+    from pglast import parse_sql  # lazy: start-up (pglast; only custom DDL without a dev database)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only custom DDL without a dev database)
+
+    try:
+        statements = parse_sql(PLACEHOLDER.sub("s", text))
+    except ParseError:
+        return False
+    return len(statements) == 1 and type(statements[0].stmt).__name__ in _DEFINITIONS
 
 
 def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] | None) -> Schema:

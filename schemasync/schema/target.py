@@ -142,7 +142,7 @@ def _desired_keyed(
         else:
             schema, cacheable = devdb.materialise(dev, conn, ddl)
         result, collapsed = collapse_duplicates(replace(schema, declared_names=declared_names(metadata)))
-        result = replace(result, warnings=(*ddl.warnings, *collapsed))
+        result = replace(result, warnings=(*ddl.warnings, *schema.warnings, *collapsed))
         if cacheable:
             _cache_write(cache_dir, key, result)
     return result, key

@@ -161,6 +161,40 @@ def test_diff_with_a_hostile_default_changes_nothing_even_with_the_victim_exclud
             drop_database(dev.name)
 
 
+def test_without_a_dev_database_no_model_statement_acts_on_live_objects(cli, pg: TestDB, owner: Owner) -> None:  # type: ignore[no-untyped-def]
+    """A rollback undoes DDL, not a setval or a function's side effect: with the models materialised in the
+    target itself, custom DDL that is not a plain definition is not run (and says so), and a materialized
+    view's query is never executed, so the target's live sequence is exactly as it was after the look."""
+    pg.execute(f"CREATE SEQUENCE live_seq; ALTER SEQUENCE live_seq OWNER TO {owner.name}")
+    _project(
+        cli,
+        """
+        import sqlalchemy as sa
+        metadata = sa.MetaData()
+        sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True))
+        sa.Table("u", metadata, sa.Column("id", sa.Integer, sa.Sequence("own_seq"), primary_key=True),
+                 sa.Column("n", sa.Integer, server_default=sa.text("nextval('public.made_by_hand')")))
+        sa.event.listen(metadata, "before_create", sa.DDL("CREATE SEQUENCE public.made_by_hand"))
+        sa.event.listen(metadata, "after_create", sa.DDL("SELECT setval('public.live_seq', 1000)"))
+        sa.event.listen(metadata, "after_create", sa.DDL(
+            "CREATE MATERIALIZED VIEW counts AS SELECT nextval('public.live_seq') AS n, now() AS at WITH DATA"))
+        """,
+    )
+    env = {"DATABASE_URL": owner.url(pg.name)}
+    assert json.loads(cli("status", "--json", env=env).stdout)["schema"]["dev_database"].startswith(
+        "rolled-back scratch schemas in the target"
+    )
+    check = cli("check", "--json", env=env)
+    assert pg.execute("SELECT last_value, is_called FROM live_seq") == [(1, False)], "the look moved the sequence"
+    assert check.code == 2 and "Traceback" not in check.output, check.output
+    assert 'custom DDL "SELECT setval(' in check.stderr and "was not run" in check.stderr, check.stderr
+    report = json.loads(check.stdout)
+    assert report["in_sync"] is False and [u["kind"] for u in report["unmanaged_declared"]] == ["custom DDL"] * 2
+    assert "CREATE SEQUENCE" not in check.stderr, "a definition runs: it acts on nothing live"
+    assert not report.get("model_errors"), "the view (WITH NO DATA) and u (its sequence: only a definition) made"
+    assert any("counts" in json.dumps(change) for change in report["changes"]), report["changes"]
+
+
 # -- issue 14.5: every refused object reported, the rest compared ----------------------------------
 
 BAD_MODELS = """
