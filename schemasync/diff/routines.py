@@ -14,6 +14,8 @@ and created again in the same transaction. Triggers on a table the plan drops go
 
 from __future__ import annotations
 
+import re
+
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions
 from schemasync.schema.model import Routine, Schema, Trigger
@@ -22,7 +24,7 @@ from schemasync.schema.model import Routine, Schema, Trigger
 def compare_routines(current: Schema, desired: Schema, options: CompareOptions) -> list[c.Change]:
     out: list[c.Change] = []
     have = {r.key: r for r in current.routines}
-    for routine in desired.routines:
+    for routine in creation_order(desired.routines):
         old = have.get(routine.key)
         if old is None:
             out.append(c.CreateRoutine(routine))
@@ -37,6 +39,23 @@ def compare_routines(current: Schema, desired: Schema, options: CompareOptions) 
         if replaced or options.prune:
             out.append(c.DropRoutine(routine, replaced=replaced))
     return out
+
+
+def creation_order(routines: tuple[Routine, ...]) -> list[Routine]:
+    """Routines, each after those whose name its definition mentions (a SQL body is checked when created, so
+    a routine it calls must exist), else in key order; a cycle (plpgsql may recurse) keeps key order.
+    The plan creates them so, and `introspect` writes them so."""
+    pending = sorted(routines, key=lambda r: r.key)
+    words = {r.key: set(re.findall(r"\w+", r.definition)) for r in pending}
+    ordered: list[Routine] = []
+    while pending:
+        ready = next(
+            (r for r in pending if not any(o.name in words[r.key] for o in pending if o.name != r.name)),
+            pending[0],
+        )
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered
 
 
 def replaceable(old: Routine, new: Routine) -> bool:
