@@ -175,6 +175,32 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
     ):
         assert declared in source, declared + "\n" + source
     assert "class Events25" not in source and "class EventsDefault" not in source  # partitions are events
+    assert any("'100%%%% of $$ and '' in %%'" in t for t in ddl)  # the body verbatim, each % doubled once
+    position = {
+        key: next(i for i, t in enumerate(ddl) if t.startswith(key))
+        for key in (
+            "CREATE OR REPLACE FUNCTION public.\"it's \"\"touch\"\"\"()",
+            "CREATE OR REPLACE FUNCTION public.item_total(",
+            "CREATE OR REPLACE FUNCTION public.doubled(",
+            "CREATE OR REPLACE PROCEDURE public.purge_cache(",
+            'CREATE VIEW "public"."it\'s $$ view"',
+            "CREATE TRIGGER \"items' touch\"",
+            'ALTER TABLE "public"."items" ENABLE ROW LEVEL SECURITY',
+            'ALTER TABLE "public"."items" FORCE ROW LEVEL SECURITY',
+            'CREATE POLICY "small\'s"',
+            'GRANT EXECUTE ON FUNCTION "public"."doubled"(integer)',
+            'GRANT SELECT ON TABLE "public"."it\'s $$ view"',
+        )
+    }
+    order = sorted(position, key=position.__getitem__)
+    assert order.index("CREATE OR REPLACE FUNCTION public.item_total(") < order.index(
+        "CREATE OR REPLACE FUNCTION public.doubled("
+    )  # doubled's SQL body calls item_total
+    functions_first = [k for k in order if "FUNCTION public." in k or "PROCEDURE" in k]
+    assert order[: len(functions_first)] == functions_first  # then the views, triggers, policies and grants
+    assert order.index("CREATE TRIGGER \"items' touch\"") < order.index('CREATE POLICY "small\'s"')
+    assert order[-2:] == sorted(order[-2:]) and all(k.startswith("GRANT") for k in order[-2:])
+    assert all("event.listen(Base.metadata" in line for line in source.splitlines() if "GRANT " in line)
 
     check = cli("check", "--models", "generated:Base", env=env)
     assert check.code == 0, check.output + source
