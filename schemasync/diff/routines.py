@@ -7,6 +7,7 @@ plan runs `CREATE OR REPLACE`, which keeps everything that depends on it; otherw
 it. A live routine whose name the models declare only with other argument types is the previous version
 of a declared one: it is dropped even without prune (the models say what that name is). Other live
 routines are left alone unless prune; extension-owned ones never reach the value at all.
+New routines are created each after the routines its definition names (`creation_order`).
 
 A trigger is known by its table and name and compared by `pg_get_triggerdef`; a changed one is dropped
 and created again in the same transaction. Triggers on a table the plan drops go with it.
