@@ -179,12 +179,12 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
     position = {
         key: next(i for i, t in enumerate(ddl) if t.startswith(key))
         for key in (
-            "CREATE OR REPLACE FUNCTION public.\"it's \"\"touch\"\"\"()",
+            'CREATE OR REPLACE FUNCTION public."it\'s ""touch"""()',
             "CREATE OR REPLACE FUNCTION public.item_total(",
             "CREATE OR REPLACE FUNCTION public.doubled(",
             "CREATE OR REPLACE PROCEDURE public.purge_cache(",
             'CREATE VIEW "public"."it\'s $$ view"',
-            "CREATE TRIGGER \"items' touch\"",
+            'CREATE TRIGGER "items\' touch"',
             'ALTER TABLE "public"."items" ENABLE ROW LEVEL SECURITY',
             'ALTER TABLE "public"."items" FORCE ROW LEVEL SECURITY',
             'CREATE POLICY "small\'s"',
@@ -198,7 +198,7 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
     )  # doubled's SQL body calls item_total
     functions_first = [k for k in order if "FUNCTION public." in k or "PROCEDURE" in k]
     assert order[: len(functions_first)] == functions_first  # then the views, triggers, policies and grants
-    assert order.index("CREATE TRIGGER \"items' touch\"") < order.index('CREATE POLICY "small\'s"')
+    assert order.index('CREATE TRIGGER "items\' touch"') < order.index('CREATE POLICY "small\'s"')
     assert order[-2:] == sorted(order[-2:]) and all(k.startswith("GRANT") for k in order[-2:])
     assert all("event.listen(Base.metadata" in line for line in source.splitlines() if "GRANT " in line)
 
