@@ -11,7 +11,11 @@ types, views or partitions as schemasync manages them. Each is written here from
   of a composite type uses a `UserDefinedType` whose `get_col_spec()` is the type's name;
 - partitions: `CREATE TABLE name PARTITION OF parent <bound>` after their parent is created, exactly the
   form the engine manages (name, parent, bound);
-- views and materialized views with their indexes, after everything (dependencies first).
+- functions and procedures (`pg_get_functiondef`, the planner's statement) after the tables, each after the
+  routines its definition names; then the views and materialized views with their indexes (dependencies
+  first, after the functions they may call); then triggers, row-level security (`ENABLE` / `FORCE`),
+  policies and grants, all on the MetaData, so each comes after the functions and objects it names (a
+  table's own after_create events would run before the MetaData's functions).
 
 Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
 (quotes, `$$`) can break out of it. Names in `public` are left unqualified, as README asks for domains
@@ -20,16 +24,22 @@ and types; other schemas are qualified, and the engine maps them to its scratch 
 
 from __future__ import annotations
 
+import logging
 import re
 
+from schemasync.diff.routines import creation_order as routine_order
 from schemasync.diff.views import creation_order
 from schemasync.plan.domains import create_sql as domain_sql
+from schemasync.plan.grants import grant_sql
 from schemasync.plan.indexes import index_sql
+from schemasync.plan.routines import create_sql as routine_sql
+from schemasync.plan.security import policy_sql, row_security_sql
 from schemasync.plan.sql import ident, literal
 from schemasync.plan.views import view_sql
 from schemasync.schema.model import CompositeType, Domain, Extension, Schema, Table
 
 DEFAULT_SCHEMA = "public"
+log = logging.getLogger(__name__)
 
 
 def _ddl(target: str, when: str, sql: str) -> str:
@@ -173,6 +183,45 @@ def views(schema: Schema) -> list[str]:
     return out
 
 
+def routines(schema: Schema) -> list[str]:
+    """Functions and procedures as PostgreSQL prints them, after the tables their bodies may read."""
+    return [_ddl("Base.metadata", "after_create", routine_sql(r)) for r in routine_order(schema.routines)]
+
+
+def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> list[str]:
+    """Triggers, row-level security flags, policies and grants of the written objects, after the functions and
+    views they name. Without the routines (`--table`), the triggers and policies that may call them are left out."""
+    written = {(t.schema, t.name) for t in tables}
+    relations = written | ({(v.schema, v.name) for v in schema.views} if with_routines else set())
+    out: list[str] = []
+    if with_routines:
+        for t in sorted(schema.triggers, key=lambda t: t.key):
+            if (t.schema, t.table) not in written:
+                continue
+            if t.enabled != "O":
+                log.warning(
+                    "Trigger %s on %s.%s is written enabled: its enabled state (%s) is not declarable yet.",
+                    t.name,
+                    t.schema,
+                    t.table,
+                    t.enabled,
+                )
+            out.append(_ddl("Base.metadata", "after_create", t.definition))
+    for r in sorted(schema.row_security, key=lambda r: r.key):
+        if (r.schema, r.table) in written:
+            flags = [f for f, on in (("ENABLE", r.enabled), ("FORCE", r.forced)) if on]
+            out += [_ddl("Base.metadata", "after_create", row_security_sql(r.schema, r.table, f)) for f in flags]
+    if with_routines:
+        policies = [p for p in sorted(schema.policies, key=lambda p: p.key) if (p.schema, p.table) in written]
+        out += [_ddl("Base.metadata", "after_create", policy_sql(p)) for p in policies]
+    out += [
+        _ddl("Base.metadata", "after_create", grant_sql(g))
+        for g in sorted(schema.grants, key=lambda g: g.key)
+        if ((g.schema, g.name) in relations if g.kind == "table" else with_routines)
+    ]
+    return out
+
+
 def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> str:
     """The module's tail: every DDL event above, grouped under comments saying what manages them."""
     sections = [
@@ -182,8 +231,16 @@ def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> s
         ),
         ("Partitions, created with their partitioned table (README: partitioned tables).", partitions(tables)),
         (
+            "Functions and procedures, after the tables their bodies read (README: functions, procedures...).",
+            routines(schema) if with_views else [],
+        ),
+        (
             "Views and materialized views: DDL events that schemasync creates and compares (README: views).",
             views(schema) if with_views else [],
+        ),
+        (
+            "Triggers, row-level security, policies and grants, after what they name (README: privileges).",
+            security(schema, tables, with_routines=with_views),
         ),
     ]
     lines: list[str] = []

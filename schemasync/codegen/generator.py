@@ -15,7 +15,8 @@ same database (`schema/inspect.py`), so the models check clean against the datab
   columns come back with the domain's default and NOT NULL as their own, composite columns as
   NullType. The reflected tables are given them before sqlacodegen runs (`declarative.py`);
 - partitions are reflected as tables of their own: they are left out, and written as partition events
-  of their parent, like extensions, domains, composite types and views (`declarations.py`);
+  of their parent, like extensions, domains, composite types, views, routines, triggers, row-level
+  security, policies and grants (`declarations.py`);
 - schemasync's own tables (`schema_versions`, `schema_snapshots`) and Alembic's version table are
   bookkeeping, not the app's schema: they are left out.
 
@@ -64,7 +65,8 @@ def introspect(
     target: db.Database, settings: Settings, *, schemas: tuple[str, ...] = ("public",), tables: tuple[str, ...] = ()
 ) -> str:
     """The models' source for the tables of `schemas` (all of them, or only `tables`), with the extensions,
-    domains, composite types and partitions they use, and (when all tables are written) the views."""
+    domains, composite types, partitions, row-level security flags and table grants they use, and (when all
+    tables are written) the views, routines, triggers, policies and other grants."""
 
     with db.session(target, settings) as conn:  # connection problems explained the usual way
         value = inspect(conn, schemas=list(schemas))

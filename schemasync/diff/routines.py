@@ -7,12 +7,15 @@ plan runs `CREATE OR REPLACE`, which keeps everything that depends on it; otherw
 it. A live routine whose name the models declare only with other argument types is the previous version
 of a declared one: it is dropped even without prune (the models say what that name is). Other live
 routines are left alone unless prune; extension-owned ones never reach the value at all.
+New routines are created each after the routines its definition names (`creation_order`).
 
 A trigger is known by its table and name and compared by `pg_get_triggerdef`; a changed one is dropped
 and created again in the same transaction. Triggers on a table the plan drops go with it.
 """
 
 from __future__ import annotations
+
+import re
 
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions
@@ -22,7 +25,7 @@ from schemasync.schema.model import Routine, Schema, Trigger
 def compare_routines(current: Schema, desired: Schema, options: CompareOptions) -> list[c.Change]:
     out: list[c.Change] = []
     have = {r.key: r for r in current.routines}
-    for routine in desired.routines:
+    for routine in creation_order(desired.routines):
         old = have.get(routine.key)
         if old is None:
             out.append(c.CreateRoutine(routine))
@@ -37,6 +40,23 @@ def compare_routines(current: Schema, desired: Schema, options: CompareOptions) 
         if replaced or options.prune:
             out.append(c.DropRoutine(routine, replaced=replaced))
     return out
+
+
+def creation_order(routines: tuple[Routine, ...]) -> list[Routine]:
+    """Routines, each after those whose name its definition mentions (a SQL body is checked when created, so
+    a routine it calls must exist), else in key order; a cycle (plpgsql may recurse) keeps key order.
+    The plan creates them so, and `introspect` writes them so."""
+    pending = sorted(routines, key=lambda r: r.key)
+    words = {r.key: set(re.findall(r"\w+", r.definition)) for r in pending}
+    ordered: list[Routine] = []
+    while pending:
+        ready = next(
+            (r for r in pending if not any(o.name in words[r.key] for o in pending if o.name != r.name)),
+            pending[0],
+        )
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered
 
 
 def replaceable(old: Routine, new: Routine) -> bool:

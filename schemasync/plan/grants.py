@@ -32,11 +32,15 @@ def _grantee(g: Grant) -> str:
     return "PUBLIC" if g.grantee == "public" else ident(g.grantee)
 
 
+def grant_sql(g: Grant) -> str:
+    """The GRANT statement for `g`: also what `introspect` writes back as its DDL event."""
+    option = " WITH GRANT OPTION" if g.grantable else ""
+    return f"GRANT {_privilege(g)} ON {_target(g)} TO {_grantee(g)}{option}"
+
+
 @plan_change.register
 def plan_grant(change: c.GrantPrivilege, ctx: PlanContext) -> list[Statement]:
-    g = change.grant
-    option = " WITH GRANT OPTION" if g.grantable else ""
-    return [Statement(f"GRANT {_privilege(g)} ON {_target(g)} TO {_grantee(g)}{option}")]
+    return [Statement(grant_sql(change.grant))]
 
 
 @plan_change.register

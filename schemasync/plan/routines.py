@@ -22,7 +22,8 @@ def _label(r: Routine) -> str:
     return f"{r.kind} {r.schema}.{r.name}({r.arguments})"
 
 
-def _create(r: Routine) -> str:
+def create_sql(r: Routine) -> str:
+    """The statement creating `r`: also what `introspect` writes back as its DDL event."""
     return raw(r.definition).rstrip()
 
 
@@ -32,12 +33,12 @@ def _drop(r: Routine) -> str:
 
 @plan_change.register
 def plan_create_routine(change: c.CreateRoutine, ctx: PlanContext) -> list[Statement]:
-    return [Statement(_create(change.routine))]
+    return [Statement(create_sql(change.routine))]
 
 
 @plan_change.register
 def plan_replace_routine(change: c.ReplaceRoutine, ctx: PlanContext) -> list[Statement]:
-    return [Statement(_create(change.routine))]
+    return [Statement(create_sql(change.routine))]
 
 
 @plan_change.register
@@ -46,7 +47,10 @@ def plan_recreate_routine(change: c.RecreateRoutine, ctx: PlanContext) -> list[S
         f"drops and creates {_label(change.routine)}: its result type or parameters change, which CREATE OR "
         "REPLACE cannot do; the drop fails (and nothing changes) if triggers, defaults, checks or views use it"
     )
-    return [Statement(_drop(change.old), (Hazard(HazardKind.CORRECTNESS, fact),)), Statement(_create(change.routine))]
+    return [
+        Statement(_drop(change.old), (Hazard(HazardKind.CORRECTNESS, fact),)),
+        Statement(create_sql(change.routine)),
+    ]
 
 
 @plan_change.register

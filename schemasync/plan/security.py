@@ -29,11 +29,19 @@ def _clauses(policy: Policy) -> str:
     return text
 
 
-def _create(p: Policy) -> Statement:
+def policy_sql(p: Policy) -> str:
+    """The statement creating `p`: also what `introspect` writes back as its DDL event."""
     kind = "PERMISSIVE" if p.permissive else "RESTRICTIVE"
-    return Statement(
-        f"CREATE POLICY {ident(p.name)} ON {ident(p.schema, p.table)} AS {kind} FOR {p.command}{_clauses(p)}"
-    )
+    return f"CREATE POLICY {ident(p.name)} ON {ident(p.schema, p.table)} AS {kind} FOR {p.command}{_clauses(p)}"
+
+
+def row_security_sql(schema: str, table: str, flag: str) -> str:
+    """`ALTER TABLE t ENABLE|FORCE|DISABLE|NO FORCE ROW LEVEL SECURITY`, the form the engine manages."""
+    return f"ALTER TABLE {ident(schema, table)} {flag} ROW LEVEL SECURITY"
+
+
+def _create(p: Policy) -> Statement:
+    return Statement(policy_sql(p))
 
 
 def _drop(schema: str, table: str, name: str, hazards: tuple[Hazard, ...] = ()) -> Statement:
@@ -74,7 +82,6 @@ def plan_drop_policy(change: c.DropPolicy, ctx: PlanContext) -> list[Statement]:
 
 @plan_change.register
 def plan_alter_row_security(change: c.AlterRowSecurity, ctx: PlanContext) -> list[Statement]:
-    table = ident(change.schema, change.table)
     out = []
     if change.enabled != change.old_enabled:
         hazards = ()
@@ -82,8 +89,8 @@ def plan_alter_row_security(change: c.AlterRowSecurity, ctx: PlanContext) -> lis
             fact = f"disables row-level security on {change.schema}.{change.table}: its policies stop filtering rows"
             hazards = (Hazard(HazardKind.CORRECTNESS, fact),)
         out.append(
-            Statement(f"ALTER TABLE {table} {'ENABLE' if change.enabled else 'DISABLE'} ROW LEVEL SECURITY", hazards)
+            Statement(row_security_sql(change.schema, change.table, "ENABLE" if change.enabled else "DISABLE"), hazards)
         )
     if change.forced != change.old_forced:
-        out.append(Statement(f"ALTER TABLE {table} {'FORCE' if change.forced else 'NO FORCE'} ROW LEVEL SECURITY"))
+        out.append(Statement(row_security_sql(change.schema, change.table, "FORCE" if change.forced else "NO FORCE")))
     return out

@@ -288,3 +288,22 @@ def test_a_prune_that_drops_an_extensions_last_routine_user_drops_the_extension_
     with pg.connect() as conn:
         assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citext'").fetchone() == (0,)
     assert rediff(pg, plain(), prune=True) == []
+
+
+def test_a_sql_function_is_created_after_the_function_its_body_calls(pg: TestDB) -> None:
+    """A SQL body is checked when created: `a_doubled` (first by name) calls `b_base`, so the plan creates
+    `b_base` first, whatever order the models declare them in."""
+    md = sa.MetaData()
+    sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
+    for ddl in (
+        "CREATE FUNCTION a_doubled(p integer) RETURNS integer LANGUAGE sql AS $$ SELECT 2 * b_base(p) $$",
+        "CREATE FUNCTION b_base(p integer) RETURNS integer LANGUAGE sql AS $$ SELECT p + 1 $$",
+    ):
+        event.listen(md, "before_create" if ddl.startswith("CREATE FUNCTION b") else "after_create", DDL(ddl))
+    prepared, applied = sync(pg, md)
+    assert applied is not None
+    created = [x.routine.name for x in prepared.diff.changes if isinstance(x, c.CreateRoutine)]
+    assert created == ["b_base", "a_doubled"]
+    with pg.connect() as conn:
+        assert conn.execute("SELECT a_doubled(1)").fetchone() == (4,)
+    assert rediff(pg, md) == []

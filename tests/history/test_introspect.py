@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import ast
+import uuid
+from collections.abc import Iterator
 
-from tests.conftest import EXAMPLES, TestDB
+import psycopg
+import pytest
+
+from tests.conftest import EXAMPLES, TestDB, url_for
 from tests.engine.sync_helpers import sync
 
 
@@ -83,13 +88,43 @@ CREATE TABLE events_default PARTITION OF events DEFAULT;
 CREATE VIEW "it's $$ view" AS SELECT id, qty, 'a $$ b %s '' c $x$'::text AS note FROM items WHERE id > 1;
 CREATE MATERIALIZED VIEW item_counts WITH (fillfactor = 80) AS SELECT count(*) AS n FROM "it's $$ view";
 CREATE UNIQUE INDEX item_counts_n ON item_counts (n);
+CREATE FUNCTION "it's ""touch"""() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    RAISE NOTICE '100%% of $$ and '' in %', TG_NAME;
+    NEW.qty := coalesce(NEW.qty, 1);
+    RETURN NEW;
+END
+$body$;
+CREATE FUNCTION item_total(p_id integer, OUT total bigint) LANGUAGE sql STABLE
+    AS 'SELECT (price)."it''s" * qty FROM items WHERE id = p_id';
+CREATE FUNCTION doubled(p_id integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 2 * item_total(p_id) $$;
+CREATE PROCEDURE purge_cache(older text DEFAULT '%') LANGUAGE sql AS $$ DELETE FROM cache_entries WHERE key LIKE older $$;
+CREATE TRIGGER "items' touch" BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION "it's ""touch"""();
+ALTER TABLE items ENABLE ROW LEVEL SECURITY;
+ALTER TABLE items FORCE ROW LEVEL SECURITY;
+CREATE POLICY "small's" ON items AS RESTRICTIVE FOR SELECT TO {role} USING (qty < 100 AND label <> '%');
+GRANT SELECT, UPDATE ON items TO {role};
+GRANT EXECUTE ON FUNCTION doubled(integer) TO {role} WITH GRANT OPTION;
+GRANT SELECT ON "it's $$ view" TO {role};
 '''
+
+
+@pytest.fixture
+def role(pg: TestDB) -> Iterator[str]:
+    """A role with a quote in its name for the grant and the policy, dropped afterwards."""
+    quoted = f'"app\'s ""{uuid.uuid4().hex[:8]}"""'
+    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {quoted}")
+    try:
+        yield quoted
+    finally:
+        pg.execute(f"DROP OWNED BY {quoted}")
+        with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {quoted}")
 
 
 def _managed(url: str):  # type: ignore[no-untyped-def]
     """The database's schema as the engine compares it, without the facts that are not schema."""
-    import psycopg
-
     from schemasync.schema.inspect import inspect
 
     with psycopg.connect(url) as conn:
@@ -100,15 +135,20 @@ def _managed(url: str):  # type: ignore[no-untyped-def]
         value.extensions,
         value.domains,
         value.composites,
+        value.routines,
+        value.triggers,
+        value.row_security,
+        value.policies,
+        value.grants,
     )
 
 
-def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, role: str) -> None:  # type: ignore[no-untyped-def]
     """database -> introspect -> models: `check` against the same database is in sync, and syncing the models
     into an empty database builds the same schema (so nothing was dropped on the way and merely left alone)."""
-    from tests.conftest import drop_database, make_database, url_for
+    from tests.conftest import drop_database, make_database
 
-    pg.execute(EVERY_KIND)
+    pg.execute(EVERY_KIND.replace("{role}", role))
     env = {"DATABASE_URL": pg.url}
     written = cli("introspect", "--output", "generated.py", env=env)
     assert written.code == 0, written.output
@@ -135,6 +175,32 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, t
     ):
         assert declared in source, declared + "\n" + source
     assert "class Events25" not in source and "class EventsDefault" not in source  # partitions are events
+    assert any("'100%%%% of $$ and '' in %%'" in t for t in ddl)  # the body verbatim, each % doubled once
+    position = {
+        key: next(i for i, t in enumerate(ddl) if t.startswith(key))
+        for key in (
+            'CREATE OR REPLACE FUNCTION public."it\'s ""touch"""()',
+            "CREATE OR REPLACE FUNCTION public.item_total(",
+            "CREATE OR REPLACE FUNCTION public.doubled(",
+            "CREATE OR REPLACE PROCEDURE public.purge_cache(",
+            'CREATE VIEW "public"."it\'s $$ view"',
+            'CREATE TRIGGER "items\' touch"',
+            'ALTER TABLE "public"."items" ENABLE ROW LEVEL SECURITY',
+            'ALTER TABLE "public"."items" FORCE ROW LEVEL SECURITY',
+            'CREATE POLICY "small\'s"',
+            'GRANT EXECUTE ON FUNCTION "public"."doubled"(integer)',
+            'GRANT SELECT ON TABLE "public"."it\'s $$ view"',
+        )
+    }
+    order = sorted(position, key=position.__getitem__)
+    assert order.index("CREATE OR REPLACE FUNCTION public.item_total(") < order.index(
+        "CREATE OR REPLACE FUNCTION public.doubled("
+    )  # doubled's SQL body calls item_total
+    functions_first = [k for k in order if "FUNCTION public." in k or "PROCEDURE" in k]
+    assert order[: len(functions_first)] == functions_first  # then the views, triggers, policies and grants
+    assert order.index('CREATE TRIGGER "items\' touch"') < order.index('CREATE POLICY "small\'s"')
+    assert order[-2:] == sorted(order[-2:]) and all(k.startswith("GRANT") for k in order[-2:])
+    assert all("event.listen(Base.metadata" in line for line in source.splitlines() if "GRANT " in line)
 
     check = cli("check", "--models", "generated:Base", env=env)
     assert check.code == 0, check.output + source
