@@ -486,8 +486,9 @@ class ManagedDDL:
     search path, never beside the live objects. `name` is the (schema, name) the placeholder pass rewrites
     wherever the models' text names it qualified (a trigger's `EXECUTE FUNCTION public.touch()`), and what
     a model error names; None for the kinds created where the search path puts them (the scratch schema
-    first) and matched by the inspector (extensions, domains, composite types, triggers, policies, row-level
-    security, which are named by their table). An index is
+    first) and matched by the inspector (extensions, unqualified domains and composite types, triggers,
+    policies, row-level security, which are named by their table). A qualified domain or composite type
+    (`app.positive`) has its `name`, so it lands in the scratch schema standing for `app`. An index is
     placed by its table, so its text is kept as written and its `name` is the table's.
     """
 
@@ -535,7 +536,7 @@ def managed_ddl(text: str) -> ManagedDDL | None:
     ]
     if not matched:
         if _COMPOSITE.match(text, code_start(text)):
-            return ManagedDDL("composite type", text)
+            return _type_ddl("composite type", text, _leading(text, 2)[1][1])
         if _ROW_SECURITY.fullmatch(text, code_start(text)):
             return ManagedDDL("row security", text)
         grant = _GRANT.fullmatch(text, code_start(text))
@@ -545,8 +546,10 @@ def managed_ddl(text: str) -> ManagedDDL | None:
     kind, after = matched[0]
     if kind == "policy":
         return ManagedDDL(kind, text, roles=_policy_roles(text))
-    if kind in ("extension", "domain", "trigger"):
+    if kind in ("extension", "trigger"):
         return ManagedDDL(kind, text)
+    if kind == "domain":
+        return _type_ddl(kind, text, after)
     if kind == "index":
         match = re.search(rf"\bON\s+(?:ONLY\s+)?(?P<schema>{_IDENT}\s*\.\s*)?(?P<name>{_IDENT})", text, re.IGNORECASE)
         if match is None:
@@ -561,6 +564,17 @@ def managed_ddl(text: str) -> ManagedDDL | None:
         return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name))
     start = match.start("name")
     return ManagedDDL(kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name))
+
+
+def _type_ddl(kind: str, text: str, after: int) -> ManagedDDL:
+    """A domain or composite type: a qualified name is the (schema, name) the placeholder pass rewrites, in
+    this statement and wherever the models name it (a column typed `app.positive`), so it is created in the
+    scratch schema standing for `app`, not beside (or on top of) the live type. An unqualified one is created
+    where the search path puts it (the scratch schema first) and named by the inspector."""
+    match = _CREATED_NAME.match(text, code_start(text, after))
+    if match is None or not match.group("schema"):
+        return ManagedDDL(kind, text)
+    return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), _unquote(match.group("name"))))
 
 
 def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:

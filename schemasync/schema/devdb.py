@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -58,6 +57,7 @@ from schemasync.config import Settings
 from schemasync.db import embedded
 from schemasync.errors import ConfigError, ConnectionFailed
 from schemasync.schema import scratch
+from schemasync.schema.extensions import MEMBER, References
 
 if TYPE_CHECKING:
     from schemasync.schema.ddl import ModelDDL
@@ -85,19 +85,14 @@ SELECT pg_catalog.current_setting('server_version_num')::int,
 FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()
 """
 
-# What an extension provides that models can name: types, functions, operator classes.
+# What an extension provides that models can name (`schema/extensions.py` MEMBER): types, functions, operator classes.
 _MEMBERS = """
-SELECT e.extname, m.name
+SELECT e.extname, m.kind, m.name
 FROM pg_catalog.pg_extension e
 JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'
-JOIN LATERAL (
-  SELECT t.typname::text FROM pg_catalog.pg_type t WHERE d.classid = 'pg_catalog.pg_type'::regclass AND t.oid = d.objid
-  UNION ALL SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.objid
-  UNION ALL SELECT o.opcname::text FROM pg_catalog.pg_opclass o WHERE d.classid = 'pg_catalog.pg_opclass'::regclass AND o.oid = d.objid
-) AS m(name) ON true
+JOIN LATERAL ({MEMBER}) AS m(kind, name) ON true
 WHERE e.extname = ANY(%s)
-"""
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+""".replace("{MEMBER}", MEMBER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,12 +349,12 @@ def _cluster_id(conn: psycopg.Connection) -> int | None:
 def _used_extensions(
     conn: psycopg.Connection, extensions: tuple[Extension, ...], ddl: ModelDDL
 ) -> tuple[Extension, ...]:
-    """The target's extensions the models name a type, function or operator class of (cold path only)."""
+    """The target's extensions the models use a type, function or operator class of (cold path only)."""
     if not extensions:
         return ()
-    words = {w.lower() for s in ddl.statements for w in _WORD.findall(s.text)}
+    references = References.of(s.text for s in ddl.statements)
     rows = _read(conn, _MEMBERS, ([e.name for e in extensions],))
-    used = {name for name, member in rows if member.lower() in words}
+    used = {name for name, kind, member in rows if references.uses(kind, member)}
     return tuple(e for e in extensions if e.name in used)
 
 

@@ -108,3 +108,50 @@ def test_sync_builds_what_create_all_builds_as_pg_dump_prints_it(pg: TestDB, twi
     dumped = schema_dump(pg)
     assert 'CREATE TYPE public."Post ""Address""" AS (' in dumped
     assert dumped == schema_dump(twin)
+
+
+class _AppMoney(UserDefinedType):  # type: ignore[type-arg]
+    """A column typed by the DDL event's composite, named as the models' text names it: qualified."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "app.money_amount"
+
+
+def _app_models(attributes: str = "amount numeric, currency text") -> MetaData:
+    metadata = MetaData()
+    event.listen(metadata, "before_create", DDL(f"CREATE TYPE app.money_amount AS ({attributes})"))
+    Table("orders", metadata, Column("id", Integer, primary_key=True), Column("total", _AppMoney()), schema="app")
+    return metadata
+
+
+def _app_type(pg: TestDB) -> list[tuple[object, ...]]:
+    return pg.execute(
+        "SELECT n.nspname, format_type(a.atttypid, a.atttypmod) FROM pg_type t "
+        "JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "LEFT JOIN pg_attribute a ON a.atttypid = t.oid AND a.attname = 'total' WHERE t.typname = 'money_amount'"
+    )
+
+
+def test_a_composite_type_in_another_schema_is_created_checked_clean_and_changed(pg: TestDB) -> None:
+    prepared, _ = sync(pg, _app_models())
+    assert not prepared.desired.model_errors
+    assert _app_type(pg) == [("app", "app.money_amount")]
+    assert _attributes(pg, "money_amount") == [("amount", "numeric"), ("currency", "text")]
+    assert rediff(pg, _app_models()) == []
+    grown = _app_models("amount numeric, currency text, note text")
+    sync(pg, grown)
+    assert _attributes(pg, "money_amount")[-1] == ("note", "text")
+    assert rediff(pg, grown) == []
+
+
+def test_a_database_that_already_has_the_composite_type_in_another_schema_checks_clean(pg: TestDB) -> None:
+    pg.execute(
+        "CREATE SCHEMA app; CREATE TYPE app.money_amount AS (amount numeric, currency text); "
+        "CREATE TABLE app.orders (id serial PRIMARY KEY, total app.money_amount)"
+    )
+    prepared = prepare(pg, _app_models())
+    assert not prepared.desired.model_errors
+    assert [type(c).__name__ for c in prepared.diff.changes] == []
+    assert not prepared.diff.unmanaged

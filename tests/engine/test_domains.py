@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import DDL, BigInteger, Column, Integer, MetaData, Table, event
 from sqlalchemy.dialects.postgresql import DOMAIN
+from sqlalchemy.types import UserDefinedType
 
 from tests.conftest import TestDB, drop_database, make_database, url_for
 from tests.engine.schema_helpers import create_all
@@ -146,3 +147,55 @@ def test_a_domain_the_server_refuses_is_held_at_its_live_state_even_with_prune(p
     assert [e.kind for e in prepared.desired.model_errors] == ["domain", "table"]  # the table uses it
     assert not any("DOMAIN" in s.sql for s in prepared.plan.statements)
     assert _domain(pg) == ("integer", False, None, ['Odd "Amount"_check CHECK ((VALUE > 0))'])
+
+
+class _AppPositive(UserDefinedType):  # type: ignore[type-arg]
+    """A column typed by the DDL event's domain, named as the models' text names it: qualified."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "app.positive"
+
+
+def _app_models(check: str = "VALUE > 0", *, native: bool = False) -> MetaData:
+    metadata = MetaData()
+    if native:
+        amount: object = DOMAIN("positive", Integer, check=check, schema="app")
+    else:
+        event.listen(metadata, "before_create", DDL(f"CREATE DOMAIN app.positive AS integer CHECK ({check})"))
+        amount = _AppPositive()
+    Table("orders", metadata, Column("id", Integer, primary_key=True), Column("qty", amount), schema="app")
+    return metadata
+
+
+def _app_domain(pg: TestDB) -> list[tuple[object, ...]]:
+    return pg.execute(
+        "SELECT n.nspname, pg_get_constraintdef(c.oid), format_type(a.atttypid, a.atttypmod) FROM pg_type t "
+        "JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_constraint c ON c.contypid = t.oid "
+        "LEFT JOIN pg_attribute a ON a.atttypid = t.oid AND a.attname = 'qty' WHERE t.typname = 'positive'"
+    )
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["ddl-event", "sqlalchemy-domain"])
+def test_a_domain_in_another_schema_is_created_checked_clean_and_changed(pg: TestDB, native: bool) -> None:
+    prepared, _ = sync(pg, _app_models(native=native))
+    assert not prepared.desired.model_errors
+    assert _app_domain(pg) == [("app", "CHECK ((VALUE > 0))", "app.positive")]
+    assert rediff(pg, _app_models(native=native)) == []
+    changed = _app_models("VALUE > 10", native=native)
+    assert rediff(pg, changed) == ["DropDomainCheck", "AddDomainCheck"]
+    sync(pg, changed)
+    assert _app_domain(pg) == [("app", "CHECK ((VALUE > 10))", "app.positive")]
+    assert rediff(pg, changed) == []
+
+
+def test_a_database_that_already_has_the_domain_in_another_schema_checks_clean(pg: TestDB) -> None:
+    pg.execute(
+        "CREATE SCHEMA app; CREATE DOMAIN app.positive AS integer CHECK (VALUE > 0); "
+        "CREATE TABLE app.orders (id serial PRIMARY KEY, qty app.positive)"
+    )
+    prepared = prepare(pg, _app_models())
+    assert not prepared.desired.model_errors
+    assert [type(c).__name__ for c in prepared.diff.changes] == []
+    assert not prepared.diff.unmanaged

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import DDL, Column, Integer, MetaData, Table, event, text
+from sqlalchemy import DDL, Column, Index, Integer, MetaData, Table, Text, event, func, text
 from sqlalchemy.dialects.postgresql import CITEXT, UUID
 
-from schemasync.schema.extensions import parse_create
+from schemasync.schema.extensions import References, parse_create
 from tests.conftest import TestDB, drop_database, make_database, url_for
 from tests.engine.schema_helpers import create_all, has_extensions
 from tests.engine.sync_helpers import prepare, rediff, sync
@@ -140,3 +140,62 @@ def test_sync_from_an_empty_database_through_a_dev_database(cli, pg: TestDB) -> 
     assert "citext" in _installed(pg)
     checked = cli("check", env=env)
     assert checked.code == 0, checked.stdout + checked.stderr
+
+
+def _people(*, column: object = Text, index: str = "", function: str = "") -> MetaData:
+    """Models that declare no extension: which ones they use is read off their DDL."""
+    metadata = MetaData()
+    people = Table("people", metadata, Column("id", Integer, primary_key=True), Column("name", column))
+    if index == "lower":
+        Index("ix_people_lower", func.lower(people.c.name))
+    elif index == "trigram":
+        Index("ix_people_trgm", people.c.name, postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"})
+    if function:
+        event.listen(metadata, "after_create", DDL(function))
+    return metadata
+
+
+SHOUT = "CREATE OR REPLACE FUNCTION shout(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$"
+CLOSE = (
+    "CREATE OR REPLACE FUNCTION close_to(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $$ "
+    "BEGIN RETURN similarity(a, b) > 0.5; END $$"
+)
+
+
+@pytest.mark.parametrize(
+    ("models", "used"),
+    [
+        (lambda: _people(index="lower", function=SHOUT), set()),  # OR REPLACE is no call of citext's replace()
+        (lambda: _people(column=CITEXT), {"citext"}),
+        (lambda: _people(index="trigram"), {"pg_trgm"}),
+        (lambda: _people(function=CLOSE), {"pg_trgm"}),
+    ],
+    ids=["or-replace-and-lower", "citext-column", "trigram-opclass", "similarity-call"],
+)
+def test_an_extension_counts_as_used_by_the_models_only_when_their_ddl_uses_one_of_its_objects(
+    pg: TestDB, models: object, used: set[str]
+) -> None:
+    if not has_extensions(pg, ("pg_trgm",)):
+        pytest.skip("the server has no pg_trgm")
+    pg.execute("CREATE EXTENSION citext; CREATE EXTENSION pg_trgm")
+    assert callable(models)
+    prepared = prepare(pg, models())
+    assert not prepared.desired.model_errors
+    unmanaged = {u.name for u in prepared.diff.unmanaged if u.kind == "extension"}
+    assert unmanaged == {"citext", "pg_trgm"} - used
+
+
+def test_references_are_read_off_the_parse_tree_and_a_plpgsql_body_is_scanned() -> None:
+    found = References.of(
+        [
+            "CREATE OR REPLACE FUNCTION __[SCHEMA__none].f(a text) RETURNS int LANGUAGE plpgsql AS $$ "
+            "DECLARE x citext; BEGIN RETURN similarity(a, 'x')::int; END $$",
+            'CREATE INDEX i ON __[SCHEMA_app].t USING gin (lower("Name") gin_trgm_ops)',
+            'CREATE TABLE "s".t (a public.citext[], b int DEFAULT uuid_generate_v4(), "replace" text)',
+        ]
+    )
+    assert {"similarity", "lower", "uuid_generate_v4"} <= found.functions
+    assert "replace" not in found.functions
+    assert {"citext", "int4"} <= found.types
+    assert found.opclasses == {"gin_trgm_ops"}
+    assert found.uses("function", "similarity") and not found.uses("type", "similarity")
