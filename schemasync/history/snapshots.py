@@ -200,22 +200,13 @@ def take(
                 f"There is already a snapshot labelled {label!r} (snapshot {taken[0]}).",
                 "Pick another label; labels name one snapshot each so compare can find it.",
             )
-    text = value.to_json().encode()
+    schema_hash, format_version, size, blob = _row_values(value)
     row = conn.execute(
         sql.SQL(
             "INSERT INTO {} (version_id, label, schema_version, schema_hash, taken_at, taken_by, format, size_bytes, snapshot) "
             "VALUES (%s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s) RETURNING id"
         ).format(QUALIFIED),
-        (
-            version_id,
-            label,
-            schema_version,
-            value.hash(),
-            taken_by or actor(),
-            FormatVersion,
-            len(text),
-            gzip.compress(text, compresslevel=6, mtime=0),
-        ),
+        (version_id, label, schema_version, schema_hash, taken_by or actor(), format_version, size, blob),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -224,14 +215,18 @@ def take(
 def retake(conn: psycopg.Connection, version_id: int) -> None:
     """Replace the snapshot stored with version row `version_id` by the database as it is now (see the module
     docstring: an online plan's steps after its transaction)."""
-    value = without_own_tables(inspect(conn)).sorted()
-    text = value.to_json().encode()
     conn.execute(
         sql.SQL(
             "UPDATE {} SET schema_hash = %s, format = %s, size_bytes = %s, snapshot = %s WHERE version_id = %s"
         ).format(QUALIFIED),
-        (value.hash(), FormatVersion, len(text), gzip.compress(text, compresslevel=6, mtime=0), version_id),
+        (*_row_values(without_own_tables(inspect(conn)).sorted()), version_id),
     )
+
+
+def _row_values(value: Schema) -> tuple[str, int, int, bytes]:
+    """What a snapshot row stores of a schema: its hash, the format, the JSON's size, the compressed JSON."""
+    text = value.to_json().encode()
+    return value.hash(), FormatVersion, len(text), gzip.compress(text, compresslevel=6, mtime=0)
 
 
 _INFO = sql.SQL(
