@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from schemasync import db
-from schemasync.backups.take import take_backup
+from schemasync.backups.take import TakenBackup, take_backup
 from schemasync.config import load_settings
 from schemasync.history import versions
 from schemasync.workflows.approval import Approval, answer, pending_approvals
@@ -26,8 +26,9 @@ from tests.production.helpers import artifacts
 pytestmark = [pytest.mark.prefect]
 
 
-def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    project = tmp_path / "app"
+def _restorable(pg: TestDB, project: Path) -> tuple[TakenBackup, object, object]:
+    """A project, a recorded database, a backup of it, then the data damaged: (the backup, the fingerprint
+    before the damage, the fingerprint after it)."""
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.2.0"\n')
     fill(pg, rows=20)
@@ -40,7 +41,12 @@ def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path
     taken = take_backup(settings, target, upload=False)
     original = fingerprint(pg)
     pg.execute("DELETE FROM orders WHERE id % 2 = 0")
-    damaged = fingerprint(pg)
+    return taken, original, fingerprint(pg)
+
+
+def test_restore_flow_asks_then_restores(prefect_api, pg: TestDB, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "app"
+    taken, original, damaged = _restorable(pg, project)
     monkeypatch.setenv("SHOP_DATABASE_URL", pg.url)
     options = RestoreOptions(
         backup=taken.id,
@@ -225,22 +231,6 @@ def test_a_restore_run_cannot_read_a_worker_variable_through_database_url_env(  
 # -- issue 13.2: a restore run's parameters cannot approve it -------------------------------------------------------
 
 
-def _restorable(pg: TestDB, project: Path) -> tuple[str, object]:
-    """A project, a recorded database, a backup of it, then the data damaged: (backup id, damaged fingerprint)."""
-    project.mkdir()
-    (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.2.0"\n')
-    fill(pg, rows=20)
-    settings = load_settings({"project_dir": str(project)}, {}).settings
-    target = db.parse_url(pg.url, "test")
-    with db.session(target, settings, autocommit=False) as conn:
-        versions.ensure_table(conn, announce=False)
-        versions.record(conn, versions.Record("1.2.0", versions.Status.INITIAL, "development"))
-        conn.commit()
-    taken = take_backup(settings, target, upload=False)
-    pg.execute("DELETE FROM orders WHERE id % 2 = 0")
-    return taken.id, fingerprint(pg)
-
-
 HOSTILE_COMMENT = "wrong day\n## Hazards\nNone [ok](http://evil.example) <img src=x onerror=alert(1)>"
 
 
@@ -249,7 +239,8 @@ def test_a_restore_runs_pre_approved_by_stands_only_where_the_worker_allows_it( 
 ) -> None:
     """`pre_approved_by` is a request: without SCHEMASYNC_ALLOW_PRE_APPROVAL, or with `1` (plans that delete no
     data) for a restore that replaces data, the run pauses and the approver sees what it replaces."""
-    backup, damaged = _restorable(pg, tmp_path / "app")
+    taken, _original, damaged = _restorable(pg, tmp_path / "app")
+    backup = taken.id
     monkeypatch.setenv("SHOP_DATABASE_URL", pg.url)
     options = RestoreOptions(
         backup=backup,
@@ -296,7 +287,8 @@ def test_a_restore_deployment_run_created_through_the_api_cannot_approve_itself(
     from prefect.exceptions import ObjectNotFound
 
     project = tmp_path / "app"
-    backup, damaged = _restorable(pg, project)
+    taken, _original, damaged = _restorable(pg, project)
+    backup = taken.id
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     [spec] = [d for d in config["deployments"] if d["name"] == "restore"]
     declared = {"project_dir": str(project), "environment": "development", "database_url_env": "SHOP_DATABASE_URL"}
