@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import ObjectNotFound
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,3 +133,48 @@ def settled(run_id: uuid.UUID | str, timeout: float = 120) -> FlowRun:
             return run
         assert time.monotonic() < deadline, f"flow run {run_id} neither ended nor paused within {timeout}s"
         time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def serving(
+    tmp_path: Path, deployment: str, qualified: str, options: dict[str, Any], env: dict[str, str] | None = None
+) -> Iterator[Path]:
+    """`python deployments/serve.py --only <deployment>`, a worker-like runner, until the deployment is readable.
+
+    Served from a copy of prefect.yaml whose deployment's options are updated with `options` (what the
+    operator declared: a run keeps its deployment's), in the test's environment plus `env`, without
+    SCHEMASYNC_ALLOW_PRE_APPROVAL; yields the runner's log. The deployment (`qualified`, flow/name) is
+    deleted and the runner killed afterwards.
+    """
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    [spec] = [d for d in config["deployments"] if d["name"] == deployment]
+    spec["parameters"]["options"].update(options)
+    (tmp_path / "prefect.yaml").write_text(yaml.safe_dump(config))
+    log = tmp_path / "serve.log"
+    environment = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1", **(env or {})}
+    environment.pop("SCHEMASYNC_ALLOW_PRE_APPROVAL", None)
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "deployments/serve.py", "--file", str(tmp_path / "prefect.yaml"), "--only", deployment],
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with get_client(sync_client=True) as client:
+                    client.read_deployment_by_name(qualified)
+                break
+            except ObjectNotFound:
+                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
+                time.sleep(0.5)
+        yield log
+    finally:
+        with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
+            client.delete_deployment(client.read_deployment_by_name(qualified).id)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

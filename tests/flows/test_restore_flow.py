@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,8 +14,8 @@ from schemasync.history import versions
 from schemasync.workflows.approval import Approval, answer, pending_approvals
 from schemasync.workflows.flows.restore import RestoreOptions, restore_database
 from tests.backups.helpers import fill, fingerprint
-from tests.conftest import ROOT, TestDB
-from tests.flows.helpers import in_thread, read_run
+from tests.conftest import TestDB
+from tests.flows.helpers import in_thread, read_run, serving
 from tests.production.helpers import artifacts
 
 pytestmark = [pytest.mark.prefect]
@@ -281,41 +276,13 @@ def test_a_restore_deployment_run_created_through_the_api_cannot_approve_itself(
 ) -> None:
     """As the production flow's test: the `restore` deployment served by `deployments/serve.py` (a worker-like
     runner without SCHEMASYNC_ALLOW_PRE_APPROVAL), a run created through the API asking to be pre-approved."""
-    import yaml
-    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
 
     project = tmp_path / "app"
     taken, _original, damaged = _restorable(pg, project)
     backup = taken.id
-    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    [spec] = [d for d in config["deployments"] if d["name"] == "restore"]
     declared = {"project_dir": str(project), "environment": "development", "database_url_env": "SHOP_DATABASE_URL"}
-    spec["parameters"]["options"].update(declared)
-    (tmp_path / "prefect.yaml").write_text(yaml.safe_dump(config))
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "SHOP_DATABASE_URL": pg.url}
-    env.pop("SCHEMASYNC_ALLOW_PRE_APPROVAL", None)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "deployments/serve.py", "--file", str(tmp_path / "prefect.yaml"), "--only", "restore"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with get_client(sync_client=True) as client:
-                    client.read_deployment_by_name("schemasync-restore/restore")
-                break
-            except ObjectNotFound:
-                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
-                time.sleep(0.5)
+    with serving(tmp_path, "restore", "schemasync-restore/restore", declared, {"SHOP_DATABASE_URL": pg.url}) as log:
         hostile = {**declared, "backup": backup, "pre_approved_by": "anyone", "poll_interval": 1}
         run = run_deployment("schemasync-restore/restore", parameters={"options": hostile}, timeout=0)
 
@@ -339,8 +306,3 @@ def test_a_restore_deployment_run_created_through_the_api_cannot_approve_itself(
             ("initial", None),
             ("rejected", "bob"),
         ]
-    finally:
-        with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
-            client.delete_deployment(client.read_deployment_by_name("schemasync-restore/restore").id)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()

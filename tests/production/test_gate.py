@@ -3,12 +3,8 @@ wait, approvers who may not approve, forged requests and answers. Real Prefect s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,8 +17,8 @@ from prefect.states import Running
 from schemasync.deploy.gate import ApproverNotAllowed
 from schemasync.workflows.approval import Approval, answer, pending_approvals
 from schemasync.workflows.preapproval import Terminal
-from tests.conftest import ROOT, drop_database, make_database, url_for
-from tests.flows.helpers import read_run
+from tests.conftest import drop_database, make_database, url_for
+from tests.flows.helpers import read_run, serving
 from tests.production.conftest import App
 from tests.production.helpers import wait_paused
 
@@ -41,40 +37,10 @@ def served(app: App, tmp_path: Path) -> Iterator[Path]:
 
     Served from a copy of prefect.yaml whose deployment names the app's project: a run keeps its deployment's.
     """
-    import yaml
-
-    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    [spec] = [d for d in config["deployments"] if d["name"] == "production-deploy"]
-    spec["parameters"]["options"]["project_dir"] = str(app.project)
-    (tmp_path / "prefect.yaml").write_text(yaml.safe_dump(config))
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
-    env.pop("SCHEMASYNC_ALLOW_PRE_APPROVAL", None)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "deployments/serve.py",
-                "--file",
-                str(tmp_path / "prefect.yaml"),
-                "--only",
-                "production-deploy",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with serving(
+        tmp_path, "production-deploy", "schemasync-production/production-deploy", {"project_dir": str(app.project)}
+    ) as log:
         yield log
-    finally:
-        from prefect.exceptions import ObjectNotFound
-
-        with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
-            client.delete_deployment(client.read_deployment_by_name("schemasync-production/production-deploy").id)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.mark.slow
@@ -82,15 +48,6 @@ def test_a_deployment_run_created_through_the_api_cannot_approve_itself(app: App
     from prefect.deployments import run_deployment
 
     _with_legacy_data(app)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with get_client(sync_client=True) as client:
-                client.read_deployment_by_name("schemasync-production/production-deploy")
-            break
-        except Exception:
-            assert time.monotonic() < deadline, served.read_text()[-3000:]
-            time.sleep(0.5)
     hostile = {
         "project_dir": str(app.project),
         "environment": "production",
