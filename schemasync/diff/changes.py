@@ -123,6 +123,9 @@ class AlterColumnDefault:
     old_default: str | None = None
     drop_sequence: tuple[str, str] | None = None  # (schema, name) of a serial's own sequence, dropped with its default
     create_sequence: tuple[str, str] | None = None  # (schema, name) of a serial sequence the new default needs
+    # set when the default is taken off, or put back, around a function it calls that is dropped and
+    # re-created (diff/dependents.py): the plan runs it before the drop, or after the re-create
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +354,8 @@ class DropView:
     schema: str
     name: str
     materialized: bool = False
-    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
+    reason: str = ""  # set when it makes way for a change; empty: pruned
+    recreated: bool = True  # with a reason: created again after the change (not when it used a dropped column)
 
 
 # -- extensions --------------------------------------------------------------------------------
@@ -582,6 +586,9 @@ class RecreateRoutine:
 class DropRoutine:
     routine: Routine  # the live one
     replaced: bool = False  # the models declare its name with another signature: its old version
+    # set when it makes way for a change under it (diff/dependents.py): dropped early, before that change
+    reason: str = ""
+    recreated: bool = False  # with a reason: created again later in the transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,7 +615,8 @@ class DropTrigger:
     schema: str
     table: str
     name: str
-    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
+    reason: str = ""  # set when it makes way for a change (diff/dependents.py); empty: pruned
+    recreated: bool = True  # with a reason: created again after the change (not when it used a dropped column)
 
 
 # -- row-level security (diff/security.py) -----------------------------------------------------
@@ -650,7 +658,8 @@ class DropPolicy:
     schema: str
     table: str
     name: str
-    reason: str = ""  # set when it is re-created after the change it makes way for; empty: pruned
+    reason: str = ""  # set when it makes way for a change (diff/dependents.py); empty: pruned
+    recreated: bool = True  # with a reason: created again after the change (not when it used a dropped column)
 
 
 # -- privileges (diff/grants.py) ----------------------------------------------------------------

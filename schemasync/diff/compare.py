@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from schemasync.diff import changes as c
 from schemasync.diff.composites import compare_composites
+from schemasync.diff.dependents import around_changes
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions
@@ -22,7 +23,7 @@ from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, fi
 from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
 from schemasync.diff.scope import CompareOptions, restrict
-from schemasync.diff.security import around_type_changes, compare_policies, compare_row_security
+from schemasync.diff.security import compare_policies, compare_row_security
 from schemasync.diff.sequences import compare_sequences
 from schemasync.diff.tables import compare_tables
 from schemasync.diff.undeclared import adopt_live_names
@@ -83,7 +84,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)
-    found += around_type_changes(after, des, found)
+    found += around_changes(after, des, found)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),

@@ -67,6 +67,17 @@ if _missing:  # pragma: no cover - caught by the import in any test
     raise TypeError(f"changes without a phase: {sorted(k.__name__ for k in _missing)}")
 
 
+def phase_of(change: c.Change) -> int:
+    """A change's phase: by its type, but a routine dropped, or a default taken off, to make way for a change
+    under it (`diff/dependents.py`) goes with the triggers and policies dropped before that change, and a
+    default put back after such a routine is created again goes with the triggers created then."""
+    if isinstance(change, c.DropRoutine) and change.reason:
+        return _PHASE_OF[c.DropTrigger]
+    if isinstance(change, c.AlterColumnDefault) and change.reason:
+        return _PHASE_OF[c.DropTrigger] if change.default is None else _PHASE_OF[c.CreateTrigger]
+    return _PHASE_OF[type(change)]
+
+
 def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
     """`current` is the database before the plan (after renames), used for dependencies among dropped tables."""
     changes = _break_drop_cycles(changes, current)
@@ -74,7 +85,7 @@ def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
     new_fks = [x for x in changes if isinstance(x, c.AddForeignKey)]
     by_phase: dict[int, list[c.Change]] = {}
     for change in changes:
-        by_phase.setdefault(_PHASE_OF[type(change)], []).append(change)
+        by_phase.setdefault(phase_of(change), []).append(change)
     out: list[c.Change] = []
     for n in sorted(by_phase):
         batch = by_phase[n]

@@ -54,10 +54,12 @@ def compare_views(
     around = _dependents(current, touched, {}, pruned)  # the reason a reader needs first: what they make way for
     rebuild = around | {key: why for key, why in rebuild.items() if key not in around}
     rebuild |= _dependents(current, touched, rebuild, pruned)
+    lost = _lost(current, found, rebuild, want)
     for key in sorted(set(rebuild) | pruned, key=lambda k: _drop_rank(current, k)):
         old = have[key]
-        out.append(c.DropView(old.schema, old.name, old.materialized, rebuild.get(key, "")))
-    creates = [want.get(key) or have[key] for key in rebuild] + [v for k, v in want.items() if k not in have]
+        out.append(c.DropView(old.schema, old.name, old.materialized, rebuild.get(key, ""), recreated=key not in lost))
+    creates = [want.get(key) or have[key] for key in rebuild if key not in lost]
+    creates += [v for k, v in want.items() if k not in have]
     for view in creation_order(creates, desired, current):
         reason = rebuild.get(view.key, "")
         out.append(c.CreateView(view, reason if view.key in want or not reason else f"{reason}; not in the models"))
@@ -66,6 +68,30 @@ def compare_views(
         old = have.get(key)
         if old is not None and key not in rebuild and view.materialized:
             out += _indexes(old, view, options)
+    return out
+
+
+def _lost(current: Schema, found: Iterable[c.Change], rebuild: dict[Key, str], want: dict[Key, View]) -> set[Key]:
+    """Rebuilt views the models do not declare whose live definition names a dropped column or table (or such a
+    view): they cannot be created again as they were, so they are dropped, with a hazard, and not re-created."""
+    gone: set[tuple[str, str, str | None]] = set()
+    for change in found:
+        if isinstance(change, c.DropColumn):
+            gone.add((change.schema, change.table, change.name))
+        elif isinstance(change, c.DropTable):
+            gone.add((change.schema, change.name, None))
+    out: set[Key] = set()
+    grew = bool(gone)
+    while grew:
+        grew = False
+        for d in current.dependencies:
+            key = (d.schema, d.name)
+            if d.kind not in VIEW_KINDS or d.ref_kind != "relation" or key in out or key not in rebuild or key in want:
+                continue
+            ref = (d.ref_schema, d.ref_name)
+            if (*ref, None) in gone or (*ref, d.ref_column) in gone or ref in out:
+                out.add(key)
+                grew = True
     return out
 
 
@@ -123,25 +149,49 @@ def _touched(found: Iterable[c.Change]) -> set[tuple[str, str, str | None]]:
 
 
 def other_dependents(current: Schema, change: c.Change) -> list[Dependency]:
-    """The policies, triggers and functions (not views: those are re-created) that use what `change` alters.
+    """String-bodied functions (plpgsql, `AS $$...$$`) whose signature takes or returns the row type of the table
+    a column of which changes type or is dropped.
 
-    PostgreSQL refuses to change a column's type while a policy or trigger uses it, and a function with
-    a SQL-standard body (BEGIN ATOMIC) is dropped only with CASCADE. Triggers and policies are re-created
-    around a type change (`diff/security.py: around_type_changes`); for the rest (a dropped column, a
-    function) the plan names them (`plan/views.py`) rather than failing without saying why.
+    PostgreSQL records no use of a column by such a body, so it lets the change happen under them (those with a
+    SQL-standard body, which it does hold, are dropped and re-created around it: `diff/dependents.py`); the
+    plan names them (`plan/views.py`), since their bodies may now fail when called.
     """
-    touched = _touched([change])
-    retyped = isinstance(change, c.AlterColumnType | c.AlterColumnGenerated)
-    found = set()
+    if not isinstance(change, c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated):
+        return []
+    found = {
+        d
+        for d in current.dependencies
+        if d.ref_kind == "signature" and (d.ref_schema, d.ref_name) == (change.schema, change.table)
+    }
+    return sorted(found, key=lambda d: (d.kind, d.schema, d.name))
+
+
+def views_around_routines(
+    current: Schema, desired: Schema, found: Iterable[c.Change], routines: set[tuple[str, str]]
+) -> list[c.Change]:
+    """Views calling a routine that is dropped and re-created around a change (and the views reading them),
+    which `compare_views` did not already rebuild: dropped before the routine, re-created after it."""
+    if not routines:
+        return []
+    have = {v.key: v for v in current.views}
+    want = {v.key: v for v in desired.views}
+    already = {(x.schema, x.name) for x in found if isinstance(x, c.DropView)}
+    direct: dict[Key, str] = {}
     for d in current.dependencies:
-        if d.kind in VIEW_KINDS or (retyped and d.kind in ("trigger", "policy")):
-            continue
-        if (d.ref_schema, d.ref_name, None) in touched:
-            if (d.schema, d.table) != (d.ref_schema, d.ref_name):  # a dropped table's own policies go with it
-                found.add(d)
-        elif (d.ref_schema, d.ref_name, d.ref_column) in touched:
-            found.add(d)
-    return sorted(found, key=lambda d: (d.kind, d.schema, d.table or "", d.name))
+        key = (d.schema, d.name)
+        called = d.ref_kind == "function" and (d.ref_schema, d.ref_name) in routines
+        if d.kind in VIEW_KINDS and called and key in have and key not in already:
+            direct.setdefault(key, f"it calls {d.ref_name}, which is dropped and re-created")
+    rebuild = direct | _dependents(current, set(), direct, already)
+    out: list[c.Change] = []
+    for key in sorted(rebuild, key=lambda k: _drop_rank(current, k)):
+        old = have[key]
+        out.append(c.DropView(old.schema, old.name, old.materialized, rebuild[key]))
+    for view in creation_order([want.get(key) or have[key] for key in rebuild], desired, current):
+        out.append(
+            c.CreateView(view, rebuild[view.key] if view.key in want else f"{rebuild[view.key]}; not in the models")
+        )
+    return out
 
 
 def _dependents(
@@ -149,7 +199,11 @@ def _dependents(
 ) -> dict[Key, str]:
     """Every view that must be dropped and re-created around the changes, with why (transitively)."""
     views = {v.key for v in current.views}
-    edges = [d for d in current.dependencies if d.kind in VIEW_KINDS and (d.schema, d.name) in views]
+    edges = [
+        d
+        for d in current.dependencies
+        if d.kind in VIEW_KINDS and d.ref_kind == "relation" and (d.schema, d.name) in views
+    ]
     out: dict[Key, str] = {}
     gone = set(rebuilt) | pruned
     changed = True

@@ -179,6 +179,12 @@ def _sequence_at_max(change: c.AlterColumnDefault | c.AlterColumnIdentity, seque
 
 @plan_change.register
 def plan_column_default(change: c.AlterColumnDefault, ctx: PlanContext) -> list[Statement]:
+    if change.reason:
+        label = _label(change.schema, change.table, change.column)
+        if change.default is None:
+            fact = f"takes the default of {label} off until later in this transaction ({change.reason}): inserts run meanwhile get none"
+            return [Statement(f"{_alter(change)} DROP DEFAULT", (Hazard(HazardKind.CORRECTNESS, fact),))]
+        return [Statement(f"{_alter(change)} SET DEFAULT {change.default}")]
     if change.default is None:
         out = [Statement(f"{_alter(change)} DROP DEFAULT")]
         if change.drop_sequence:

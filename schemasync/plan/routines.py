@@ -56,7 +56,14 @@ def plan_recreate_routine(change: c.RecreateRoutine, ctx: PlanContext) -> list[S
 @plan_change.register
 def plan_drop_routine(change: c.DropRoutine, ctx: PlanContext) -> list[Statement]:
     r = change.routine
-    if change.replaced:
+    if change.reason and change.recreated:
+        fact = f"drops {_label(r)} and re-creates it later in this transaction ({change.reason})"
+    elif change.reason:
+        fact = (
+            f"drops {_label(r)} ({change.reason}): the models do not declare it, so it is not re-created; "
+            "whatever calls it fails"
+        )
+    elif change.replaced:
         fact = f"drops {_label(r)}: the models declare {r.name} with other arguments only; callers of this one fail"
     else:
         fact = f"drops {_label(r)}, which the models do not declare: whatever calls it fails"
@@ -99,8 +106,13 @@ def plan_alter_trigger_enabled(change: c.AlterTriggerEnabled, ctx: PlanContext) 
 
 @plan_change.register
 def plan_drop_trigger(change: c.DropTrigger, ctx: PlanContext) -> list[Statement]:
-    if change.reason:
+    if change.reason and change.recreated:
         fact = f"drops trigger {change.name} on {change.schema}.{change.table} and re-creates it later in this transaction ({change.reason})"
+    elif change.reason:
+        fact = (
+            f"drops trigger {change.name} on {change.schema}.{change.table} ({change.reason}): the models do not "
+            "declare it, so it is not re-created; what it did on each write stops"
+        )
     else:
         fact = f"drops trigger {change.name} on {change.schema}.{change.table}, which the models do not declare: what it did on each write stops"
     return [Statement(_drop_trigger(change.schema, change.table, change.name), (Hazard(HazardKind.CORRECTNESS, fact),))]

@@ -67,10 +67,15 @@ def plan_recreate_policy(change: c.RecreatePolicy, ctx: PlanContext) -> list[Sta
 
 @plan_change.register
 def plan_drop_policy(change: c.DropPolicy, ctx: PlanContext) -> list[Statement]:
-    if change.reason:
+    if change.reason and change.recreated:
         fact = (
             f"drops policy {change.name} on {change.schema}.{change.table} and re-creates it later in this "
             f"transaction ({change.reason})"
+        )
+    elif change.reason:
+        fact = (
+            f"drops policy {change.name} on {change.schema}.{change.table} ({change.reason}): the models do not "
+            "declare it, so it is not re-created; the rows it let through (or kept out) change"
         )
     else:
         fact = (

@@ -99,40 +99,43 @@ def plan_replace_view(change: c.ReplaceView, ctx: PlanContext) -> list[Statement
 def plan_drop_view(change: c.DropView, ctx: PlanContext) -> list[Statement]:
     kind = "MATERIALIZED VIEW" if change.materialized else "VIEW"
     label = f"{'materialized view' if change.materialized else 'view'} {_label(change.schema, change.name)}"
-    if change.reason:
+    if change.reason and change.recreated:
         fact = f"drops {label} and re-creates it later in this transaction ({change.reason})"
+    elif change.reason:
+        fact = (
+            f"drops {label} ({change.reason}): the models do not declare it and its definition names what is "
+            "dropped, so it is not re-created; queries using it fail afterwards"
+        )
     else:
         fact = f"drops {label}, which the models do not declare: queries using it fail afterwards"
     return [Statement(f"DROP {kind} {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact),))]
 
 
 def name_other_dependents(change: c.Change, statements: list[Statement], ctx: PlanContext) -> list[Statement]:
-    """The change's first statement with a CORRECTNESS hazard naming each policy, trigger or function that
-    uses what it alters (views are re-created around it; these kinds are not, and PostgreSQL may refuse)."""
-    if not statements or not isinstance(
-        change, c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated | c.DropTable
-    ):
+    """The change's first statement with a CORRECTNESS hazard naming each string-bodied function whose signature
+    uses the row type of the table it alters: PostgreSQL lets the change through, the body is not checked."""
+    if not statements or not isinstance(change, c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated):
         return statements
     found = other_dependents(ctx.current, change)
     if not found:
         return statements
-    names = ", ".join(
-        f"{d.kind} {d.name}" + (f" on {_label(d.schema, d.table)}" if d.table else f" in {d.schema}") for d in found
-    )
+    names = ", ".join(f"{d.kind} {_label(d.schema, d.name)}" for d in found)
+    table = _label(change.schema, change.table)
     hazard = Hazard(
         HazardKind.CORRECTNESS,
-        f"{names} use{'s' if len(found) == 1 else ''} {_label(*_relation(change))}: PostgreSQL may refuse this "
-        "change while they exist, and schemasync does not re-create them; drop and re-create them around it",
+        f"{names} take{'s' if len(found) == 1 else ''} or return{'s' if len(found) == 1 else ''} the row type of "
+        f"{table}: PostgreSQL does not check {'its' if len(found) == 1 else 'their'} string body against "
+        f"{_relation(change)}'s change, so a body using it may fail when called afterwards; review "
+        f"{'it' if len(found) == 1 else 'them'}",
     )
     first = statements[0]
     return [replace(first, hazards=(*first.hazards, hazard)), *statements[1:]]
 
 
-def _relation(change: c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated | c.DropTable) -> tuple[str, str]:
-    if isinstance(change, c.DropTable):
-        return (change.schema, change.name)
-    if isinstance(change, c.AlterColumnGenerated):
-        return (change.schema, f"{change.table}.{change.column.name}")
-    if isinstance(change, c.AlterColumnType):
-        return (change.schema, f"{change.table}.{change.column}")
-    return (change.schema, f"{change.table}.{change.name}")
+def _relation(change: c.AlterColumnType | c.DropColumn | c.AlterColumnGenerated) -> str:
+    column = (
+        change.column.name
+        if isinstance(change, c.AlterColumnGenerated)
+        else (change.column if isinstance(change, c.AlterColumnType) else change.name)
+    )
+    return f"{_label(change.schema, change.table)}.{column}"

@@ -104,6 +104,8 @@ def catalog_query(name: str, server_version: int) -> str:
         text = text.replace("{nulls_not_distinct}", nnd)
     elif name == "indexes":
         text = text.replace("{nulls_not_distinct}", "i.indnullsnotdistinct" if server_version >= 150000 else "false")
+    elif name == "dependencies":  # SQL-standard bodies arrived in PostgreSQL 14
+        text = text.replace("{sql_body}", "p.prosqlbody IS NOT NULL" if server_version >= 140000 else "false")
     return text
 
 

@@ -244,13 +244,17 @@ class Dependency:
     relation is used (a view over a view is recorded per column, a policy on its table per column).
     """
 
-    kind: str  # "view", "materialized view", "policy", "function", "procedure", "trigger"
+    kind: str  # "view", "materialized view", "policy", "function", "procedure", "trigger", "default"
     schema: str
-    name: str  # the dependent (for a policy or trigger: its name; for a function: name(args))
-    table: str | None  # the table a policy or trigger is on
+    name: str  # the dependent (policy, trigger: its name; function: name(argument types); default: its column)
+    table: str | None  # the table a policy, trigger or default is on
     ref_schema: str
-    ref_name: str  # a table, view or materialized view
+    ref_name: str  # a table, view or materialized view; for ref_kind "function", name(argument types)
     ref_column: str | None = None
+    # "relation" (the table or view, or `ref_column` of it); "row type" (a SQL-standard function body uses the
+    # table's row type: no column of it may change type); "signature" (a string-bodied function's signature
+    # names the row type, which PostgreSQL does not hold against changes); "function" (the function ref_name)
+    ref_kind: str = "relation"
 
 
 @dataclass(frozen=True, slots=True)

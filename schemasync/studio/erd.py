@@ -127,7 +127,11 @@ def reads(schema: Schema) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """Each view's and materialized view's relations (tables and views) it reads, once each, in order."""
     found: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for d in schema.dependencies:
-        if d.kind in _KIND_TAG and (d.ref_schema, d.ref_name) not in found[(d.schema, d.name)]:
+        if (
+            d.kind in _KIND_TAG
+            and d.ref_kind == "relation"
+            and (d.ref_schema, d.ref_name) not in found[(d.schema, d.name)]
+        ):
             found[(d.schema, d.name)].append((d.ref_schema, d.ref_name))
     return found
 

@@ -1,0 +1,239 @@
+"""Triggers, policies, functions and column defaults in the way of a change: dropped before it, re-created after.
+
+PostgreSQL refuses `ALTER COLUMN ... TYPE` on a column that a trigger (its WHEN clause, `UPDATE OF`), a
+policy or a function with a SQL-standard body (`BEGIN ATOMIC`, `RETURN expr`; PostgreSQL 14+) uses, and
+on any column of a table whose row type such a function body uses; it refuses `DROP COLUMN` and `DROP
+TABLE` under the same objects, and `DROP FUNCTION` under the triggers, policies, defaults, views and other
+SQL-standard functions that call it (all of them read from `pg_depend`, `Schema.dependencies`). So each
+of them is dropped before the change and created again after it, in the same transaction, following the
+graph: a trigger or a default calling a function that must go is taken off first and put back after.
+
+What is re-created is the models' declaration when they have one, else the live definition (the
+operator's hand-made object is kept, as plain `sync` keeps it). An object the models do not declare that
+uses a dropped column or table cannot be re-created from its live definition (it names what is gone):
+it is dropped, with a hazard saying so; the plan never leaves that to `DROP ... CASCADE`. Functions with
+string bodies (plpgsql, `AS $$...$$`) record no such use: PostgreSQL lets the change happen under them,
+and the plan names those whose signature uses the table's row type (`plan/views.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemasync.diff import changes as c
+from schemasync.diff.views import VIEW_KINDS, views_around_routines
+from schemasync.schema.model import Dependency, Routine, Schema
+
+ROUTINE_KINDS = ("function", "procedure")
+Node = tuple[str, str, str, str]  # (kind, schema, table or "", name); a routine's name is name(argument types)
+
+
+@dataclass(frozen=True, slots=True)
+class _Touched:
+    """What the other changes do under the dependents."""
+
+    retyped: set[tuple[str, str, str]]  # (schema, table, column) whose type changes
+    dropped: set[tuple[str, str, str]]  # (schema, table, column) dropped
+    tables: set[tuple[str, str]]  # tables dropped
+
+    @property
+    def retyped_tables(self) -> set[tuple[str, str]]:
+        return {(s, t) for s, t, _ in self.retyped}
+
+
+def _touched(found: list[c.Change]) -> _Touched:
+    retyped: set[tuple[str, str, str]] = set()
+    dropped: set[tuple[str, str, str]] = set()
+    tables: set[tuple[str, str]] = set()
+    for change in found:
+        match change:
+            case c.AlterColumnType(schema=s, table=t, column=col):
+                retyped.add((s, t, col))
+            case c.AlterColumnGenerated(schema=s, table=t, column=col):
+                retyped.add((s, t, col.name))
+            case c.RecreateEnum(columns=uses):
+                retyped |= {(u.schema, u.table, u.column) for u in uses}
+            case c.DropColumn(schema=s, table=t, name=col):
+                dropped.add((s, t, col))
+            case c.DropTable(schema=s, name=n):
+                tables.add((s, n))
+    return _Touched(retyped, dropped, tables)
+
+
+def _goes(d: Dependency, touched: _Touched) -> bool:
+    """A trigger, policy or default that goes with its table or column: taken off first, never put back."""
+    if d.table is None:
+        return False
+    return (d.schema, d.table) in touched.tables or (
+        d.kind == "default" and (d.schema, d.table, d.name) in touched.dropped
+    )
+
+
+def _node(d: Dependency) -> Node:
+    return (d.kind, d.schema, d.table or "", d.name)
+
+
+def routine_name(r: Routine) -> str:
+    """How the dependency graph names a routine: name(argument types)."""
+    return f"{r.name}({r.arguments})"
+
+
+def _direct(d: Dependency, touched: _Touched) -> tuple[str, bool] | None:
+    """Why `d`'s dependent is in the way of the changes, and whether it can be re-created from its live definition."""
+    if d.kind in VIEW_KINDS or d.kind == "default":
+        return None
+    ref = (d.ref_schema, d.ref_name)
+    label = _label(*ref)
+    if d.ref_kind == "relation" and ref in touched.tables and d.table != d.ref_name:
+        return (f"it uses table {label}, which is dropped", False)  # a dropped table's own ones go with it
+    if d.ref_kind == "relation" and d.ref_column is not None:
+        column = (d.ref_schema, d.ref_name, d.ref_column)
+        if column in touched.dropped:
+            return (f"it uses column {label}.{d.ref_column}, which is dropped", False)
+        if column in touched.retyped:
+            return (f"it uses column {label}.{d.ref_column}, which changes type", True)
+    if d.ref_kind in ("row type", "signature") and ref in touched.tables:
+        return (f"it uses the row type of table {label}, which is dropped", False)
+    if d.ref_kind == "row type" and ref in touched.retyped_tables:
+        return (f"its SQL body uses the row type of {label}, a column of which changes type", True)
+    return None
+
+
+def around_changes(current: Schema, desired: Schema, found: list[c.Change]) -> list[c.Change]:
+    """The drops and re-creates that make way for `found`; `found` is rewritten in place where it already
+    changes one of the objects concerned (the models' version is what is re-created, after the drop)."""
+    touched = _touched(found)
+    if not (touched.retyped or touched.dropped or touched.tables):
+        return []
+    edges = [d for d in current.dependencies if d.kind not in VIEW_KINDS]
+    why: dict[Node, tuple[str, bool]] = {}
+    for d in edges:
+        reason = _direct(d, touched)
+        if reason is not None and _node(d) not in why:
+            why[_node(d)] = reason
+    wanted_routines = {(r.schema, routine_name(r)) for r in desired.routines}
+    grew = True
+    while grew:  # what calls a routine that goes (triggers, policies, defaults, other SQL-standard bodies)
+        grew = False
+        for d in edges:
+            node = _node(d)
+            ref: Node = ("function", d.ref_schema, "", d.ref_name)
+            if d.ref_kind != "function" or node in why:
+                continue
+            called = why.get(ref) or why.get(("procedure", *ref[1:]))
+            if called is None:
+                continue
+            back = (called[1] or (d.ref_schema, d.ref_name) in wanted_routines) and not _goes(d, touched)
+            why[node] = (f"it calls {d.ref_name}, which is dropped and re-created", back)
+            grew = True
+    if not why:
+        return []
+    return _changes(current, desired, found, why)
+
+
+def _changes(
+    current: Schema,
+    desired: Schema,
+    found: list[c.Change],
+    why: dict[Node, tuple[str, bool]],
+) -> list[c.Change]:
+    routines = {(r.schema, routine_name(r)): r for r in current.routines}
+    wanted_routines = {(r.schema, routine_name(r)): r for r in desired.routines}
+    triggers = {t.key: t for t in current.triggers}
+    policies = {p.key: p for p in current.policies}
+    want_triggers = {t.key: t for t in desired.triggers}
+    want_policies = {p.key: p for p in desired.policies}
+    pruned = {("trigger", x.schema, x.table, x.name) for x in found if isinstance(x, c.DropTrigger)}
+    pruned |= {("policy", x.schema, x.table, x.name) for x in found if isinstance(x, c.DropPolicy)}
+    pruned |= {
+        (x.routine.kind, x.routine.schema, "", routine_name(x.routine)) for x in found if isinstance(x, c.DropRoutine)
+    }
+    drops: list[c.Change] = []
+    creates: list[c.Change] = []
+    gone_routines: list[c.Change] = []
+    done: set[Node] = set()
+    for node, (reason, live_ok) in sorted(why.items()):
+        kind, schema, table, name = node
+        key = (schema, table, name)
+        if kind == "trigger" and key in triggers:
+            model = want_triggers.get(key)
+            back = model is not None or (live_ok and node not in pruned)
+            drops.append(c.DropTrigger(schema, table, name, reason, recreated=back))
+            if back:
+                creates.append(c.CreateTrigger(model or triggers[key]))
+        elif kind == "policy" and key in policies:
+            model_p = want_policies.get(key)
+            back = model_p is not None or (live_ok and node not in pruned)
+            drops.append(c.DropPolicy(schema, table, name, reason, recreated=back))
+            if back:
+                creates.append(c.CreatePolicy(model_p or policies[key]))
+        elif kind in ROUTINE_KINDS and (schema, name) in routines:
+            live = routines[(schema, name)]
+            model_r = wanted_routines.get((schema, name))
+            back = model_r is not None or (live_ok and node not in pruned)
+            gone_routines.append(c.DropRoutine(live, reason=reason, recreated=back))
+            if back:
+                creates.append(c.CreateRoutine(model_r or live))
+        elif kind == "default":
+            column = current.table(schema, table)
+            col = column.column(name) if column else None
+            if col is None or col.default is None:
+                continue
+            model_t = desired.table(schema, table)
+            model_col = model_t.column(name) if model_t else None
+            drops.append(c.AlterColumnDefault(schema, table, name, None, col.default, reason=reason))
+            restore = model_col.default if model_col is not None else col.default
+            if restore is not None and live_ok:
+                creates.append(c.AlterColumnDefault(schema, table, name, restore, None, reason=reason))
+        else:
+            continue
+        done.add(node)
+    drops += _dependents_first(gone_routines, current)
+    found[:] = [x for x in found if not _superseded(x, done)]
+    views = views_around_routines(
+        current, desired, found, {(x.routine.schema, routine_name(x.routine)) for x in gone_routines}
+    )
+    return [*drops, *creates, *views]
+
+
+def _superseded(change: c.Change, done: set[Node]) -> bool:
+    """A change `found` already had for an object the around changes drop and re-create (or drop)."""
+    node: Node | None = None
+    if isinstance(change, c.RecreateTrigger | c.AlterTriggerEnabled):
+        node = ("trigger", *change.trigger.key)
+    elif isinstance(change, c.DropTrigger):
+        node = ("trigger", change.schema, change.table, change.name)
+    elif isinstance(change, c.AlterPolicy | c.RecreatePolicy):
+        node = ("policy", *change.policy.key)
+    elif isinstance(change, c.DropPolicy):
+        node = ("policy", change.schema, change.table, change.name)
+    elif isinstance(change, c.ReplaceRoutine | c.RecreateRoutine | c.DropRoutine):
+        r = change.routine
+        node = (r.kind, r.schema, "", routine_name(r))
+    elif isinstance(change, c.AlterColumnDefault):
+        node = ("default", change.schema, change.table, change.column)
+    return node is not None and node in done
+
+
+def _dependents_first(drops: list[c.Change], current: Schema) -> list[c.Change]:
+    """Routines dropped each before the routines it calls (a SQL-standard body holds its callee)."""
+    pending = [x for x in drops if isinstance(x, c.DropRoutine)]
+    calls = {
+        ((d.schema, d.name), (d.ref_schema, d.ref_name))
+        for d in current.dependencies
+        if d.kind in ROUTINE_KINDS and d.ref_kind == "function"
+    }
+    out: list[c.Change] = []
+    while pending:
+        names = {(x.routine.schema, routine_name(x.routine)) for x in pending}
+        ready = next(
+            (x for x in pending if not any((n, (x.routine.schema, routine_name(x.routine))) in calls for n in names)),
+            pending[0],
+        )
+        out.append(ready)
+        pending.remove(ready)
+    return out
+
+
+def _label(schema: str, name: str) -> str:
+    return name if schema == "public" else f"{schema}.{name}"
