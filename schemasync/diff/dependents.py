@@ -150,7 +150,7 @@ def _changes(
     }
     drops: list[c.Change] = []
     creates: list[c.Change] = []
-    gone_routines: list[c.Change] = []
+    gone_routines: list[c.DropRoutine] = []
     done: set[Node] = set()
     for node, (reason, live_ok) in sorted(why.items()):
         kind, schema, table, name = node
@@ -181,14 +181,20 @@ def _changes(
                 continue
             model_t = desired.table(schema, table)
             model_col = model_t.column(name) if model_t else None
-            drops.append(c.AlterColumnDefault(schema, table, name, None, col.default, reason=reason))
             restore = model_col.default if model_col is not None else col.default
-            if restore is not None and live_ok:
+            back = restore is not None and live_ok
+            then = "; it is put back later in this transaction" if back else "; it is not put back"
+            drops.append(c.AlterColumnDefault(schema, table, name, None, col.default, reason=reason + then))
+            if back:
                 creates.append(c.AlterColumnDefault(schema, table, name, restore, None, reason=reason))
         else:
             continue
         done.add(node)
-    drops += _dependents_first(gone_routines, current)
+    by_name = {(x.routine.schema, routine_name(x.routine)): x for x in gone_routines}
+    drops += [by_name[key] for key in _dependents_first(list(by_name), current)]
+    made = {(x.routine.schema, routine_name(x.routine)): x for x in creates if isinstance(x, c.CreateRoutine)}
+    callees_first = [made[key] for key in reversed(_dependents_first(list(made), current))]
+    creates = callees_first + [x for x in creates if not isinstance(x, c.CreateRoutine)]
     found[:] = [x for x in found if not _superseded(x, done)]
     views = views_around_routines(
         current, desired, found, {(x.routine.schema, routine_name(x.routine)) for x in gone_routines}
@@ -215,21 +221,18 @@ def _superseded(change: c.Change, done: set[Node]) -> bool:
     return node is not None and node in done
 
 
-def _dependents_first(drops: list[c.Change], current: Schema) -> list[c.Change]:
-    """Routines dropped each before the routines it calls (a SQL-standard body holds its callee)."""
-    pending = [x for x in drops if isinstance(x, c.DropRoutine)]
+def _dependents_first(routines: list[tuple[str, str]], current: Schema) -> list[tuple[str, str]]:
+    """(schema, name(argument types)) of routines, each before the routines it calls (a SQL-standard body
+    holds its callee: it is dropped first; reversed, the order to create them in)."""
     calls = {
         ((d.schema, d.name), (d.ref_schema, d.ref_name))
         for d in current.dependencies
         if d.kind in ROUTINE_KINDS and d.ref_kind == "function"
     }
-    out: list[c.Change] = []
+    pending = sorted(routines)
+    out: list[tuple[str, str]] = []
     while pending:
-        names = {(x.routine.schema, routine_name(x.routine)) for x in pending}
-        ready = next(
-            (x for x in pending if not any((n, (x.routine.schema, routine_name(x.routine))) in calls for n in names)),
-            pending[0],
-        )
+        ready = next((r for r in pending if not any((n, r) in calls for n in pending)), pending[0])
         out.append(ready)
         pending.remove(ready)
     return out

@@ -182,7 +182,7 @@ def plan_column_default(change: c.AlterColumnDefault, ctx: PlanContext) -> list[
     if change.reason:
         label = _label(change.schema, change.table, change.column)
         if change.default is None:
-            fact = f"takes the default of {label} off until later in this transaction ({change.reason}): inserts run meanwhile get none"
+            fact = f"takes the default of {label} off ({change.reason})"
             return [Statement(f"{_alter(change)} DROP DEFAULT", (Hazard(HazardKind.CORRECTNESS, fact),))]
         return [Statement(f"{_alter(change)} SET DEFAULT {change.default}")]
     if change.default is None:
