@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from schemasync.diff import changes as c
 from schemasync.diff.composites import compare_composites
-from schemasync.diff.dependents import around_changes
+from schemasync.diff.dependents import around_changes, kept_on_rebuilt
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions
@@ -85,6 +85,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)
     found += around_changes(after, des, found)
+    found += kept_on_rebuilt(after, des, found)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),

@@ -18,7 +18,7 @@ and the plan names those whose signature uses the table's row type (`plan/views.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from schemasync.diff import changes as c
 from schemasync.diff.views import VIEW_KINDS, views_around_routines
@@ -160,20 +160,28 @@ def _changes(
             back = model is not None or (live_ok and node not in pruned)
             drops.append(c.DropTrigger(schema, table, name, reason, recreated=back))
             if back:
-                creates.append(c.CreateTrigger(model or triggers[key]))
+                live_t = triggers[key]
+                creates.append(
+                    c.CreateTrigger(replace(model or live_t, comment=(model or live_t).comment or live_t.comment))
+                )
         elif kind == "policy" and key in policies:
             model_p = want_policies.get(key)
             back = model_p is not None or (live_ok and node not in pruned)
             drops.append(c.DropPolicy(schema, table, name, reason, recreated=back))
             if back:
-                creates.append(c.CreatePolicy(model_p or policies[key]))
+                live_p = policies[key]
+                creates.append(
+                    c.CreatePolicy(replace(model_p or live_p, comment=(model_p or live_p).comment or live_p.comment))
+                )
         elif kind in ROUTINE_KINDS and (schema, name) in routines:
             live = routines[(schema, name)]
             model_r = wanted_routines.get((schema, name))
             back = model_r is not None or (live_ok and node not in pruned)
             gone_routines.append(c.DropRoutine(live, reason=reason, recreated=back))
             if back:
-                creates.append(c.CreateRoutine(model_r or live))
+                creates.append(
+                    c.CreateRoutine(replace(model_r or live, comment=(model_r or live).comment or live.comment))
+                )
         elif kind == "default":
             column = current.table(schema, table)
             col = column.column(name) if column else None
@@ -200,6 +208,45 @@ def _changes(
         current, desired, found, {(x.routine.schema, routine_name(x.routine)) for x in gone_routines}
     )
     return [*drops, *creates, *views]
+
+
+def kept_on_rebuilt(current: Schema, desired: Schema, found: list[c.Change]) -> list[c.Change]:
+    """What a dropped and re-created view or routine carries that its CREATE does not: the privileges on it
+    (every role's, as the database has them, but those the models revoke) and a view's triggers (INSTEAD OF
+    ones, as the models declare them, else as they are). Without them the rebuild would lose, silently, what
+    plain `sync` keeps. A dropped view's triggers go with it: a prune of one of them is not planned again."""
+    rebuilt: set[tuple[str, str, str, str]] = set()  # (grant kind, schema, name, arguments)
+    dropped_views: set[tuple[str, str]] = set()
+    for x in found:
+        if isinstance(x, c.DropView):
+            dropped_views.add((x.schema, x.name))
+            if x.reason and x.recreated:
+                rebuilt.add(("table", x.schema, x.name, ""))
+        elif isinstance(x, c.DropRoutine) and x.reason and x.recreated:
+            rebuilt.add((x.routine.kind, x.routine.schema, x.routine.name, x.routine.arguments))
+    if not rebuilt and not dropped_views:
+        return []
+    revoked = {x.grant.key for x in found if isinstance(x, c.RevokePrivilege) and not x.grant_option_only}
+    granted = {x.grant.key for x in found if isinstance(x, c.GrantPrivilege)}
+    out: list[c.Change] = [
+        c.GrantPrivilege(g)
+        for g in current.grants
+        if (g.kind, g.schema, g.name, g.arguments) in rebuilt and g.key not in revoked and g.key not in granted
+    ]
+    pruned = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropTrigger) and not x.reason}
+    want = {t.key: t for t in desired.triggers}
+    on_views = {t.key for t in current.triggers if (t.schema, t.table) in dropped_views}
+    for t in current.triggers:
+        if t.key in on_views and ("table", t.schema, t.table, "") in rebuilt and t.key not in pruned:
+            model = want.get(t.key)
+            out.append(c.CreateTrigger(replace(model or t, comment=(model or t).comment or t.comment)))
+    found[:] = [
+        x
+        for x in found
+        if not (isinstance(x, c.DropTrigger) and (x.schema, x.table, x.name) in on_views)
+        and not (isinstance(x, c.RecreateTrigger | c.AlterTriggerEnabled) and x.trigger.key in on_views)
+    ]
+    return out
 
 
 def _superseded(change: c.Change, done: set[Node]) -> bool:

@@ -19,12 +19,14 @@ it was). Views the models do not declare are otherwise left alone, and dropped o
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
+from dataclasses import replace as replace_view
 
 from schemasync.diff import changes as c
 from schemasync.diff.expressions import _canon
 from schemasync.diff.scope import CompareOptions
-from schemasync.schema.model import Dependency, Schema, View
+from schemasync.schema.model import Dependency, Index, Schema, View
 
 Key = tuple[str, str]
 VIEW_KINDS = ("view", "materialized view")
@@ -58,17 +60,63 @@ def compare_views(
     for key in sorted(set(rebuild) | pruned, key=lambda k: _drop_rank(current, k)):
         old = have[key]
         out.append(c.DropView(old.schema, old.name, old.materialized, rebuild.get(key, ""), recreated=key not in lost))
-    creates = [want.get(key) or have[key] for key in rebuild if key not in lost]
+    creates = [carried(want.get(key), have[key], options) for key in rebuild if key not in lost]
     creates += [v for k, v in want.items() if k not in have]
     for view in creation_order(creates, desired, current):
         reason = rebuild.get(view.key, "")
-        out.append(c.CreateView(view, reason if view.key in want or not reason else f"{reason}; not in the models"))
+        if reason and view.key not in want:
+            reason += "; not in the models"
+        lost_ix = lost_indexes(want.get(view.key), have[view.key], options) if reason else []
+        if lost_ix:
+            reason += (
+                f"; {', '.join(lost_ix)}, made by hand (not in the models), cannot be created again on it: "
+                "it names what the new view does not have, or schemasync cannot tell"
+            )
+        out.append(c.CreateView(view, reason))
     out += [c.ReplaceView(v, have[v.key]) for v in replace if v.key not in rebuild]
     for key, view in sorted(want.items()):
         old = have.get(key)
         if old is not None and key not in rebuild and view.materialized:
             out += _indexes(old, view, options)
     return out
+
+
+def carried(model: View | None, live: View, options: CompareOptions | None) -> View:
+    """What a rebuilt view is created again as: the models' view (else the live one), with what the operator
+    made by hand on the live one that the models do not declare: its comment and (without prune) the indexes
+    of a materialized view, those whose columns the new view still has."""
+    if model is None:
+        return live
+    columns = {name for name, _ in model.columns}
+    declared = {i.name for i in model.indexes}
+    pruning = options is not None and options.prune
+    kept = tuple(
+        i
+        for i in live.indexes
+        if not pruning and i.name not in declared and model.materialized and _index_columns(i) <= columns
+    )
+    return replace_view(model, comment=model.comment or live.comment, indexes=model.indexes + kept)
+
+
+def lost_indexes(model: View | None, live: View, options: CompareOptions) -> list[str]:
+    """Names of the live materialized view's undeclared indexes a rebuild cannot keep (a column they use is gone)."""
+    if model is None or options.prune:
+        return []
+    kept = {i.name for i in carried(model, live, options).indexes}
+    return [i.name for i in live.indexes if i.name not in kept and i.name not in {j.name for j in model.indexes}]
+
+
+def _index_columns(index: Index) -> set[str]:
+    """The plain column names an index's keys, INCLUDE list and predicate use (quoted or not)."""
+    words: set[str] = set()
+    for text in (*index.keys, *index.include, index.where or ""):
+        words |= {w.strip('"') for w in re.findall(r'"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*', text)}
+    return {w for w in words if w.lower() not in _SQL_WORDS}
+
+
+_SQL_WORDS = frozenset(
+    {"asc", "desc", "nulls", "first", "last", "collate", "and", "or", "not", "is", "null", "true", "false"}
+)
 
 
 def _lost(current: Schema, found: Iterable[c.Change], rebuild: dict[Key, str], want: dict[Key, View]) -> set[Key]:
@@ -187,7 +235,7 @@ def views_around_routines(
     for key in sorted(rebuild, key=lambda k: _drop_rank(current, k)):
         old = have[key]
         out.append(c.DropView(old.schema, old.name, old.materialized, rebuild[key]))
-    for view in creation_order([want.get(key) or have[key] for key in rebuild], desired, current):
+    for view in creation_order([carried(want.get(key), have[key], None) for key in rebuild], desired, current):
         out.append(
             c.CreateView(view, rebuild[view.key] if view.key in want else f"{rebuild[view.key]}; not in the models")
         )

@@ -263,8 +263,9 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             options=tuple(sorted(options)),
             indexes=tuple(indexes.get(oid, ())),
             populated=populated,
+            comment=comment,
         )
-        for oid, schema, name, materialized, definition, column_names, column_types, options, populated in rows.get(
+        for oid, schema, name, materialized, definition, column_names, column_types, options, populated, comment in rows.get(
             "views", []
         )
     ]
@@ -291,8 +292,8 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         triggers=tuple(Trigger(*row) for row in rows.get("triggers", ())),
         row_security=tuple(RowSecurity(*row) for row in rows.get("row_security", ())),
         policies=tuple(
-            Policy(schema, table, name, command, permissive, tuple(roles), using, check)
-            for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
+            Policy(schema, table, name, command, permissive, tuple(roles), using, check, comment)
+            for schema, table, name, command, permissive, roles, using, check, comment in rows.get("policies", ())
         ),
         grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
     ).sorted()

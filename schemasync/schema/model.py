@@ -224,6 +224,9 @@ class View:
     options: tuple[str, ...] = ()  # reloptions: check_option=local, security_barrier=true, fillfactor=70 ...
     indexes: tuple[Index, ...] = ()  # materialized views only
     populated: bool = True  # a materialized view created WITH NO DATA (never refreshed) is not
+    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
+    # declare one, so it is never compared)
+    comment: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -350,6 +353,9 @@ class Routine:
     result: str | None  # pg_get_function_result; None for a procedure
     parameters: str  # pg_get_function_arguments: names, modes and defaults, which CREATE OR REPLACE cannot change
     definition: str
+    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
+    # declare one, so it is never compared)
+    comment: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -365,6 +371,9 @@ class Trigger:
     name: str
     definition: str  # pg_get_triggerdef: the CREATE TRIGGER statement, names schema-qualified
     enabled: str = "O"  # pg_trigger.tgenabled: O (origin), D (disabled), R (replica), A (always)
+    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
+    # declare one, so it is never compared)
+    comment: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -397,6 +406,9 @@ class Policy:
     roles: tuple[str, ...]  # role names in sorted order; "public" for PUBLIC
     using: str | None  # pg_get_expr of USING, None without one
     check: str | None  # pg_get_expr of WITH CHECK, None without one
+    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
+    # declare one, so it is never compared)
+    comment: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -148,7 +148,9 @@ def test_dropping_a_column_drops_what_uses_it_first_and_re_creates_what_the_mode
         )
     ]
     assert pg.execute("SELECT polname FROM pg_policy ORDER BY 1") == [("own",)]
-    assert pg.execute("SELECT relname FROM pg_class WHERE relkind = 'v' AND relnamespace = 'public'::regnamespace ORDER BY 1") == [("owners",)]
+    assert pg.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'v' AND relnamespace = 'public'::regnamespace ORDER BY 1"
+    ) == [("owners",)]
     assert pg.execute("SELECT count(*) FROM pg_proc WHERE proname = 'note_count'") == [(0,)]
     assert pg.execute("SELECT id, owner FROM docs ORDER BY 1") == [(1, 1), (2, 2)]
     facts = [h.fact for h in prepared.plan.hazards]

@@ -184,7 +184,9 @@ def test_a_policy_and_a_trigger_on_a_retyped_column_are_recreated_around_it(pg: 
         ("CREATE TRIGGER docs_nop BEFORE UPDATE ON public.docs FOR EACH ROW WHEN"),
     ]
     facts = [h.fact for h in prepared.plan.hazards if h.kind == "correctness"]
-    assert any("re-creates it later in this transaction (it uses column docs.owner, which changes type)" in f for f in facts), facts
+    assert any(
+        "re-creates it later in this transaction (it uses column docs.owner, which changes type)" in f for f in facts
+    ), facts
     with pg.connect() as conn:
         assert conn.execute("SELECT polname, pg_get_expr(polqual, polrelid) FROM pg_policy").fetchall() == [
             ("own", "(owner = 1)")
