@@ -112,6 +112,7 @@ def around_changes(current: Schema, desired: Schema, found: list[c.Change]) -> l
         if reason is not None and _node(d) not in why:
             why[_node(d)] = reason
     wanted_routines = {(r.schema, routine_name(r)) for r in desired.routines}
+    pruned = {(x.routine.schema, routine_name(x.routine)) for x in found if isinstance(x, c.DropRoutine)}
     grew = True
     while grew:  # what calls a routine that goes (triggers, policies, defaults, other SQL-standard bodies)
         grew = False
@@ -123,8 +124,10 @@ def around_changes(current: Schema, desired: Schema, found: list[c.Change]) -> l
             called = why.get(ref) or why.get(("procedure", *ref[1:]))
             if called is None:
                 continue
-            back = (called[1] or (d.ref_schema, d.ref_name) in wanted_routines) and not _goes(d, touched)
-            why[node] = (f"it calls {d.ref_name}, which is dropped and re-created", back)
+            callee = (d.ref_schema, d.ref_name)
+            callee_back = callee in wanted_routines or (called[1] and callee not in pruned)
+            done = "dropped and re-created" if callee_back else "dropped"
+            why[node] = (f"it calls {d.ref_name}, which is {done}", callee_back and not _goes(d, touched))
             grew = True
     if not why:
         return []

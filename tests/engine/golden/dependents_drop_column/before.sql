@@ -1,0 +1,13 @@
+CREATE TABLE public.docs (id serial PRIMARY KEY, owner integer NOT NULL, note text);
+INSERT INTO public.docs (owner, note) VALUES (1, 'a'), (2, 'b');
+CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER docs_touch BEFORE UPDATE OF owner, note ON public.docs FOR EACH ROW EXECUTE FUNCTION public.touch();
+COMMENT ON TRIGGER docs_touch ON public.docs IS 'audit';
+CREATE TRIGGER note_set BEFORE INSERT ON public.docs FOR EACH ROW WHEN (NEW.note IS NOT NULL) EXECUTE FUNCTION public.touch();
+ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON public.docs USING (owner = 1);
+CREATE POLICY noted ON public.docs USING (note IS NOT NULL OR owner = 2);
+CREATE VIEW public.notes AS SELECT id, note FROM public.docs;
+CREATE VIEW public.owners AS SELECT id, owner, note FROM public.docs;
+CREATE FUNCTION public.note_count() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(note) FROM public.docs; END;
+CREATE TABLE public.counts (id serial PRIMARY KEY, notes bigint DEFAULT public.note_count());
