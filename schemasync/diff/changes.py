@@ -672,6 +672,8 @@ class GrantPrivilege:
 class RevokePrivilege:
     grant: Grant  # the live one
     grant_option_only: bool = False  # keep the privilege, take away WITH GRANT OPTION
+    # a routine re-created around a change gets PUBLIC's default EXECUTE back: taken away again, as it was
+    restores: bool = False
 
 
 Change = (

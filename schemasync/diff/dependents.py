@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from schemasync.diff import changes as c
 from schemasync.diff.views import VIEW_KINDS, views_around_routines
-from schemasync.schema.model import Dependency, Routine, Schema
+from schemasync.schema.model import Dependency, Grant, Routine, Schema
 
 ROUTINE_KINDS = ("function", "procedure")
 Node = tuple[str, str, str, str]  # (kind, schema, table or "", name); a routine's name is name(argument types)
@@ -215,23 +215,28 @@ def _changes(
 
 def kept_on_rebuilt(current: Schema, desired: Schema, found: list[c.Change]) -> list[c.Change]:
     """What a dropped and re-created view or routine carries that its CREATE does not: the privileges on it
-    (every role's, as the database has them, but those the models revoke) and a view's triggers (INSTEAD OF
-    ones, as the models declare them, else as they are). Without them the rebuild would lose, silently, what
+    (every role's, as the database has them, but those the models revoke; PUBLIC's EXECUTE taken away again
+    when it was) and a view's triggers (INSTEAD OF ones, as the models declare them, else as they are). Without them the rebuild would lose, silently, what
     plain `sync` keeps. A dropped view's triggers go with it: a prune of one of them is not planned again."""
     rebuilt: set[tuple[str, str, str, str]] = set()  # (grant kind, schema, name, arguments)
+    restored: list[c.Change] = []
     dropped_views: set[tuple[str, str]] = set()
     for x in found:
         if isinstance(x, c.DropView):
             dropped_views.add((x.schema, x.name))
             if x.reason and x.recreated:
                 rebuilt.add(("table", x.schema, x.name, ""))
-        elif isinstance(x, c.DropRoutine) and x.reason and x.recreated:
-            rebuilt.add((x.routine.kind, x.routine.schema, x.routine.name, x.routine.arguments))
+        elif (isinstance(x, c.DropRoutine) and x.reason and x.recreated) or isinstance(x, c.RecreateRoutine):
+            r = x.routine if isinstance(x, c.DropRoutine) else x.old
+            rebuilt.add((r.kind, r.schema, r.name, r.arguments))
+            if not r.public_execute:
+                grant = Grant(r.kind, r.schema, r.name, r.arguments, "public", "EXECUTE")
+                restored.append(c.RevokePrivilege(grant, restores=True))
     if not rebuilt and not dropped_views:
         return []
     revoked = {x.grant.key for x in found if isinstance(x, c.RevokePrivilege) and not x.grant_option_only}
     granted = {x.grant.key for x in found if isinstance(x, c.GrantPrivilege)}
-    out: list[c.Change] = [
+    out: list[c.Change] = restored + [
         c.GrantPrivilege(g)
         for g in current.grants
         if (g.kind, g.schema, g.name, g.arguments) in rebuilt and g.key not in revoked and g.key not in granted

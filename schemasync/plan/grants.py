@@ -47,6 +47,8 @@ def plan_grant(change: c.GrantPrivilege, ctx: PlanContext) -> list[Statement]:
 def plan_revoke(change: c.RevokePrivilege, ctx: PlanContext) -> list[Statement]:
     g = change.grant
     what = "GRANT OPTION FOR " if change.grant_option_only else ""
+    if change.restores:
+        return [Statement(f"REVOKE {_privilege(g)} ON {_target(g)} FROM {_grantee(g)}")]
     fact = f"revokes {what}{g.privilege} on {g.kind} {g.name or g.schema} from {g.grantee}: what it did with it fails"
     return [
         Statement(

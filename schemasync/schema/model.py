@@ -356,6 +356,9 @@ class Routine:
     # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
     # declare one, so it is never compared)
     comment: str | None = field(default=None, compare=False)
+    # live side: whether PUBLIC may execute it (every new routine's default, which `grants` leaves out as
+    # implicit); a routine re-created without it gets it back, so the plan revokes it again
+    public_execute: bool = field(default=True, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str]:

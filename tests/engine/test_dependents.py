@@ -198,6 +198,7 @@ CREATE FUNCTION public.price_of(i integer) RETURNS numeric LANGUAGE sql STABLE
   BEGIN ATOMIC SELECT price FROM public.items WHERE id = i; END;
 COMMENT ON FUNCTION public.price_of(integer) IS 'by id';
 GRANT EXECUTE ON FUNCTION public.price_of(integer) TO {dba};
+REVOKE EXECUTE ON FUNCTION public.price_of(integer) FROM PUBLIC;
 ALTER TABLE public.items ENABLE ROW LEVEL SECURITY;
 CREATE POLICY positive ON public.items USING (price > 0);
 COMMENT ON POLICY positive ON public.items IS 'no freebies';
@@ -246,4 +247,26 @@ def test_a_rebuild_keeps_what_the_operator_made_by_hand_on_its_dependents(pg: Te
     with pg.connect() as conn:
         conn.execute(f"SET ROLE {dba}")
         assert conn.execute("SELECT count(*) FROM cheap").fetchone() == (3,)
+    assert rediff(pg, md) == []
+
+
+def test_a_routine_dropped_and_created_for_a_new_signature_keeps_its_privileges_and_comment(
+    pg: TestDB, dba: str
+) -> None:
+    pg.execute(
+        "CREATE FUNCTION public.answer() RETURNS integer LANGUAGE sql RETURN 42;"
+        "COMMENT ON FUNCTION public.answer() IS 'the answer';"
+        "REVOKE EXECUTE ON FUNCTION public.answer() FROM PUBLIC;"
+        f"GRANT EXECUTE ON FUNCTION public.answer() TO {dba};"
+    )
+    acl = "SELECT array_to_string(proacl, ','), obj_description(oid, 'pg_proc') FROM pg_proc WHERE proname = 'answer'"
+    before = pg.execute(acl)
+    md = sa.MetaData()
+    sa.Table("t", md, sa.Column("id", sa.Integer, primary_key=True))
+    event.listen(md, "after_create", DDL("CREATE FUNCTION public.answer() RETURNS bigint LANGUAGE sql RETURN 42"))
+    prepared, applied = sync(pg, md)
+    assert applied is not None
+    assert any(s.sql.startswith('DROP FUNCTION "public"."answer"()') for s in prepared.plan.statements)
+    assert pg.execute(acl) == before
+    assert pg.execute("SELECT pg_get_function_result('public.answer()'::regprocedure)") == [("bigint",)]
     assert rediff(pg, md) == []
