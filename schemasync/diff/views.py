@@ -53,9 +53,12 @@ def compare_views(
             rebuild[key] = "its definition changed in a way CREATE OR REPLACE cannot do"
     pruned = {key for key in have if key not in want and options.prune}
     touched = _touched(found)
-    around = _dependents(current, touched, {}, pruned)  # the reason a reader needs first: what they make way for
+    dropped = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropColumn)}
+    around = _dependents(
+        current, touched, {}, pruned, dropped
+    )  # the reason a reader needs first: what they make way for
     rebuild = around | {key: why for key, why in rebuild.items() if key not in around}
-    rebuild |= _dependents(current, touched, rebuild, pruned)
+    rebuild |= _dependents(current, touched, rebuild, pruned, dropped)
     lost = _lost(current, found, rebuild, want)
     for key in sorted(set(rebuild) | pruned, key=lambda k: _drop_rank(current, k)):
         old = have[key]
@@ -243,7 +246,11 @@ def views_around_routines(
 
 
 def _dependents(
-    current: Schema, touched: set[tuple[str, str, str | None]], rebuilt: dict[Key, str], pruned: set[Key]
+    current: Schema,
+    touched: set[tuple[str, str, str | None]],
+    rebuilt: dict[Key, str],
+    pruned: set[Key],
+    dropped: set[tuple[str, str, str]] | None = None,
 ) -> dict[Key, str]:
     """Every view that must be dropped and re-created around the changes, with why (transitively)."""
     views = {v.key for v in current.views}
@@ -261,7 +268,7 @@ def _dependents(
             key = (d.schema, d.name)
             if key in out or key in gone:
                 continue
-            why = _why(d, touched, gone)
+            why = _why(d, touched, gone, dropped or set())
             if why:
                 out[key] = why
                 gone.add(key)
@@ -269,13 +276,16 @@ def _dependents(
     return out
 
 
-def _why(d: Dependency, touched: set[tuple[str, str, str | None]], gone: set[Key]) -> str:
+def _why(
+    d: Dependency, touched: set[tuple[str, str, str | None]], gone: set[Key], dropped: set[tuple[str, str, str]]
+) -> str:
     if (d.ref_schema, d.ref_name) in gone:
         return f"it depends on {_label(d.ref_schema, d.ref_name)}, which is dropped and re-created"
     if (d.ref_schema, d.ref_name, None) in touched:
         return f"it depends on table {_label(d.ref_schema, d.ref_name)}, which is dropped"
     if d.ref_column is not None and (d.ref_schema, d.ref_name, d.ref_column) in touched:
-        return f"it depends on column {_label(d.ref_schema, d.ref_name)}.{d.ref_column}, which changes"
+        what = "is dropped" if (d.ref_schema, d.ref_name, d.ref_column) in dropped else "changes"
+        return f"it depends on column {_label(d.ref_schema, d.ref_name)}.{d.ref_column}, which {what}"
     return ""
 
 

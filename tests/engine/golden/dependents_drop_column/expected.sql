@@ -1,7 +1,7 @@
 BEGIN;
 -- CORRECTNESS: drops view notes, which the models do not declare: queries using it fail afterwards
 DROP VIEW "public"."notes";
--- CORRECTNESS: drops view owners and re-creates it later in this transaction (it depends on column docs.note, which changes)
+-- CORRECTNESS: drops view owners and re-creates it later in this transaction (it depends on column docs.note, which is dropped)
 DROP VIEW "public"."owners";
 -- CORRECTNESS: takes the default of counts.notes off (it calls note_count(), which is dropped; it is not put back)
 ALTER TABLE "public"."counts" ALTER COLUMN "notes" DROP DEFAULT;
@@ -15,7 +15,7 @@ DROP TRIGGER "note_set" ON "public"."docs";
 DROP FUNCTION "public"."note_count"();
 -- DELETES_DATA: drops column docs.note and its values in 2 rows
 ALTER TABLE "public"."docs" DROP COLUMN "note";
--- CORRECTNESS: re-creates view owners dropped earlier in this transaction (it depends on column docs.note, which changes)
+-- CORRECTNESS: re-creates view owners dropped earlier in this transaction (it depends on column docs.note, which is dropped)
 CREATE VIEW "public"."owners" AS
 SELECT docs.id,
     docs.owner
