@@ -270,3 +270,53 @@ def test_a_routine_dropped_and_created_for_a_new_signature_keeps_its_privileges_
     assert pg.execute(acl) == before
     assert pg.execute("SELECT pg_get_function_result('public.answer()'::regprocedure)") == [("bigint",)]
     assert rediff(pg, md) == []
+
+
+def test_a_procedure_and_a_function_in_another_schema_are_re_created_and_a_dropped_tables_users_go_first(
+    pg: TestDB,
+) -> None:
+    pg.execute(
+        "CREATE SCHEMA reports;"
+        "CREATE TABLE public.events (id serial PRIMARY KEY, weight integer NOT NULL);"
+        "CREATE TABLE public.scratch (id serial PRIMARY KEY, v integer);"
+        "INSERT INTO public.events (weight) VALUES (3), (4);"
+        "CREATE FUNCTION reports.heaviest() RETURNS integer LANGUAGE sql STABLE "
+        "  BEGIN ATOMIC SELECT max(weight) FROM public.events; END;"
+        "CREATE PROCEDURE public.bump() LANGUAGE sql BEGIN ATOMIC UPDATE public.events SET weight = weight + 1; END;"
+        "CREATE FUNCTION public.scratch_size() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(v) FROM public.scratch; END;"
+    )
+    md = sa.MetaData()
+    sa.Table(
+        "events", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("weight", sa.BigInteger, nullable=False)
+    )
+    event.listen(md, "after_create", DDL("CREATE SCHEMA IF NOT EXISTS reports"))
+    event.listen(
+        md,
+        "after_create",
+        DDL(
+            "CREATE FUNCTION reports.heaviest() RETURNS integer LANGUAGE sql STABLE"
+            " BEGIN ATOMIC SELECT max(weight) FROM public.events; END"
+        ),
+    )
+    event.listen(
+        md,
+        "after_create",
+        DDL(
+            "CREATE PROCEDURE public.bump() LANGUAGE sql BEGIN ATOMIC UPDATE public.events SET weight = weight + 1; END"
+        ),
+    )
+    prepared, applied = sync(pg, md, prune=True)  # scratch is dropped (prune), and scratch_size with it
+    assert applied is not None
+    sql = [s.sql for s in prepared.plan.statements]
+    assert not any("CASCADE" in s for s in sql), sql
+    assert sql.index('DROP FUNCTION "public"."scratch_size"()') < sql.index('DROP TABLE "public"."scratch"')
+    pg.execute("CALL public.bump()")
+    assert pg.execute("SELECT reports.heaviest()") == [(5,)]
+    assert pg.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname IN ('public', 'reports') ORDER BY 1"
+    ) == [("bump()",), ("reports.heaviest()",)]
+    assert pg.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'weight'"
+    ) == [("bigint",)]
+    assert rediff(pg, md, prune=True) == []
