@@ -215,6 +215,7 @@ class DropCheck:
     schema: str
     table: str
     name: str
+    reason: str = ""  # set when it makes way for a function it calls (diff/dependents.py), added again after
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +241,7 @@ class CreateIndex:
     schema: str
     table: str
     index: Index
+    reason: str = ""  # set when it is built again after a function it calls was re-created (diff/dependents.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +249,7 @@ class DropIndex:
     schema: str
     table: str
     name: str
+    reason: str = ""  # set when it makes way for a function it calls (diff/dependents.py), built again after
 
 
 @dataclass(frozen=True, slots=True)

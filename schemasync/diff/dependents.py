@@ -151,6 +151,10 @@ def _changes(
     pruned |= {
         (x.routine.kind, x.routine.schema, "", routine_name(x.routine)) for x in found if isinstance(x, c.DropRoutine)
     }
+    added = {("check", x.schema, x.table, x.constraint.name) for x in found if isinstance(x, c.AddCheck)}
+    added |= {("index", x.schema, x.table, x.index.name) for x in found if isinstance(x, c.CreateIndex)}
+    pruned |= {("check", x.schema, x.table, x.name) for x in found if isinstance(x, c.DropCheck)} - added
+    pruned |= {("index", x.schema, x.table, x.name) for x in found if isinstance(x, c.DropIndex)} - added
     drops: list[c.Change] = []
     creates: list[c.Change] = []
     gone_routines: list[c.DropRoutine] = []
@@ -185,6 +189,12 @@ def _changes(
                 creates.append(
                     c.CreateRoutine(replace(model_r or live, comment=(model_r or live).comment or live.comment))
                 )
+        elif kind in ("check", "index"):
+            pair = _check_or_index(current, desired, node, (reason, live_ok and node not in pruned))
+            if pair is None:
+                continue
+            drops.append(pair[0])
+            creates += [pair[1]] if pair[1] is not None else []
         elif kind == "default":
             column = current.table(schema, table)
             col = column.column(name) if column else None
@@ -195,6 +205,8 @@ def _changes(
             restore = model_col.default if model_col is not None else col.default
             back = restore is not None and live_ok
             then = "; it is put back later in this transaction" if back else "; it is not put back"
+            if restore is None:
+                then = "; the models declare no default there, so it is not put back"
             drops.append(c.AlterColumnDefault(schema, table, name, None, col.default, reason=reason + then))
             if back:
                 creates.append(c.AlterColumnDefault(schema, table, name, restore, None, reason=reason))
@@ -211,6 +223,32 @@ def _changes(
         current, desired, found, {(x.routine.schema, routine_name(x.routine)) for x in gone_routines}
     )
     return [*drops, *creates, *views]
+
+
+def _check_or_index(
+    current: Schema, desired: Schema, node: Node, why: tuple[str, bool]
+) -> tuple[c.Change, c.Change | None] | None:
+    """A CHECK or an index calling a routine that goes: dropped first, added again after (as the models declare
+    it, else as it is) unless its table goes too. None when the table holds no such one."""
+    kind, schema, table, name = node
+    reason, live_ok = why
+    live_t, model_t = current.table(schema, table), desired.table(schema, table)
+    if live_t is None:
+        return None
+    back = live_ok and model_t is not None
+    if kind == "check":
+        live_k = next((k for k in live_t.checks if k.name == name), None)
+        model_k = next((k for k in model_t.checks if k.name == name), None) if model_t else None
+        if live_k is None:
+            return None
+        add = c.AddCheck(schema, table, model_k or live_k) if model_k is not None or back else None
+        return (c.DropCheck(schema, table, name, reason), add)
+    live_i = next((i for i in live_t.indexes if i.name == name), None)
+    model_i = next((i for i in model_t.indexes if i.name == name), None) if model_t else None
+    if live_i is None:
+        return None
+    build = c.CreateIndex(schema, table, model_i or live_i, reason) if model_i is not None or back else None
+    return (c.DropIndex(schema, table, name, reason), build)
 
 
 def kept_on_rebuilt(current: Schema, desired: Schema, found: list[c.Change]) -> list[c.Change]:
@@ -273,6 +311,12 @@ def _superseded(change: c.Change, done: set[Node]) -> bool:
         node = (r.kind, r.schema, "", routine_name(r))
     elif isinstance(change, c.AlterColumnDefault):
         node = ("default", change.schema, change.table, change.column)
+    elif isinstance(change, c.DropCheck | c.DropIndex):
+        node = ("check" if isinstance(change, c.DropCheck) else "index", change.schema, change.table, change.name)
+    elif isinstance(change, c.AddCheck):
+        node = ("check", change.schema, change.table, change.constraint.name)
+    elif isinstance(change, c.CreateIndex):
+        node = ("index", change.schema, change.table, change.index.name)
     return node is not None and node in done
 
 

@@ -69,12 +69,13 @@ if _missing:  # pragma: no cover - caught by the import in any test
 
 def phase_of(change: c.Change) -> int:
     """A change's phase: by its type, but a routine dropped, or a default taken off, to make way for a change
-    under it (`diff/dependents.py`) goes with the triggers and policies dropped before that change, and a
-    default put back after such a routine is created again goes with the triggers created then."""
+    under it (`diff/dependents.py`) goes after the triggers, policies, checks and indexes calling it are
+    dropped and before the columns and tables go, and a default put back after such a routine is created
+    again goes with the triggers created then."""
     if isinstance(change, c.DropRoutine) and change.reason:
-        return _PHASE_OF[c.DropTrigger]
+        return _PHASE_OF[c.DropPrimaryKey]
     if isinstance(change, c.AlterColumnDefault) and change.reason:
-        return _PHASE_OF[c.DropTrigger] if change.default is None else _PHASE_OF[c.CreateTrigger]
+        return _PHASE_OF[c.DropPrimaryKey] if change.default is None else _PHASE_OF[c.CreateTrigger]
     return _PHASE_OF[type(change)]
 
 

@@ -124,6 +124,12 @@ def plan_drop_foreign_key(change: c.DropForeignKey, ctx: PlanContext) -> list[St
 
 @plan_change.register
 def plan_drop_check(change: c.DropCheck, ctx: PlanContext) -> list[Statement]:
+    if change.reason:
+        fact = (
+            f"drops check {change.name} on {_label(change.schema, change.table)} and adds it again later in this "
+            f"transaction, checking every row ({change.reason})"
+        )
+        return _drop(change, (Hazard(HazardKind.CORRECTNESS, fact),))
     return _drop(change)
 
 

@@ -78,6 +78,9 @@ def plan_create_index(change: c.CreateIndex, ctx: PlanContext) -> list[Statement
     s, t, index = change.schema, change.table, change.index
     if ctx.is_new(s, t):
         return [Statement(index_sql(s, t, index))]
+    if change.reason:  # its function was dropped in the transaction: built in it too, never after it
+        built = f"builds {index.name} on {_label(s, t)} again ({ctx.size_of(s, t)}), blocking writes"
+        return [Statement(index_sql(s, t, index), (Hazard(HazardKind.INDEX_BUILD, built),) if ctx.big(s, t) else ())]
     hazards: list[Hazard] = []
     if index.unique:
         hazards.append(_duplicates(ctx, change))
@@ -106,6 +109,12 @@ def plan_create_index(change: c.CreateIndex, ctx: PlanContext) -> list[Statement
 
 @plan_change.register
 def plan_drop_index(change: c.DropIndex, ctx: PlanContext) -> list[Statement]:
+    if change.reason:
+        fact = (
+            f"drops index {change.name} on {_label(change.schema, change.table)} and builds it again later in this "
+            f"transaction ({change.reason})"
+        )
+        return [Statement(f"DROP INDEX {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact),))]
     if ctx.online and online.is_rebuild(ctx, change.schema, change.table, change.name):
         return []  # the CreateIndex that follows swaps the old index out once its replacement is built
     fact = f"queries on {_label(change.schema, change.table)} that used {change.name} may slow down"

@@ -247,10 +247,10 @@ class Dependency:
     relation is used (a view over a view is recorded per column, a policy on its table per column).
     """
 
-    kind: str  # "view", "materialized view", "policy", "function", "procedure", "trigger", "default"
+    kind: str  # "view", "materialized view", "policy", "function", "procedure", "trigger", "default", "check", "index"
     schema: str
-    name: str  # the dependent (policy, trigger: its name; function: name(argument types); default: its column)
-    table: str | None  # the table a policy, trigger or default is on
+    name: str  # the dependent (policy, trigger, check, index: its name; function: name(argument types); default: its column)
+    table: str | None  # the table a policy, trigger, default, check or index is on
     ref_schema: str
     ref_name: str  # a table, view or materialized view; for ref_kind "function", name(argument types)
     ref_column: str | None = None

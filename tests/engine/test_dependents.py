@@ -21,8 +21,8 @@ from tests.engine.test_pg_dump_equal import schema_dump, twin  # noqa: F401  (fi
 
 # orders.amount, and everything PostgreSQL holds against changing its type: a view chain (a view on a view,
 # a materialized view with an index), functions with SQL-standard bodies (one reading the column, one the
-# table's row type, one calling another), a view, a policy, a trigger and a default calling them, and a
-# trigger firing on the column. `{amount}` is the column's type.
+# table's row type, two calling another), a view, a policy, a trigger, a default, a CHECK and an index calling
+# them, and a trigger firing on the column. `{amount}` is the column's type.
 CHAIN = """
 CREATE TABLE public.orders (id serial PRIMARY KEY, status text NOT NULL, amount {amount} NOT NULL);
 INSERT INTO public.orders (status, amount) VALUES ('paid', 50), ('paid', 150.25), ('new', 5);
@@ -42,6 +42,9 @@ CREATE TRIGGER amount_changed BEFORE UPDATE OF amount ON public.orders
 ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY small ON public.orders USING (amount < 1000000 AND NOT public.over_total(amount));
 CREATE TABLE public.stats (id serial PRIMARY KEY, seen numeric DEFAULT public.total_amount());
+CREATE FUNCTION public.share(x numeric) RETURNS numeric LANGUAGE sql IMMUTABLE RETURN x / public.total_amount();
+ALTER TABLE public.stats ADD CONSTRAINT seen_sane CHECK (seen IS NULL OR seen <= public.total_amount() * 10);
+CREATE INDEX stats_share ON public.stats (public.share(seen));
 """
 
 CATALOG = """
@@ -52,6 +55,7 @@ UNION ALL SELECT relkind::text || ' ' || relname FROM pg_class
   WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'm', 'i')
 UNION ALL SELECT 'default ' || pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'public.stats'::regclass
   AND adnum = 2
+UNION ALL SELECT 'check ' || conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c'
 ORDER BY 1
 """
 

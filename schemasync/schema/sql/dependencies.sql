@@ -1,7 +1,8 @@
 -- The dependency graph (issue 17): which views, materialized views, policies, triggers, functions and
 -- column defaults use which relation (and which column of it), or which function, from pg_depend. A
 -- view's uses are recorded on its rewrite rule. What PostgreSQL refuses to change under a dependent (a
--- column's type, a column or a view dropped, a function dropped) is what the plan drops and re-creates
+-- column's type, a column or a view dropped, a function dropped: then also a CHECK or an index calling it)
+-- is what the plan drops and re-creates
 -- around the change. `ref_kind` says what is used: 'relation' (a table or view, or one column of it),
 -- 'row type' (a function with a SQL-standard body using a table's row type: no column of that table may
 -- change type under it), 'signature' (a string-bodied function whose signature names the row type:
@@ -65,6 +66,25 @@ WITH ns AS (
   JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid
   WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'
+  UNION ALL
+  -- a table's CHECK constraint calling a function
+  SELECT 'check', t.relnamespace, con.conname::text, t.relname::text, con.oid,
+         'pg_catalog.pg_constraint'::pg_catalog.regclass, d.refclassid, d.refobjid, d.refobjsubid, FALSE
+  FROM pg_catalog.pg_constraint con
+  JOIN pg_catalog.pg_class t ON t.oid = con.conrelid
+  JOIN ns ON ns.oid = t.relnamespace
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid = con.oid
+  WHERE con.contype = 'c' AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'
+  UNION ALL
+  -- a table's index calling a function (in an expression or its predicate)
+  SELECT 'index', t.relnamespace, i.relname::text, t.relname::text, i.oid,
+         'pg_catalog.pg_class'::pg_catalog.regclass, d.refclassid, d.refobjid, d.refobjsubid, FALSE
+  FROM pg_catalog.pg_index x
+  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+  JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
+  JOIN ns ON ns.oid = t.relnamespace
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = i.oid
+  WHERE t.relkind IN ('r', 'p') AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'
 ), refs AS (
   -- what each edge uses, as (schema, name, column, ref_kind)
   SELECT e.*, rn.nspname AS ref_schema, r.relname::text AS ref_name, a.attname::text AS ref_column,

@@ -21,3 +21,6 @@ COMMENT ON TRIGGER amount_changed ON public.orders IS 'audit';
 COMMENT ON POLICY small ON public.orders IS 'caps';
 COMMENT ON VIEW public.paid IS 'not new';
 CREATE INDEX totals_total ON public.totals (total);
+CREATE FUNCTION public.share(x numeric) RETURNS numeric LANGUAGE sql IMMUTABLE RETURN x / public.total_amount();
+ALTER TABLE public.stats ADD CONSTRAINT seen_sane CHECK (seen IS NULL OR seen <= public.total_amount() * 10);
+CREATE INDEX stats_share ON public.stats (public.share(seen));

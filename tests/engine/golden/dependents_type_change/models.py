@@ -13,7 +13,7 @@ sa.Table(
     "stats",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("seen", sa.Numeric),  # its default (calling total_amount) is the DBA's, kept
+    sa.Column("seen", sa.Numeric),  # no default: the DBA's one (calling total_amount) goes
 )
 for ddl in (  # declared: a function, a view and the materialized view on it (one index of its two)
     "CREATE FUNCTION public.total_amount() RETURNS numeric LANGUAGE sql STABLE"
