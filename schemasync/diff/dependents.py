@@ -1,12 +1,14 @@
-"""Triggers, policies, functions and column defaults in the way of a change: dropped before it, re-created after.
+"""What stands in the way of a change under it: dropped before the change, re-created after it.
 
 PostgreSQL refuses `ALTER COLUMN ... TYPE` on a column that a trigger (its WHEN clause, `UPDATE OF`), a
 policy or a function with a SQL-standard body (`BEGIN ATOMIC`, `RETURN expr`; PostgreSQL 14+) uses, and
 on any column of a table whose row type such a function body uses; it refuses `DROP COLUMN` and `DROP
-TABLE` under the same objects, and `DROP FUNCTION` under the triggers, policies, defaults, views and other
-SQL-standard functions that call it (all of them read from `pg_depend`, `Schema.dependencies`). So each
-of them is dropped before the change and created again after it, in the same transaction, following the
-graph: a trigger or a default calling a function that must go is taken off first and put back after.
+TABLE` under the same objects, and `DROP FUNCTION` under the triggers, policies, column defaults, CHECK
+constraints, indexes, views and other SQL-standard functions that call it (all of them read from
+`pg_depend`, `Schema.dependencies`). So each of them is dropped before the change and created again after
+it, in the same transaction, following the graph: what calls a function that must go is taken off first
+and put back after. Views have their own pass (`diff/views.py`); what a rebuilt view or routine carries
+that its CREATE does not (privileges, a view's triggers) is `kept_on_rebuilt`.
 
 What is re-created is the models' declaration when they have one, else the live definition (the
 operator's hand-made object is kept, as plain `sync` keeps it). An object the models do not declare that
@@ -19,12 +21,14 @@ and the plan names those whose signature uses the table's row type (`plan/views.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from schemasync.diff import changes as c
 from schemasync.diff.views import VIEW_KINDS, views_around_routines
-from schemasync.schema.model import Dependency, Grant, Routine, Schema
+from schemasync.schema.model import Dependency, Grant, Policy, Routine, Schema, Trigger
 
 ROUTINE_KINDS = ("function", "procedure")
+_Made = TypeVar("_Made", Trigger, Policy, Routine)
 Node = tuple[str, str, str, str]  # (kind, schema, table or "", name); a routine's name is name(argument types)
 
 
@@ -61,12 +65,19 @@ def _touched(found: list[c.Change]) -> _Touched:
 
 
 def _goes(d: Dependency, touched: _Touched) -> bool:
-    """A trigger, policy or default that goes with its table or column: taken off first, never put back."""
+    """A trigger, policy, default, check or index that goes with its table (a default: with its column): taken
+    off first, never put back."""
     if d.table is None:
         return False
     return (d.schema, d.table) in touched.tables or (
         d.kind == "default" and (d.schema, d.table, d.name) in touched.dropped
     )
+
+
+def _kept(model: _Made | None, live: _Made) -> _Made:
+    """What is created again: the models' object, else the live one; with the live comment if the models give none."""
+    made = model or live
+    return replace(made, comment=made.comment or live.comment)
 
 
 def _node(d: Dependency) -> Node:
@@ -84,7 +95,7 @@ def _direct(d: Dependency, touched: _Touched) -> tuple[str, bool] | None:
         return None
     ref = (d.ref_schema, d.ref_name)
     label = _label(*ref)
-    if d.ref_kind == "relation" and ref in touched.tables and d.table != d.ref_name:
+    if d.ref_kind == "relation" and ref in touched.tables and (d.schema, d.table) != ref:
         return (f"it uses table {label}, which is dropped", False)  # a dropped table's own ones go with it
     if d.ref_kind == "relation" and d.ref_column is not None:
         column = (d.ref_schema, d.ref_name, d.ref_column)
@@ -167,28 +178,20 @@ def _changes(
             back = model is not None or (live_ok and node not in pruned)
             drops.append(c.DropTrigger(schema, table, name, reason, recreated=back))
             if back:
-                live_t = triggers[key]
-                creates.append(
-                    c.CreateTrigger(replace(model or live_t, comment=(model or live_t).comment or live_t.comment))
-                )
+                creates.append(c.CreateTrigger(_kept(model, triggers[key])))
         elif kind == "policy" and key in policies:
             model_p = want_policies.get(key)
             back = model_p is not None or (live_ok and node not in pruned)
             drops.append(c.DropPolicy(schema, table, name, reason, recreated=back))
             if back:
-                live_p = policies[key]
-                creates.append(
-                    c.CreatePolicy(replace(model_p or live_p, comment=(model_p or live_p).comment or live_p.comment))
-                )
+                creates.append(c.CreatePolicy(_kept(model_p, policies[key])))
         elif kind in ROUTINE_KINDS and (schema, name) in routines:
             live = routines[(schema, name)]
             model_r = wanted_routines.get((schema, name))
             back = model_r is not None or (live_ok and node not in pruned)
             gone_routines.append(c.DropRoutine(live, reason=reason, recreated=back))
             if back:
-                creates.append(
-                    c.CreateRoutine(replace(model_r or live, comment=(model_r or live).comment or live.comment))
-                )
+                creates.append(c.CreateRoutine(_kept(model_r, live)))
         elif kind in ("check", "index"):
             pair = _check_or_index(current, desired, node, (reason, live_ok and node not in pruned))
             if pair is None:
@@ -285,7 +288,7 @@ def kept_on_rebuilt(current: Schema, desired: Schema, found: list[c.Change]) -> 
     for t in current.triggers:
         if t.key in on_views and ("table", t.schema, t.table, "") in rebuilt and t.key not in pruned:
             model = want.get(t.key)
-            out.append(c.CreateTrigger(replace(model or t, comment=(model or t).comment or t.comment)))
+            out.append(c.CreateTrigger(_kept(model, t)))
     found[:] = [
         x
         for x in found
