@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import DDL, event
 
 from tests.conftest import TestDB
-from tests.engine.sync_helpers import rediff, sync
+from tests.engine.sync_helpers import prepare, rediff, sync
 from tests.engine.test_pg_dump_equal import schema_dump, twin  # noqa: F401  (fixture)
 
 # orders.amount, and everything PostgreSQL holds against changing its type: a view chain (a view on a view,
@@ -326,3 +326,18 @@ def test_a_procedure_and_a_function_in_another_schema_are_re_created_and_a_dropp
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'weight'"
     ) == [("bigint",)]
     assert rediff(pg, md, prune=True) == []
+
+
+def test_a_function_reading_a_rebuilt_view_is_named_before_the_apply_stops_on_it(pg: TestDB) -> None:
+    pg.execute(
+        "CREATE TABLE public.t (id serial PRIMARY KEY, v integer NOT NULL);"
+        "CREATE VIEW public.big AS SELECT id, v FROM public.t WHERE v > 10;"
+        "CREATE FUNCTION public.big_count() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM public.big; END;"
+    )
+    md = sa.MetaData()
+    sa.Table("t", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.BigInteger, nullable=False))
+    prepared = prepare(pg, md)
+    drop = next(s for s in prepared.plan.statements if s.sql == 'DROP VIEW "public"."big"')
+    assert any(h.fact.startswith("function big_count() uses big: PostgreSQL refuses") for h in drop.hazards), [
+        h.fact for h in drop.hazards
+    ]
