@@ -39,6 +39,7 @@ class _Touched:
     retyped: set[tuple[str, str, str]]  # (schema, table, column) whose type changes
     dropped: set[tuple[str, str, str]]  # (schema, table, column) dropped
     tables: set[tuple[str, str]]  # tables dropped
+    views: dict[tuple[str, str], bool]  # views dropped: whether each is created again
 
     @property
     def retyped_tables(self) -> set[tuple[str, str]]:
@@ -49,6 +50,7 @@ def _touched(found: list[c.Change]) -> _Touched:
     retyped: set[tuple[str, str, str]] = set()
     dropped: set[tuple[str, str, str]] = set()
     tables: set[tuple[str, str]] = set()
+    views: dict[tuple[str, str], bool] = {}
     for change in found:
         match change:
             case c.AlterColumnType(schema=s, table=t, column=col):
@@ -61,7 +63,9 @@ def _touched(found: list[c.Change]) -> _Touched:
                 dropped.add((s, t, col))
             case c.DropTable(schema=s, name=n):
                 tables.add((s, n))
-    return _Touched(retyped, dropped, tables)
+            case c.DropView(schema=s, name=n, reason=why, recreated=back):
+                views[(s, n)] = bool(why) and back
+    return _Touched(retyped, dropped, tables, views)
 
 
 def _goes(d: Dependency, touched: _Touched) -> bool:
@@ -103,6 +107,9 @@ def _direct(d: Dependency, touched: _Touched) -> tuple[str, bool] | None:
             return (f"it uses column {label}.{d.ref_column}, which is dropped", False)
         if column in touched.retyped:
             return (f"it uses column {label}.{d.ref_column}, which changes type", True)
+    if d.ref_kind == "relation" and ref in touched.views and d.kind in (*ROUTINE_KINDS, "policy"):
+        back = touched.views[ref]
+        return (f"it uses view {label}, which is dropped{' and re-created' if back else ''}", back)
     if d.ref_kind in ("row type", "signature") and ref in touched.tables:
         return (f"it uses the row type of table {label}, which is dropped", False)
     if d.ref_kind == "row type" and ref in touched.retyped_tables:
@@ -114,7 +121,7 @@ def around_changes(current: Schema, desired: Schema, found: list[c.Change]) -> l
     """The drops and re-creates that make way for `found`; `found` is rewritten in place where it already
     changes one of the objects concerned (the models' version is what is re-created, after the drop)."""
     touched = _touched(found)
-    if not (touched.retyped or touched.dropped or touched.tables):
+    if not (touched.retyped or touched.dropped or touched.tables or touched.views):
         return []
     edges = [d for d in current.dependencies if d.kind not in VIEW_KINDS]
     why: dict[Node, tuple[str, bool]] = {}

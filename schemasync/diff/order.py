@@ -67,11 +67,57 @@ if _missing:  # pragma: no cover - caught by the import in any test
     raise TypeError(f"changes without a phase: {sorted(k.__name__ for k in _missing)}")
 
 
-def phase_of(change: c.Change) -> int:
+Node = tuple[str, ...]
+
+
+def _node(change: c.Change) -> Node | None:
+    """The change's object in the dependency graph's terms (views and routines, and policies)."""
+    if isinstance(change, c.DropView):
+        return ("relation", change.schema, change.name)
+    if isinstance(change, c.CreateView | c.ReplaceView):
+        return ("relation", *change.view.key)
+    if isinstance(change, c.DropRoutine | c.CreateRoutine):
+        r = change.routine
+        return ("routine", r.schema, f"{r.name}({r.arguments})")
+    if isinstance(change, c.DropPolicy):
+        return ("policy", change.schema, change.table, change.name)
+    return None
+
+
+def _uses(current: Schema) -> dict[Node, set[Node]]:
+    """For each view, routine and policy: the views and routines it uses (the database's dependency graph)."""
+    out: dict[Node, set[Node]] = {}
+    for d in current.dependencies:
+        if d.kind in ("view", "materialized view"):
+            node: Node = ("relation", d.schema, d.name)
+        elif d.kind in ("function", "procedure"):
+            node = ("routine", d.schema, d.name)
+        elif d.kind == "policy" and d.table:
+            node = ("policy", d.schema, d.table, d.name)
+        else:
+            continue
+        if d.ref_kind == "function":
+            out.setdefault(node, set()).add(("routine", d.ref_schema, d.ref_name))
+        elif d.ref_kind == "relation" and current.view(d.ref_schema, d.ref_name) is not None:
+            out.setdefault(node, set()).add(("relation", d.ref_schema, d.ref_name))
+    return out
+
+
+def _reads_views(node: Node | None, uses: dict[Node, set[Node]]) -> bool:
+    return node is not None and any(u[0] == "relation" for u in uses.get(node, ()))
+
+
+def phase_of(change: c.Change, uses: dict[Node, set[Node]] | None = None) -> int:
     """A change's phase: by its type, but a routine dropped, or a default taken off, to make way for a change
     under it (`diff/dependents.py`) goes after the triggers, policies, checks and indexes calling it are
     dropped and before the columns and tables go, and a default put back after such a routine is created
-    again goes with the triggers created then."""
+    again goes with the triggers created then. A routine or policy that reads a view (`uses`) is dropped
+    with the views, and a routine reading one created with them, in the order of the graph (`_graph_order`)."""
+    uses = uses or {}
+    if isinstance(change, c.DropRoutine | c.DropPolicy) and change.reason and _reads_views(_node(change), uses):
+        return _PHASE_OF[c.DropView]
+    if isinstance(change, c.CreateRoutine) and _reads_views(_node(change), uses):
+        return _PHASE_OF[c.CreateView]
     if isinstance(change, c.DropRoutine) and change.reason:
         return _PHASE_OF[c.DropPrimaryKey]
     if isinstance(change, c.AlterColumnDefault) and change.reason:
@@ -85,8 +131,9 @@ def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
     dropped_fks = {(x.schema, x.table, x.name) for x in changes if isinstance(x, c.DropForeignKey)}
     new_fks = [x for x in changes if isinstance(x, c.AddForeignKey)]
     by_phase: dict[int, list[c.Change]] = {}
+    uses = _uses(current)
     for change in changes:
-        by_phase.setdefault(phase_of(change), []).append(change)
+        by_phase.setdefault(phase_of(change, uses), []).append(change)
     out: list[c.Change] = []
     for n in sorted(by_phase):
         batch = by_phase[n]
@@ -94,7 +141,38 @@ def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
             batch = _drop_order(batch, current, dropped_fks)
         elif PHASES[n] == (c.CreateTable,):
             batch = _create_order(batch, new_fks)
+        elif n in (_PHASE_OF[c.DropView], _PHASE_OF[c.CreateView]) and any(
+            isinstance(x, c.DropRoutine | c.DropPolicy | c.CreateRoutine) for x in batch
+        ):  # views alone come in the order diff/views.py gave them
+            batch = _graph_order(batch, uses, users_first=n == _PHASE_OF[c.DropView])
         out.extend(batch)
+    return out
+
+
+def _graph_order(batch: list[c.Change], uses: dict[Node, set[Node]], *, users_first: bool) -> list[c.Change]:
+    """The batch in its own order, moved only where the graph requires: what uses another object before it
+    (drops), or after it (creates). A cycle keeps the batch's order."""
+    nodes = [_node(x) for x in batch]
+    present = {n for n in nodes if n is not None}
+    pending = list(range(len(batch)))
+    out: list[c.Change] = []
+    while pending:
+
+        def blocked(i: int) -> bool:
+            me = nodes[i]
+            if me is None:
+                return False
+            for j in pending:
+                other = nodes[j]
+                if j == i or other is None or other not in present:
+                    continue
+                if (users_first and me in uses.get(other, ())) or (not users_first and other in uses.get(me, ())):
+                    return True
+            return False
+
+        ready = next((i for i in pending if not blocked(i)), pending[0])
+        out.append(batch[ready])
+        pending.remove(ready)
     return out
 
 

@@ -102,7 +102,6 @@ def plan_replace_view(change: c.ReplaceView, ctx: PlanContext) -> list[Statement
 def plan_drop_view(change: c.DropView, ctx: PlanContext) -> list[Statement]:
     kind = "MATERIALIZED VIEW" if change.materialized else "VIEW"
     label = f"{'materialized view' if change.materialized else 'view'} {_label(change.schema, change.name)}"
-    hazards = _held_by(change, ctx)
     if change.reason and change.recreated:
         fact = f"drops {label} and re-creates it later in this transaction ({change.reason})"
     elif change.reason:
@@ -112,32 +111,7 @@ def plan_drop_view(change: c.DropView, ctx: PlanContext) -> list[Statement]:
         )
     else:
         fact = f"drops {label}, which the models do not declare: queries using it fail afterwards"
-    return [
-        Statement(f"DROP {kind} {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact), *hazards))
-    ]
-
-
-def _held_by(change: c.DropView, ctx: PlanContext) -> tuple[Hazard, ...]:
-    """Functions with SQL-standard bodies and policies that read the view: PostgreSQL refuses DROP VIEW under
-    them, and they are not dropped and re-created around a view's rebuild, so the apply would stop there
-    (and roll back). Said before it runs, by name."""
-    users = sorted(
-        {
-            f"{d.kind} {_label(d.schema, d.name)}" + (f" on {_label(d.schema, d.table)}" if d.table else "")
-            for d in ctx.current.dependencies
-            if d.kind in ("function", "procedure", "policy")
-            and d.ref_kind == "relation"
-            and (d.ref_schema, d.ref_name) == (change.schema, change.name)
-        }
-    )
-    if not users:
-        return ()
-    fact = (
-        f"{', '.join(users)} use{'s' if len(users) == 1 else ''} {_label(change.schema, change.name)}: PostgreSQL "
-        "refuses to drop it while they exist, and schemasync does not drop and re-create them around a view; the "
-        "apply stops here and rolls back unless they are dropped first (and created again after) by hand"
-    )
-    return (Hazard(HazardKind.CORRECTNESS, fact),)
+    return [Statement(f"DROP {kind} {ident(change.schema, change.name)}", (Hazard(HazardKind.CORRECTNESS, fact),))]
 
 
 def name_other_dependents(change: c.Change, statements: list[Statement], ctx: PlanContext) -> list[Statement]:
