@@ -7,6 +7,9 @@ tables, column changes, keys, indexes, and foreign keys last, once every table a
 at exists; extensions are dropped at the very end, once nothing that used them is left. Tables are dropped referencing-first (graphlib, reversed); a foreign-key cycle among
 dropped tables is broken by dropping those foreign keys first. Within a phase, changes keep the
 order the comparators gave them (a column's own steps are already in the order PostgreSQL needs).
+What is dropped to make way for a change and created again after it (`diff/dependents.py`) is placed
+by `phase_of`; where routines and policies reading views join the views' drops and creates, that
+phase follows the catalog's dependency graph (users dropped first, created last).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ def _node(change: c.Change) -> Node | None:
 def _uses(current: Schema) -> dict[Node, set[Node]]:
     """For each view, routine and policy: the views and routines it uses (the database's dependency graph)."""
     out: dict[Node, set[Node]] = {}
+    views = {v.key for v in current.views}
     for d in current.dependencies:
         if d.kind in ("view", "materialized view"):
             node: Node = ("relation", d.schema, d.name)
@@ -98,7 +102,7 @@ def _uses(current: Schema) -> dict[Node, set[Node]]:
             continue
         if d.ref_kind == "function":
             out.setdefault(node, set()).add(("routine", d.ref_schema, d.ref_name))
-        elif d.ref_kind == "relation" and current.view(d.ref_schema, d.ref_name) is not None:
+        elif d.ref_kind == "relation" and (d.ref_schema, d.ref_name) in views:
             out.setdefault(node, set()).add(("relation", d.ref_schema, d.ref_name))
     return out
 
