@@ -303,14 +303,9 @@ def partition_ddl(text: str) -> ManagedDDL | None:
     parent FOR VALUES ...` (or `DEFAULT`): the one form whose whole effect the inspector reads (the partition
     and its bound). Anything more (its own columns or constraints, WITH, TABLESPACE, a PARTITION BY of its
     own, UNLOGGED) is not compared, so such an event stays custom DDL, unmanaged-declared."""
-    from pglast import ast, parse_sql  # lazy: start-up (pglast; only DDL that needs parsing)
-    from pglast.parser import ParseError  # lazy: start-up (pglast; only DDL that needs parsing)
+    from pglast import ast  # lazy: start-up (pglast; only DDL that needs parsing)
 
-    try:
-        statements = parse_sql(PLACEHOLDER.sub(lambda m: f'"{m.group(0)}"', text))
-    except ParseError:
-        return None
-    stmt = statements[0].stmt if len(statements) == 1 else None
+    stmt = parse_one(text)
     if not isinstance(stmt, ast.CreateStmt) or stmt.relation is None:
         return None
     if not (
@@ -324,10 +319,32 @@ def partition_ddl(text: str) -> ManagedDDL | None:
         and stmt.relation.relpersistence == "p"
     ):
         return None
-    schema = stmt.relation.schemaname
-    real = PLACEHOLDER.fullmatch(schema) if schema else None
-    name = (real_schema_name(real.group(1)) if real else str(schema or DEFAULT_SCHEMA), str(stmt.relation.relname))
+    schema = placeholder_schema(stmt.relation.schemaname)
+    name = (schema or str(stmt.relation.schemaname or DEFAULT_SCHEMA), str(stmt.relation.relname))
     return ManagedDDL("partition", text, name)
+
+
+def parse_one(text: str) -> Any | None:
+    """The one statement of the models' DDL `text` as PostgreSQL's own parser reads it (pglast), or None
+    when it does not parse or holds more than one statement.
+
+    Schema placeholders are kept as quoted names (`"__[SCHEMA_app]"`), so a name that points at an object
+    the models create stays distinguishable from one that points at a live object (`placeholder_schema`).
+    """
+    from pglast import parse_sql  # lazy: start-up (pglast; only DDL that needs parsing)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only DDL that needs parsing)
+
+    try:
+        statements = parse_sql(PLACEHOLDER.sub(lambda m: '"' + m.group(0).replace('"', '""') + '"', text))
+    except ParseError:
+        return None
+    return statements[0].stmt if len(statements) == 1 else None
+
+
+def placeholder_schema(schema: str | None) -> str | None:
+    """The real schema a parsed schema name stands for when it is a placeholder (`parse_one`), else None."""
+    real = PLACEHOLDER.fullmatch(schema) if schema else None
+    return real_schema_name(real.group(1)) if real else None
 
 
 # Statements whose text is data, not references: enum labels and comments are kept verbatim.
