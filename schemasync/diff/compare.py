@@ -15,7 +15,7 @@ from schemasync.diff import changes as c
 from schemasync.diff.composites import compare_composites
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
-from schemasync.diff.extensions import compare_extensions
+from schemasync.diff.extensions import compare_extensions, only_freed
 from schemasync.diff.grants import compare_grants
 from schemasync.diff.order import order
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
@@ -84,6 +84,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)
     found += around_type_changes(after, des, found)
+    found = only_freed(found, after)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),

@@ -277,8 +277,15 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         views=tuple(views),
         dependencies=tuple(dependencies),
         extensions=tuple(
-            Extension(name, schema, version, in_use, tuple(tuple(r) for r in routines or ()))
-            for name, schema, version, in_use, routines in rows.get("extensions", ())
+            Extension(
+                name,
+                schema,
+                version,
+                in_use,
+                tuple(tuple(r) for r in routines or ()),
+                tuple(tuple(u) for u in users or ()),
+            )
+            for name, schema, version, in_use, routines, users in rows.get("extensions", ())
         ),
         domains=tuple(_domain(row) for row in rows.get("domains", ())),
         composites=tuple(

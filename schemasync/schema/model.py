@@ -265,12 +265,15 @@ class Extension:
     name: str
     schema: str
     version: str | None = None
-    # live side: objects outside any extension use its members (an index on its operator class), so
-    # PostgreSQL would refuse DROP EXTENSION; a fact, not schema, so never compared
+    # live side, facts rather than schema (never compared): what outside any extension uses its members, so
+    # that PostgreSQL would refuse DROP EXTENSION. A prune that drops every user in the same plan frees it
+    # (`diff/extensions.py`). `in_use`: a user of a kind not told apart below, which always keeps it.
     in_use: bool = field(default=False, compare=False)
-    # live side: the functions and procedures (schema, name, argument types) that use its members, apart from
-    # `in_use`: a prune that drops them all in the same plan frees the extension (`diff/extensions.py`)
+    # the functions and procedures (schema, name, argument types) that use it
     used_by_routines: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    # the tables, views and types that use it: (kind, schema, relation or type, column or index or ""), kind
+    # "relation" (a view's query, a constraint), "column" (its type), "default" (a column's), "index" or "type"
+    used_by: tuple[tuple[str, str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
