@@ -414,9 +414,11 @@ def _failed(
             f"({secrets.scrub(message)}; while running: {shown})."
         )
         hint = (
-            "ALTER ... OWNER TO needs the role to exist and the role running schemasync to own the object and be a "
-            "member of the new owner (or be a superuser): create the role or GRANT it to the role schemasync connects "
-            "as, or change or unset the owner setting (SCHEMASYNC_OWNER, owner in [tool.schemasync]), and run again."
+            "ALTER ... OWNER TO needs the role to exist, the role running schemasync to own the object and be a "
+            "member of the new owner, and the new owner to have CREATE on the object's schema (a superuser needs "
+            "none of it): create the role, GRANT it to the role schemasync connects as and GRANT it CREATE on the "
+            "schema, or change or unset the owner setting (SCHEMASYNC_OWNER, owner in [tool.schemasync]); then run "
+            "again."
         )
     elif isinstance(exc, pgerrors.QueryCanceled):
         hint = (
