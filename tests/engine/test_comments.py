@@ -17,7 +17,7 @@ from tests.engine.test_pg_dump_equal import schema_dump, twin  # noqa: F401  (th
 
 # Quotes, a backslash, dollar quotes, PostgreSQL's own `$function$` tag, a new line and a schema-qualified name
 # of one of the models' objects: it must come back byte for byte.
-HOSTILE = "it's \"quoted\" \\ $$ $function$ $body$\nline two; public.docs -- not SQL */"
+HOSTILE = 'it\'s "quoted" \\ $$ $function$ $body$\nline two; public.docs -- not SQL */'
 
 KINDS = {  # COMMENT ON target -> key in _comments
     "FUNCTION touch()": "function touch",
