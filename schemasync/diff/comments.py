@@ -94,3 +94,17 @@ def _created(found: Iterable[c.Change]) -> dict[Key, View | None]:
 def _change(key: Key, comment: str | None) -> c.AlterComment:
     kind, schema, table, name, arguments = key
     return c.AlterComment(kind, schema, name, table, arguments, comment)  # type: ignore[arg-type]
+
+
+def kept_comments(current: Schema, desired: Schema) -> list[tuple[str, str, str, str | None, str]]:
+    """(kind, schema, name, table, comment) of each declared object whose live comment the models leave unset:
+    kept without prune (`diff/unmanaged.py` lists them), set to NULL with it."""
+    have = {key_of(v): v for v in commented(current)}
+    out: list[tuple[str, str, str, str | None, str]] = []
+    for value in commented(desired):
+        kind, schema, table, name, arguments = key_of(value)
+        live = have.get((kind, schema, table, name, arguments))
+        if value.comment is None and live is not None and live.comment is not None:
+            shown = f"{name}({arguments})" if kind in ("function", "procedure") else name
+            out.append((kind, schema, shown, table or None, live.comment))
+    return out

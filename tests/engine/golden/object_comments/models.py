@@ -14,8 +14,7 @@ orders = Table(
 event.listen(metadata, "before_create", DDL("CREATE DOMAIN positive AS numeric CHECK (VALUE > 0)"))
 event.listen(metadata, "before_create", DDL("CREATE TYPE money_pair AS (amount numeric, currency text)"))
 for ddl in (
-    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$",
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$",
     # changed: the trigger is dropped and created, so its comment is set again
     "CREATE TRIGGER orders_touch BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()",
     "CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100",
