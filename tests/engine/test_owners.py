@@ -209,3 +209,13 @@ def test_an_executing_role_that_is_not_a_member_of_the_owner_is_refused_clearly(
         with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
             conn.execute(f'REVOKE CREATE ON DATABASE "{pg.name}" FROM {runner}')
             conn.execute(f"DROP ROLE {runner}")
+
+
+def test_per_object_owner_ddl_events_stay_custom_ddl() -> None:
+    """The setting is the one place that says who owns what: `ALTER ... OWNER TO` events are not managed."""
+    from schemasync.schema.ddl import compile_models, managed_ddl
+
+    md = models()
+    event.listen(md, "after_create", DDL("ALTER TABLE app.docs OWNER TO someone"))
+    assert managed_ddl("ALTER TABLE app.docs OWNER TO someone") is None
+    assert [u.kind for u in compile_models(md).unmanaged] == ["custom DDL"]
