@@ -8,7 +8,8 @@ a comment the database has and the models leave unset is kept unless prune, whic
 An object this plan drops and creates again (a view rebuilt around a column change, a function whose signature
 changes, a trigger or policy re-created) loses its comment with it: its comment is then set again after it is
 created, the models' one, or the one it had when the models set none. Objects the models do not declare are
-never looked at, except a view the plan re-creates from its own live definition, which gets its comment back.
+never looked at, except a view, trigger or policy the plan re-creates from its own live definition around a
+change (`diff/views.py`, `diff/security.py`), which gets its comment back.
 """
 
 from __future__ import annotations
@@ -65,29 +66,28 @@ def compare_comments(
             target = live.comment if live is not None else None
         if target != old and (key in created or live is not None):
             out.append(_change(key, target))
-    for key, view in created.items():  # a view the models do not declare, re-created from its live definition
-        if key not in wanted and view is not None and view.comment is not None:
-            out.append(_change(key, view.comment))
+    for key, value in created.items():  # one the models do not declare, re-created from its live definition
+        if key not in wanted and value.comment is not None:
+            out.append(_change(key, value.comment))
     return out
 
 
-def _created(found: Iterable[c.Change]) -> dict[Key, View | None]:
-    """The objects the plan creates or drops and creates again (for a view: the value it is created from)."""
-    out: dict[Key, View | None] = {}
+def _created(found: Iterable[c.Change]) -> dict[Key, Commented]:
+    """The objects the plan creates or drops and creates again, each with the value it is created from (the
+    live one for a view, trigger or policy the models do not declare, re-created around a change)."""
+    out: dict[Key, Commented] = {}
     for change in found:
         match change:
-            case c.CreateView(view=v):
-                out[key_of(v)] = v
-            case c.CreateRoutine(routine=r) | c.RecreateRoutine(routine=r):
-                out[key_of(r)] = None
-            case c.CreateDomain(domain=d) | c.RecreateDomain(domain=d):
-                out[key_of(d)] = None
-            case c.CreateComposite(type=t) | c.RecreateComposite(type=t):
-                out[key_of(t)] = None
-            case c.CreateTrigger(trigger=t) | c.RecreateTrigger(trigger=t):
-                out[key_of(t)] = None
-            case c.CreatePolicy(policy=p) | c.RecreatePolicy(policy=p):
-                out[key_of(p)] = None
+            case c.CreateView(view=value) | c.CreateRoutine(routine=value) | c.RecreateRoutine(routine=value):
+                out[key_of(value)] = value
+            case c.CreateDomain(domain=value) | c.RecreateDomain(domain=value):
+                out[key_of(value)] = value
+            case c.CreateComposite(type=value) | c.RecreateComposite(type=value):
+                out[key_of(value)] = value
+            case c.CreateTrigger(trigger=value) | c.RecreateTrigger(trigger=value):
+                out[key_of(value)] = value
+            case c.CreatePolicy(policy=value) | c.RecreatePolicy(policy=value):
+                out[key_of(value)] = value
     return out
 
 

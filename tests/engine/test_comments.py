@@ -31,7 +31,12 @@ KINDS = {  # COMMENT ON target -> key in _comments
 }
 
 
-def models(comments: dict[str, str | None] | None = None, *, trigger_when: str = "BEFORE UPDATE") -> sa.MetaData:
+def models(
+    comments: dict[str, str | None] | None = None,
+    *,
+    trigger_when: str = "BEFORE UPDATE",
+    title: sa.types.TypeEngine[str] | None = None,
+) -> sa.MetaData:
     """A table with a trigger function and trigger, a procedure, a policy, a view, a materialized view, a domain
     and a composite type, each commented as `comments` says (target -> text; None: IS NULL; absent: no event)."""
     md = sa.MetaData()
@@ -39,7 +44,7 @@ def models(comments: dict[str, str | None] | None = None, *, trigger_when: str =
         "docs",
         md,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("title", sa.Text),
+        sa.Column("title", title or sa.Text()),
         sa.Column("at", sa.DateTime),
     )
     for sql in (
@@ -165,3 +170,25 @@ def test_plan_quotes_hostile_comment_text(pg: TestDB) -> None:
     assert statement.startswith('COMMENT ON FUNCTION "public"."touch"() IS E\'')
     sync(pg, models({"FUNCTION touch()": HOSTILE}))
     assert _comments(pg) == {"function touch": HOSTILE}
+
+
+def test_objects_re_created_around_a_column_type_change_keep_their_comments(pg: TestDB) -> None:
+    """The declared view and a hand-made trigger that read the column are dropped and created around its new type:
+    both get their comments back (the trigger's from its live value: the models do not declare it)."""
+    sync(pg, models({"VIEW titles": "declared"}))
+    with pg.connect() as conn:
+        conn.execute(
+            "CREATE TRIGGER hand_made BEFORE UPDATE OF title ON docs FOR EACH ROW "
+            "WHEN (NEW.title IS NOT NULL) EXECUTE FUNCTION touch()"
+        )
+        conn.execute("COMMENT ON TRIGGER hand_made ON docs IS 'a DBA''s'")
+    prepared, _ = sync(pg, models({"VIEW titles": "declared"}, title=sa.String(200)))
+    kinds = [type(x).__name__ for x in prepared.diff.changes]
+    assert "DropView" in kinds and "DropTrigger" in kinds, kinds
+    comments = [s.sql for s in prepared.plan.statements if s.sql.startswith("COMMENT")]
+    assert sorted(comments) == [
+        'COMMENT ON TRIGGER "hand_made" ON "public"."docs" IS \'a DBA\'\'s\'',
+        'COMMENT ON VIEW "public"."titles" IS \'declared\'',
+    ]
+    assert _comments(pg) == {"view titles": "declared", "trigger hand_made": "a DBA's"}
+    assert rediff(pg, models({"VIEW titles": "declared"}, title=sa.String(200))) == []
