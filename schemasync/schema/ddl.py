@@ -208,7 +208,23 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "TRIGGER"): "trigger",
     ("CREATE", "OR", "REPLACE", "TRIGGER"): "trigger",
     ("CREATE", "POLICY"): "policy",
+    # comments on the kinds above whose comment the inspector reads (`annotations.sql`), compared by
+    # `diff/comments.py`; a table's, a column's and an enum's come with SQLAlchemy's own comment= or are read
+    # with their rows as well
+    ("COMMENT", "ON", "FUNCTION"): "function comment",
+    ("COMMENT", "ON", "PROCEDURE"): "procedure comment",
+    ("COMMENT", "ON", "ROUTINE"): "routine comment",
+    ("COMMENT", "ON", "VIEW"): "view comment",
+    ("COMMENT", "ON", "MATERIALIZED", "VIEW"): "materialized view comment",
+    ("COMMENT", "ON", "TRIGGER"): "trigger comment",
+    ("COMMENT", "ON", "POLICY"): "policy comment",
+    ("COMMENT", "ON", "DOMAIN"): "domain comment",
+    ("COMMENT", "ON", "TYPE"): "type comment",
 }
+# Comments on these name the object like its CREATE does, so an unqualified name gets the placeholder of
+# `public` as the CREATE did (`managed_ddl`); the others (domains, types, triggers and policies by their table)
+# are found through the search path, as their CREATE was.
+_COMMENT_PLACED = frozenset({"function", "procedure", "routine", "view", "materialized view"})
 _LONGEST_KEY = max(len(k) for k in _MANAGED_DDL)
 # `ALTER TABLE [IF EXISTS] [ONLY] name ENABLE|FORCE ROW LEVEL SECURITY` and nothing else: any other ALTER TABLE
 # (a column added, a constraint) is custom DDL.
@@ -561,6 +577,8 @@ def managed_ddl(text: str) -> ManagedDDL | None:
             return _grant(text, grant)
         return partition_ddl(text)
     kind, after = matched[0]
+    if kind.endswith(" comment"):
+        return _comment(kind.removesuffix(" comment"), text, after)
     if kind == "policy":
         return ManagedDDL(kind, text, roles=_policy_roles(text))
     if kind in ("extension", "trigger"):
@@ -581,6 +599,21 @@ def managed_ddl(text: str) -> ManagedDDL | None:
         return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name))
     start = match.start("name")
     return ManagedDDL(kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name))
+
+
+def _comment(on: str, text: str, after: int) -> ManagedDDL | None:
+    """`COMMENT ON <kind> name ... IS ...` on a kind whose comment is compared: run against the models' own
+    object in the scratch schema (a qualified name is rewritten by the placeholder pass when the models
+    create that object), never named as an object of its own (it creates nothing)."""
+    if on not in _COMMENT_PLACED:
+        return ManagedDDL("comment", text)
+    match = _CREATED_NAME.match(text, code_start(text, after))
+    if match is None:
+        return None
+    if match.group("schema"):
+        return ManagedDDL("comment", text)
+    start = match.start("name")
+    return ManagedDDL("comment", f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}")
 
 
 def _type_ddl(kind: str, text: str, after: int) -> ManagedDDL:

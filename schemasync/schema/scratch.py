@@ -400,7 +400,8 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
     """The same value with schema names replaced (`names`: from -> to) wherever they appear.
 
     Name fields (a table's schema, a foreign key's target, ...) are replaced exactly; rendered SQL
-    (types, defaults, expressions, index definitions) has the identifier replaced by `quoted[from]`
+    (types, defaults, expressions, index definitions) and the comments of the models' COMMENT ON events (whose
+    text the placeholder pass reads like any other DDL's) have the identifier replaced by `quoted[from]`
     (the target as `quote_ident` writes it). The `from` names must be plain lower-case identifiers,
     which PostgreSQL never quotes, and unusual enough never to occur otherwise: random scratch names.
     """
@@ -458,6 +459,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 default=text(d.default),
                 collation=text(d.collation),
                 checks=tuple(replace(k, expression=sub(k.expression)) for k in d.checks),
+                comment=text(d.comment),
             )
             for d in schema.domains
         ),
@@ -466,6 +468,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 t,
                 schema=name(t.schema),
                 attributes=tuple(replace(a, type=sub(a.type), collation=text(a.collation)) for a in t.attributes),
+                comment=text(t.comment),
             )
             for t in schema.composites
         ),
@@ -481,6 +484,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                     )
                     for ix in v.indexes
                 ),
+                comment=text(v.comment),
             )
             for v in schema.views
         ),
@@ -495,13 +499,18 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 result=text(r.result),
                 parameters=sub(r.parameters),
                 definition=sub(r.definition),
+                comment=text(r.comment),
             )
             for r in schema.routines
         ),
-        triggers=tuple(replace(t, schema=name(t.schema), definition=sub(t.definition)) for t in schema.triggers),
+        triggers=tuple(
+            replace(t, schema=name(t.schema), definition=sub(t.definition), comment=text(t.comment))
+            for t in schema.triggers
+        ),
         row_security=tuple(replace(r, schema=name(r.schema)) for r in schema.row_security),
         policies=tuple(
-            replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check)) for p in schema.policies
+            replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check), comment=text(p.comment))
+            for p in schema.policies
         ),
         grants=tuple(
             mapped
