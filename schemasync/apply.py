@@ -23,6 +23,7 @@ plainly that nothing was changed.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -359,6 +360,13 @@ def _connection_lost(exc: psycopg.Error) -> bool:
     )
 
 
+def _owner_refused(exc: psycopg.Error, statement: Statement) -> bool:
+    """An ALTER ... OWNER TO (`plan/annotations.py`) refused for want of the role or of the rights to give to it."""
+    return isinstance(exc, pgerrors.InsufficientPrivilege | pgerrors.UndefinedObject) and bool(
+        re.match(r"ALTER\s.+\sOWNER TO\s", statement.sql, re.DOTALL)
+    )
+
+
 def _failed(
     exc: psycopg.Error, statement: Statement, n: int, total: int, *, committed: bool, settings: Settings
 ) -> ApplyFailed:
@@ -399,6 +407,18 @@ def _failed(
             f"Another session held a conflicting lock for longer than lock_timeout ({settings.lock_timeout:g}s). "
             "Run again when the table is less busy, raise SCHEMASYNC_LOCK_TIMEOUT, or set SCHEMASYNC_LOCK_RETRIES "
             "(lock-timeout, lock-retries in [tool.schemasync])."
+        )
+    elif _owner_refused(exc, statement):
+        where = (
+            f"Statement {n} of {total} failed: PostgreSQL refused to give an object to the role of the owner setting "
+            f"({secrets.scrub(message)}; while running: {shown})."
+        )
+        hint = (
+            "ALTER ... OWNER TO needs the role to exist, the role running schemasync to own the object and be a "
+            "member of the new owner, and the new owner to have CREATE on the object's schema (a superuser needs "
+            "none of it): create the role, GRANT it to the role schemasync connects as and GRANT it CREATE on the "
+            "schema, or change or unset the owner setting (SCHEMASYNC_OWNER, owner in [tool.schemasync]); then run "
+            "again."
         )
     elif isinstance(exc, pgerrors.QueryCanceled):
         hint = (

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     include_tables: NameList = Field(default_factory=list)
     exclude_tables: NameList = Field(default_factory=list)
     backup_before_sync: Literal["destructive", "always", "never"] = "destructive"
+    owner: str | None = Field(
+        None,
+        description="Role that must own every object the models declare (ALTER ... OWNER TO); unset: owners not compared",
+    )
 
     # Backups and storage
     backup_dir: Path = Path("backups")
@@ -179,6 +183,16 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[\w.]+:[\w.]+", value.strip()):
             raise ValueError("use module:attribute, for example myapp.models:Base")
         return value.strip() if value else value
+
+    @field_validator("owner")
+    @classmethod
+    def _check_owner(cls, value: str | None) -> str | None:
+        """A role's name as the catalog stores it (case kept: it is quoted where used); blank means unset."""
+        if value is None or not value.strip():
+            return None
+        if len(value.strip().encode()) > 63:
+            raise ValueError("a role name is at most 63 bytes")
+        return value.strip()
 
     @field_validator("health_check_url", "s3_endpoint_url")
     @classmethod

@@ -160,6 +160,7 @@ def options_for(settings: Settings, hints: RenameHints = NO_HINTS, *, prune: boo
         include_tables=tuple(settings.include_tables),
         exclude_tables=tuple(settings.exclude_tables),
         hints=hints,
+        owner=settings.owner,
     )
 
 

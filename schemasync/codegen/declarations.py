@@ -15,7 +15,8 @@ types, views or partitions as schemasync manages them. Each is written here from
   routines its definition names; then the views and materialized views with their indexes (dependencies
   first, after the functions they may call); then triggers, row-level security (`ENABLE` / `FORCE`),
   policies and grants, all on the MetaData, so each comes after the functions and objects it names (a
-  table's own after_create events would run before the MetaData's functions).
+  table's own after_create events would run before the MetaData's functions);
+- comments on all of these (`COMMENT ON ...`, the planner's statement), last.
 
 Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
 (quotes, `$$`) can break out of it. Names in `public` are left unqualified, as README asks for domains
@@ -27,8 +28,11 @@ from __future__ import annotations
 import logging
 import re
 
+from schemasync.diff import changes as c
+from schemasync.diff.comments import commented, key_of
 from schemasync.diff.routines import creation_order as routine_order
 from schemasync.diff.views import creation_order
+from schemasync.plan.comments import comment_sql
 from schemasync.plan.domains import create_sql as domain_sql
 from schemasync.plan.grants import grant_sql
 from schemasync.plan.indexes import index_sql
@@ -222,6 +226,25 @@ def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> lis
     return out
 
 
+def comments(schema: Schema, tables: list[Table], *, with_views: bool) -> list[str]:
+    """`COMMENT ON` the written domains, composite types and (with the views) functions, procedures, views,
+    triggers and policies, last, once each object exists (README: comments)."""
+    written = {(t.schema, t.name) for t in tables}
+    out = []
+    for value in commented(schema):
+        kind, on_schema, table, name, arguments = key_of(value)
+        if value.comment is None or (kind not in ("domain", "type") and not with_views):
+            continue
+        if table and (on_schema, table) not in written:
+            continue
+        change = c.AlterComment(kind, on_schema, name, table, arguments, value.comment)  # type: ignore[arg-type]
+        sql = comment_sql(change)
+        if kind in ("domain", "type"):  # named as its CREATE names it (unqualified in public), so it finds it
+            sql = sql.replace(f"{kind.upper()} {ident(on_schema, name)}", f"{kind.upper()} {_name(on_schema, name)}", 1)
+        out.append(_ddl("Base.metadata", "after_create", sql))
+    return out
+
+
 def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> str:
     """The module's tail: every DDL event above, grouped under comments saying what manages them."""
     sections = [
@@ -241,6 +264,10 @@ def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> s
         (
             "Triggers, row-level security, policies and grants, after what they name (README: privileges).",
             security(schema, tables, with_routines=with_views),
+        ),
+        (
+            "Comments on them, once they exist (README: comments).",
+            comments(schema, tables, with_views=with_views),
         ),
     ]
     lines: list[str] = []

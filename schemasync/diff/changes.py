@@ -679,6 +679,31 @@ class RevokePrivilege:
     restores: bool = False
 
 
+# -- comments and owners (diff/comments.py, diff/owners.py) -------------------------------------
+@dataclass(frozen=True, slots=True)
+class AlterComment:
+    """COMMENT ON a view, materialized view, domain, composite type, function, procedure, trigger or policy."""
+
+    kind: Literal["view", "materialized view", "domain", "type", "function", "procedure", "trigger", "policy"]
+    schema: str
+    name: str
+    table: str  # a trigger's or a policy's table; "" otherwise
+    arguments: str  # a routine's argument types; "" otherwise
+    comment: str | None  # None: IS NULL
+
+
+@dataclass(frozen=True, slots=True)
+class AlterOwner:
+    """ALTER <kind> ... OWNER TO the role of the `owner` setting."""
+
+    kind: Literal["schema", "table", "view", "materialized view", "sequence", "type", "domain", "function", "procedure"]
+    schema: str
+    name: str  # "" for a schema
+    arguments: str  # a routine's argument types; "" otherwise
+    owner: str
+    old_owner: str | None  # None: the object is created (or re-created) by the same plan
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -758,6 +783,8 @@ Change = (
     | DropPolicy
     | GrantPrivilege
     | RevokePrivilege
+    | AlterComment
+    | AlterOwner
 )
 
 

@@ -12,13 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemasync.diff import changes as c
+from schemasync.diff.comments import compare_comments
 from schemasync.diff.composites import compare_composites
 from schemasync.diff.dependents import around_changes, kept_on_rebuilt
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
-from schemasync.diff.extensions import compare_extensions
+from schemasync.diff.extensions import compare_extensions, only_freed
 from schemasync.diff.grants import compare_grants
 from schemasync.diff.order import order
+from schemasync.diff.owners import compare_owners
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
 from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
@@ -86,6 +88,9 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     found += compare_views(after, des, found, options)
     found += around_changes(after, des, found)
     found += kept_on_rebuilt(after, des, found)
+    found += compare_comments(after, des, found, options)
+    found += compare_owners(after, des, found, options)
+    found = only_freed(found, after)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
         changes=tuple(order(found, after)),

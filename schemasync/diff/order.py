@@ -59,6 +59,8 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.AddForeignKey,),
     (c.CreateTrigger, c.RecreateTrigger, c.AlterTriggerEnabled),  # after their tables and functions
     (c.CreatePolicy, c.AlterPolicy, c.RecreatePolicy, c.AlterRowSecurity),
+    (c.AlterComment,),  # on objects that exist by then
+    (c.AlterOwner,),  # before the grants: the owner's own privileges are implicit, the grants are the others'
     (c.RevokePrivilege, c.GrantPrivilege),  # on objects that exist by then
     (c.ValidateConstraint,),
     (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),

@@ -16,7 +16,6 @@ and created again in the same transaction. Triggers on a table the plan drops go
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions
@@ -31,8 +30,7 @@ def compare_routines(current: Schema, desired: Schema, options: CompareOptions) 
         if old is None:
             out.append(c.CreateRoutine(routine))
         elif old != routine:
-            kept = replace(routine, comment=routine.comment or old.comment)  # a drop loses the live comment
-            out.append(c.ReplaceRoutine(routine, old) if replaceable(old, routine) else c.RecreateRoutine(kept, old))
+            out.append(c.ReplaceRoutine(routine, old) if replaceable(old, routine) else c.RecreateRoutine(routine, old))
     wanted = {r.key for r in desired.routines}
     names = {(r.schema, r.name) for r in desired.routines}
     for routine in current.routines:
@@ -75,7 +73,7 @@ def compare_triggers(current: Schema, desired: Schema, options: CompareOptions) 
         if old is None:
             out.append(c.CreateTrigger(trigger))
         elif old.definition != trigger.definition:
-            out.append(c.RecreateTrigger(replace(trigger, comment=trigger.comment or old.comment), old))
+            out.append(c.RecreateTrigger(trigger, old))
         elif old.enabled != trigger.enabled:
             out.append(c.AlterTriggerEnabled(trigger, old.enabled))
     if options.prune:

@@ -23,6 +23,7 @@ class CompareOptions:
     include_tables: tuple[str, ...] = ()  # globs on "table" or "schema.table"; empty: all
     exclude_tables: tuple[str, ...] = ()
     hints: RenameHints = field(default_factory=RenameHints)
+    owner: str | None = None  # the `owner` setting: the role every managed object must be owned by (diff/owners.py)
 
 
 def table_selected(schema: str, name: str, options: CompareOptions) -> bool:
@@ -73,6 +74,7 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
         policies=tuple(
             p for p in schema.policies if p.schema in schemas and table_selected(p.schema, p.table, options)
         ),
+        owners=tuple(o for o in schema.owners if o.schema in schemas),
         grants=tuple(
             g
             for g in schema.grants

@@ -11,8 +11,6 @@ Policies the models do not declare are left alone unless prune.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from schemasync.diff import changes as c
 from schemasync.diff.expressions import same_expression
 from schemasync.diff.scope import CompareOptions
@@ -46,8 +44,7 @@ def compare_policies(current: Schema, desired: Schema, options: CompareOptions) 
             alterable = (old.command, old.permissive) == (policy.command, policy.permissive) and (
                 (old.using is None or policy.using is not None) and (old.check is None or policy.check is not None)
             )
-            kept = replace(policy, comment=policy.comment or old.comment)  # a drop loses the live comment
-            out.append(c.AlterPolicy(policy, old) if alterable else c.RecreatePolicy(kept, old))
+            out.append(c.AlterPolicy(policy, old) if alterable else c.RecreatePolicy(policy, old))
     if options.prune:
         wanted = {p.key for p in desired.policies}
         tables = {t.key for t in desired.tables}

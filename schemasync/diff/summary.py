@@ -62,6 +62,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "security*": ("changed row-level security setting", "changed row-level security settings"),
     "grant+": ("privilege to grant", "privileges to grant"),
     "grant-": ("privilege to revoke", "privileges to revoke"),
+    "owner": ("object to give to its owner", "objects to give to their owner"),
 }
 
 
@@ -229,6 +230,15 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "grant-", ("grant option for " if only else "") + grant_text(g)
         case c.AlterRowSecurity(schema=s, table=t, enabled=e, forced=f):
             return "security*", f"{name(s, t)} ({row_security_state(e, f)})"
+        case c.AlterComment(kind=k, schema=s, name=n, table=t, arguments=a):
+            on = f" on {name(s, t)}" if t else ""
+            return (
+                "comment",
+                f"{k} {name(s, n) if not t else n}{f'({a})' if k in ('function', 'procedure') else ''}{on}",
+            )
+        case c.AlterOwner(kind=k, schema=s, name=n, arguments=a, owner=o):
+            target = s if k == "schema" else name(s, n) + (f"({a})" if k in ("function", "procedure") else "")
+            return "owner", f"{k} {target} (to {o})"
         case _:
             assert_never(change)
 

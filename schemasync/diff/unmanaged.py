@@ -2,7 +2,8 @@
 
 Without prune: tables, columns, enums, sequences, domains, composite types and extensions the models do not have, and on the tables the
 models do have, the indexes and constraints they do not declare and the comments, collations and
-identities their columns leave unset (the comparators leave exactly these alone; prune drops or
+identities their columns leave unset, and the comments the models leave unset on their views, domains,
+composite types, routines, triggers and policies (the comparators leave exactly these alone; prune drops or
 resets them). With or without prune: the partitions of a table that stays, which are part of that
 table and never tables of their own.
 """
@@ -13,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from schemasync.diff.columns import keep_undeclared
+from schemasync.diff.comments import kept_comments
 from schemasync.diff.constraints import kept_constraints
 from schemasync.diff.grants import left_alone_grants
 from schemasync.diff.indexes import kept_indexes
@@ -86,6 +88,10 @@ def left_alone(
             else:
                 out.append(Unmanaged(kind, obj.schema, f"{obj.name}({obj.arguments})"))
         out += [Unmanaged(*item) for item in left_alone_security(current, desired)]
+        out += [
+            Unmanaged(f"{kind} comment", schema, name, table, _value("comment", comment, None))
+            for kind, schema, name, table, comment in kept_comments(current, desired)
+        ]
         out += [
             Unmanaged("privilege", g.schema, f"{g.privilege} on {g.kind} {g.name or g.schema} to {g.grantee}")
             for g in left_alone_grants(current, desired)

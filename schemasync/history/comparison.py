@@ -611,5 +611,12 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "grant+", f"+ {grant_text(g)}"
         case c.RevokePrivilege(grant=g, grant_option_only=only):
             return "grant-", f"- {'grant option for ' if only else ''}{grant_text(g)}"
+        case c.AlterComment(kind=k, schema=s, name=n, comment=text):
+            return (
+                "comment",
+                f"~ comment on {k} {s}.{n}: {text!r}" if text is not None else f"~ comment on {k} {s}.{n} removed",
+            )
+        case c.AlterOwner(kind=k, schema=s, name=n, owner=o):
+            return "other*", f"~ owner of {k} {s if k == 'schema' else f'{s}.{n}'}: {o}"
         case _:
             assert_never(change)

@@ -17,12 +17,14 @@ from schemasync.diff.names import quote_ident
 from schemasync.diff.summary import description, summary_lines
 from schemasync.plan import (  # noqa: F401  (register renderers)
     columns,
+    comments,
     composites,
     constraints,
     domains,
     extensions,
     grants,
     indexes,
+    owners,
     partitions,
     routines,
     security,

@@ -12,7 +12,7 @@ from schemasync.diff import changes as c
 from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind
 from schemasync.plan.model import Statement
-from schemasync.plan.sql import ident, literal, raw
+from schemasync.plan.sql import ident, raw
 from schemasync.schema.model import Routine, Trigger
 
 _ENABLE = {"O": "ENABLE TRIGGER", "D": "DISABLE TRIGGER", "R": "ENABLE REPLICA TRIGGER", "A": "ENABLE ALWAYS TRIGGER"}
@@ -31,24 +31,9 @@ def _drop(r: Routine) -> str:
     return f"DROP {r.kind.upper()} {ident(r.schema, r.name)}({raw(r.arguments)})"
 
 
-def _comment(r: Routine) -> list[Statement]:
-    """The comment a live routine had, when it is created again around a change (or the models' own)."""
-    if r.comment is None:
-        return []
-    return [
-        Statement(f"COMMENT ON {r.kind.upper()} {ident(r.schema, r.name)}({raw(r.arguments)}) IS {literal(r.comment)}")
-    ]
-
-
-def _trigger_comment(t: Trigger) -> list[Statement]:
-    if t.comment is None:
-        return []
-    return [Statement(f"COMMENT ON TRIGGER {ident(t.name)} ON {ident(t.schema, t.table)} IS {literal(t.comment)}")]
-
-
 @plan_change.register
 def plan_create_routine(change: c.CreateRoutine, ctx: PlanContext) -> list[Statement]:
-    return [Statement(create_sql(change.routine)), *_comment(change.routine)]
+    return [Statement(create_sql(change.routine))]
 
 
 @plan_change.register
@@ -65,7 +50,6 @@ def plan_recreate_routine(change: c.RecreateRoutine, ctx: PlanContext) -> list[S
     return [
         Statement(_drop(change.old), (Hazard(HazardKind.CORRECTNESS, fact),)),
         Statement(create_sql(change.routine)),
-        *_comment(change.routine),
     ]
 
 
@@ -100,7 +84,7 @@ def plan_create_trigger(change: c.CreateTrigger, ctx: PlanContext) -> list[State
     out = [Statement(raw(t.definition), ctx.locking(t.schema, t.table, "CREATE TRIGGER (blocks writes briefly)"))]
     if t.enabled != "O":
         out.append(_enable(t))
-    return out + _trigger_comment(t)
+    return out
 
 
 @plan_change.register
@@ -112,7 +96,7 @@ def plan_recreate_trigger(change: c.RecreateTrigger, ctx: PlanContext) -> list[S
     ]
     if t.enabled != "O":
         out.append(_enable(t))
-    return out + _trigger_comment(t)
+    return out
 
 
 @plan_change.register

@@ -12,7 +12,7 @@ from schemasync.diff import changes as c
 from schemasync.plan.dispatch import PlanContext, plan_change
 from schemasync.plan.hazards import Hazard, HazardKind
 from schemasync.plan.model import Statement
-from schemasync.plan.sql import ident, literal, raw
+from schemasync.plan.sql import ident, raw
 from schemasync.schema.model import Policy
 
 
@@ -40,14 +40,8 @@ def row_security_sql(schema: str, table: str, flag: str) -> str:
     return f"ALTER TABLE {ident(schema, table)} {flag} ROW LEVEL SECURITY"
 
 
-def _create(p: Policy) -> list[Statement]:
-    """The policy, and the comment a live one had when it is created again around a change."""
-    out = [Statement(policy_sql(p))]
-    if p.comment is not None:
-        out.append(
-            Statement(f"COMMENT ON POLICY {ident(p.name)} ON {ident(p.schema, p.table)} IS {literal(p.comment)}")
-        )
-    return out
+def _create(p: Policy) -> Statement:
+    return Statement(policy_sql(p))
 
 
 def _drop(schema: str, table: str, name: str, hazards: tuple[Hazard, ...] = ()) -> Statement:
@@ -56,7 +50,7 @@ def _drop(schema: str, table: str, name: str, hazards: tuple[Hazard, ...] = ()) 
 
 @plan_change.register
 def plan_create_policy(change: c.CreatePolicy, ctx: PlanContext) -> list[Statement]:
-    return _create(change.policy)
+    return [_create(change.policy)]
 
 
 @plan_change.register
@@ -68,7 +62,7 @@ def plan_alter_policy(change: c.AlterPolicy, ctx: PlanContext) -> list[Statement
 @plan_change.register
 def plan_recreate_policy(change: c.RecreatePolicy, ctx: PlanContext) -> list[Statement]:
     p = change.policy
-    return [_drop(p.schema, p.table, change.old.name), *_create(p)]
+    return [_drop(p.schema, p.table, change.old.name), _create(p)]
 
 
 @plan_change.register

@@ -86,9 +86,6 @@ def plan_create_view(change: c.CreateView, ctx: PlanContext) -> list[Statement]:
             )
         )
     out = [Statement(view_sql(view), tuple(hazards))]
-    if view.comment is not None:
-        kind = "MATERIALIZED VIEW" if view.materialized else "VIEW"
-        out.append(Statement(f"COMMENT ON {kind} {ident(view.schema, view.name)} IS {literal(view.comment)}"))
     out += [Statement(index_sql(view.schema, view.name, index)) for index in view.indexes]
     return out
 

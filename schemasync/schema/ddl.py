@@ -208,7 +208,23 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "TRIGGER"): "trigger",
     ("CREATE", "OR", "REPLACE", "TRIGGER"): "trigger",
     ("CREATE", "POLICY"): "policy",
+    # comments on the kinds above whose comment the inspector reads (`annotations.sql`), compared by
+    # `diff/comments.py`; a table's, a column's and an enum's come with SQLAlchemy's own comment= or are read
+    # with their rows as well
+    ("COMMENT", "ON", "FUNCTION"): "function comment",
+    ("COMMENT", "ON", "PROCEDURE"): "procedure comment",
+    ("COMMENT", "ON", "ROUTINE"): "routine comment",
+    ("COMMENT", "ON", "VIEW"): "view comment",
+    ("COMMENT", "ON", "MATERIALIZED", "VIEW"): "materialized view comment",
+    ("COMMENT", "ON", "TRIGGER"): "trigger comment",
+    ("COMMENT", "ON", "POLICY"): "policy comment",
+    ("COMMENT", "ON", "DOMAIN"): "domain comment",
+    ("COMMENT", "ON", "TYPE"): "type comment",
 }
+# Comments on these name the object like its CREATE does, so an unqualified name gets the placeholder of
+# `public` as the CREATE did (`managed_ddl`); the others (domains, types, triggers and policies by their table)
+# are found through the search path, as their CREATE was.
+_COMMENT_PLACED = frozenset({"function", "procedure", "routine", "view", "materialized view"})
 _LONGEST_KEY = max(len(k) for k in _MANAGED_DDL)
 # `ALTER TABLE [IF EXISTS] [ONLY] name ENABLE|FORCE ROW LEVEL SECURITY` and nothing else: any other ALTER TABLE
 # (a column added, a constraint) is custom DDL.
@@ -303,14 +319,9 @@ def partition_ddl(text: str) -> ManagedDDL | None:
     parent FOR VALUES ...` (or `DEFAULT`): the one form whose whole effect the inspector reads (the partition
     and its bound). Anything more (its own columns or constraints, WITH, TABLESPACE, a PARTITION BY of its
     own, UNLOGGED) is not compared, so such an event stays custom DDL, unmanaged-declared."""
-    from pglast import ast, parse_sql  # lazy: start-up (pglast; only DDL that needs parsing)
-    from pglast.parser import ParseError  # lazy: start-up (pglast; only DDL that needs parsing)
+    from pglast import ast  # lazy: start-up (pglast; only DDL that needs parsing)
 
-    try:
-        statements = parse_sql(PLACEHOLDER.sub(lambda m: f'"{m.group(0)}"', text))
-    except ParseError:
-        return None
-    stmt = statements[0].stmt if len(statements) == 1 else None
+    stmt = parse_one(text)
     if not isinstance(stmt, ast.CreateStmt) or stmt.relation is None:
         return None
     if not (
@@ -324,10 +335,32 @@ def partition_ddl(text: str) -> ManagedDDL | None:
         and stmt.relation.relpersistence == "p"
     ):
         return None
-    schema = stmt.relation.schemaname
-    real = PLACEHOLDER.fullmatch(schema) if schema else None
-    name = (real_schema_name(real.group(1)) if real else str(schema or DEFAULT_SCHEMA), str(stmt.relation.relname))
+    schema = placeholder_schema(stmt.relation.schemaname)
+    name = (schema or str(stmt.relation.schemaname or DEFAULT_SCHEMA), str(stmt.relation.relname))
     return ManagedDDL("partition", text, name)
+
+
+def parse_one(text: str) -> Any | None:
+    """The one statement of the models' DDL `text` as PostgreSQL's own parser reads it (pglast), or None
+    when it does not parse or holds more than one statement.
+
+    Schema placeholders are kept as quoted names (`"__[SCHEMA_app]"`), so a name that points at an object
+    the models create stays distinguishable from one that points at a live object (`placeholder_schema`).
+    """
+    from pglast import parse_sql  # lazy: start-up (pglast; only DDL that needs parsing)
+    from pglast.parser import ParseError  # lazy: start-up (pglast; only DDL that needs parsing)
+
+    try:
+        statements = parse_sql(PLACEHOLDER.sub(lambda m: '"' + m.group(0).replace('"', '""') + '"', text))
+    except ParseError:
+        return None
+    return statements[0].stmt if len(statements) == 1 else None
+
+
+def placeholder_schema(schema: str | None) -> str | None:
+    """The real schema a parsed schema name stands for when it is a placeholder (`parse_one`), else None."""
+    real = PLACEHOLDER.fullmatch(schema) if schema else None
+    return real_schema_name(real.group(1)) if real else None
 
 
 # Statements whose text is data, not references: enum labels and comments are kept verbatim.
@@ -544,6 +577,8 @@ def managed_ddl(text: str) -> ManagedDDL | None:
             return _grant(text, grant)
         return partition_ddl(text)
     kind, after = matched[0]
+    if kind.endswith(" comment"):
+        return _comment(kind.removesuffix(" comment"), text, after)
     if kind == "policy":
         return ManagedDDL(kind, text, roles=_policy_roles(text))
     if kind in ("extension", "trigger"):
@@ -564,6 +599,21 @@ def managed_ddl(text: str) -> ManagedDDL | None:
         return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), name))
     start = match.start("name")
     return ManagedDDL(kind, f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}", (DEFAULT_SCHEMA, name))
+
+
+def _comment(on: str, text: str, after: int) -> ManagedDDL | None:
+    """`COMMENT ON <kind> name ... IS ...` on a kind whose comment is compared: run against the models' own
+    object in the scratch schema (a qualified name is rewritten by the placeholder pass when the models
+    create that object), never named as an object of its own (it creates nothing)."""
+    if on not in _COMMENT_PLACED:
+        return ManagedDDL("comment", text)
+    match = _CREATED_NAME.match(text, code_start(text, after))
+    if match is None:
+        return None
+    if match.group("schema"):
+        return ManagedDDL("comment", text)
+    start = match.start("name")
+    return ManagedDDL("comment", f"{text[:start]}__[SCHEMA_{_NONE_SCHEMA}].{text[start:]}")
 
 
 def _type_ddl(kind: str, text: str, after: int) -> ManagedDDL:

@@ -2,7 +2,8 @@
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, the
 objects we only report, views, extensions, domains, composite types, exclusion constraints, table options,
-partitions), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
+partitions, routines, triggers, row security, policies, grants; and one for the comments of the kinds that read
+none and every object's owner), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
 of round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
@@ -47,6 +48,7 @@ from schemasync.schema.model import (
     Grant,
     IdentityOptions,
     Index,
+    Owner,
     Partition,
     Policy,
     PrimaryKey,
@@ -83,6 +85,7 @@ QUERIES = (
     "row_security",
     "policies",
     "grants",
+    "annotations",  # comments of the kinds above that read none, and owners (for the `owner` setting)
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -263,13 +266,24 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             options=tuple(sorted(options)),
             indexes=tuple(indexes.get(oid, ())),
             populated=populated,
-            comment=comment,
         )
-        for oid, schema, name, materialized, definition, column_names, column_types, options, populated, comment in rows.get(
+        for oid, schema, name, materialized, definition, column_names, column_types, options, populated in rows.get(
             "views", []
         )
     ]
     dependencies = [Dependency(*row) for row in rows.get("dependencies", [])]
+    comments: dict[tuple[str, ...], str] = {}
+    owners: list[Owner] = []
+    for kind, schema, table, name, arguments, role, comment in rows.get("annotations", ()):
+        if comment is not None:
+            comments[(kind, schema, table or "", name, arguments)] = comment
+        if role is not None:
+            owners.append(Owner(kind, schema, name, arguments, role))
+
+    def commented(value: Any, kind: str, table: str = "", arguments: str = "") -> Any:
+        found = comments.get((kind, value.schema, table, value.name, arguments))
+        return value if found is None else replace(value, comment=found)
+
     return Schema(
         tables=tuple(tables),
         enums=tuple(enums),
@@ -277,25 +291,36 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         schemas=tuple(namespaces),
         reported=tuple(reported),
         server_version=server_version,
-        views=tuple(views),
+        views=tuple(commented(v, v.kind) for v in views),
         dependencies=tuple(dependencies),
         extensions=tuple(
-            Extension(name, schema, version, in_use, tuple(tuple(r) for r in routines or ()))
-            for name, schema, version, in_use, routines in rows.get("extensions", ())
+            Extension(
+                name,
+                schema,
+                version,
+                in_use,
+                tuple(tuple(r) for r in routines or ()),
+                tuple(tuple(u) for u in users or ()),
+            )
+            for name, schema, version, in_use, routines, users in rows.get("extensions", ())
         ),
-        domains=tuple(_domain(row) for row in rows.get("domains", ())),
+        domains=tuple(commented(_domain(row), "domain") for row in rows.get("domains", ())),
         composites=tuple(
-            CompositeType(schema, name, tuple(Attribute(*a) for a in attributes))
+            commented(CompositeType(schema, name, tuple(Attribute(*a) for a in attributes)), "type")
             for schema, name, attributes in rows.get("composites", ())
         ),
-        routines=tuple(Routine(*row) for row in rows.get("routines", ())),
-        triggers=tuple(Trigger(*row) for row in rows.get("triggers", ())),
+        routines=tuple(
+            commented(r, r.kind, arguments=r.arguments)
+            for r in (Routine(*row[:7], public_execute=row[7]) for row in rows.get("routines", ()))
+        ),
+        triggers=tuple(commented(t, "trigger", t.table) for t in (Trigger(*row) for row in rows.get("triggers", ()))),
         row_security=tuple(RowSecurity(*row) for row in rows.get("row_security", ())),
         policies=tuple(
-            Policy(schema, table, name, command, permissive, tuple(roles), using, check, comment)
-            for schema, table, name, command, permissive, roles, using, check, comment in rows.get("policies", ())
+            commented(Policy(schema, table, name, command, permissive, tuple(roles), using, check), "policy", table)
+            for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
         ),
         grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
+        owners=tuple(owners),
     ).sorted()
 
 

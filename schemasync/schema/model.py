@@ -224,9 +224,7 @@ class View:
     options: tuple[str, ...] = ()  # reloptions: check_option=local, security_barrier=true, fillfactor=70 ...
     indexes: tuple[Index, ...] = ()  # materialized views only
     populated: bool = True  # a materialized view created WITH NO DATA (never refreshed) is not
-    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
-    # declare one, so it is never compared)
-    comment: str | None = field(default=None, compare=False)
+    comment: str | None = field(default=None, compare=False)  # COMMENT ON ...: compared on its own (diff/comments.py)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -272,12 +270,15 @@ class Extension:
     name: str
     schema: str
     version: str | None = None
-    # live side: objects outside any extension use its members (an index on its operator class), so
-    # PostgreSQL would refuse DROP EXTENSION; a fact, not schema, so never compared
+    # live side, facts rather than schema (never compared): what outside any extension uses its members, so
+    # that PostgreSQL would refuse DROP EXTENSION. A prune that drops every user in the same plan frees it
+    # (`diff/extensions.py`). `in_use`: a user of a kind not told apart below, which always keeps it.
     in_use: bool = field(default=False, compare=False)
-    # live side: the functions and procedures (schema, name, argument types) that use its members, apart from
-    # `in_use`: a prune that drops them all in the same plan frees the extension (`diff/extensions.py`)
+    # the functions and procedures (schema, name, argument types) that use it
     used_by_routines: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    # the tables, views and types that use it: (kind, schema, relation or type, column or index or ""), kind
+    # "relation" (a view's query, a constraint), "column" (its type), "default" (a column's), "index" or "type"
+    used_by: tuple[tuple[str, str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -295,6 +296,7 @@ class Domain:
     default: str | None = None  # pg_get_expr of the default
     collation: str | None = None  # only when not the base type's default; ready for COLLATE
     checks: tuple[CheckConstraint, ...] = ()
+    comment: str | None = field(default=None, compare=False)  # COMMENT ON ...: compared on its own (diff/comments.py)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -317,6 +319,7 @@ class CompositeType:
     schema: str
     name: str
     attributes: tuple[Attribute, ...] = ()
+    comment: str | None = field(default=None, compare=False)  # COMMENT ON ...: compared on its own (diff/comments.py)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -353,9 +356,7 @@ class Routine:
     result: str | None  # pg_get_function_result; None for a procedure
     parameters: str  # pg_get_function_arguments: names, modes and defaults, which CREATE OR REPLACE cannot change
     definition: str
-    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
-    # declare one, so it is never compared)
-    comment: str | None = field(default=None, compare=False)
+    comment: str | None = field(default=None, compare=False)  # COMMENT ON ...: compared on its own (diff/comments.py)
     # live side: whether PUBLIC may execute it (every new routine's default, which `grants` leaves out as
     # implicit); a routine re-created without it gets it back, so the plan revokes it again
     public_execute: bool = field(default=True, compare=False)
@@ -374,9 +375,7 @@ class Trigger:
     name: str
     definition: str  # pg_get_triggerdef: the CREATE TRIGGER statement, names schema-qualified
     enabled: str = "O"  # pg_trigger.tgenabled: O (origin), D (disabled), R (replica), A (always)
-    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
-    # declare one, so it is never compared)
-    comment: str | None = field(default=None, compare=False)
+    comment: str | None = field(default=None, compare=False)  # COMMENT ON ...: compared on its own (diff/comments.py)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -409,9 +408,7 @@ class Policy:
     roles: tuple[str, ...]  # role names in sorted order; "public" for PUBLIC
     using: str | None  # pg_get_expr of USING, None without one
     check: str | None  # pg_get_expr of WITH CHECK, None without one
-    # live side: its COMMENT, kept when the plan drops and re-creates it around a change (the models do not
-    # declare one, so it is never compared)
-    comment: str | None = field(default=None, compare=False)
+    comment: str | None = field(default=None, compare=False)  # COMMENT ON ...: compared on its own (diff/comments.py)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -440,6 +437,23 @@ class Grant:
         CREATE before PostgreSQL 15), which the models' scratch copy of `public` never has. Not compared,
         like the owner's own privileges, so both sides leave them out."""
         return self.kind == "schema" and self.schema == "public" and self.grantee == "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who owns an object (`pg_class.relowner`, `pg_proc.proowner`, ...): read on the live side for the opt-in
+    `owner` setting (`diff/owners.py`). A fact, never compared as schema: the desired owner is the setting,
+    not whatever role materialised the models."""
+
+    kind: Literal["schema", "table", "view", "materialized view", "sequence", "type", "domain", "function", "procedure"]
+    schema: str  # for a schema: the schema itself
+    name: str  # "" for a schema
+    arguments: str  # a routine's argument types; "" otherwise
+    role: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.schema, self.name, self.arguments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,6 +536,9 @@ class Schema:
     row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
     policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
     grants: tuple[Grant, ...] = ()  # privileges on tables, sequences, schemas and routines (issue 17)
+    # Owners of the objects the `owner` setting governs (issue 17): facts read live, compared only against that
+    # setting (`diff/owners.py`), so neither compared nor hashed as schema.
+    owners: tuple[Owner, ...] = field(default=(), compare=False, repr=False)
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -591,6 +608,7 @@ class Schema:
             row_security=tuple(sorted(self.row_security, key=lambda r: r.key)),
             policies=tuple(sorted(self.policies, key=lambda p: p.key)),
             grants=tuple(sorted(self.grants, key=lambda g: g.key)),
+            owners=tuple(sorted(self.owners, key=lambda o: o.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

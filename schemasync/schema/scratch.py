@@ -16,7 +16,15 @@ from psycopg.rows import tuple_row
 from schemasync.db import lock_table
 from schemasync.errors import ConfigError
 from schemasync.schema import chunks, extensions
-from schemasync.schema.ddl import PLACEHOLDER, DDLStatement, ModelDDL, first_keyword, real_schema_name
+from schemasync.schema.ddl import (
+    PLACEHOLDER,
+    DDLStatement,
+    ModelDDL,
+    first_keyword,
+    parse_one,
+    placeholder_schema,
+    real_schema_name,
+)
 from schemasync.schema.inspect import ALWAYS_PRESENT_SCHEMAS, inspect
 from schemasync.schema.loading import DEFAULT_SCHEMA, first_line
 from schemasync.schema.model import ModelError, Schema, Table
@@ -54,14 +62,33 @@ def materialise_in_target(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
     define something and execute nothing (a sequence, a type, a domain, a function, a comment: what other
     declarations may need); any other one is not run, with a warning (it is reported as declared and
     unmanaged anyway). A materialized view is created WITH NO DATA, so that its query is never executed,
-    then reported as populated as it was declared.
+    then reported as populated as it was declared. A managed DDL event that acts on a table the models do
+    not create (an index, trigger, policy, row-level security or grant on a live table) is not run either:
+    it would lock, and for an index read, the live table while the look lasts. In a dev database it fails
+    for want of that table, so here it is the same model error, without touching the table.
     """
+    relations = {
+        (kind_schema_name[1], kind_schema_name[2])
+        for kind_schema_name in (s.creates for s in ddl.statements)
+        if kind_schema_name[0] in _RELATIONS
+    }
     kept: list[DDLStatement] = []
     skipped: list[str] = []
+    errors: list[ModelError] = []
     populated: set[tuple[str, str]] = set()
     for statement in ddl.statements:
         if not statement.managed and not _defines_only(statement.text):
             skipped.append(statement.what)
+            continue
+        live = _live_targets(statement.text, relations) if statement.custom and statement.managed else ()
+        if live:
+            errors.append(
+                _model_error(
+                    statement,
+                    f"it acts on {', '.join(live)}, which the models do not create (declare the table in the models, "
+                    "or drop the statement)",
+                )
+            )
             continue
         if statement.creates[0] == "materialized view":
             data = _DATA_CLAUSE.search(statement.text)
@@ -79,7 +106,10 @@ def materialise_in_target(conn: psycopg.Connection, ddl: ModelDDL) -> Schema:
     )
     result = materialise(conn, replace(ddl, statements=tuple(kept)))
     views = tuple(replace(v, populated=True) if v.key in populated else v for v in result.views)
-    return replace(result, views=views, warnings=(*result.warnings, *notes))
+    result = replace(result, views=views, warnings=(*result.warnings, *notes))
+    if not errors:
+        return result
+    return replace(result, model_errors=(*result.model_errors, *errors), unmanaged_declared=ddl.unmanaged).sorted()
 
 
 # Statements that only define an object: creating one executes no user code and touches no live row
@@ -95,18 +125,46 @@ _DEFINITIONS = frozenset(
         "CommentStmt",
     }
 )
+# What `DDLStatement.creates` calls the relations a managed DDL event may act on.
+_RELATIONS = frozenset({"table", "view", "materialized view", "partition"})
 
 
 def _defines_only(text: str) -> bool:
     """Whether a statement the engine does not manage is one of `_DEFINITIONS` (parsed: no keyword guessing)."""
-    from pglast import parse_sql  # lazy: start-up (pglast; only custom DDL without a dev database)
-    from pglast.parser import ParseError  # lazy: start-up (pglast; only custom DDL without a dev database)
+    return type(parse_one(text)).__name__ in _DEFINITIONS
 
-    try:
-        statements = parse_sql(PLACEHOLDER.sub("s", text))
-    except ParseError:
-        return False
-    return len(statements) == 1 and type(statements[0].stmt).__name__ in _DEFINITIONS
+
+def _live_targets(text: str, relations: set[tuple[str, str]]) -> tuple[str, ...]:
+    """The relations a managed DDL event acts on (builds an index on, adds a trigger or policy to, alters,
+    grants on, attaches a partition to) that are not among the models' `relations`, as `schema.name`.
+
+    A qualified name of an object the models create carries a placeholder (`compile_models`), so any other
+    qualified name is a live object; an unqualified one resolves through the search path, where the scratch
+    schemas come first, so it is the models' own when they create a relation of that name. What a view's
+    query reads is not a target: creating a view executes nothing and locks nothing for writes.
+    """
+    from pglast import ast  # lazy: start-up (pglast; only DDL events without a dev database)
+
+    stmt = parse_one(text)
+    if isinstance(stmt, ast.IndexStmt | ast.CreateTrigStmt | ast.AlterTableStmt):
+        targets = [stmt.relation]
+    elif isinstance(stmt, ast.CreatePolicyStmt):
+        targets = [stmt.table]
+    elif isinstance(stmt, ast.GrantStmt):
+        targets = [o for o in stmt.objects or () if isinstance(o, ast.RangeVar)]
+    elif isinstance(stmt, ast.CreateStmt):
+        targets = [*(stmt.inhRelations or ())]
+    else:
+        return ()
+    names = {name for _, name in relations}
+    live = []
+    for target in targets:
+        schema, name = target.schemaname, str(target.relname)
+        real = placeholder_schema(schema)
+        if (real is not None and (real, name) in relations) or (schema is None and name in names):
+            continue
+        live.append(f"{real or schema}.{name}" if schema else name)
+    return tuple(live)
 
 
 def _materialise_one(conn: psycopg.Connection, ddl: ModelDDL, usable: frozenset[str] | None) -> Schema:
@@ -342,7 +400,8 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
     """The same value with schema names replaced (`names`: from -> to) wherever they appear.
 
     Name fields (a table's schema, a foreign key's target, ...) are replaced exactly; rendered SQL
-    (types, defaults, expressions, index definitions) has the identifier replaced by `quoted[from]`
+    (types, defaults, expressions, index definitions) and the comments of the models' COMMENT ON events (whose
+    text the placeholder pass reads like any other DDL's) have the identifier replaced by `quoted[from]`
     (the target as `quote_ident` writes it). The `from` names must be plain lower-case identifiers,
     which PostgreSQL never quotes, and unusual enough never to occur otherwise: random scratch names.
     """
@@ -400,6 +459,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 default=text(d.default),
                 collation=text(d.collation),
                 checks=tuple(replace(k, expression=sub(k.expression)) for k in d.checks),
+                comment=text(d.comment),
             )
             for d in schema.domains
         ),
@@ -408,6 +468,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 t,
                 schema=name(t.schema),
                 attributes=tuple(replace(a, type=sub(a.type), collation=text(a.collation)) for a in t.attributes),
+                comment=text(t.comment),
             )
             for t in schema.composites
         ),
@@ -423,6 +484,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                     )
                     for ix in v.indexes
                 ),
+                comment=text(v.comment),
             )
             for v in schema.views
         ),
@@ -437,13 +499,18 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
                 result=text(r.result),
                 parameters=sub(r.parameters),
                 definition=sub(r.definition),
+                comment=text(r.comment),
             )
             for r in schema.routines
         ),
-        triggers=tuple(replace(t, schema=name(t.schema), definition=sub(t.definition)) for t in schema.triggers),
+        triggers=tuple(
+            replace(t, schema=name(t.schema), definition=sub(t.definition), comment=text(t.comment))
+            for t in schema.triggers
+        ),
         row_security=tuple(replace(r, schema=name(r.schema)) for r in schema.row_security),
         policies=tuple(
-            replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check)) for p in schema.policies
+            replace(p, schema=name(p.schema), using=text(p.using), check=text(p.check), comment=text(p.comment))
+            for p in schema.policies
         ),
         grants=tuple(
             mapped

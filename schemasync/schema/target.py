@@ -119,7 +119,9 @@ def desired_keyed(
 
     `ddl`: the models' compiled DDL when the caller already has it (a fleet check compiles once for
     every database instead of once per database). `dev`: where to materialise them (`schema/devdb.py`);
-    None materialises in `conn`'s own scratch schemas. One thread at a time materialises a given key
+    None materialises in `conn`'s own scratch schemas running every statement, which is only for a `conn` that
+    is a database of its own (a test's, a dev database): the CLI and the flows always pass the choice, whose
+    SCRATCH kind confines what runs in a target (`scratch.materialise_in_target`). One thread at a time materialises a given key
     (a fleet checked in parallel shares one materialisation per dev database and server version)."""
     with cycles.paused():
         return _desired_keyed(conn, metadata, cache_dir=cache_dir, ddl=ddl, dev=dev)

@@ -12,6 +12,7 @@ from sqlalchemy import DDL, Column, Index, Integer, MetaData, Table, Text, event
 from sqlalchemy.dialects.postgresql import CITEXT, UUID
 
 from schemasync.schema.extensions import References, parse_create
+from schemasync.schema.model import RenameHints
 from tests.conftest import TestDB, drop_database, make_database, url_for
 from tests.engine.schema_helpers import create_all, has_extensions
 from tests.engine.sync_helpers import prepare, rediff, sync
@@ -77,6 +78,61 @@ def test_hand_made_extensions_are_left_alone_and_pruned_but_never_one_the_models
     assert [s.sql for s in pruned.plan.statements] == ['DROP EXTENSION "hstore"']
     assert set(_installed(pg)) == {"citext"}
     assert rediff(pg, metadata, prune=True) == []
+
+
+def test_a_prune_that_drops_every_user_of_an_extension_drops_it_in_the_same_plan(pg: TestDB) -> None:
+    """A column of its type, a domain over it, a hand-made index on its operator class, a view over it: when
+    the prune drops them all, the extension goes in the same plan (before, it took a second prune run)."""
+    if not has_extensions(pg, ("pg_trgm",)):
+        pytest.skip("the server has no pg_trgm extension")
+    pg.execute(
+        """
+        CREATE EXTENSION citext; CREATE EXTENSION pg_trgm;
+        CREATE DOMAIN email AS citext CHECK (VALUE LIKE '%@%');
+        CREATE TABLE users (id int PRIMARY KEY, name text, email citext, contact email);
+        CREATE TABLE old_users (id int PRIMARY KEY, email citext);
+        CREATE INDEX ix_users_name_trgm ON users USING gin (name gin_trgm_ops);
+        CREATE VIEW shouting AS SELECT upper(email::text)::citext AS loud FROM users;
+        INSERT INTO users VALUES (1, 'ann', 'A@x', 'a@x');
+        """
+    )
+    metadata = MetaData()
+    Table("users", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("name", Text))
+    prepared = prepare(pg, metadata, prune=True)
+    kinds = sorted(type(x).__name__ for x in prepared.diff.changes)
+    assert kinds == [*["DropColumn"] * 2, "DropDomain", *["DropExtension"] * 2, "DropIndex", "DropTable", "DropView"]
+    sync(pg, metadata, prune=True)
+    assert set(_installed(pg)) == set(), "both extensions went in one run"
+    assert pg.execute("SELECT id, name FROM users") == [(1, "ann")]
+    assert rediff(pg, metadata, prune=True) == []
+
+
+def test_an_extension_a_user_outside_the_comparison_uses_is_kept_and_one_freed_by_retyping_goes(pg: TestDB) -> None:
+    """An excluded table keeps hstore; citext's only user, a column the models retype (under a table and a
+    column both renamed), frees it in the same plan: after the plan runs nothing uses it, and a plan that
+    kept it would not match the models (apply's own check would roll it back)."""
+    pg.execute(
+        """
+        CREATE EXTENSION citext; CREATE EXTENSION hstore;
+        CREATE TABLE people (id int PRIMARY KEY, mail citext);
+        CREATE TABLE audit (id int PRIMARY KEY, attrs hstore);
+        INSERT INTO people VALUES (1, 'A@x');
+        """
+    )
+    metadata = MetaData()
+    Table("users", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("email", Text))
+    hints = RenameHints(tables=(("public", "users", "people"),), columns=(("public", "users", "email", "mail"),))
+    prepared, _ = sync(pg, metadata, hints=hints, prune=True, exclude_tables=("audit",))
+    assert sorted(type(x).__name__ for x in prepared.diff.changes) == [
+        "AlterColumnType",
+        "DropExtension",
+        "RenameColumn",
+        "RenameConstraint",
+        "RenameTable",
+    ]
+    assert set(_installed(pg)) == {"hstore"}, "the excluded table keeps hstore"
+    assert pg.execute("SELECT id, email FROM users") == [(1, "A@x")]
+    assert rediff(pg, metadata, prune=True, exclude_tables=("audit",)) == []
 
 
 def test_an_extension_whose_name_needs_quoting_is_created_and_its_function_used(pg: TestDB) -> None:

@@ -26,7 +26,7 @@ from tests.conftest import TestDB
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EMPTY = "-- The database matches the models."  # what `diff --sql` prints for an empty plan
-OPTIONS = frozenset({"prune", "concurrent_indexes", "online"})  # the `diff` flags a case may set
+OPTIONS = frozenset({"prune", "concurrent_indexes", "online", "owner"})  # the `diff` flags and settings a case may set
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,42 @@ def test_without_a_dev_database_no_model_statement_acts_on_live_objects(cli, pg:
     assert any("counts" in json.dumps(change) for change in report["changes"]), report["changes"]
 
 
+def test_without_a_dev_database_a_managed_event_on_a_live_table_is_a_model_error_not_a_lock(  # type: ignore[no-untyped-def]
+    cli, pg: TestDB, owner: Owner
+) -> None:
+    """An index, trigger, policy, row-level security or grant DDL event on a table the models do not create
+    would, in the target's scratch schemas, lock the live table (and an index would read all of it) for
+    the whole look. It fails in a dev database (no such table), so here it is the same model error, and
+    the live table is never locked: a writer holding it open does not block the look."""
+    pg.execute(f"CREATE TABLE live (id int, x int); ALTER TABLE live OWNER TO {owner.name}")
+    _project(
+        cli,
+        """
+        import sqlalchemy as sa
+        metadata = sa.MetaData()
+        sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("x", sa.Integer))
+        for text in ("CREATE INDEX ix_live_x ON public.live (x)", "CREATE INDEX ix_live_id ON live (id)",
+                     "ALTER TABLE live ENABLE ROW LEVEL SECURITY",
+                     "CREATE INDEX ix_t_x ON t (x)"):  # the last one is on the models' own table: it runs
+            sa.event.listen(metadata, "after_create", sa.DDL(text))
+        """,
+        extra='exclude-tables = ["live"]\n',
+    )
+    env = {"DATABASE_URL": owner.url(pg.name), "SCHEMASYNC_LOCK_TIMEOUT": "2"}
+    with psycopg.connect(pg.url) as writer:
+        writer.execute("INSERT INTO live VALUES (1, 1)")  # holds ROW EXCLUSIVE until rolled back
+        check = cli("check", "--json", env=env)
+        writer.rollback()
+    assert check.code == 2 and "Traceback" not in check.output, check.output
+    report = json.loads(check.stdout)
+    reasons = [e["reason"] for e in report["model_errors"]]
+    assert len(reasons) == 3 and all("which the models do not create" in r for r in reasons), reasons
+    assert sorted(r.split(",")[0].split()[3] for r in reasons) == ["live", "live", "public.live"], reasons
+    assert any("ix_t_x" in json.dumps(change) for change in report["changes"]), "the models' own index event runs"
+    assert pg.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'live'::regclass") == []
+    assert scratch_schemas(pg) == []
+
+
 # -- issue 14.5: every refused object reported, the rest compared ----------------------------------
 
 BAD_MODELS = """

@@ -106,6 +106,15 @@ CREATE POLICY "small's" ON items AS RESTRICTIVE FOR SELECT TO {role} USING (qty 
 GRANT SELECT, UPDATE ON items TO {role};
 GRANT EXECUTE ON FUNCTION doubled(integer) TO {role} WITH GRANT OPTION;
 GRANT SELECT ON "it's $$ view" TO {role};
+COMMENT ON FUNCTION "it's ""touch"""() IS 'it''s $$ a
+trigger %% function';
+COMMENT ON PROCEDURE purge_cache(text) IS E'back\\slash';
+COMMENT ON TRIGGER "items' touch" ON items IS 'stamps';
+COMMENT ON POLICY "small's" ON items IS 'small ''s';
+COMMENT ON VIEW "it's $$ view" IS '$x$ view';
+COMMENT ON MATERIALIZED VIEW item_counts IS 'counts';
+COMMENT ON DOMAIN quantity IS 'how many';
+COMMENT ON TYPE money_amount IS 'an amount';
 '''
 
 
@@ -124,12 +133,15 @@ def role(pg: TestDB) -> Iterator[str]:
 
 
 def _managed(url: str):  # type: ignore[no-untyped-def]
-    """The database's schema as the engine compares it, without the facts that are not schema."""
+    """The database's schema as the engine compares it, without the facts that are not schema (with the comments,
+    which the values hold apart from their equality)."""
+    from schemasync.diff.comments import commented, key_of
     from schemasync.schema.inspect import inspect
 
     with psycopg.connect(url) as conn:
         value = inspect(conn, schemas=["public"])
     return (
+        sorted((key_of(v), v.comment) for v in commented(value) if v.comment is not None),
         tuple(t for t in value.tables if t.name not in ("schema_versions", "schema_snapshots")),
         value.views,
         value.extensions,

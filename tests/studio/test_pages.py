@@ -269,9 +269,11 @@ def test_tables_list_shows_functions_triggers_and_policies(shop_studio: Studio, 
         CREATE FUNCTION "<b>touch</b>"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
         CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION "<b>touch</b>"();
         CREATE POLICY own_orders ON orders FOR SELECT USING (true);
+        COMMENT ON FUNCTION "<b>touch</b>"() IS 'stamps <rows>';
         """
     )
     page = shop_studio.get("/tables").text
+    assert f'<div class="muted small comment">{escape("stamps <rows>")}</div>' in page
     assert "Functions, triggers and policies" in page
     assert f"<code>public.{escape('<b>touch</b>')}()</code>" in page  # escaped, with its signature
     assert "<code>orders_touch</code></td><td>public.orders</td>" in page
@@ -285,9 +287,11 @@ def test_table_page_shows_its_triggers_policies_and_row_level_security(shop_stud
         CREATE TRIGGER "<i>orders_nop</i>" BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION nop();
         ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
         CREATE POLICY big_only ON orders FOR SELECT USING (id > 10);
+        COMMENT ON POLICY big_only ON orders IS '<script>only the big ones</script>';
         """
     )
     page = shop_studio.get("/table", name="orders").text
+    assert escape("<script>only the big ones</script>") in page and "<script>only" not in page  # its comment, escaped
     assert "Triggers and row-level security" in page and "enabled" in page
     assert f"<code>{escape('<i>orders_nop</i>')}</code>" in page and "<i>orders_nop</i>" not in page
     assert "<code>big_only</code>" in page and "(id &gt; 10)" in page

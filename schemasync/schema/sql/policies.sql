@@ -7,8 +7,7 @@ SELECT n.nspname, c.relname, pol.polname,
        ARRAY(SELECT COALESCE(ro.rolname, 'public') FROM pg_catalog.unnest(pol.polroles) AS r(oid)
              LEFT JOIN pg_catalog.pg_roles ro ON ro.oid = r.oid AND r.oid <> 0 ORDER BY 1) AS roles,
        pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS using_expr,
-       pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expr,
-       pg_catalog.obj_description(pol.oid, 'pg_policy') AS comment
+       pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expr
 FROM pg_catalog.pg_policy pol
 JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -6,7 +6,6 @@ SELECT n.nspname, p.proname,
        CASE p.prokind WHEN 'p' THEN NULL ELSE pg_catalog.pg_get_function_result(p.oid) END AS result,
        pg_catalog.pg_get_function_arguments(p.oid) AS parameters,
        pg_catalog.pg_get_functiondef(p.oid) AS definition,
-       pg_catalog.obj_description(p.oid, 'pg_proc') AS comment,
        pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace

@@ -1,7 +1,6 @@
 -- Triggers on tables, as CREATE TRIGGER statements; the internal ones PostgreSQL makes for foreign keys
 -- and deferred constraints, and those on tables an extension owns, are left out.
-SELECT n.nspname, c.relname, t.tgname, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled::text,
-       pg_catalog.obj_description(t.oid, 'pg_trigger') AS comment
+SELECT n.nspname, c.relname, t.tgname, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled::text
 FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -9,8 +9,7 @@ SELECT c.oid, ns.nspname, c.relname, c.relkind = 'm' AS materialized,
        ARRAY(SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS column_types,
        COALESCE(c.reloptions, '{}'::text[]) AS options,
-       c.relispopulated,
-       pg_catalog.obj_description(c.oid, 'pg_class') AS comment
+       c.relispopulated
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm')

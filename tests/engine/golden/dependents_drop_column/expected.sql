@@ -21,6 +21,5 @@ SELECT docs.id,
     docs.owner
    FROM public.docs;
 CREATE TRIGGER docs_touch BEFORE UPDATE OF owner ON public.docs FOR EACH ROW EXECUTE FUNCTION public.touch();
-COMMENT ON TRIGGER "docs_touch" ON "public"."docs" IS 'audit';
 CREATE POLICY "noted" ON "public"."docs" AS PERMISSIVE FOR ALL TO PUBLIC USING ((owner = 2));
 COMMIT;

@@ -35,7 +35,6 @@ BEGIN ATOMIC
  SELECT sum(orders.amount) AS sum
     FROM public.orders;
 END;
-COMMENT ON FUNCTION "public"."total_amount"() IS 'every order';
 CREATE OR REPLACE FUNCTION public.share(x numeric)
  RETURNS numeric
  LANGUAGE sql
@@ -61,7 +60,6 @@ SELECT orders.id,
     orders.amount
    FROM public.orders
   WHERE (orders.status <> 'new'::text);
-COMMENT ON VIEW "public"."paid" IS 'not new';
 -- CORRECTNESS: re-creates view big_paid dropped earlier in this transaction (it depends on paid, which is dropped and re-created; not in the models)
 CREATE VIEW "public"."big_paid" AS
 SELECT paid.id,
@@ -84,7 +82,9 @@ SELECT orders.id,
    FROM public.orders;
 CREATE INDEX "stats_share" ON "public"."stats" USING btree (public.share(seen));
 CREATE TRIGGER amount_changed BEFORE UPDATE OF amount ON public.orders FOR EACH ROW WHEN ((new.amount > (0)::numeric)) EXECUTE FUNCTION public.touch();
-COMMENT ON TRIGGER "amount_changed" ON "public"."orders" IS 'audit';
 CREATE POLICY "small" ON "public"."orders" AS PERMISSIVE FOR ALL TO PUBLIC USING (((amount < (1000000)::numeric) AND (NOT public.over_total(amount))));
+COMMENT ON VIEW "public"."paid" IS 'not new';
+COMMENT ON FUNCTION "public"."total_amount"() IS 'every order';
 COMMENT ON POLICY "small" ON "public"."orders" IS 'caps';
+COMMENT ON TRIGGER "amount_changed" ON "public"."orders" IS 'audit';
 COMMIT;

@@ -1,0 +1,14 @@
+CREATE TABLE orders (id serial PRIMARY KEY, total numeric NOT NULL, updated_at timestamptz);
+CREATE DOMAIN positive AS numeric CHECK (VALUE > 0);
+COMMENT ON DOMAIN positive IS 'old';
+CREATE TYPE money_pair AS (amount numeric, currency text);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+COMMENT ON FUNCTION touch() IS 'stamps a row';
+CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+COMMENT ON TRIGGER orders_touch ON orders IS 'keeps updated_at';
+CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+COMMENT ON VIEW big_orders IS 'a DBA wrote this';
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY positive_only ON orders USING (total > 0);
+CREATE FUNCTION audit() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+COMMENT ON FUNCTION audit() IS 'hand-made, left alone';
