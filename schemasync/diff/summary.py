@@ -234,11 +234,12 @@ def describe(change: c.Change) -> tuple[str, str]:
 
 
 def grant_text(g: Grant) -> str:
-    """`SELECT on orders to reporting`, `USAGE on schema billing to PUBLIC`."""
+    """`SELECT on orders to reporting`, `USAGE on schema billing to PUBLIC`, `UPDATE (status) on orders to support`."""
     target = f"schema {g.schema}" if g.kind == "schema" else name(g.schema, g.name)
+    privilege = f"{g.privilege} ({g.column})" if g.column else g.privilege
     if g.kind in ("function", "procedure"):
         target += f"({g.arguments})"
-    return f"{g.privilege} on {target} to {'PUBLIC' if g.grantee == 'public' else g.grantee}"
+    return f"{privilege} on {target} to {'PUBLIC' if g.grantee == 'public' else g.grantee}"
 
 
 def row_security_state(enabled: bool, forced: bool) -> str:

@@ -87,7 +87,11 @@ def left_alone(
                 out.append(Unmanaged(kind, obj.schema, f"{obj.name}({obj.arguments})"))
         out += [Unmanaged(*item) for item in left_alone_security(current, desired)]
         out += [
-            Unmanaged("privilege", g.schema, f"{g.privilege} on {g.kind} {g.name or g.schema} to {g.grantee}")
+            Unmanaged(
+                "privilege",
+                g.schema,
+                f"{g.privilege}{f' ({g.column})' if g.column else ''} on {g.kind} {g.name or g.schema} to {g.grantee}",
+            )
             for g in left_alone_grants(current, desired)
         ]
     return tuple(out)

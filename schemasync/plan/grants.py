@@ -1,4 +1,4 @@
-"""Planning GRANT and REVOKE: every name and role quoted here, a routine by its argument types."""
+"""Planning GRANT and REVOKE: every name, column and role quoted here, a routine by its argument types."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ def _target(g: Grant) -> str:
 
 
 def _privilege(g: Grant) -> str:
+    """`SELECT`, or `SELECT ("body")` for a column privilege."""
     if g.privilege not in _PRIVILEGES:  # the catalog's own words; anything else is not ours to paste
         raise ValueError(f"unexpected privilege {g.privilege!r}")
-    return g.privilege
+    return f"{g.privilege} ({ident(g.column)})" if g.column else g.privilege
 
 
 def _grantee(g: Grant) -> str:
@@ -47,7 +48,8 @@ def plan_grant(change: c.GrantPrivilege, ctx: PlanContext) -> list[Statement]:
 def plan_revoke(change: c.RevokePrivilege, ctx: PlanContext) -> list[Statement]:
     g = change.grant
     what = "GRANT OPTION FOR " if change.grant_option_only else ""
-    fact = f"revokes {what}{g.privilege} on {g.kind} {g.name or g.schema} from {g.grantee}: what it did with it fails"
+    on = f"column {g.name}.{g.column}" if g.column else f"{g.kind} {g.name or g.schema}"
+    fact = f"revokes {what}{g.privilege} on {on} from {g.grantee}: what it did with it fails"
     return [
         Statement(
             f"REVOKE {what}{_privilege(g)} ON {_target(g)} FROM {_grantee(g)}", (Hazard(HazardKind.CORRECTNESS, fact),)

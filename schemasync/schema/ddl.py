@@ -218,10 +218,12 @@ _ROW_SECURITY = re.compile(
     re.IGNORECASE,
 )
 # `GRANT privileges ON [TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE] names TO roles [WITH GRANT OPTION]`
-# on named objects. Column privileges (a parenthesised column list), `ON ALL ... IN SCHEMA`, other object
-# kinds and role membership (`GRANT role TO role`) are not managed: custom DDL.
+# on named objects, column privileges included (`GRANT SELECT (a, "B"), UPDATE (c) ON t TO r`). `ON ALL ... IN
+# SCHEMA`, the object kinds the inspector does not read (databases, types, languages...) and role membership
+# (`GRANT role TO role`) are not managed: custom DDL.
 _GRANT = re.compile(
-    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+(?!ALL\s)"
+    r'GRANT\s+(?P<privileges>(?:[A-Za-z_,\s]|\((?:[^()"]|"(?:[^"]|"")*")*\))+?)(?:(?<=\))\s*|\s+)ON\s+'
+    r"(?!(?:ALL|DATABASE|TABLESPACE|LANGUAGE|LARGE|FOREIGN|DOMAIN|TYPE|PARAMETER)\s)"
     r"(?:(?P<what>TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE)\s+)?(?P<names>.+?)\s+TO\s+"
     r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
     re.IGNORECASE | re.DOTALL,

@@ -401,7 +401,12 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One privilege held by a role other than the object's owner (the owner's own are implicit)."""
+    """One privilege held by a role other than the object's owner (the owner's own are implicit).
+
+    A column privilege (`GRANT SELECT (a) ON t TO r`, pg_attribute.attacl) is one of the table's, with the
+    column named: it is separate from the table-wide privilege of the same name (PostgreSQL keeps both, and
+    revoking the table-wide one takes the column ones along, which the diff accounts for).
+    """
 
     kind: Literal["table", "sequence", "schema", "function", "procedure"]  # views count as tables
     schema: str  # the object's schema (for a schema grant, the schema itself)
@@ -410,10 +415,13 @@ class Grant:
     grantee: str  # a role name, or "public" for PUBLIC
     privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
     grantable: bool = False  # WITH GRANT OPTION
+    # The column of a column privilege (kind "table"); "" for a privilege on the whole object. Last, with a
+    # default, so snapshots stored before column privileges were read still load.
+    column: str = ""
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, str]:
-        return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege)
+    def key(self) -> tuple[str, str, str, str, str, str, str]:
+        return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege, self.column)
 
     @property
     def implicit(self) -> bool:
@@ -502,7 +510,7 @@ class Schema:
     triggers: tuple[Trigger, ...] = ()  # triggers on tables (issue 17)
     row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
     policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
-    grants: tuple[Grant, ...] = ()  # privileges on tables, sequences, schemas and routines (issue 17)
+    grants: tuple[Grant, ...] = ()  # privileges on tables (and their columns), sequences, schemas and routines
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)

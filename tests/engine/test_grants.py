@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import DDL, event
 
 from schemasync.schema import devdb
+from schemasync.schema.model import Grant, Schema
 from schemasync.schema.target import desired_keyed
 from tests.conftest import TestDB, url_for
 from tests.engine.schema_helpers import create_all
@@ -124,12 +125,131 @@ def test_named_roles_follow_the_models_and_others_are_never_touched(pg: TestDB, 
         assert conn.execute("SELECT has_table_privilege(%s, 'docs', 'DELETE')", (dba,)).fetchone() == (True,)
 
 
-def test_column_and_bulk_grants_stay_custom_ddl(pg: TestDB, roles: tuple[str, str]) -> None:
+def column_models(app: str, *grants: str) -> sa.MetaData:
+    """A table with a hostile, mixed-case column and the column privileges `grants` (`SELECT (id)`, with
+    ` WITH GRANT OPTION` at the end for that) for `app`."""
+    md = sa.MetaData()
+    sa.Table(
+        "Docs.v2", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column('Body "x".y', sa.Text), schema="public"
+    )
+    sa.Table("notes", md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
+    for grant in grants:
+        privileges, option = grant.split(" WITH ")[0], " WITH GRANT OPTION" if " WITH " in grant else ""
+        event.listen(md, "after_create", DDL(f'GRANT {privileges} ON public."Docs.v2" TO {_quoted(app)}{option}'))
+    return md
+
+
+_BODY = _quoted('Body "x".y')
+
+
+def _column_privileges(db: TestDB, role: str) -> list[tuple[str, str, bool]]:
+    rows = db.execute(
+        "SELECT column_name, privilege_type, is_grantable = 'YES' FROM information_schema.column_privileges"
+        " WHERE grantee = %s AND table_name = 'Docs.v2' ORDER BY 1, 2",
+        (role,),
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_column_privileges_created_from_empty_match_create_all(
+    pg: TestDB,
+    twin: TestDB,  # noqa: F811
+    roles: tuple[str, str],
+) -> None:
+    app, _ = roles
+    md = column_models(app, f"SELECT (id, {_BODY})", f"UPDATE ({_BODY}) ", "DELETE")
+    prepared, _ = sync(pg, md)
+    assert not prepared.desired.unmanaged_declared and not prepared.desired.model_errors
+    assert {(g.privilege, g.column) for g in prepared.desired.grants} == {
+        ("SELECT", "id"),
+        ("SELECT", 'Body "x".y'),
+        ("UPDATE", 'Body "x".y'),
+        ("DELETE", ""),
+    }
+    assert _column_privileges(pg, app) == [
+        ('Body "x".y', "SELECT", False),
+        ('Body "x".y', "UPDATE", False),
+        ("id", "SELECT", False),
+    ]
+    assert rediff(pg, md) == []
+    try:
+        create_all(twin, md)
+        assert _grant_lines(pg) == _grant_lines(twin)
+    finally:
+        twin.execute(f"DROP OWNED BY {_quoted(app)}")
+
+
+def test_column_privileges_change_and_a_table_wide_revoke_keeps_them(pg: TestDB, roles: tuple[str, str]) -> None:
+    """REVOKE of a table-wide privilege takes the column privileges of the same name along: they are granted
+    again after it, so the plan converges."""
+    app, dba = roles
+    pg.execute(
+        'CREATE TABLE "Docs.v2" (id serial PRIMARY KEY, "Body ""x"".y" text);'
+        f' GRANT SELECT, UPDATE ON "Docs.v2" TO {_quoted(app)}; GRANT SELECT (id) ON "Docs.v2" TO {_quoted(app)};'
+        f' GRANT UPDATE (id) ON "Docs.v2" TO {_quoted(dba)}'
+    )
+    md = column_models(app, "SELECT (id)", f"UPDATE ({_BODY}) WITH GRANT OPTION")
+    prepared, _ = sync(pg, md)
+    quoted = _quoted(app)
+    assert not prepared.desired.model_errors
+    assert [s.sql for s in prepared.plan.statements if "Docs" in s.sql] == [
+        f'REVOKE SELECT ON TABLE "public"."Docs.v2" FROM {quoted}',
+        f'REVOKE UPDATE ON TABLE "public"."Docs.v2" FROM {quoted}',
+        f'GRANT SELECT ("id") ON TABLE "public"."Docs.v2" TO {quoted}',
+        f'GRANT UPDATE ({_BODY}) ON TABLE "public"."Docs.v2" TO {quoted} WITH GRANT OPTION',
+    ]
+    assert _column_privileges(pg, app) == [('Body "x".y', "UPDATE", True), ("id", "SELECT", False)]
+    assert rediff(pg, md) == []
+    # a column privilege moved to another column, the grant option taken away
+    changed = column_models(app, f"SELECT ({_BODY})", f"UPDATE ({_BODY})")
+    prepared, _ = sync(pg, changed)
+    assert [s.sql for s in prepared.plan.statements] == [
+        f'GRANT SELECT ({_BODY}) ON TABLE "public"."Docs.v2" TO {quoted}',
+        f'REVOKE SELECT ("id") ON TABLE "public"."Docs.v2" FROM {quoted}',
+        f'REVOKE GRANT OPTION FOR UPDATE ({_BODY}) ON TABLE "public"."Docs.v2" FROM {quoted}',
+    ]
+    assert rediff(pg, changed) == []
+    assert _column_privileges(pg, app) == [('Body "x".y', "SELECT", False), ('Body "x".y', "UPDATE", False)]
+    assert _column_privileges(pg, dba) == [("id", "UPDATE", False)]  # a role the models never name: untouched
+
+
+def test_hand_made_column_privileges_left_alone_then_pruned(pg: TestDB, roles: tuple[str, str]) -> None:
+    app, dba = roles
+    md = column_models(app, "SELECT (id)")
+    sync(pg, md)
+    pg.execute(f"GRANT REFERENCES (id) ON notes TO {_quoted(app)}; GRANT SELECT (id) ON notes TO {_quoted(dba)}")
+    prepared = prepare(pg, md)
+    assert prepared.diff.empty
+    assert [u.describe() for u in prepared.diff.unmanaged] == [
+        f"privilege public.REFERENCES (id) on table notes to {app}"
+    ]
+    prepared, _ = sync(pg, md, prune=True)
+    assert [s.sql for s in prepared.plan.statements] == [
+        f'REVOKE REFERENCES ("id") ON TABLE "public"."notes" FROM {_quoted(app)}'
+    ]
+    assert rediff(pg, md, prune=True) == []
+    with pg.connect() as conn:  # never the privileges of a role the models do not name
+        assert conn.execute("SELECT has_column_privilege(%s, 'notes', 'id', 'SELECT')", (dba,)).fetchone() == (True,)
+
+
+def test_a_dropped_column_takes_its_privileges_along(pg: TestDB, roles: tuple[str, str]) -> None:
+    app, _ = roles
+    sync(pg, column_models(app, f"SELECT (id, {_BODY})"))
+    md = sa.MetaData()
+    sa.Table("Docs.v2", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("notes", md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
+    event.listen(md, "after_create", DDL(f'GRANT SELECT (id) ON "Docs.v2" TO {_quoted(app)}'))
+    prepared, _ = sync(pg, md, prune=True)
+    assert [type(c).__name__ for c in prepared.diff.changes] == ["DropColumn"]
+    assert rediff(pg, md, prune=True) == []
+
+
+def test_bulk_grants_stay_custom_ddl(pg: TestDB, roles: tuple[str, str]) -> None:
     app, _ = roles
     md = sa.MetaData()
     sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
-    event.listen(md, "after_create", DDL(f"GRANT SELECT (id) ON docs TO {_quoted(app)}"))
     event.listen(md, "after_create", DDL(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {_quoted(app)}"))
+    event.listen(md, "after_create", DDL(f"GRANT USAGE ON TYPE pg_catalog.int4 TO {_quoted(app)}"))
     prepared, _ = sync(pg, md)
     assert [u.kind for u in prepared.desired.unmanaged_declared] == ["custom DDL", "custom DDL"]
 
@@ -160,3 +280,12 @@ def test_a_dev_database_on_another_cluster_gets_the_roles_the_models_name(pg: Te
     finally:
         with psycopg.connect(small_lock_pg, autocommit=True) as dev:
             dev.execute(f"DROP ROLE IF EXISTS {_quoted(ghost)}")
+
+
+def test_snapshots_stored_before_column_privileges_still_load() -> None:
+    """A snapshot's grants written without the `column` field read as privileges on the whole object."""
+    old = {"kind": "table", "schema": "public", "name": "docs", "arguments": "", "grantee": "app"}
+    loaded = Schema.from_dict({"format": 1, "grants": [{**old, "privilege": "SELECT", "grantable": False}]})
+    assert loaded.grants == (Grant("table", "public", "docs", "", "app", "SELECT"),)
+    assert loaded.grants[0].column == ""
+    assert Schema.from_json(loaded.to_json()) == loaded

@@ -106,6 +106,8 @@ CREATE POLICY "small's" ON items AS RESTRICTIVE FOR SELECT TO {role} USING (qty 
 GRANT SELECT, UPDATE ON items TO {role};
 GRANT EXECUTE ON FUNCTION doubled(integer) TO {role} WITH GRANT OPTION;
 GRANT SELECT ON "it's $$ view" TO {role};
+GRANT UPDATE (qty, "label") ON items TO {role};
+GRANT REFERENCES (id) ON booking TO {role};
 '''
 
 
@@ -200,6 +202,7 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
     assert order[: len(functions_first)] == functions_first  # then the views, triggers, policies and grants
     assert order.index('CREATE TRIGGER "items\' touch"') < order.index('CREATE POLICY "small\'s"')
     assert order[-2:] == sorted(order[-2:]) and all(k.startswith("GRANT") for k in order[-2:])
+    assert any(t.startswith('GRANT UPDATE ("label") ON TABLE "public"."items"') for t in ddl)  # column privileges
     assert all("event.listen(Base.metadata" in line for line in source.splitlines() if "GRANT " in line)
 
     check = cli("check", "--models", "generated:Base", env=env)
