@@ -207,6 +207,7 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "OR", "REPLACE", "PROCEDURE"): "procedure",
     ("CREATE", "TRIGGER"): "trigger",
     ("CREATE", "OR", "REPLACE", "TRIGGER"): "trigger",
+    ("CREATE", "CONSTRAINT", "TRIGGER"): "trigger",  # deferrable; a trigger like any other (pg_get_triggerdef)
     ("CREATE", "POLICY"): "policy",
 }
 _LONGEST_KEY = max(len(k) for k in _MANAGED_DDL)

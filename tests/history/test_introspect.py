@@ -100,6 +100,8 @@ CREATE FUNCTION item_total(p_id integer, OUT total bigint) LANGUAGE sql STABLE
 CREATE FUNCTION doubled(p_id integer) RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 2 * item_total(p_id) $$;
 CREATE PROCEDURE purge_cache(older text DEFAULT '%') LANGUAGE sql AS $$ DELETE FROM cache_entries WHERE key LIKE older $$;
 CREATE TRIGGER "items' touch" BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION "it's ""touch"""();
+CREATE CONSTRAINT TRIGGER "items' later" AFTER UPDATE ON items DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION "it's ""touch"""();
 ALTER TABLE items ENABLE ROW LEVEL SECURITY;
 ALTER TABLE items FORCE ROW LEVEL SECURITY;
 CREATE POLICY "small's" ON items AS RESTRICTIVE FOR SELECT TO {role} USING (qty < 100 AND label <> '%');
@@ -203,6 +205,7 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
     assert order.index('CREATE TRIGGER "items\' touch"') < order.index('CREATE POLICY "small\'s"')
     assert order[-2:] == sorted(order[-2:]) and all(k.startswith("GRANT") for k in order[-2:])
     assert any(t.startswith('GRANT UPDATE ("label") ON TABLE "public"."items"') for t in ddl)  # column privileges
+    assert any(t.startswith('CREATE CONSTRAINT TRIGGER "items\' later" AFTER UPDATE') for t in ddl)
     assert all("event.listen(Base.metadata" in line for line in source.splitlines() if "GRANT " in line)
 
     check = cli("check", "--models", "generated:Base", env=env)
