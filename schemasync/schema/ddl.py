@@ -220,12 +220,22 @@ _ROW_SECURITY = re.compile(
 )
 # `GRANT privileges ON [TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE] names TO roles [WITH GRANT OPTION]`
 # on named objects, column privileges included (`GRANT SELECT (a, "B"), UPDATE (c) ON t TO r`). `ON ALL ... IN
-# SCHEMA`, the object kinds the inspector does not read (databases, types, languages...) and role membership
+# SCHEMA` is `_GRANT_ALL`'s; the object kinds the inspector does not read (databases, types, languages...) and role membership
 # (`GRANT role TO role`) are not managed: custom DDL.
 _GRANT = re.compile(
     r'GRANT\s+(?P<privileges>(?:[A-Za-z_,\s]|\((?:[^()"]|"(?:[^"]|"")*")*\))+?)(?:(?<=\))\s*|\s+)ON\s+'
     r"(?!(?:ALL|DATABASE|TABLESPACE|LANGUAGE|LARGE|FOREIGN|DOMAIN|TYPE|PARAMETER)\s)"
     r"(?:(?P<what>TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE)\s+)?(?P<names>.+?)\s+TO\s+"
+    r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+# `GRANT privileges ON ALL TABLES|SEQUENCES|FUNCTIONS|PROCEDURES|ROUTINES IN SCHEMA schemas TO roles`: its effect is
+# one grant per object of the schema that exists when it runs, which the inspector reads off the materialised
+# models like any other grant. Each schema gets its placeholder, so in the target's scratch schemas it acts on
+# the models' copies only, never on the live objects beside them.
+_GRANT_ALL = re.compile(
+    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+ALL\s+(?:TABLES|SEQUENCES|FUNCTIONS|PROCEDURES|ROUTINES)\s+"
+    r"IN\s+SCHEMA\s+(?P<names>.+?)\s+TO\s+"
     r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
     re.IGNORECASE | re.DOTALL,
 )
@@ -545,6 +555,9 @@ def managed_ddl(text: str) -> ManagedDDL | None:
         grant = _GRANT.fullmatch(text, code_start(text))
         if grant is not None:
             return _grant(text, grant)
+        grant = _GRANT_ALL.fullmatch(text, code_start(text))
+        if grant is not None:
+            return _grant(text, grant, in_schema=True)
         return partition_ddl(text)
     kind, after = matched[0]
     if kind == "policy":
@@ -580,15 +593,15 @@ def _type_ddl(kind: str, text: str, after: int) -> ManagedDDL:
     return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), _unquote(match.group("name"))))
 
 
-def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:
-    """A GRANT on named objects; on a schema, each schema name gets its placeholder, so the grant lands on
-    the scratch schema the models are created in (a schema is not one of the models' objects, so the
-    placeholder pass would leave it alone)."""
+def _grant(text: str, grant: re.Match[str], *, in_schema: bool = False) -> ManagedDDL | None:
+    """A GRANT on named objects, or on all objects of a kind `in_schema`; on a schema, or in one, each schema
+    name gets its placeholder, so the grant lands on the scratch schema the models are created in (a schema
+    is not one of the models' objects, so the placeholder pass would leave it alone)."""
     roles = _identifiers(grant.group("roles"))
     if roles is None:
         return None
     named = tuple(dict.fromkeys(_unquote(r) for r in roles if r.lower() not in _NOT_ROLES))
-    if (grant.group("what") or "").upper() != "SCHEMA":
+    if not in_schema and (grant.group("what") or "").upper() != "SCHEMA":
         return ManagedDDL("grant", text, roles=named)
     names = _identifiers(grant.group("names"))
     if names is None:

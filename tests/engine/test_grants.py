@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import DDL, event
 
 from schemasync.schema import devdb
+from schemasync.schema.ddl import compile_models
 from schemasync.schema.model import Grant, Schema
 from schemasync.schema.target import desired_keyed
 from tests.conftest import TestDB, url_for
@@ -244,12 +245,71 @@ def test_a_dropped_column_takes_its_privileges_along(pg: TestDB, roles: tuple[st
     assert rediff(pg, md, prune=True) == []
 
 
-def test_bulk_grants_stay_custom_ddl(pg: TestDB, roles: tuple[str, str]) -> None:
+def all_in_schema_models(app: str, schema: str, *, tables: tuple[str, ...] = ("Docs.v2",)) -> sa.MetaData:
+    """Tables (and their serial sequences) in `schema`, granted by `ON ALL ... IN SCHEMA` to `app`."""
+    md = sa.MetaData()
+    for name in tables:
+        sa.Table(name, md, sa.Column("id", sa.Integer, primary_key=True), schema=schema)
+    quoted = _quoted(schema)
+    for ddl in (
+        f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {quoted} TO {_quoted(app)}",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {quoted} TO {_quoted(app)} WITH GRANT OPTION",
+    ):
+        event.listen(md, "after_create", DDL(ddl))
+    return md
+
+
+def test_grants_on_all_objects_in_a_schema_are_the_grants_on_the_models_objects(
+    pg: TestDB,
+    twin: TestDB,  # noqa: F811
+    roles: tuple[str, str],
+) -> None:
+    """`GRANT ... ON ALL TABLES IN SCHEMA s` is its effect: a grant on each of the models' tables there. Run
+    in the target's scratch schemas, it never touches the live objects of `s` (a hand-made table keeps no
+    privilege of it), and the statement names the schema by its placeholder."""
+    app, _ = roles
+    schema = f'Odd.{uuid.uuid4().hex[:6]} "s"'
+    pg.execute(f"CREATE SCHEMA {_quoted(schema)}; CREATE TABLE {_quoted(schema)}.hand (id int)")
+    md = all_in_schema_models(app, schema)
+    statements = [s.text for s in compile_models(md).statements if s.text.startswith("GRANT")]
+    assert all(f"IN SCHEMA __[SCHEMA_{schema}] TO" in text for text in statements)
+    prepared, _ = sync(pg, md)
+    assert not prepared.desired.unmanaged_declared and not prepared.desired.model_errors
+    assert sorted((g.kind, g.name, g.privilege, g.grantable) for g in prepared.desired.grants) == [
+        ("sequence", "Docs.v2_id_seq", "USAGE", True),
+        ("table", "Docs.v2", "INSERT", False),
+        ("table", "Docs.v2", "SELECT", False),
+    ]
+    with pg.connect() as conn:
+        privileges = conn.execute(
+            "SELECT has_table_privilege(%(r)s, %(t)s, 'SELECT'), has_table_privilege(%(r)s, %(h)s, 'SELECT')",
+            {"r": app, "t": f'{_quoted(schema)}."Docs.v2"', "h": f"{_quoted(schema)}.hand"},
+        ).fetchone()
+    assert privileges == (True, False)
+    assert rediff(pg, md) == []
+    # a new table in the schema gets the same privileges
+    grown = all_in_schema_models(app, schema, tables=("Docs.v2", "Notes"))
+    prepared, _ = sync(pg, grown)
+    assert [s.sql for s in prepared.plan.statements if s.sql.startswith("GRANT")] == [
+        f'GRANT USAGE ON SEQUENCE {_quoted(schema)}."Notes_id_seq" TO {_quoted(app)} WITH GRANT OPTION',
+        f'GRANT INSERT ON TABLE {_quoted(schema)}."Notes" TO {_quoted(app)}',
+        f'GRANT SELECT ON TABLE {_quoted(schema)}."Notes" TO {_quoted(app)}',
+    ]
+    assert rediff(pg, grown) == []
+    try:
+        twin.execute(f"CREATE SCHEMA {_quoted(schema)}")
+        create_all(twin, grown)
+        assert _grant_lines(pg) == _grant_lines(twin)
+    finally:
+        twin.execute(f"DROP OWNED BY {_quoted(app)}")
+
+
+def test_other_bulk_and_database_grants_stay_custom_ddl(pg: TestDB, roles: tuple[str, str]) -> None:
     app, _ = roles
     md = sa.MetaData()
     sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
-    event.listen(md, "after_create", DDL(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {_quoted(app)}"))
     event.listen(md, "after_create", DDL(f"GRANT USAGE ON TYPE pg_catalog.int4 TO {_quoted(app)}"))
+    event.listen(md, "after_create", DDL(f"GRANT TEMPORARY ON DATABASE {pg.name} TO {_quoted(app)}"))
     prepared, _ = sync(pg, md)
     assert [u.kind for u in prepared.desired.unmanaged_declared] == ["custom DDL", "custom DDL"]
 
