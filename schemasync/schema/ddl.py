@@ -252,13 +252,23 @@ _UNMANAGED_KINDS = {
 }
 
 
+def _why_unmanaged(text: str) -> str:
+    """What the report says of a custom DDL event: why it is not managed when it is not on purpose, else that
+    it is run (when the models are materialised) and never compared."""
+    start = code_start(text)
+    for pattern, reason in _BEYOND_THE_DATABASE:
+        if pattern.match(text, start):
+            return f"{text[:100]!r} ({reason}; a DDL event: run, never compared)"
+    return f"{text[:100]!r} (a DDL event: run, never compared)"
+
+
 def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
     kind = _UNMANAGED_KINDS.get(type(element).__name__, type(element).__name__)
     if kind == "custom DDL":
         text = " ".join(str(getattr(element, "statement", "")).split())
         target = getattr(element, "target", None)
         on = (getattr(target, "schema", None) or DEFAULT_SCHEMA, getattr(target, "name", None) or "(the metadata)")
-        return DeclaredUnmanaged(kind, on[0], on[1], f"{text[:100]!r} (a DDL event: run, never compared)")
+        return DeclaredUnmanaged(kind, on[0], on[1], _why_unmanaged(text))
     target = getattr(element, "element", None)
     schema = getattr(target, "schema", None) or DEFAULT_SCHEMA
     return DeclaredUnmanaged(
@@ -347,6 +357,28 @@ def partition_ddl(text: str) -> ManagedDDL | None:
 _VERBATIM = {"CreateEnumType", "SetTableComment", "SetColumnComment", "DropTableComment", "DropColumnComment"}
 _IDENT = r'(?:[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*|"(?:[^"]|"")+")'
 _QUALIFIED = re.compile(rf'(?<![\w$".\]])(?P<schema>{_IDENT})(?P<dot>\s*\.\s*)(?P<name>{_IDENT})(?![\w$"])')
+
+# Custom DDL that is custom on purpose: what it declares lives beyond the database the models describe, or needs a
+# superuser, so no look could compare it and no plan could be allowed to run it. Its report says so.
+_BEYOND_THE_DATABASE = (
+    (
+        re.compile(
+            rf"(?:GRANT|REVOKE)\s+(?:ADMIN\s+OPTION\s+FOR\s+)?{_IDENT}(?:\s*,\s*{_IDENT})*\s+(?:TO|FROM)\s", re.I
+        ),
+        "role membership: roles and their memberships belong to the whole cluster, not to one database, and "
+        "granting them needs CREATEROLE or a superuser, so schemasync does not manage them; grant it once by hand",
+    ),
+    (
+        re.compile(r"(?:CREATE|ALTER|DROP)\s+(?:ROLE|USER|GROUP)\s", re.I),
+        "roles belong to the whole cluster, not to one database, and need CREATEROLE, so schemasync does not "
+        "manage them; create it once by hand",
+    ),
+    (
+        re.compile(r"(?:CREATE|ALTER|DROP)\s+EVENT\s+TRIGGER\s", re.I),
+        "an event trigger: database-wide, fired by any DDL (schemasync's own included), and only a superuser may "
+        "create one, so schemasync does not manage it; create it once by hand",
+    ),
+)
 
 
 def _unquote(identifier: str) -> str:

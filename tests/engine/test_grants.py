@@ -349,3 +349,27 @@ def test_snapshots_stored_before_column_privileges_still_load() -> None:
     assert loaded.grants == (Grant("table", "public", "docs", "", "app", "SELECT"),)
     assert loaded.grants[0].column == ""
     assert Schema.from_json(loaded.to_json()) == loaded
+
+
+def test_role_membership_and_event_triggers_are_reported_with_why_they_are_not_managed(
+    pg: TestDB, roles: tuple[str, str]
+) -> None:
+    """Cluster-wide or superuser-only declarations stay custom DDL, each reported as declared and unmanaged with
+    the reason, so `check` never says "in sync" about them and the user knows they are theirs to run."""
+    app, dba = roles
+    md = sa.MetaData()
+    sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
+    event.listen(md, "after_create", DDL(f"GRANT {_quoted(dba)} TO {_quoted(app)}"))
+    event.listen(
+        md,
+        "after_create",
+        DDL("CREATE FUNCTION note_drop() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END'"),
+    )
+    event.listen(md, "after_create", DDL("CREATE EVENT TRIGGER no_drops ON sql_drop EXECUTE FUNCTION note_drop()"))
+    prepared = prepare(pg, md)
+    described = sorted(u.describe() for u in prepared.unmanaged_declared)
+    assert len(described) == 2 and all(d.startswith("custom DDL on public.(the metadata): ") for d in described)
+    assert "an event trigger: database-wide" in described[0] and "only a superuser may create one" in described[0]
+    assert "role membership: roles and their memberships belong to the whole cluster" in described[1]
+    assert "needs CREATEROLE or a superuser, so schemasync does not manage them" in described[1]
+    assert not prepared.matches and not prepared.model_errors
