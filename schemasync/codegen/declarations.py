@@ -14,7 +14,7 @@ types, views or partitions as schemasync manages them. Each is written here from
 - functions and procedures (`pg_get_functiondef`, the planner's statement) after the tables, each after the
   routines its definition names; then the views and materialized views with their indexes (dependencies
   first, after the functions they may call); then triggers, row-level security (`ENABLE` / `FORCE`),
-  policies and grants, all on the MetaData, so each comes after the functions and objects it names (a
+  policies, grants and default privileges, all on the MetaData, so each comes after the functions and objects it names (a
   table's own after_create events would run before the MetaData's functions).
 
 Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
@@ -30,7 +30,7 @@ import re
 from schemasync.diff.routines import creation_order as routine_order
 from schemasync.diff.views import creation_order
 from schemasync.plan.domains import create_sql as domain_sql
-from schemasync.plan.grants import grant_sql
+from schemasync.plan.grants import default_privilege_sql, grant_sql
 from schemasync.plan.indexes import index_sql
 from schemasync.plan.routines import create_sql as routine_sql
 from schemasync.plan.security import policy_sql, row_security_sql
@@ -218,6 +218,12 @@ def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> lis
         _ddl("Base.metadata", "after_create", grant_sql(g))
         for g in sorted(schema.grants, key=lambda g: g.key)
         if ((g.schema, g.name) in relations if g.kind == "table" else with_routines)
+    ]
+    schemas = {t.schema for t in tables}
+    out += [
+        _ddl("Base.metadata", "after_create", default_privilege_sql(d))
+        for d in sorted(schema.default_privileges, key=lambda d: d.key)
+        if d.schema in schemas
     ]
     return out
 

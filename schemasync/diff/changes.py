@@ -17,6 +17,7 @@ from schemasync.schema.model import (
     CheckConstraint,
     Column,
     CompositeType,
+    DefaultPrivilege,
     Domain,
     Enum,
     ExclusionConstraint,
@@ -665,6 +666,17 @@ class RevokePrivilege:
     grant_option_only: bool = False  # keep the privilege, take away WITH GRANT OPTION
 
 
+@dataclass(frozen=True, slots=True)
+class GrantDefaultPrivilege:
+    default: DefaultPrivilege
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeDefaultPrivilege:
+    default: DefaultPrivilege  # the live one
+    grant_option_only: bool = False
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -744,6 +756,8 @@ Change = (
     | DropPolicy
     | GrantPrivilege
     | RevokePrivilege
+    | GrantDefaultPrivilege
+    | RevokeDefaultPrivilege
 )
 
 

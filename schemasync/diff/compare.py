@@ -16,7 +16,7 @@ from schemasync.diff.composites import compare_composites
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions
-from schemasync.diff.grants import compare_grants
+from schemasync.diff.grants import compare_default_privileges, compare_grants
 from schemasync.diff.order import order
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
 from schemasync.diff.routines import compare_routines, compare_triggers
@@ -80,6 +80,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_row_security(after, des, options),
         *compare_policies(after, des, options),
         *compare_grants(after, des, options),
+        *compare_default_privileges(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions
-from schemasync.schema.model import Grant, Schema
+from schemasync.schema.model import DefaultPrivilege, Grant, Schema
 
 
 def _object(g: Grant) -> tuple[str, str, str, str]:
@@ -92,4 +92,51 @@ def left_alone_grants(current: Schema, desired: Schema) -> list[Grant]:
         and g.key not in want
         and (_object(g), g.grantee) not in declared_pairs
         and _object(g) in objects
+    ]
+
+
+def default_text(d: DefaultPrivilege) -> str:
+    """`SELECT on new tables in app (created by reporting) for analyst`: a default privilege, on whose new objects
+    of which kind, where."""
+    creator = d.role or "the role schemasync runs as"
+    grantee = "PUBLIC" if d.grantee == "public" else d.grantee
+    return f"{d.privilege} on new {d.kind} in {d.schema} (created by {creator}) for {grantee}"
+
+
+def _pair(d: DefaultPrivilege) -> tuple[str, str, str, str]:
+    """Whose new objects of which kind in which schema, for which grantee: what one declaration is about."""
+    return (d.role, d.schema, d.kind, d.grantee)
+
+
+def compare_default_privileges(current: Schema, desired: Schema, options: CompareOptions) -> list[c.Change]:
+    """Default privileges, by the grants' rule: for the grantees the models name, a declared one the database
+    lacks is granted; where the models declare some for a (creator, schema, kind, grantee), that grantee's other
+    ones there are revoked; the rest of a named grantee's in the models' schemas only with prune."""
+    named = {d.grantee for d in desired.default_privileges}
+    have = {d.key: d for d in current.default_privileges if d.grantee in named}
+    want = {d.key: d for d in desired.default_privileges}
+    declared = {_pair(d) for d in desired.default_privileges}
+    grants: list[c.Change] = []
+    revokes: list[c.Change] = []
+    for key, default in want.items():
+        old = have.get(key)
+        if old is None or (default.grantable and not old.grantable):
+            grants.append(c.GrantDefaultPrivilege(default))
+        elif old.grantable and not default.grantable:
+            revokes.append(c.RevokeDefaultPrivilege(old, grant_option_only=True))
+    revokes += [
+        c.RevokeDefaultPrivilege(d)
+        for key, d in have.items()
+        if key not in want and (_pair(d) in declared or options.prune)
+    ]
+    return grants + revokes
+
+
+def left_alone_default_privileges(current: Schema, desired: Schema) -> list[DefaultPrivilege]:
+    """Named grantees' default privileges in the models' schemas the models do not declare, kept without prune."""
+    named = {d.grantee for d in desired.default_privileges}
+    want = {d.key for d in desired.default_privileges}
+    declared = {_pair(d) for d in desired.default_privileges}
+    return [
+        d for d in current.default_privileges if d.grantee in named and d.key not in want and _pair(d) not in declared
     ]

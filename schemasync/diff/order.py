@@ -57,6 +57,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.CreateTrigger, c.RecreateTrigger, c.AlterTriggerEnabled),  # after their tables and functions
     (c.CreatePolicy, c.AlterPolicy, c.RecreatePolicy, c.AlterRowSecurity),
     (c.RevokePrivilege, c.GrantPrivilege),  # on objects that exist by then
+    (c.RevokeDefaultPrivilege, c.GrantDefaultPrivilege),  # in schemas that exist by then
     (c.ValidateConstraint,),
     (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),
     (c.DropExtension,),  # after everything that used it is gone

@@ -9,6 +9,7 @@ from typing import assert_never
 
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
+from schemasync.diff.grants import default_text
 from schemasync.schema.model import Grant, Routine
 
 # (singular noun phrase, plural noun phrase), in the order lines are printed.
@@ -62,6 +63,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "security*": ("changed row-level security setting", "changed row-level security settings"),
     "grant+": ("privilege to grant", "privileges to grant"),
     "grant-": ("privilege to revoke", "privileges to revoke"),
+    "default+": ("default privilege to grant", "default privileges to grant"),
+    "default-": ("default privilege to revoke", "default privileges to revoke"),
 }
 
 
@@ -227,6 +230,10 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "grant+", grant_text(g)
         case c.RevokePrivilege(grant=g, grant_option_only=only):
             return "grant-", ("grant option for " if only else "") + grant_text(g)
+        case c.GrantDefaultPrivilege(default=d):
+            return "default+", default_text(d)
+        case c.RevokeDefaultPrivilege(default=d, grant_option_only=only):
+            return "default-", ("grant option for " if only else "") + default_text(d)
         case c.AlterRowSecurity(schema=s, table=t, enabled=e, forced=f):
             return "security*", f"{name(s, t)} ({row_security_state(e, f)})"
         case _:

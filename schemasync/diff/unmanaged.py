@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.constraints import kept_constraints
-from schemasync.diff.grants import left_alone_grants
+from schemasync.diff.grants import default_text, left_alone_default_privileges, left_alone_grants
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
 from schemasync.diff.routines import left_alone_routines
@@ -93,6 +93,10 @@ def left_alone(
                 f"{g.privilege}{f' ({g.column})' if g.column else ''} on {g.kind} {g.name or g.schema} to {g.grantee}",
             )
             for g in left_alone_grants(current, desired)
+        ]
+        out += [
+            Unmanaged("default privilege", d.schema, default_text(d))
+            for d in left_alone_default_privileges(current, desired)
         ]
     return tuple(out)
 

@@ -344,6 +344,8 @@ class Converter:
                 | c.DropPolicy()
                 | c.GrantPrivilege()
                 | c.RevokePrivilege()
+                | c.GrantDefaultPrivilege()
+                | c.RevokeDefaultPrivilege()
             ):
                 raise Unrenderable(type(change).__name__)
         raise Unrenderable(type(change).__name__)  # pragma: no cover - the match is exhaustive

@@ -239,6 +239,16 @@ _GRANT_ALL = re.compile(
     r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
     re.IGNORECASE | re.DOTALL,
 )
+# `ALTER DEFAULT PRIVILEGES [FOR ROLE roles] IN SCHEMA schemas GRANT privileges ON TABLES|SEQUENCES|FUNCTIONS|
+# ROUTINES|TYPES TO roles [WITH GRANT OPTION]` (pg_default_acl, per schema): each schema gets its placeholder, like
+# `_GRANT_ALL`'s. Without IN SCHEMA the defaults are the whole database's, which a look at the models
+# materialised in the target could not tell from the target's own: custom DDL (`_BEYOND_THE_DATABASE` says why).
+_DEFAULT_PRIVILEGES = re.compile(
+    r"ALTER\s+DEFAULT\s+PRIVILEGES\s+(?:FOR\s+(?:ROLE|USER)\s+(?P<owners>.+?)\s+)?IN\s+SCHEMA\s+(?P<names>.+?)\s+"
+    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+(?:TABLES|SEQUENCES|FUNCTIONS|ROUTINES|TYPES)\s+TO\s+"
+    r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?\s*;?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
 # Role specifications that are not a role's name.
 _NOT_ROLES = frozenset({"public", "current_user", "current_role", "session_user"})
 # `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
@@ -372,6 +382,15 @@ _BEYOND_THE_DATABASE = (
         re.compile(r"(?:CREATE|ALTER|DROP)\s+(?:ROLE|USER|GROUP)\s", re.I),
         "roles belong to the whole cluster, not to one database, and need CREATEROLE, so schemasync does not "
         "manage them; create it once by hand",
+    ),
+    (
+        re.compile(
+            r"ALTER\s+DEFAULT\s+PRIVILEGES\s+(?:FOR\s+(?:ROLE|USER)\s+(?:(?!\bIN\s+SCHEMA\b).)+?\s+)?(?:GRANT|REVOKE)\s",
+            re.I | re.S,
+        ),
+        "default privileges for every schema of the database: database-wide, so they could not be told from the "
+        "target's own while the models are materialised in it, and schemasync does not manage them; add "
+        "IN SCHEMA to have them managed",
     ),
     (
         re.compile(r"(?:CREATE|ALTER|DROP)\s+EVENT\s+TRIGGER\s", re.I),
@@ -590,6 +609,9 @@ def managed_ddl(text: str) -> ManagedDDL | None:
         grant = _GRANT_ALL.fullmatch(text, code_start(text))
         if grant is not None:
             return _grant(text, grant, in_schema=True)
+        defaults = _DEFAULT_PRIVILEGES.fullmatch(text, code_start(text))
+        if defaults is not None:
+            return _default_privileges(text, defaults)
         return partition_ddl(text)
     kind, after = matched[0]
     if kind == "policy":
@@ -641,6 +663,18 @@ def _grant(text: str, grant: re.Match[str], *, in_schema: bool = False) -> Manag
     start, end = grant.span("names")
     placed = ", ".join(f"__[SCHEMA_{_unquote(n)}]" for n in names)
     return ManagedDDL("grant", f"{text[:start]}{placed}{text[end:]}", roles=named)
+
+
+def _default_privileges(text: str, match: re.Match[str]) -> ManagedDDL | None:
+    """`ALTER DEFAULT PRIVILEGES ... IN SCHEMA ... GRANT`: its schemas by their placeholders (so in the target's
+    scratch schemas it writes the defaults of the models' copies only); the roles it names, the creators
+    (`FOR ROLE`) and the grantees, must exist where it runs."""
+    grant = _grant(text, match, in_schema=True)
+    owners = _identifiers(match.group("owners")) if match.group("owners") else []
+    if grant is None or owners is None:
+        return None
+    creators = [_unquote(r) for r in owners if r.lower() not in _NOT_ROLES]
+    return ManagedDDL("default privileges", grant.text, roles=tuple(dict.fromkeys([*creators, *grant.roles])))
 
 
 def _policy_roles(text: str) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, the
 objects we only report, views, extensions, domains, composite types, exclusion constraints, table options,
-partitions), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
+partitions, default privileges), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
 of round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
@@ -38,6 +38,7 @@ from schemasync.schema.model import (
     CheckConstraint,
     Column,
     CompositeType,
+    DefaultPrivilege,
     Dependency,
     Domain,
     Enum,
@@ -83,6 +84,7 @@ QUERIES = (
     "row_security",
     "policies",
     "grants",
+    "default_privileges",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -293,6 +295,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
         ),
         grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
+        default_privileges=tuple(DefaultPrivilege(*row) for row in rows.get("default_privileges", ())),
     ).sorted()
 
 

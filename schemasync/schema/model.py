@@ -432,6 +432,28 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class DefaultPrivilege:
+    """One privilege the objects `role` creates later in `schema` get (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`,
+    pg_default_acl), for a grantee other than `role`.
+
+    `role` is "" for the role the look runs as: the models' `ALTER DEFAULT PRIVILEGES` without `FOR ROLE` is
+    for whoever runs it, which is the dev database's user when the models are materialised and the target's
+    when the plan runs, so both sides store that role as "" and the plan leaves `FOR ROLE` out for it.
+    """
+
+    role: str  # pg_default_acl.defaclrole; "" for the role the look runs as
+    schema: str
+    kind: Literal["tables", "sequences", "functions", "types"]
+    grantee: str  # a role name, or "public" for PUBLIC
+    privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, EXECUTE
+    grantable: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.role, self.schema, self.kind, self.grantee, self.privilege)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelError:
     """A declared object PostgreSQL refuses to create as declared, and so left out of the comparison.
 
@@ -511,6 +533,8 @@ class Schema:
     row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
     policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
     grants: tuple[Grant, ...] = ()  # privileges on tables (and their columns), sequences, schemas and routines
+    # Default privileges in the models' schemas (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`), for the roles they name.
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -580,6 +604,7 @@ class Schema:
             row_security=tuple(sorted(self.row_security, key=lambda r: r.key)),
             policies=tuple(sorted(self.policies, key=lambda p: p.key)),
             grants=tuple(sorted(self.grants, key=lambda g: g.key)),
+            default_privileges=tuple(sorted(self.default_privileges, key=lambda d: d.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

@@ -450,6 +450,7 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
             for mapped in (replace(g, schema=name(g.schema), arguments=sub(g.arguments)) for g in schema.grants)
             if not mapped.implicit
         ),
+        default_privileges=tuple(replace(d, schema=name(d.schema)) for d in schema.default_privileges),
     ).sorted()
 
 
