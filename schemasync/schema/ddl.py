@@ -251,9 +251,14 @@ _DEFAULT_PRIVILEGES = re.compile(
 )
 # Role specifications that are not a role's name.
 _NOT_ROLES = frozenset({"public", "current_user", "current_role", "session_user"})
-# `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
+# `CREATE TYPE name AS (`: a composite type (enums are `_ENUM`'s; base types stay custom DDL).
 _COMPOSITE = re.compile(
     r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
+    re.IGNORECASE,
+)
+# `CREATE TYPE name AS ENUM (`: an enum, managed like SQLAlchemy's own (the inspector reads every enum).
+_ENUM = re.compile(
+    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s+ENUM\s*\(',
     re.IGNORECASE,
 )
 _UNMANAGED_KINDS = {
@@ -601,6 +606,8 @@ def managed_ddl(text: str) -> ManagedDDL | None:
     if not matched:
         if _COMPOSITE.match(text, code_start(text)):
             return _type_ddl("composite type", text, _leading(text, 2)[1][1])
+        if _ENUM.match(text, code_start(text)):
+            return _type_ddl("enum type", text, _leading(text, 2)[1][1])
         if _ROW_SECURITY.fullmatch(text, code_start(text)):
             return ManagedDDL("row security", text)
         grant = _GRANT.fullmatch(text, code_start(text))
