@@ -32,11 +32,12 @@ from schemasync.diff.views import creation_order
 from schemasync.plan.domains import create_sql as domain_sql
 from schemasync.plan.grants import default_privilege_sql, grant_sql
 from schemasync.plan.indexes import index_sql
+from schemasync.plan.ranges import create_sql as range_sql
 from schemasync.plan.routines import create_sql as routine_sql
 from schemasync.plan.security import policy_sql, row_security_sql
 from schemasync.plan.sql import ident, literal
 from schemasync.plan.views import view_sql
-from schemasync.schema.model import CompositeType, Domain, Extension, Schema, Table
+from schemasync.schema.model import CompositeType, Domain, Extension, RangeType, Schema, Table
 
 DEFAULT_SCHEMA = "public"
 log = logging.getLogger(__name__)
@@ -117,8 +118,8 @@ def _domain_sql(d: Domain) -> str:
 _CLASS_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
-def composite_class(t: CompositeType, taken: set[str]) -> str:
-    """A Python class name for the composite type's `UserDefinedType`, unique among `taken`."""
+def composite_class(t: CompositeType | RangeType, taken: set[str]) -> str:
+    """A Python class name for the composite or range type's `UserDefinedType`, unique among `taken`."""
     words = _CLASS_WORD.findall(t.name if t.schema == DEFAULT_SCHEMA else f"{t.schema}_{t.name}")
     base = ("".join(w[:1].upper() + w[1:] for w in words) or "Composite") + "Type"
     if base[0].isdigit():
@@ -131,14 +132,14 @@ def composite_class(t: CompositeType, taken: set[str]) -> str:
 
 
 def composite_classes(classes: dict[tuple[str, str], str]) -> str:
-    """The `UserDefinedType` classes columns of composite types use (README: composite types)."""
+    """The `UserDefinedType` classes columns of composite and range types use (README: composite types)."""
     if not classes:
         return ""
     lines = ["", ""]
     for (schema, name), cls in sorted(classes.items(), key=lambda kv: kv[1]):
         lines += [
             f"class {cls}(UserDefinedType):",
-            '    """A composite type (its CREATE TYPE event is at the end of this module)."""',
+            '    """A composite or range type (its CREATE TYPE event is at the end of this module)."""',
             "",
             "    cache_ok = True",
             "",
@@ -151,8 +152,9 @@ def composite_classes(classes: dict[tuple[str, str], str]) -> str:
 
 
 def before_tables(schema: Schema) -> list[str]:
-    """Extensions, then domains and composite types: what the tables' columns may use."""
+    """Extensions, range types, then domains and composite types: what the tables' columns may use."""
     out = [_ddl("Base.metadata", "before_create", extension_sql(x)) for x in sorted(schema.extensions, key=_ext_key)]
+    out += [_ddl("Base.metadata", "before_create", range_sql(r)) for r in sorted(schema.ranges, key=lambda r: r.key)]
     for t in _type_order(schema):
         sql = _domain_sql(t) if isinstance(t, Domain) else composite_sql(t)
         out.append(_ddl("Base.metadata", "before_create", sql))
@@ -232,7 +234,7 @@ def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> s
     """The module's tail: every DDL event above, grouped under comments saying what manages them."""
     sections = [
         (
-            "Extensions, domains and composite types, created before the tables (README: Schema changes).",
+            "Extensions, range types, domains and composite types, created before the tables (README: Schema changes).",
             before_tables(schema),
         ),
         ("Partitions, created with their partitioned table (README: partitioned tables).", partitions(tables)),

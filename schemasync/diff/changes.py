@@ -29,6 +29,7 @@ from schemasync.schema.model import (
     Partition,
     Policy,
     PrimaryKey,
+    RangeType,
     Routine,
     Sequence,
     Table,
@@ -667,6 +668,28 @@ class RevokePrivilege:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateRange:
+    range: RangeType
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateRange:
+    """A range type whose definition changed: PostgreSQL cannot alter one, so it is dropped and created, which
+    only works while nothing uses it; `uses` are the columns that do (schema, table, column), and with any
+    the plan refuses rather than fail half-way."""
+
+    range: RangeType
+    old: RangeType
+    uses: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DropRange:
+    schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class GrantDefaultPrivilege:
     default: DefaultPrivilege
 
@@ -758,6 +781,9 @@ Change = (
     | RevokePrivilege
     | GrantDefaultPrivilege
     | RevokeDefaultPrivilege
+    | CreateRange
+    | RecreateRange
+    | DropRange
 )
 
 

@@ -18,6 +18,7 @@ from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions
 from schemasync.diff.grants import compare_default_privileges, compare_grants
 from schemasync.diff.order import order
+from schemasync.diff.ranges import compare_ranges
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
 from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
@@ -73,6 +74,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_enums(after, des, options),
         *compare_domains(after, des, options),
         *compare_composites(after, des, options),
+        *compare_ranges(after, des, options),
         *compare_sequences(after, des, options),
         *compare_tables(after, des, options, equal=equal),
         *compare_routines(after, des, options),

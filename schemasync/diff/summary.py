@@ -63,6 +63,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "security*": ("changed row-level security setting", "changed row-level security settings"),
     "grant+": ("privilege to grant", "privileges to grant"),
     "grant-": ("privilege to revoke", "privileges to revoke"),
+    "range+": ("new range type", "new range types"),
+    "range*": ("changed range type", "changed range types"),
+    "range-": ("range type to drop", "range types to drop"),
     "default+": ("default privilege to grant", "default privileges to grant"),
     "default-": ("default privilege to revoke", "default privileges to revoke"),
 }
@@ -230,6 +233,12 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "grant+", grant_text(g)
         case c.RevokePrivilege(grant=g, grant_option_only=only):
             return "grant-", ("grant option for " if only else "") + grant_text(g)
+        case c.CreateRange(range=r):
+            return "range+", name(r.schema, r.name)
+        case c.RecreateRange(range=r):
+            return "range*", name(r.schema, r.name)
+        case c.DropRange(schema=s, name=n):
+            return "range-", name(s, n)
         case c.GrantDefaultPrivilege(default=d):
             return "default+", default_text(d)
         case c.RevokeDefaultPrivilege(default=d, grant_option_only=only):

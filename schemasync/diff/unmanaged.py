@@ -17,6 +17,7 @@ from schemasync.diff.constraints import kept_constraints
 from schemasync.diff.grants import default_text, left_alone_default_privileges, left_alone_grants
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
+from schemasync.diff.ranges import left_alone_ranges
 from schemasync.diff.routines import left_alone_routines
 from schemasync.diff.scope import CompareOptions
 from schemasync.diff.security import left_alone_security
@@ -74,6 +75,7 @@ def left_alone(
         out += [
             Unmanaged("composite type", t.schema, t.name) for t in current.composites if t.key not in wanted_composites
         ]
+        out += [Unmanaged("range type", r.schema, r.name) for r in left_alone_ranges(current, desired)]
         wanted_exts = {x.key for x in desired.extensions}
         out += [
             Unmanaged("extension", x.schema, x.name, note=f"version {x.version}")

@@ -256,6 +256,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "security*": ("row-level security setting changed", "row-level security settings changed"),
     "grant+": ("privilege granted", "privileges granted"),
     "grant-": ("privilege revoked", "privileges revoked"),
+    "range+": ("range type added", "range types added"),
+    "range*": ("range type changed", "range types changed"),
+    "range-": ("range type dropped", "range types dropped"),
     "default+": ("default privilege granted", "default privileges granted"),
     "default-": ("default privilege revoked", "default privileges revoked"),
     "other+": ("other object added", "other objects added"),
@@ -614,6 +617,12 @@ def detail(change: c.Change) -> tuple[str, str]:
             return "grant+", f"+ {grant_text(g)}"
         case c.RevokePrivilege(grant=g, grant_option_only=only):
             return "grant-", f"- {'grant option for ' if only else ''}{grant_text(g)}"
+        case c.CreateRange(range=r):
+            return "range+", f"+ range type {r.schema}.{r.name} of {r.subtype}"
+        case c.RecreateRange(range=r):
+            return "range*", f"~ range type {r.schema}.{r.name}: definition changed"
+        case c.DropRange(schema=s, name=n):
+            return "range-", f"- range type {s}.{n}"
         case c.GrantDefaultPrivilege(default=d):
             return "default+", f"+ default {default_text(d)}"
         case c.RevokeDefaultPrivilege(default=d, grant_option_only=only):

@@ -24,6 +24,7 @@ from schemasync.plan import (  # noqa: F401  (register renderers)
     grants,
     indexes,
     partitions,
+    ranges,
     routines,
     security,
     tableprops,

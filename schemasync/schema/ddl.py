@@ -261,6 +261,11 @@ _ENUM = re.compile(
     r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s+ENUM\s*\(',
     re.IGNORECASE,
 )
+# `CREATE TYPE name AS RANGE (`: a range type (pg_range).
+_RANGE = re.compile(
+    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s+RANGE\s*\(',
+    re.IGNORECASE,
+)
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
     "CreateTableAs": "table created from a query",
@@ -608,6 +613,8 @@ def managed_ddl(text: str) -> ManagedDDL | None:
             return _type_ddl("composite type", text, _leading(text, 2)[1][1])
         if _ENUM.match(text, code_start(text)):
             return _type_ddl("enum type", text, _leading(text, 2)[1][1])
+        if _RANGE.match(text, code_start(text)):
+            return _type_ddl("range type", text, _leading(text, 2)[1][1])
         if _ROW_SECURITY.fullmatch(text, code_start(text)):
             return ManagedDDL("row security", text)
         grant = _GRANT.fullmatch(text, code_start(text))

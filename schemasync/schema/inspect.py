@@ -2,7 +2,7 @@
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, the
 objects we only report, views, extensions, domains, composite types, exclusion constraints, table options,
-partitions, default privileges), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
+partitions, default privileges, range types), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
 of round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
@@ -51,6 +51,7 @@ from schemasync.schema.model import (
     Partition,
     Policy,
     PrimaryKey,
+    RangeType,
     Reported,
     Routine,
     RowSecurity,
@@ -85,6 +86,7 @@ QUERIES = (
     "policies",
     "grants",
     "default_privileges",
+    "ranges",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -96,6 +98,18 @@ _INT_RANGES = {
     "bigint": (-(2**63), 2**63 - 1),
 }
 
+# A range's multirange type, only when not the one PostgreSQL names by default (`floatrange` -> `floatmultirange`,
+# `period` -> `period_multirange`, in the range's schema): a scratch copy's own default is then never named.
+_MULTIRANGE = (
+    "(SELECT CASE WHEN mt.typnamespace = t.typnamespace AND mt.typname::text = "
+    "CASE WHEN pg_catalog.strpos(t.typname, 'range') > 0 THEN "
+    "pg_catalog.left(t.typname::text, pg_catalog.strpos(t.typname, 'range') - 1) || 'multi' || "
+    "pg_catalog.substr(t.typname::text, pg_catalog.strpos(t.typname, 'range')) "
+    "ELSE t.typname::text || '_multirange' END "
+    "THEN NULL ELSE mt.oid::pg_catalog.regtype::text END "
+    "FROM pg_catalog.pg_type mt WHERE mt.oid = r.rngmultitypid)"
+)
+
 
 @functools.cache
 def catalog_query(name: str, server_version: int) -> str:
@@ -104,6 +118,8 @@ def catalog_query(name: str, server_version: int) -> str:
     if name == "constraints":
         nnd = "COALESCE(ci.indnullsnotdistinct, false)" if server_version >= 150000 else "false"
         text = text.replace("{nulls_not_distinct}", nnd)
+    elif name == "ranges":
+        text = text.replace("{multirange}", _MULTIRANGE if server_version >= 140000 else "NULL")
     elif name == "indexes":
         text = text.replace("{nulls_not_distinct}", "i.indnullsnotdistinct" if server_version >= 150000 else "false")
     return text
@@ -296,6 +312,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         ),
         grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
         default_privileges=tuple(DefaultPrivilege(*row) for row in rows.get("default_privileges", ())),
+        ranges=tuple(RangeType(*row) for row in rows.get("ranges", ())),
     ).sorted()
 
 

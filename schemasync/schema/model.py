@@ -317,6 +317,26 @@ class CompositeType:
 
 
 @dataclass(frozen=True, slots=True)
+class RangeType:
+    """`CREATE TYPE name AS RANGE (SUBTYPE = ...)`, by what pg_range holds of it. PostgreSQL cannot alter a range
+    type: a changed one is dropped and created, which only works while nothing uses it (`diff/ranges.py`)."""
+
+    schema: str
+    name: str
+    subtype: str  # format_type(): "double precision", "public.mood"
+    subtype_opclass: str | None = None  # only when not the subtype's default btree operator class; qualified
+    collation: str | None = None  # only when not the subtype's default; ready for COLLATE
+    canonical: str | None = None  # the canonical function (regproc), None without one
+    subtype_diff: str | None = None  # the subtype difference function (regproc), None without one
+    # the multirange type (regtype, qualified) when not the one PostgreSQL names by default; None otherwise
+    multirange: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Reported:
     """An object we list but never create, alter or drop: functions, triggers, policies, extensions.
 
@@ -533,6 +553,7 @@ class Schema:
     row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
     policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
     grants: tuple[Grant, ...] = ()  # privileges on tables (and their columns), sequences, schemas and routines
+    ranges: tuple[RangeType, ...] = ()  # range types (`CREATE TYPE name AS RANGE (...)`)
     # Default privileges in the models' schemas (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`), for the roles they name.
     default_privileges: tuple[DefaultPrivilege, ...] = ()
 
@@ -605,6 +626,7 @@ class Schema:
             policies=tuple(sorted(self.policies, key=lambda p: p.key)),
             grants=tuple(sorted(self.grants, key=lambda g: g.key)),
             default_privileges=tuple(sorted(self.default_privileges, key=lambda d: d.key)),
+            ranges=tuple(sorted(self.ranges, key=lambda r: r.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

@@ -72,6 +72,8 @@ CREATE EXTENSION btree_gist;
 CREATE DOMAIN quantity AS integer DEFAULT 1 NOT NULL CONSTRAINT quantity_positive CHECK (VALUE > 0);
 CREATE DOMAIN "odd ""name""" AS text COLLATE "C" CHECK (VALUE <> '$$');
 CREATE TYPE money_amount AS (currency char(3), "it's" bigint);
+CREATE TYPE "it's range" AS RANGE (SUBTYPE = float8, SUBTYPE_DIFF = float8mi);
+CREATE TABLE spans (id integer PRIMARY KEY, span "it's range", history "it's range"[]);
 CREATE TABLE items (id integer PRIMARY KEY, qty quantity, price money_amount, prices money_amount[],
                     email citext, label "odd ""name""");
 CREATE TABLE booking (id integer PRIMARY KEY, room integer, during tsrange, note text,
@@ -147,6 +149,7 @@ def _managed(url: str):  # type: ignore[no-untyped-def]
         # our own tables, created after the default privileges in one database and before them in the other
         tuple(g for g in value.grants if g.name not in ("schema_versions", "schema_snapshots")),
         value.default_privileges,
+        value.ranges,
     )
 
 
@@ -209,6 +212,7 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
     assert order[-2:] == sorted(order[-2:]) and all(k.startswith("GRANT") for k in order[-2:])
     assert any(t.startswith('GRANT UPDATE ("label") ON TABLE "public"."items"') for t in ddl)  # column privileges
     assert 'ALTER DEFAULT PRIVILEGES IN SCHEMA "public" GRANT SELECT ON TABLES TO' in source.replace("%%", "%")
+    assert 'CREATE TYPE "public"."it\'s range" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi)' in ddl
     assert any(t.startswith('CREATE CONSTRAINT TRIGGER "items\' later" AFTER UPDATE') for t in ddl)
     assert all("event.listen(Base.metadata" in line for line in source.splitlines() if "GRANT " in line)
 

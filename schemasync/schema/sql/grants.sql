@@ -31,7 +31,7 @@ WITH ns AS (
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
   WHERE p.prokind IN ('f', 'p') AND p.proacl IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-                    AND e.objid = p.oid AND e.deptype = 'e')
+                    AND e.objid = p.oid AND e.deptype IN ('e', 'i'))
   UNION ALL
   SELECT 'schema', ns.nspname, '', '', ns.nspacl, ns.nspowner, 'n', '' FROM ns WHERE ns.nspacl IS NOT NULL
 )
