@@ -342,6 +342,38 @@ def test_a_dev_database_on_another_cluster_gets_the_roles_the_models_name(pg: Te
             dev.execute(f"DROP ROLE IF EXISTS {_quoted(ghost)}")
 
 
+def test_a_dev_cluster_gets_the_roles_of_column_grants_and_default_privileges(pg: TestDB, small_lock_pg: str) -> None:
+    """The new forms name roles too: a column privilege's grantee, default privileges' creator (FOR ROLE) and
+    grantee are made in the dev cluster (NOLOGIN) so the statements materialise, never in the target's."""
+    ghost, maker = f'ghost "{uuid.uuid4().hex[:8]}"', f"Maker.{uuid.uuid4().hex[:8]}"
+    md = sa.MetaData()
+    sa.Table("docs", md, sa.Column("id", sa.Integer, primary_key=True))
+    event.listen(md, "after_create", DDL(f"GRANT UPDATE (id) ON docs TO {_quoted(ghost)}"))
+    defaults = f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quoted(maker)} IN SCHEMA public GRANT SELECT ON TABLES TO"
+    event.listen(md, "after_create", DDL(f"{defaults} {_quoted(ghost)}"))
+    settings = settings_for(pg, dev_url=SecretStr(small_lock_pg))
+    try:
+        with pg.connect() as conn:
+            schema, _ = desired_keyed(conn, md, cache_dir=None, dev=devdb.choose(conn, settings))
+        assert not schema.model_errors and not schema.unmanaged_declared
+        assert [(g.name, g.grantee, g.privilege, g.column) for g in schema.grants] == [("docs", ghost, "UPDATE", "id")]
+        assert [(d.role, d.schema, d.kind, d.grantee) for d in schema.default_privileges] == [
+            (maker, "public", "tables", ghost)
+        ]
+        with psycopg.connect(small_lock_pg) as dev:
+            found = dev.execute(
+                "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN (%s, %s) ORDER BY 1", (ghost, maker)
+            ).fetchall()
+        assert found == sorted([(ghost, False), (maker, False)])
+        with pg.connect() as conn:
+            count = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", (ghost, maker))
+            assert count.fetchone() == (0,)
+    finally:
+        with psycopg.connect(small_lock_pg, autocommit=True) as dev:
+            dev.execute(f"DROP ROLE IF EXISTS {_quoted(ghost)}")
+            dev.execute(f"DROP ROLE IF EXISTS {_quoted(maker)}")
+
+
 def test_snapshots_stored_before_column_privileges_still_load() -> None:
     """A snapshot's grants written without the `column` field read as privileges on the whole object."""
     old = {"kind": "table", "schema": "public", "name": "docs", "arguments": "", "grantee": "app"}
