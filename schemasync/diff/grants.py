@@ -13,6 +13,9 @@ Column privileges are on columns the models declare only: one on a column they d
 column (dropped by prune, left alone without it, renamed along with it). PostgreSQL's REVOKE of a table-wide
 privilege also takes the column privileges of the same name, so after one the declared column privileges are
 granted again, after the revokes.
+
+Default privileges (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`) follow the same rule for the grantees the models
+name, a declaration being about one creator, schema, object kind and grantee.
 """
 
 from __future__ import annotations

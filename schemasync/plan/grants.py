@@ -1,4 +1,5 @@
-"""Planning GRANT and REVOKE: every name, column and role quoted here, a routine by its argument types."""
+"""Planning GRANT and REVOKE, and ALTER DEFAULT PRIVILEGES: every name, column and role quoted here, a routine by
+its argument types."""
 
 from __future__ import annotations
 
@@ -64,13 +65,13 @@ def _default_head(d: DefaultPrivilege) -> str:
     return f"ALTER DEFAULT PRIVILEGES{creator} IN SCHEMA {ident(d.schema)}"
 
 
+_DEFAULT_KINDS = frozenset({"tables", "sequences", "functions", "types"})
+
+
 def _default_privilege(d: DefaultPrivilege) -> str:
     if d.privilege not in _PRIVILEGES or d.kind not in _DEFAULT_KINDS:  # the catalog's own words only
         raise ValueError(f"unexpected default privilege {d.privilege!r} on {d.kind!r}")
     return f"{d.privilege} ON {d.kind.upper()}"
-
-
-_DEFAULT_KINDS = frozenset({"tables", "sequences", "functions", "types"})
 
 
 def default_privilege_sql(d: DefaultPrivilege) -> str:
