@@ -39,9 +39,8 @@ def _objects(schema: Schema) -> set[tuple[str, str, str, str]]:
 
 
 def _on_declared_column(desired: Schema) -> set[tuple[str, str, str]]:
-    """(schema, relation, column) of every column the models declare, tables' and views' alike."""
-    out = {(t.schema, t.name, col.name) for t in desired.tables for col in t.columns}
-    return out | {(v.schema, v.name, name) for v in desired.views for name, _ in v.columns}
+    """(schema, table, column) of every column the models declare (column privileges are read on tables)."""
+    return {(t.schema, t.name, col.name) for t in desired.tables for col in t.columns}
 
 
 def _compared(grants: tuple[Grant, ...], desired: Schema) -> list[Grant]:

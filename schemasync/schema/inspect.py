@@ -154,7 +154,15 @@ def _inspect(conn: psycopg.Connection, schemas: Sequence[str] | None) -> Schema:
 def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Schema:
     """Assemble the value from the catalog rows; pure, so the shapes can be read in one place."""
     columns: dict[int, list[Column]] = defaultdict(list)
-    for oid, name, type_, notnull, identity, generated, expression, collation, comment, *sequence in rows["columns"]:
+    column_acls: dict[int, list[tuple[str, str, str, bool]]] = defaultdict(
+        list
+    )  # (column, grantee, privilege, grantable)
+    for oid, name, type_, notnull, identity, generated, expression, collation, comment, *sequence, acl in rows[
+        "columns"
+    ]:
+        column_acls[oid] += [
+            (name, grantee, privilege, grantable == "true") for grantee, privilege, grantable in acl or ()
+        ]
         is_generated = generated not in ("", None)
         columns[oid].append(
             Column(
@@ -237,7 +245,12 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             bounds[oid].append(Partition(partition_schema, partition_name, bound))
 
     tables = []
+    column_grants: list[Grant] = []
     for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
+        column_grants += [
+            Grant("table", schema, name, "", grantee, privilege, grantable, column)
+            for column, grantee, privilege, grantable in column_acls.get(oid, ())
+        ]
         found = constraints.get(oid, {})
         pks = found.get("p", [])
         tables.append(
@@ -310,7 +323,8 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             Policy(schema, table, name, command, permissive, tuple(roles), using, check)
             for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
         ),
-        grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
+        grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit)
+        + tuple(column_grants),
         default_privileges=tuple(DefaultPrivilege(*row) for row in rows.get("default_privileges", ())),
         ranges=tuple(RangeType(*row) for row in rows.get("ranges", ())),
     ).sorted()
