@@ -14,8 +14,8 @@ types, views or partitions as schemasync manages them. Each is written here from
 - functions and procedures (`pg_get_functiondef`, the planner's statement) after the tables, each after the
   routines its definition names; then the views and materialized views with their indexes (dependencies
   first, after the functions they may call); then triggers, row-level security (`ENABLE` / `FORCE`),
-  policies, grants and default privileges, all on the MetaData, so each comes after the functions and objects it names (a
-  table's own after_create events would run before the MetaData's functions).
+  policies, grants and default privileges, all on the MetaData, so each comes after the functions and objects
+  it names (a table's own after_create events would run before the MetaData's functions).
 
 Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
 (quotes, `$$`) can break out of it. Names in `public` are left unqualified, as README asks for domains

@@ -220,8 +220,8 @@ _ROW_SECURITY = re.compile(
 )
 # `GRANT privileges ON [TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE] names TO roles [WITH GRANT OPTION]`
 # on named objects, column privileges included (`GRANT SELECT (a, "B"), UPDATE (c) ON t TO r`). `ON ALL ... IN
-# SCHEMA` is `_GRANT_ALL`'s; the object kinds the inspector does not read (databases, types, languages...) and role membership
-# (`GRANT role TO role`) are not managed: custom DDL.
+# SCHEMA` is `_GRANT_ALL`'s; the object kinds the inspector does not read (databases, types, languages...) and
+# role membership (`GRANT role TO role`) are not managed: custom DDL.
 _GRANT = re.compile(
     r'GRANT\s+(?P<privileges>(?:[A-Za-z_,\s]|\((?:[^()"]|"(?:[^"]|"")*")*\))+?)(?:(?<=\))\s*|\s+)ON\s+'
     r"(?!(?:ALL|DATABASE|TABLESPACE|LANGUAGE|LARGE|FOREIGN|DOMAIN|TYPE|PARAMETER)\s)"
@@ -251,21 +251,11 @@ _DEFAULT_PRIVILEGES = re.compile(
 )
 # Role specifications that are not a role's name.
 _NOT_ROLES = frozenset({"public", "current_user", "current_role", "session_user"})
-# `CREATE TYPE name AS (`: a composite type (enums are `_ENUM`'s; base types stay custom DDL).
-_COMPOSITE = re.compile(
-    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
-    re.IGNORECASE,
-)
-# `CREATE TYPE name AS ENUM (`: an enum, managed like SQLAlchemy's own (the inspector reads every enum).
-_ENUM = re.compile(
-    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s+ENUM\s*\(',
-    re.IGNORECASE,
-)
-# `CREATE TYPE name AS RANGE (`: a range type (pg_range).
-_RANGE = re.compile(
-    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s+RANGE\s*\(',
-    re.IGNORECASE,
-)
+_TYPE_HEAD = r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS'
+# `CREATE TYPE name AS (`: a composite type (base types stay custom DDL).
+_COMPOSITE = re.compile(_TYPE_HEAD + r"\s*\(", re.IGNORECASE)
+# `CREATE TYPE name AS ENUM (` (managed like SQLAlchemy's own enums) and `AS RANGE (` (pg_range).
+_ENUM_OR_RANGE = re.compile(_TYPE_HEAD + r"\s+(?P<kind>ENUM|RANGE)\s*\(", re.IGNORECASE)
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
     "CreateTableAs": "table created from a query",
@@ -395,7 +385,8 @@ _BEYOND_THE_DATABASE = (
     ),
     (
         re.compile(
-            r"ALTER\s+DEFAULT\s+PRIVILEGES\s+(?:FOR\s+(?:ROLE|USER)\s+(?:(?!\bIN\s+SCHEMA\b).)+?\s+)?(?:GRANT|REVOKE)\s",
+            r"ALTER\s+DEFAULT\s+PRIVILEGES\s+(?:FOR\s+(?:ROLE|USER)\s+(?:(?!\bIN\s+SCHEMA\b).)+?\s+)?"
+            r"(?:GRANT|REVOKE)\s",
             re.I | re.S,
         ),
         "default privileges for every schema of the database: database-wide, so they could not be told from the "
@@ -611,10 +602,9 @@ def managed_ddl(text: str) -> ManagedDDL | None:
     if not matched:
         if _COMPOSITE.match(text, code_start(text)):
             return _type_ddl("composite type", text, _leading(text, 2)[1][1])
-        if _ENUM.match(text, code_start(text)):
-            return _type_ddl("enum type", text, _leading(text, 2)[1][1])
-        if _RANGE.match(text, code_start(text)):
-            return _type_ddl("range type", text, _leading(text, 2)[1][1])
+        typed = _ENUM_OR_RANGE.match(text, code_start(text))
+        if typed is not None:
+            return _type_ddl(f"{typed.group('kind').lower()} type", text, _leading(text, 2)[1][1])
         if _ROW_SECURITY.fullmatch(text, code_start(text)):
             return ManagedDDL("row security", text)
         grant = _GRANT.fullmatch(text, code_start(text))
