@@ -551,8 +551,9 @@ class ManagedDDL:
     search path, never beside the live objects. `name` is the (schema, name) the placeholder pass rewrites
     wherever the models' text names it qualified (a trigger's `EXECUTE FUNCTION public.touch()`), and what
     a model error names; None for the kinds created where the search path puts them (the scratch schema
-    first) and matched by the inspector (extensions, unqualified domains and composite types, triggers,
-    policies, row-level security, which are named by their table). A qualified domain or composite type
+    first) and matched by the inspector (extensions, unqualified domains, composite, enum and range types,
+    triggers, policies, row-level security, which are named by their table, grants and default privileges,
+    whose schemas have their placeholders). A qualified domain or composite, enum or range type
     (`app.positive`) has its `name`, so it lands in the scratch schema standing for `app`. An index is
     placed by its table, so its text is kept as written and its `name` is the table's.
     """
