@@ -14,8 +14,8 @@ types, views or partitions as schemasync manages them. Each is written here from
 - functions and procedures (`pg_get_functiondef`, the planner's statement) after the tables, each after the
   routines its definition names; then the views and materialized views with their indexes (dependencies
   first, after the functions they may call); then triggers, row-level security (`ENABLE` / `FORCE`),
-  policies and grants, all on the MetaData, so each comes after the functions and objects it names (a
-  table's own after_create events would run before the MetaData's functions);
+  policies, grants and default privileges, all on the MetaData, so each comes after the functions and objects
+  it names (a table's own after_create events would run before the MetaData's functions);
 - comments on all of these (`COMMENT ON ...`, the planner's statement), last.
 
 Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
@@ -34,13 +34,14 @@ from schemasync.diff.routines import creation_order as routine_order
 from schemasync.diff.views import creation_order
 from schemasync.plan.comments import comment_sql
 from schemasync.plan.domains import create_sql as domain_sql
-from schemasync.plan.grants import grant_sql
+from schemasync.plan.grants import default_privilege_sql, grant_sql
 from schemasync.plan.indexes import index_sql
+from schemasync.plan.ranges import create_sql as range_sql
 from schemasync.plan.routines import create_sql as routine_sql
 from schemasync.plan.security import policy_sql, row_security_sql
 from schemasync.plan.sql import ident, literal
 from schemasync.plan.views import view_sql
-from schemasync.schema.model import CompositeType, Domain, Extension, Schema, Table
+from schemasync.schema.model import CompositeType, Domain, Extension, RangeType, Schema, Table
 
 DEFAULT_SCHEMA = "public"
 log = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ def _domain_sql(d: Domain) -> str:
 _CLASS_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
-def composite_class(t: CompositeType, taken: set[str]) -> str:
-    """A Python class name for the composite type's `UserDefinedType`, unique among `taken`."""
+def composite_class(t: CompositeType | RangeType, taken: set[str]) -> str:
+    """A Python class name for the composite or range type's `UserDefinedType`, unique among `taken`."""
     words = _CLASS_WORD.findall(t.name if t.schema == DEFAULT_SCHEMA else f"{t.schema}_{t.name}")
     base = ("".join(w[:1].upper() + w[1:] for w in words) or "Composite") + "Type"
     if base[0].isdigit():
@@ -135,14 +136,14 @@ def composite_class(t: CompositeType, taken: set[str]) -> str:
 
 
 def composite_classes(classes: dict[tuple[str, str], str]) -> str:
-    """The `UserDefinedType` classes columns of composite types use (README: composite types)."""
+    """The `UserDefinedType` classes columns of composite and range types use (README: composite types)."""
     if not classes:
         return ""
     lines = ["", ""]
     for (schema, name), cls in sorted(classes.items(), key=lambda kv: kv[1]):
         lines += [
             f"class {cls}(UserDefinedType):",
-            '    """A composite type (its CREATE TYPE event is at the end of this module)."""',
+            '    """A composite or range type (its CREATE TYPE event is at the end of this module)."""',
             "",
             "    cache_ok = True",
             "",
@@ -155,8 +156,9 @@ def composite_classes(classes: dict[tuple[str, str], str]) -> str:
 
 
 def before_tables(schema: Schema) -> list[str]:
-    """Extensions, then domains and composite types: what the tables' columns may use."""
+    """Extensions, range types, then domains and composite types: what the tables' columns may use."""
     out = [_ddl("Base.metadata", "before_create", extension_sql(x)) for x in sorted(schema.extensions, key=_ext_key)]
+    out += [_ddl("Base.metadata", "before_create", range_sql(r)) for r in sorted(schema.ranges, key=lambda r: r.key)]
     for t in _type_order(schema):
         sql = _domain_sql(t) if isinstance(t, Domain) else composite_sql(t)
         out.append(_ddl("Base.metadata", "before_create", sql))
@@ -223,6 +225,12 @@ def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> lis
         for g in sorted(schema.grants, key=lambda g: g.key)
         if ((g.schema, g.name) in relations if g.kind == "table" else with_routines)
     ]
+    schemas = {t.schema for t in tables}
+    out += [
+        _ddl("Base.metadata", "after_create", default_privilege_sql(d))
+        for d in sorted(schema.default_privileges, key=lambda d: d.key)
+        if d.schema in schemas
+    ]
     return out
 
 
@@ -249,7 +257,7 @@ def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> s
     """The module's tail: every DDL event above, grouped under comments saying what manages them."""
     sections = [
         (
-            "Extensions, domains and composite types, created before the tables (README: Schema changes).",
+            "Extensions, range types, domains and composite types, created before the tables (README: Schema changes).",
             before_tables(schema),
         ),
         ("Partitions, created with their partitioned table (README: partitioned tables).", partitions(tables)),

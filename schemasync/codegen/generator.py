@@ -129,9 +129,9 @@ def introspect(
 
 
 def _composite_classes(schema: Schema) -> dict[tuple[str, str], str]:
-    """(schema, name) of each composite type -> the name of the Python class written for it."""
+    """(schema, name) of each composite or range type -> the name of the Python class written for it."""
     taken: set[str] = set()
-    return {(t.schema, t.name): declarations.composite_class(t, taken) for t in schema.composites}
+    return {(t.schema, t.name): declarations.composite_class(t, taken) for t in (*schema.composites, *schema.ranges)}
 
 
 def _table_properties(

@@ -17,6 +17,7 @@ from schemasync.schema.model import (
     CheckConstraint,
     Column,
     CompositeType,
+    DefaultPrivilege,
     Domain,
     Enum,
     ExclusionConstraint,
@@ -28,6 +29,7 @@ from schemasync.schema.model import (
     Partition,
     Policy,
     PrimaryKey,
+    RangeType,
     Routine,
     Sequence,
     Table,
@@ -704,6 +706,39 @@ class AlterOwner:
     old_owner: str | None  # None: the object is created (or re-created) by the same plan
 
 
+@dataclass(frozen=True, slots=True)
+class CreateRange:
+    range: RangeType
+
+
+@dataclass(frozen=True, slots=True)
+class RecreateRange:
+    """A range type whose definition changed: PostgreSQL cannot alter one, so it is dropped and created, which
+    only works while nothing uses it; `uses` are the columns that do (schema, table, column), and with any
+    the plan refuses rather than fail half-way."""
+
+    range: RangeType
+    old: RangeType
+    uses: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DropRange:
+    schema: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GrantDefaultPrivilege:
+    default: DefaultPrivilege
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeDefaultPrivilege:
+    default: DefaultPrivilege  # the live one
+    grant_option_only: bool = False
+
+
 Change = (
     CreateSchema
     | CreateTable
@@ -785,6 +820,11 @@ Change = (
     | RevokePrivilege
     | AlterComment
     | AlterOwner
+    | GrantDefaultPrivilege
+    | RevokeDefaultPrivilege
+    | CreateRange
+    | RecreateRange
+    | DropRange
 )
 
 

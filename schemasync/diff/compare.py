@@ -18,9 +18,10 @@ from schemasync.diff.dependents import around_changes, kept_on_rebuilt
 from schemasync.diff.domains import compare_domains
 from schemasync.diff.enums import compare_enums
 from schemasync.diff.extensions import compare_extensions, only_freed
-from schemasync.diff.grants import compare_grants
+from schemasync.diff.grants import compare_default_privileges, compare_grants
 from schemasync.diff.order import order
 from schemasync.diff.owners import compare_owners
+from schemasync.diff.ranges import compare_ranges
 from schemasync.diff.renames import Renames, RenameSuggestion, apply_renames, find_renames, suggest_renames
 from schemasync.diff.routines import compare_routines, compare_triggers
 from schemasync.diff.schemas import compare_schemas
@@ -76,6 +77,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_enums(after, des, options),
         *compare_domains(after, des, options),
         *compare_composites(after, des, options),
+        *compare_ranges(after, des, options),
         *compare_sequences(after, des, options),
         *compare_tables(after, des, options, equal=equal),
         *compare_routines(after, des, options),
@@ -83,6 +85,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
         *compare_row_security(after, des, options),
         *compare_policies(after, des, options),
         *compare_grants(after, des, options),
+        *compare_default_privileges(after, des, options),
     ]
     found += _dependent_foreign_keys(found, after, des)
     found += compare_views(after, des, found, options)

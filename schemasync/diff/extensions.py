@@ -19,6 +19,7 @@ from schemasync.diff.changes import (
     DropEnum,
     DropExtension,
     DropIndex,
+    DropRange,
     DropRoutine,
     DropTable,
     DropView,
@@ -72,7 +73,7 @@ def only_freed(changes: list[Change], current: Schema) -> list[Change]:
                 dropped.add(("default", x.schema, x.table, x.column))
             case DropIndex():
                 dropped.add(("index", x.schema, x.table, x.name))
-            case DropDomain() | DropComposite() | DropEnum():
+            case DropDomain() | DropComposite() | DropEnum() | DropRange():
                 dropped.add(("type", x.schema, x.name, ""))
     tables = {(x.schema, x.old): x.new for x in changes if isinstance(x, RenameTable)}
     columns = {(x.schema, x.table, x.old): x.new for x in changes if isinstance(x, RenameColumn)}

@@ -36,6 +36,7 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.DropTable,),
     (c.DropRoutine,),  # after the triggers, defaults and checks that call them
     (c.CreateEnum, c.AddEnumValue, c.RecreateEnum, c.AlterEnumComment, c.CreateSequence),
+    (c.CreateRange, c.RecreateRange),  # a range may be over an enum
     (c.CreateDomain, c.RecreateDomain, c.AlterDomainDefault, c.DropDomainCheck),  # a domain may be over an enum
     (c.CreateComposite, c.AlterComposite, c.RecreateComposite),  # attributes may be of an enum or a domain
     (c.CreateTable,),
@@ -62,8 +63,9 @@ PHASES: tuple[tuple[type, ...], ...] = (
     (c.AlterComment,),  # on objects that exist by then
     (c.AlterOwner,),  # before the grants: the owner's own privileges are implicit, the grants are the others'
     (c.RevokePrivilege, c.GrantPrivilege),  # on objects that exist by then
+    (c.RevokeDefaultPrivilege, c.GrantDefaultPrivilege),  # in schemas that exist by then
     (c.ValidateConstraint,),
-    (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropEnum, c.DropSequence),
+    (c.AlterSequence, c.DropComposite, c.DropDomain, c.DropRange, c.DropEnum, c.DropSequence),
     (c.DropExtension,),  # after everything that used it is gone
 )
 _PHASE_OF: dict[type, int] = {kind: n for n, kinds in enumerate(PHASES) for kind in kinds}

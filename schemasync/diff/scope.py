@@ -81,6 +81,8 @@ def restrict(schema: Schema, desired: Schema, options: CompareOptions) -> Schema
             if g.schema in schemas
             and (g.kind not in ("table", "sequence") or table_selected(g.schema, g.name, options))
         ),
+        default_privileges=tuple(d for d in schema.default_privileges if d.schema in schemas),
+        ranges=tuple(r for r in schema.ranges if r.schema in schemas),
     )
 
 

@@ -9,6 +9,7 @@ from typing import assert_never
 
 from schemasync.diff import changes as c
 from schemasync.diff.compare import Diff
+from schemasync.diff.grants import default_text
 from schemasync.schema.model import Grant, Routine
 
 # (singular noun phrase, plural noun phrase), in the order lines are printed.
@@ -63,6 +64,11 @@ GROUPS: dict[str, tuple[str, str]] = {
     "grant+": ("privilege to grant", "privileges to grant"),
     "grant-": ("privilege to revoke", "privileges to revoke"),
     "owner": ("object to give to its owner", "objects to give to their owner"),
+    "range+": ("new range type", "new range types"),
+    "range*": ("changed range type", "changed range types"),
+    "range-": ("range type to drop", "range types to drop"),
+    "default+": ("default privilege to grant", "default privileges to grant"),
+    "default-": ("default privilege to revoke", "default privileges to revoke"),
 }
 
 
@@ -228,6 +234,16 @@ def describe(change: c.Change) -> tuple[str, str]:
             return "grant+", grant_text(g)
         case c.RevokePrivilege(grant=g, grant_option_only=only):
             return "grant-", ("grant option for " if only else "") + grant_text(g)
+        case c.CreateRange(range=r):
+            return "range+", name(r.schema, r.name)
+        case c.RecreateRange(range=r):
+            return "range*", name(r.schema, r.name)
+        case c.DropRange(schema=s, name=n):
+            return "range-", name(s, n)
+        case c.GrantDefaultPrivilege(default=d):
+            return "default+", default_text(d)
+        case c.RevokeDefaultPrivilege(default=d, grant_option_only=only):
+            return "default-", ("grant option for " if only else "") + default_text(d)
         case c.AlterRowSecurity(schema=s, table=t, enabled=e, forced=f):
             return "security*", f"{name(s, t)} ({row_security_state(e, f)})"
         case c.AlterComment(kind=k, schema=s, name=n, table=t, arguments=a):
@@ -244,11 +260,12 @@ def describe(change: c.Change) -> tuple[str, str]:
 
 
 def grant_text(g: Grant) -> str:
-    """`SELECT on orders to reporting`, `USAGE on schema billing to PUBLIC`."""
+    """`SELECT on orders to reporting`, `USAGE on schema billing to PUBLIC`, `UPDATE (status) on orders to support`."""
     target = f"schema {g.schema}" if g.kind == "schema" else name(g.schema, g.name)
+    privilege = f"{g.privilege} ({g.column})" if g.column else g.privilege
     if g.kind in ("function", "procedure"):
         target += f"({g.arguments})"
-    return f"{g.privilege} on {target} to {'PUBLIC' if g.grantee == 'public' else g.grantee}"
+    return f"{privilege} on {target} to {'PUBLIC' if g.grantee == 'public' else g.grantee}"
 
 
 def row_security_state(enabled: bool, forced: bool) -> str:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from schemasync.diff.columns import keep_undeclared
 from schemasync.diff.comments import kept_comments
 from schemasync.diff.constraints import kept_constraints
-from schemasync.diff.grants import left_alone_grants
+from schemasync.diff.grants import default_text, left_alone_default_privileges, left_alone_grants
 from schemasync.diff.indexes import kept_indexes
 from schemasync.diff.partitions import attached_tables, kept_partitions
+from schemasync.diff.ranges import left_alone_ranges
 from schemasync.diff.routines import left_alone_routines
 from schemasync.diff.scope import CompareOptions
 from schemasync.diff.security import left_alone_security
@@ -76,6 +77,7 @@ def left_alone(
         out += [
             Unmanaged("composite type", t.schema, t.name) for t in current.composites if t.key not in wanted_composites
         ]
+        out += [Unmanaged("range type", r.schema, r.name) for r in left_alone_ranges(current, desired)]
         wanted_exts = {x.key for x in desired.extensions}
         out += [
             Unmanaged("extension", x.schema, x.name, note=f"version {x.version}")
@@ -93,8 +95,16 @@ def left_alone(
             for kind, schema, name, table, comment in kept_comments(current, desired)
         ]
         out += [
-            Unmanaged("privilege", g.schema, f"{g.privilege} on {g.kind} {g.name or g.schema} to {g.grantee}")
+            Unmanaged(
+                "privilege",
+                g.schema,
+                f"{g.privilege}{f' ({g.column})' if g.column else ''} on {g.kind} {g.name or g.schema} to {g.grantee}",
+            )
             for g in left_alone_grants(current, desired)
+        ]
+        out += [
+            Unmanaged("default privilege", d.schema, default_text(d))
+            for d in left_alone_default_privileges(current, desired)
         ]
     return tuple(out)
 

@@ -28,6 +28,7 @@ from psycopg.rows import dict_row
 from schemasync.diff import analyse
 from schemasync.diff import changes as c
 from schemasync.diff.changes import change_to_dict
+from schemasync.diff.grants import default_text
 from schemasync.diff.scope import CompareOptions, managed_schemas
 from schemasync.diff.summary import grant_text, options_text
 from schemasync.errors import ConfigError
@@ -255,6 +256,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "security*": ("row-level security setting changed", "row-level security settings changed"),
     "grant+": ("privilege granted", "privileges granted"),
     "grant-": ("privilege revoked", "privileges revoked"),
+    "range+": ("range type added", "range types added"),
+    "range*": ("range type changed", "range types changed"),
+    "range-": ("range type dropped", "range types dropped"),
+    "default+": ("default privilege granted", "default privileges granted"),
+    "default-": ("default privilege revoked", "default privileges revoked"),
     "other+": ("other object added", "other objects added"),
     "other*": ("other object changed", "other objects changed"),
     "other-": ("other object dropped", "other objects dropped"),
@@ -618,5 +624,15 @@ def detail(change: c.Change) -> tuple[str, str]:
             )
         case c.AlterOwner(kind=k, schema=s, name=n, owner=o):
             return "other*", f"~ owner of {k} {s if k == 'schema' else f'{s}.{n}'}: {o}"
+        case c.CreateRange(range=r):
+            return "range+", f"+ range type {r.schema}.{r.name} of {r.subtype}"
+        case c.RecreateRange(range=r):
+            return "range*", f"~ range type {r.schema}.{r.name}: definition changed"
+        case c.DropRange(schema=s, name=n):
+            return "range-", f"- range type {s}.{n}"
+        case c.GrantDefaultPrivilege(default=d):
+            return "default+", f"+ default {default_text(d)}"
+        case c.RevokeDefaultPrivilege(default=d, grant_option_only=only):
+            return "default-", f"- default {'grant option for ' if only else ''}{default_text(d)}"
         case _:
             assert_never(change)

@@ -346,6 +346,11 @@ class Converter:
                 | c.RevokePrivilege()
                 | c.AlterComment()
                 | c.AlterOwner()
+                | c.GrantDefaultPrivilege()
+                | c.RevokeDefaultPrivilege()
+                | c.CreateRange()
+                | c.RecreateRange()
+                | c.DropRange()
             ):
                 raise Unrenderable(type(change).__name__)
         raise Unrenderable(type(change).__name__)  # pragma: no cover - the match is exhaustive

@@ -26,6 +26,7 @@ from schemasync.plan import (  # noqa: F401  (register renderers)
     indexes,
     owners,
     partitions,
+    ranges,
     routines,
     security,
     tableprops,

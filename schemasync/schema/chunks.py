@@ -142,4 +142,6 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         row_security=once([r for p, _ in parts for r in p.row_security]),
         policies=once([x for p, _ in parts for x in p.policies]),
         grants=once([g for p, _ in parts for g in p.grants]),
+        default_privileges=once([d for p, _ in parts for d in p.default_privileges]),
+        ranges=once([r for p, _ in parts for r in p.ranges]),
     ).sorted()

@@ -207,6 +207,7 @@ _MANAGED_DDL: dict[tuple[str, ...], str] = {
     ("CREATE", "OR", "REPLACE", "PROCEDURE"): "procedure",
     ("CREATE", "TRIGGER"): "trigger",
     ("CREATE", "OR", "REPLACE", "TRIGGER"): "trigger",
+    ("CREATE", "CONSTRAINT", "TRIGGER"): "trigger",  # deferrable; a trigger like any other (pg_get_triggerdef)
     ("CREATE", "POLICY"): "policy",
     # comments on the kinds above whose comment the inspector reads (`annotations.sql`), compared by
     # `diff/comments.py`; a table's, a column's and an enum's come with SQLAlchemy's own comment= or are read
@@ -234,25 +235,57 @@ _ROW_SECURITY = re.compile(
     re.IGNORECASE,
 )
 # `GRANT privileges ON [TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE] names TO roles [WITH GRANT OPTION]`
-# on named objects. Column privileges (a parenthesised column list), `ON ALL ... IN SCHEMA`, other object
-# kinds and role membership (`GRANT role TO role`) are not managed: custom DDL.
+# on named objects, column privileges included (`GRANT SELECT (a, "B"), UPDATE (c) ON t TO r`). `ON ALL ... IN
+# SCHEMA` is `_GRANT_ALL`'s; the object kinds the inspector does not read (databases, types, languages...) and
+# role membership (`GRANT role TO role`) are not managed: custom DDL.
 _GRANT = re.compile(
-    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+(?!ALL\s)"
+    r'GRANT\s+(?P<privileges>(?:[A-Za-z_,\s]|\((?:[^()"]|"(?:[^"]|"")*")*\))+?)(?:(?<=\))\s*|\s+)ON\s+'
+    r"(?!(?:ALL|DATABASE|TABLESPACE|LANGUAGE|LARGE|FOREIGN|DOMAIN|TYPE|PARAMETER)\s)"
     r"(?:(?P<what>TABLE|SEQUENCE|SCHEMA|FUNCTION|PROCEDURE|ROUTINE)\s+)?(?P<names>.+?)\s+TO\s+"
     r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
     re.IGNORECASE | re.DOTALL,
 )
+# `GRANT privileges ON ALL TABLES|SEQUENCES|FUNCTIONS|PROCEDURES|ROUTINES IN SCHEMA schemas TO roles`: its effect is
+# one grant per object of the schema that exists when it runs, which the inspector reads off the materialised
+# models like any other grant. Each schema gets its placeholder, so in the target's scratch schemas it acts on
+# the models' copies only, never on the live objects beside them.
+_GRANT_ALL = re.compile(
+    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+ALL\s+(?:TABLES|SEQUENCES|FUNCTIONS|PROCEDURES|ROUTINES)\s+"
+    r"IN\s+SCHEMA\s+(?P<names>.+?)\s+TO\s+"
+    r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?(?:\s+GRANTED\s+BY\s+\S+)?\s*;?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+# `ALTER DEFAULT PRIVILEGES [FOR ROLE roles] IN SCHEMA schemas GRANT privileges ON TABLES|SEQUENCES|FUNCTIONS|
+# ROUTINES|TYPES TO roles [WITH GRANT OPTION]` (pg_default_acl, per schema): each schema gets its placeholder, like
+# `_GRANT_ALL`'s. Without IN SCHEMA the defaults are the whole database's, which a look at the models
+# materialised in the target could not tell from the target's own: custom DDL (`_BEYOND_THE_DATABASE` says why).
+_DEFAULT_PRIVILEGES = re.compile(
+    r"ALTER\s+DEFAULT\s+PRIVILEGES\s+(?:FOR\s+(?:ROLE|USER)\s+(?P<owners>.+?)\s+)?IN\s+SCHEMA\s+(?P<names>.+?)\s+"
+    r"GRANT\s+(?P<privileges>[A-Za-z_,\s]+?)\s+ON\s+(?:TABLES|SEQUENCES|FUNCTIONS|ROUTINES|TYPES)\s+TO\s+"
+    r"(?P<roles>.+?)(?:\s+WITH\s+GRANT\s+OPTION)?\s*;?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
 # Role specifications that are not a role's name.
 _NOT_ROLES = frozenset({"public", "current_user", "current_role", "session_user"})
-# `CREATE TYPE name AS (`: a composite type (not an enum, range or base type, which stay custom DDL).
-_COMPOSITE = re.compile(
-    r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS\s*\(',
-    re.IGNORECASE,
-)
+_TYPE_HEAD = r'CREATE\s+TYPE\s+(?:(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s*\.\s*)?(?:[A-Za-z_][\w$]*|"(?:[^"]|"")+")\s+AS'
+# `CREATE TYPE name AS (`: a composite type (base types stay custom DDL).
+_COMPOSITE = re.compile(_TYPE_HEAD + r"\s*\(", re.IGNORECASE)
+# `CREATE TYPE name AS ENUM (` (managed like SQLAlchemy's own enums) and `AS RANGE (` (pg_range).
+_ENUM_OR_RANGE = re.compile(_TYPE_HEAD + r"\s+(?P<kind>ENUM|RANGE)\s*\(", re.IGNORECASE)
 _UNMANAGED_KINDS = {
     "DDL": "custom DDL",
     "CreateTableAs": "table created from a query",
 }
+
+
+def _why_unmanaged(text: str) -> str:
+    """What the report says of a custom DDL event: why it is not managed when it is not on purpose, else that
+    it is run (when the models are materialised) and never compared."""
+    start = code_start(text)
+    for pattern, reason in _BEYOND_THE_DATABASE:
+        if pattern.match(text, start):
+            return f"{text[:100]!r} ({reason}; a DDL event: run, never compared)"
+    return f"{text[:100]!r} (a DDL event: run, never compared)"
 
 
 def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
@@ -261,7 +294,7 @@ def _unmanaged_element(element: Any, what: str) -> DeclaredUnmanaged:
         text = " ".join(str(getattr(element, "statement", "")).split())
         target = getattr(element, "target", None)
         on = (getattr(target, "schema", None) or DEFAULT_SCHEMA, getattr(target, "name", None) or "(the metadata)")
-        return DeclaredUnmanaged(kind, on[0], on[1], f"{text[:100]!r} (a DDL event: run, never compared)")
+        return DeclaredUnmanaged(kind, on[0], on[1], _why_unmanaged(text))
     target = getattr(element, "element", None)
     schema = getattr(target, "schema", None) or DEFAULT_SCHEMA
     return DeclaredUnmanaged(
@@ -367,6 +400,38 @@ def placeholder_schema(schema: str | None) -> str | None:
 _VERBATIM = {"CreateEnumType", "SetTableComment", "SetColumnComment", "DropTableComment", "DropColumnComment"}
 _IDENT = r'(?:[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*|"(?:[^"]|"")+")'
 _QUALIFIED = re.compile(rf'(?<![\w$".\]])(?P<schema>{_IDENT})(?P<dot>\s*\.\s*)(?P<name>{_IDENT})(?![\w$"])')
+
+# Custom DDL that is custom on purpose: what it declares lives beyond the database the models describe, or needs a
+# superuser, so no look could compare it and no plan could be allowed to run it. Its report says so.
+_BEYOND_THE_DATABASE = (
+    (
+        re.compile(
+            rf"(?:GRANT|REVOKE)\s+(?:ADMIN\s+OPTION\s+FOR\s+)?{_IDENT}(?:\s*,\s*{_IDENT})*\s+(?:TO|FROM)\s", re.I
+        ),
+        "role membership: roles and their memberships belong to the whole cluster, not to one database, and "
+        "granting them needs CREATEROLE or a superuser, so schemasync does not manage them; grant it once by hand",
+    ),
+    (
+        re.compile(r"(?:CREATE|ALTER|DROP)\s+(?:ROLE|USER|GROUP)\s", re.I),
+        "roles belong to the whole cluster, not to one database, and need CREATEROLE, so schemasync does not "
+        "manage them; create it once by hand",
+    ),
+    (
+        re.compile(
+            r"ALTER\s+DEFAULT\s+PRIVILEGES\s+(?:FOR\s+(?:ROLE|USER)\s+(?:(?!\bIN\s+SCHEMA\b).)+?\s+)?"
+            r"(?:GRANT|REVOKE)\s",
+            re.I | re.S,
+        ),
+        "default privileges for every schema of the database: database-wide, so they could not be told from the "
+        "target's own while the models are materialised in it, and schemasync does not manage them; add "
+        "IN SCHEMA to have them managed",
+    ),
+    (
+        re.compile(r"(?:CREATE|ALTER|DROP)\s+EVENT\s+TRIGGER\s", re.I),
+        "an event trigger: database-wide, fired by any DDL (schemasync's own included), and only a superuser may "
+        "create one, so schemasync does not manage it; create it once by hand",
+    ),
+)
 
 
 def _unquote(identifier: str) -> str:
@@ -519,8 +584,9 @@ class ManagedDDL:
     search path, never beside the live objects. `name` is the (schema, name) the placeholder pass rewrites
     wherever the models' text names it qualified (a trigger's `EXECUTE FUNCTION public.touch()`), and what
     a model error names; None for the kinds created where the search path puts them (the scratch schema
-    first) and matched by the inspector (extensions, unqualified domains and composite types, triggers,
-    policies, row-level security, which are named by their table). A qualified domain or composite type
+    first) and matched by the inspector (extensions, unqualified domains, composite, enum and range types,
+    triggers, policies, row-level security, which are named by their table, grants and default privileges,
+    whose schemas have their placeholders). A qualified domain or composite, enum or range type
     (`app.positive`) has its `name`, so it lands in the scratch schema standing for `app`. An index is
     placed by its table, so its text is kept as written and its `name` is the table's.
     """
@@ -570,11 +636,20 @@ def managed_ddl(text: str) -> ManagedDDL | None:
     if not matched:
         if _COMPOSITE.match(text, code_start(text)):
             return _type_ddl("composite type", text, _leading(text, 2)[1][1])
+        typed = _ENUM_OR_RANGE.match(text, code_start(text))
+        if typed is not None:
+            return _type_ddl(f"{typed.group('kind').lower()} type", text, _leading(text, 2)[1][1])
         if _ROW_SECURITY.fullmatch(text, code_start(text)):
             return ManagedDDL("row security", text)
         grant = _GRANT.fullmatch(text, code_start(text))
         if grant is not None:
             return _grant(text, grant)
+        grant = _GRANT_ALL.fullmatch(text, code_start(text))
+        if grant is not None:
+            return _grant(text, grant, in_schema=True)
+        defaults = _DEFAULT_PRIVILEGES.fullmatch(text, code_start(text))
+        if defaults is not None:
+            return _default_privileges(text, defaults)
         return partition_ddl(text)
     kind, after = matched[0]
     if kind.endswith(" comment"):
@@ -627,15 +702,15 @@ def _type_ddl(kind: str, text: str, after: int) -> ManagedDDL:
     return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), _unquote(match.group("name"))))
 
 
-def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:
-    """A GRANT on named objects; on a schema, each schema name gets its placeholder, so the grant lands on
-    the scratch schema the models are created in (a schema is not one of the models' objects, so the
-    placeholder pass would leave it alone)."""
+def _grant(text: str, grant: re.Match[str], *, in_schema: bool = False) -> ManagedDDL | None:
+    """A GRANT on named objects, or on all objects of a kind `in_schema`; on a schema, or in one, each schema
+    name gets its placeholder, so the grant lands on the scratch schema the models are created in (a schema
+    is not one of the models' objects, so the placeholder pass would leave it alone)."""
     roles = _identifiers(grant.group("roles"))
     if roles is None:
         return None
     named = tuple(dict.fromkeys(_unquote(r) for r in roles if r.lower() not in _NOT_ROLES))
-    if (grant.group("what") or "").upper() != "SCHEMA":
+    if not in_schema and (grant.group("what") or "").upper() != "SCHEMA":
         return ManagedDDL("grant", text, roles=named)
     names = _identifiers(grant.group("names"))
     if names is None:
@@ -643,6 +718,18 @@ def _grant(text: str, grant: re.Match[str]) -> ManagedDDL | None:
     start, end = grant.span("names")
     placed = ", ".join(f"__[SCHEMA_{_unquote(n)}]" for n in names)
     return ManagedDDL("grant", f"{text[:start]}{placed}{text[end:]}", roles=named)
+
+
+def _default_privileges(text: str, match: re.Match[str]) -> ManagedDDL | None:
+    """`ALTER DEFAULT PRIVILEGES ... IN SCHEMA ... GRANT`: its schemas by their placeholders (so in the target's
+    scratch schemas it writes the defaults of the models' copies only); the roles it names, the creators
+    (`FOR ROLE`) and the grantees, must exist where it runs."""
+    grant = _grant(text, match, in_schema=True)
+    owners = _identifiers(match.group("owners")) if match.group("owners") else []
+    if grant is None or owners is None:
+        return None
+    creators = [_unquote(r) for r in owners if r.lower() not in _NOT_ROLES]
+    return ManagedDDL("default privileges", grant.text, roles=tuple(dict.fromkeys([*creators, *grant.roles])))
 
 
 def _policy_roles(text: str) -> tuple[str, ...]:

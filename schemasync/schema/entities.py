@@ -91,9 +91,27 @@ def create_sql(entity: Any) -> str:
     """The entity's CREATE statement as plain SQL (alembic_utils returns a `text()` clause with escaped colons)."""
     from sqlalchemy.dialects import postgresql  # lazy: start-up (SQLAlchemy; only with models)
 
+    if type(entity).__name__ == "PGGrantTable":
+        return _grant_table_sql(entity)
     clause = entity.to_sql_statement_create()
     text = clause if isinstance(clause, str) else str(clause.compile(dialect=postgresql.dialect(paramstyle="named")))
     return text.strip().rstrip(";").strip()
+
+
+def _grant_table_sql(entity: Any) -> str:
+    """A `PGGrantTable`'s GRANT, its column list quoted: alembic_utils writes the columns bare (`SELECT ( Body,
+    id )`), which folds a mixed-case name to lower case and breaks on one that needs quotes. The entity holds
+    every name unquoted, as the catalog does."""
+
+    def quoted(name: str) -> str:
+        return '"' + str(name).replace('"', '""') + '"'
+
+    grant = str(getattr(entity.grant, "value", entity.grant)).upper()
+    columns = list(entity.columns or ())
+    privilege = f"{grant} ({', '.join(quoted(c) for c in columns)})" if columns else grant
+    option = " WITH GRANT OPTION" if entity.with_grant_option else ""
+    on = f"{quoted(entity.schema)}.{quoted(entity.table)}"
+    return f"GRANT {privilege} ON TABLE {on} TO {quoted(entity.role)}{option}"
 
 
 def attach(metadata: MetaData, spec: str | None, project_dir: Path) -> int:

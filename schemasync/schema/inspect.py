@@ -2,8 +2,9 @@
 
 One query per object kind (namespaces, tables, columns, constraints, indexes, enums, sequences, the
 objects we only report, views, extensions, domains, composite types, exclusion constraints, table options,
-partitions, routines, triggers, row security, policies, grants; and one for the comments of the kinds that read
-none and every object's owner), each a `.sql` file in `schema/sql/`, plus one statement that sets the session up: the same number
+partitions, routines, triggers, row security, policies, grants, default privileges, range types; and one for
+the comments of the kinds that read none and every object's owner), each a `.sql` file in `schema/sql/`, plus
+one statement that sets the session up: the same number
 of round trips for 5 tables or 5,000. That is migra/schemainspect's shape, and what makes a
 1,000-table check take milliseconds where Alembic's reflection takes one round trip per table.
 
@@ -39,6 +40,7 @@ from schemasync.schema.model import (
     CheckConstraint,
     Column,
     CompositeType,
+    DefaultPrivilege,
     Dependency,
     Domain,
     Enum,
@@ -52,6 +54,7 @@ from schemasync.schema.model import (
     Partition,
     Policy,
     PrimaryKey,
+    RangeType,
     Reported,
     Routine,
     RowSecurity,
@@ -86,6 +89,8 @@ QUERIES = (
     "policies",
     "grants",
     "annotations",  # comments of the kinds above that read none, and owners (for the `owner` setting)
+    "default_privileges",
+    "ranges",
 )
 ALWAYS_PRESENT_SCHEMAS = frozenset({"public"})  # `Schema.schemas` lists the namespaces beyond these
 
@@ -97,6 +102,18 @@ _INT_RANGES = {
     "bigint": (-(2**63), 2**63 - 1),
 }
 
+# A range's multirange type, only when not the one PostgreSQL names by default (`floatrange` -> `floatmultirange`,
+# `period` -> `period_multirange`, in the range's schema): a scratch copy's own default is then never named.
+_MULTIRANGE = (
+    "(SELECT CASE WHEN mt.typnamespace = t.typnamespace AND mt.typname::text = "
+    "CASE WHEN pg_catalog.strpos(t.typname, 'range') > 0 THEN "
+    "pg_catalog.left(t.typname::text, pg_catalog.strpos(t.typname, 'range') - 1) || 'multi' || "
+    "pg_catalog.substr(t.typname::text, pg_catalog.strpos(t.typname, 'range')) "
+    "ELSE t.typname::text || '_multirange' END "
+    "THEN NULL ELSE mt.oid::pg_catalog.regtype::text END "
+    "FROM pg_catalog.pg_type mt WHERE mt.oid = r.rngmultitypid)"
+)
+
 
 @functools.cache
 def catalog_query(name: str, server_version: int) -> str:
@@ -105,6 +122,8 @@ def catalog_query(name: str, server_version: int) -> str:
     if name == "constraints":
         nnd = "COALESCE(ci.indnullsnotdistinct, false)" if server_version >= 150000 else "false"
         text = text.replace("{nulls_not_distinct}", nnd)
+    elif name == "ranges":
+        text = text.replace("{multirange}", _MULTIRANGE if server_version >= 140000 else "NULL")
     elif name == "indexes":
         text = text.replace("{nulls_not_distinct}", "i.indnullsnotdistinct" if server_version >= 150000 else "false")
     elif name == "dependencies":  # SQL-standard bodies arrived in PostgreSQL 14
@@ -141,7 +160,15 @@ def _inspect(conn: psycopg.Connection, schemas: Sequence[str] | None) -> Schema:
 def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Schema:
     """Assemble the value from the catalog rows; pure, so the shapes can be read in one place."""
     columns: dict[int, list[Column]] = defaultdict(list)
-    for oid, name, type_, notnull, identity, generated, expression, collation, comment, *sequence in rows["columns"]:
+    column_acls: dict[int, list[tuple[str, str, str, bool]]] = defaultdict(
+        list
+    )  # (column, grantee, privilege, grantable)
+    for oid, name, type_, notnull, identity, generated, expression, collation, comment, *sequence, acl in rows[
+        "columns"
+    ]:
+        column_acls[oid] += [
+            (name, grantee, privilege, grantable == "true") for grantee, privilege, grantable in acl or ()
+        ]
         is_generated = generated not in ("", None)
         columns[oid].append(
             Column(
@@ -224,7 +251,12 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             bounds[oid].append(Partition(partition_schema, partition_name, bound))
 
     tables = []
+    column_grants: list[Grant] = []
     for oid, schema, name, comment, row_estimate, size_bytes, partitions in rows["tables"]:
+        column_grants += [
+            Grant("table", schema, name, "", grantee, privilege, grantable, column)
+            for column, grantee, privilege, grantable in column_acls.get(oid, ())
+        ]
         found = constraints.get(oid, {})
         pks = found.get("p", [])
         tables.append(
@@ -319,8 +351,11 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
             commented(Policy(schema, table, name, command, permissive, tuple(roles), using, check), "policy", table)
             for schema, table, name, command, permissive, roles, using, check in rows.get("policies", ())
         ),
-        grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit),
+        grants=tuple(g for g in (Grant(*row) for row in rows.get("grants", ())) if not g.implicit)
+        + tuple(column_grants),
         owners=tuple(owners),
+        default_privileges=tuple(DefaultPrivilege(*row) for row in rows.get("default_privileges", ())),
+        ranges=tuple(RangeType(*row) for row in rows.get("ranges", ())),
     ).sorted()
 
 

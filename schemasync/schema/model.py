@@ -327,6 +327,26 @@ class CompositeType:
 
 
 @dataclass(frozen=True, slots=True)
+class RangeType:
+    """`CREATE TYPE name AS RANGE (SUBTYPE = ...)`, by what pg_range holds of it. PostgreSQL cannot alter a range
+    type: a changed one is dropped and created, which only works while nothing uses it (`diff/ranges.py`)."""
+
+    schema: str
+    name: str
+    subtype: str  # format_type(): "double precision", "public.mood"
+    subtype_opclass: str | None = None  # only when not the subtype's default btree operator class; qualified
+    collation: str | None = None  # only when not the subtype's default; ready for COLLATE
+    canonical: str | None = None  # the canonical function (regproc), None without one
+    subtype_diff: str | None = None  # the subtype difference function (regproc), None without one
+    # the multirange type (regtype, qualified) when not the one PostgreSQL names by default; None otherwise
+    multirange: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Reported:
     """An object we list but never create, alter or drop: functions, triggers, policies, extensions.
 
@@ -417,7 +437,12 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One privilege held by a role other than the object's owner (the owner's own are implicit)."""
+    """One privilege held by a role other than the object's owner (the owner's own are implicit).
+
+    A column privilege (`GRANT SELECT (a) ON t TO r`, pg_attribute.attacl) is one of the table's, with the
+    column named: it is separate from the table-wide privilege of the same name (PostgreSQL keeps both, and
+    revoking the table-wide one takes the column ones along, which the diff accounts for).
+    """
 
     kind: Literal["table", "sequence", "schema", "function", "procedure"]  # views count as tables
     schema: str  # the object's schema (for a schema grant, the schema itself)
@@ -426,10 +451,13 @@ class Grant:
     grantee: str  # a role name, or "public" for PUBLIC
     privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
     grantable: bool = False  # WITH GRANT OPTION
+    # The column of a column privilege (kind "table"); "" for a privilege on the whole object. Last, with a
+    # default, so snapshots stored before column privileges were read still load.
+    column: str = ""
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, str]:
-        return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege)
+    def key(self) -> tuple[str, str, str, str, str, str, str]:
+        return (self.kind, self.schema, self.name, self.arguments, self.grantee, self.privilege, self.column)
 
     @property
     def implicit(self) -> bool:
@@ -454,6 +482,28 @@ class Owner:
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.kind, self.schema, self.name, self.arguments)
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultPrivilege:
+    """One privilege the objects `role` creates later in `schema` get (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`,
+    pg_default_acl), for a grantee other than `role`.
+
+    `role` is "" for the role the look runs as: the models' `ALTER DEFAULT PRIVILEGES` without `FOR ROLE` is
+    for whoever runs it, which is the dev database's user when the models are materialised and the target's
+    when the plan runs, so both sides store that role as "" and the plan leaves `FOR ROLE` out for it.
+    """
+
+    role: str  # pg_default_acl.defaclrole; "" for the role the look runs as
+    schema: str
+    kind: Literal["tables", "sequences", "functions", "types"]
+    grantee: str  # a role name, or "public" for PUBLIC
+    privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, EXECUTE
+    grantable: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.role, self.schema, self.kind, self.grantee, self.privilege)
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,7 +585,10 @@ class Schema:
     triggers: tuple[Trigger, ...] = ()  # triggers on tables (issue 17)
     row_security: tuple[RowSecurity, ...] = ()  # tables with row-level security enabled or forced (issue 17)
     policies: tuple[Policy, ...] = ()  # row-level security policies (issue 17)
-    grants: tuple[Grant, ...] = ()  # privileges on tables, sequences, schemas and routines (issue 17)
+    grants: tuple[Grant, ...] = ()  # privileges on tables (and their columns), sequences, schemas and routines
+    ranges: tuple[RangeType, ...] = ()  # range types (`CREATE TYPE name AS RANGE (...)`)
+    # Default privileges in the models' schemas (`ALTER DEFAULT PRIVILEGES ... IN SCHEMA`), for the roles they name.
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
     # Owners of the objects the `owner` setting governs (issue 17): facts read live, compared only against that
     # setting (`diff/owners.py`), so neither compared nor hashed as schema.
     owners: tuple[Owner, ...] = field(default=(), compare=False, repr=False)
@@ -609,6 +662,8 @@ class Schema:
             policies=tuple(sorted(self.policies, key=lambda p: p.key)),
             grants=tuple(sorted(self.grants, key=lambda g: g.key)),
             owners=tuple(sorted(self.owners, key=lambda o: o.key)),
+            default_privileges=tuple(sorted(self.default_privileges, key=lambda d: d.key)),
+            ranges=tuple(sorted(self.ranges, key=lambda r: r.key)),
         )
 
     def view(self, schema: str, name: str) -> View | None:

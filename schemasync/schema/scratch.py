@@ -517,6 +517,20 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
             for mapped in (replace(g, schema=name(g.schema), arguments=sub(g.arguments)) for g in schema.grants)
             if not mapped.implicit
         ),
+        default_privileges=tuple(replace(d, schema=name(d.schema)) for d in schema.default_privileges),
+        ranges=tuple(
+            replace(
+                r,
+                schema=name(r.schema),
+                subtype=sub(r.subtype),
+                subtype_opclass=text(r.subtype_opclass),
+                collation=text(r.collation),
+                canonical=text(r.canonical),
+                subtype_diff=text(r.subtype_diff),
+                multirange=text(r.multirange),
+            )
+            for r in schema.ranges
+        ),
     ).sorted()
 
 

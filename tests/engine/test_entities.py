@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from schemasync import engine
 from schemasync.errors import ConfigError
-from tests.conftest import TestDB
+from tests.conftest import TestDB, url_for
 from tests.engine.sync_helpers import live, settings_for, still_differs, sync
 
 pytest.importorskip("alembic_utils")
@@ -95,3 +96,39 @@ def test_a_setting_naming_something_else_is_a_clear_error(pg: TestDB, project: t
         _metadata(pg, root, package, f"{package}.entities:NUMBER")
     with pytest.raises(ConfigError, match="has no attribute"):
         _metadata(pg, root, package, f"{package}.entities:MISSING")
+
+
+GRANTS = """
+from alembic_utils.pg_grant_table import PGGrantTable
+ENTITIES = [
+    PGGrantTable(schema="public", table="items", role={role!r}, grant="SELECT", columns=["id", "Price"]),
+    PGGrantTable(schema="public", table="items", role={role!r}, grant="UPDATE", columns=["Price"], with_grant_option=True),
+    PGGrantTable(schema="public", table="items", role={role!r}, grant="DELETE"),
+]
+"""
+
+
+def test_pg_grant_table_gives_column_privileges(pg: TestDB, project: tuple[Path, str]) -> None:
+    """PGGrantTable's column grants are managed like the models' own (its columns quoted, so a mixed-case one
+    keeps its case), for the role it names."""
+    root, package = project
+    role = f"Reader_{uuid.uuid4().hex[:8]}"
+    (root / package / "models.py").write_text(MODELS.replace('"price"', '"Price"'))
+    (root / package / "entities.py").write_text(GRANTS.replace("{role!r}", repr(role)))
+    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}"')
+    try:
+        metadata = _metadata(pg, root, package, f"{package}.entities:ENTITIES")
+        prepared, _ = sync(pg, metadata)
+        assert not prepared.desired.unmanaged_declared and not prepared.desired.model_errors
+        assert sorted((g.privilege, g.column, g.grantable) for g in live(pg).grants if g.grantee == role) == [
+            ("DELETE", "", False),
+            ("SELECT", "Price", False),
+            ("SELECT", "id", False),
+            ("UPDATE", "Price", True),
+        ]
+        assert still_differs(pg, metadata) == []
+    finally:
+        pg.execute(f'DROP OWNED BY "{role}"')
+        with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP ROLE "{role}"')

@@ -431,3 +431,22 @@ def test_a_key_declared_twice_identically_is_kept_once_and_every_look_warns(cli,
         assert twice in check.stderr, (look, check.stderr)
         assert f"'{LONG}'" in check.stderr and "SQLAlchemy shortens it" in check.stderr, (look, check.stderr)
     assert len(list((cli.project / ".schemasync" / "cache").glob("models-*.json"))) == 1  # what the second recalled
+
+
+def test_check_and_diff_say_why_an_event_trigger_is_not_managed(cli, pg: TestDB) -> None:  # type: ignore[no-untyped-def]
+    _project(
+        cli,
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
+        'sa.Table("booking", metadata, sa.Column("id", sa.Integer, primary_key=True))\n'
+        "sa.event.listen(metadata, 'after_create', sa.DDL(\"CREATE FUNCTION noop() RETURNS event_trigger "
+        "LANGUAGE plpgsql AS 'BEGIN END'\"))\n"
+        "sa.event.listen(metadata, 'after_create', sa.DDL('CREATE EVENT TRIGGER t ON ddl_command_end "
+        "EXECUTE FUNCTION noop()'))\n",
+    )
+    env = {"DATABASE_URL": pg.url}
+    for command, code in (("check", 2), ("diff", 0)):
+        result = cli(command, env=env)
+        said = " ".join(result.stdout.split())
+        assert result.code == code, result.output
+        assert "Unmanaged-declared (schemasync neither creates nor compares it): custom DDL" in said
+        assert "an event trigger: database-wide" in said and "only a superuser may create one" in said

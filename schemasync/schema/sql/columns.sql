@@ -1,5 +1,7 @@
 -- Columns of the tables above, in ordinal order. The collation is given only when it is not the
--- type's own default, ready to paste after COLLATE (quoted; schema-qualified outside pg_catalog).
+-- type's own default, ready to paste after COLLATE (quoted; schema-qualified outside pg_catalog). A column's
+-- privileges (pg_attribute.attacl, the owner's aside) come as [grantee, privilege, grantable] triples, read here
+-- rather than in grants.sql so that a look scans pg_attribute once.
 SELECT a.attrelid, a.attname,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
        a.attnotnull,
@@ -11,7 +13,12 @@ SELECT a.attrelid, a.attname,
             ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
        d.description,
        sq.seqstart, sq.seqincrement, sq.seqmin, sq.seqmax, sq.seqcache, sq.seqcycle,
-       pg_catalog.format_type(sq.seqtypid, NULL) AS seqtype
+       pg_catalog.format_type(sq.seqtypid, NULL) AS seqtype,
+       CASE WHEN a.attacl IS NOT NULL THEN
+         ARRAY(SELECT ARRAY[COALESCE(g.rolname, 'public'), x.privilege_type, x.is_grantable::text]
+               FROM pg_catalog.aclexplode(a.attacl) AS x
+               LEFT JOIN pg_catalog.pg_roles g ON g.oid = x.grantee AND x.grantee <> 0
+               WHERE x.grantee <> c.relowner) END AS acl
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

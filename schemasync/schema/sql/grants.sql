@@ -1,6 +1,7 @@
 -- Privileges on tables (and views), sequences, schemas, functions and procedures, one row per grantee and
 -- privilege, "public" for PUBLIC. The owner's own privileges and the ones every such object has by default
 -- (PUBLIC's EXECUTE on a routine: acldefault) are implicit and left out, and so is every object an extension owns. Objects that were never granted anything (a NULL ACL) have no rows.
+-- Column privileges (pg_attribute.attacl) come with the columns (columns.sql): one scan of pg_attribute a look.
 WITH ns AS (
   SELECT n.oid, n.nspname, n.nspacl, n.nspowner
   FROM pg_catalog.pg_namespace n
@@ -21,7 +22,7 @@ WITH ns AS (
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
   WHERE p.prokind IN ('f', 'p') AND p.proacl IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-                    AND e.objid = p.oid AND e.deptype = 'e')
+                    AND e.objid = p.oid AND e.deptype IN ('e', 'i'))
   UNION ALL
   SELECT 'schema', ns.nspname, '', '', ns.nspacl, ns.nspowner, 'n' FROM ns WHERE ns.nspacl IS NOT NULL
 )

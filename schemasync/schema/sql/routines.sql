@@ -1,5 +1,6 @@
 -- Functions and procedures (not aggregates or window functions), each known by its signature, with the
--- complete CREATE OR REPLACE statement PostgreSQL writes for it. Anything an extension owns is left out.
+-- complete CREATE OR REPLACE statement PostgreSQL writes for it. Anything an extension owns is left out, and
+-- so are the functions PostgreSQL makes as part of a type (a range's and multirange's constructors: 'i').
 SELECT n.nspname, p.proname,
        pg_catalog.oidvectortypes(p.proargtypes) AS arguments,
        CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
@@ -14,4 +15,4 @@ WHERE p.prokind IN ('f', 'p')
   AND n.nspname NOT LIKE 'pg\_toast%%' AND n.nspname NOT LIKE 'pg\_temp\_%%'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-                  WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype = 'e')
+                  WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype IN ('e', 'i'))

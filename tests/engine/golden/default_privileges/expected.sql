@@ -1,0 +1,6 @@
+BEGIN;
+ALTER DEFAULT PRIVILEGES IN SCHEMA "Sales" GRANT USAGE ON SEQUENCES TO PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA "Sales" GRANT INSERT ON TABLES TO PUBLIC;
+-- CORRECTNESS: revokes the default DELETE on new tables in Sales (created by the role schemasync runs as) for PUBLIC: tables created there later no longer get it
+ALTER DEFAULT PRIVILEGES IN SCHEMA "Sales" REVOKE DELETE ON TABLES FROM PUBLIC;
+COMMIT;
