@@ -15,6 +15,7 @@ import graphlib
 from typing import get_args
 
 from schemasync.diff import changes as c
+from schemasync.schema import uses
 from schemasync.schema.model import Schema
 
 PHASES: tuple[tuple[type, ...], ...] = (
@@ -67,8 +68,9 @@ if _missing:  # pragma: no cover - caught by the import in any test
     raise TypeError(f"changes without a phase: {sorted(k.__name__ for k in _missing)}")
 
 
-def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
-    """`current` is the database before the plan (after renames), used for dependencies among dropped tables."""
+def order(changes: list[c.Change], current: Schema, desired: Schema | None = None) -> list[c.Change]:
+    """`current` is the database before the plan (after renames), used for dependencies among dropped tables;
+    `desired` the models' schema, whose dependency graph orders what is created (`_creation_order`)."""
     changes = _break_drop_cycles(changes, current)
     dropped_fks = {(x.schema, x.table, x.name) for x in changes if isinstance(x, c.DropForeignKey)}
     new_fks = [x for x in changes if isinstance(x, c.AddForeignKey)]
@@ -83,10 +85,62 @@ def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
         elif PHASES[n] == (c.CreateTable,):
             batch = _create_order(batch, new_fks)
         out.extend(batch)
-    return out
+    return out if desired is None else _creation_order(out, desired)
 
 
 Edges = dict[tuple[str, str], set[tuple[str, str]]]
+
+# From new tables to new indexes: what the phases above create, reordered by the models' dependency graph.
+_CREATING = frozenset(
+    kind for kinds in PHASES[_PHASE_OF[c.CreateTable] : _PHASE_OF[c.CreateIndex] + 1] for kind in kinds
+)
+
+
+def _creation_order(changes: list[c.Change], desired: Schema) -> list[c.Change]:
+    """The creations, each after what it needs by the models' dependency graph (`schema/uses.py`), else in
+    phase order: a function a new table's default, check or generated column calls is created before the
+    table (and the relations its SQL body reads before it), a SQL function reading a new view after the
+    view, a view calling a new function after the function. Only moves a change earlier to serve another."""
+    at = [i for i, x in enumerate(changes) if type(x) in _CREATING]
+    if not at:
+        return changes
+    start, end = at[0], at[-1] + 1
+    needs = uses.graph(desired)
+    block = uses.dependency_first(
+        changes[start:end], _provides, lambda x: _wants(x, needs), lambda node: needs.get(node, ())
+    )
+    return changes[:start] + block + changes[end:]
+
+
+def _provides(change: c.Change) -> list[uses.Node]:
+    """What a change makes exist for others to use: a table (or its new columns), a view, a routine."""
+    match change:
+        case c.CreateTable(table=t):
+            return [uses.relation_node("table", *t.key)]
+        case c.AddColumn() | c.AlterColumnType() | c.AlterColumnGenerated():
+            return [uses.relation_node("table", change.schema, change.table)]
+        case c.CreateView(view=v) | c.ReplaceView(view=v):
+            return [uses.relation_node("view", *v.key)]
+        case c.CreateRoutine(routine=r) | c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):
+            return [uses.routine_node(r)]
+    return []
+
+
+def _wants(change: c.Change, needs: uses.Graph) -> set[uses.Node]:
+    """What a change needs to exist: a view's or routine's own uses; for what builds a table's columns,
+    constraints and indexes, the functions the table uses."""
+    match change:
+        case c.CreateView(view=v) | c.ReplaceView(view=v):
+            return needs.get(uses.relation_node("view", *v.key), set())
+        case c.CreateRoutine(routine=r) | c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):
+            return needs.get(uses.routine_node(r), set())
+    table = c.table_of(change)
+    if table is None:
+        return set()
+    wanted = needs.get(uses.relation_node("table", *table), set()) | needs.get(
+        uses.relation_node("view", *table), set()
+    )
+    return {n for n in wanted if n[0] == "routine"}
 
 
 def _drop_edges(drops: set[tuple[str, str]], current: Schema, dropped_fks: set[tuple[str, str, str]]) -> Edges:

@@ -57,6 +57,7 @@ from schemasync.schema.model import (
     Table,
     Trigger,
     UniqueConstraint,
+    Use,
     View,
 )
 from schemasync.schema.model import Sequence as SequenceValue
@@ -72,6 +73,7 @@ QUERIES = (
     "reported",
     "views",  # issue 17: views and materialized views (their indexes come with the tables'), the dependency graph
     "dependencies",
+    "uses",
     "extensions",
     "domains",
     "composites",
@@ -276,6 +278,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         server_version=server_version,
         views=tuple(views),
         dependencies=tuple(dependencies),
+        uses=tuple(Use(*row) for row in rows.get("uses", ())),
         extensions=tuple(
             Extension(name, schema, version, in_use, tuple(tuple(r) for r in routines or ()))
             for name, schema, version, in_use, routines in rows.get("extensions", ())
