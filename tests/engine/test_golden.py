@@ -4,7 +4,8 @@ Each case builds a fresh database from `before.sql`, loads `models.py` the way t
 `models` setting, `engine.load_models`, `engine.prepare`: the path `schemasync diff --sql` takes),
 and compares the plan, rendered exactly as `diff --sql` prints it (hazards as comments), with
 `expected.sql`. Then it applies the plan, diffs again and expects nothing left: a plan that reads
-well but does not converge fails here too. `--regen-golden` rewrites `expected.sql` from the current
+well but does not converge fails here too. Last, `pg_dump --schema-only` of the result must equal that of a
+twin built by `create_all()` from the same models (`same_as_create_all`). `--regen-golden` rewrites `expected.sql` from the current
 engine instead of comparing, so a change of plans is reviewed as a `git diff` of SQL files.
 """
 

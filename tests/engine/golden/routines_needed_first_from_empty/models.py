@@ -8,7 +8,7 @@ metadata = MetaData()
 for ddl in (
     "CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'C-' || md5(random()::text); END $$",
     'CREATE FUNCTION "is ""ok"""(v integer) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN v > 0',
-    "CREATE FUNCTION \"norm'd\"(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$",
+    'CREATE FUNCTION "norm\'d"(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$',
 ):
     event.listen(metadata, "before_create", DDL(ddl))
 
@@ -20,7 +20,7 @@ items = Table(
     Column("qty", Integer),
     Column("name", Text),
     CheckConstraint('"is ""ok"""(qty)', name="qty_ok"),
-    Index("items_by_norm_name", text("\"norm'd\"(name)")),
+    Index("items_by_norm_name", text('"norm\'d"(name)')),
 )
 
 for ddl in (
