@@ -17,27 +17,27 @@ WITH ns AS (
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid
-  WHERE c.relkind IN ('r', 'p') AND d.deptype = 'n'
+  WHERE c.relkind IN ('r', 'p') AND d.deptype = 'n' AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
   UNION ALL
   SELECT c.oid, NULL, d.refclassid, d.refobjid
   FROM pg_catalog.pg_class c
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_constraint con ON con.conrelid = c.oid
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid = con.oid
-  WHERE c.relkind IN ('r', 'p') AND d.deptype = 'n'
+  WHERE c.relkind IN ('r', 'p') AND d.deptype = 'n' AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
   UNION ALL
   SELECT c.oid, NULL, d.refclassid, d.refobjid
   FROM pg_catalog.pg_class c
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_index i ON i.indrelid = c.oid
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = i.indexrelid
-  WHERE c.relkind IN ('r', 'p', 'm') AND d.deptype = 'n'
+  WHERE c.relkind IN ('r', 'p', 'm') AND d.deptype = 'n' AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
   UNION ALL
   SELECT c.oid, NULL, d.refclassid, d.refobjid  -- a partition key's expressions
   FROM pg_catalog.pg_class c
   JOIN ns ON ns.oid = c.relnamespace
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
-  WHERE c.relkind = 'p' AND d.deptype = 'n'
+  WHERE c.relkind = 'p' AND d.deptype = 'n' AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
   UNION ALL
   SELECT v.oid, NULL, d.refclassid, d.refobjid
   FROM pg_catalog.pg_class v
