@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from schemasync.diff.routines import creation_order as routine_order
 from schemasync.diff.views import creation_order
@@ -153,13 +154,20 @@ def composite_classes(classes: dict[tuple[str, str], str]) -> str:
     return "\n".join(lines[:-2]) + "\n"
 
 
-def before_tables(schema: Schema) -> list[str]:
-    """Extensions, then domains and composite types: what the tables' columns may use."""
+def before_tables(schema: Schema, routines: Sequence[tuple[uses.Node, str]] = ()) -> list[str]:
+    """Extensions, then domains and composite types, what the tables' columns may use, with the `routines`
+    (node, statement) created before the tables: a function a domain's check calls before the domain, one
+    taking a domain or composite argument after it (`schema/uses.py`)."""
     out = [_ddl("Base.metadata", "before_create", extension_sql(x)) for x in sorted(schema.extensions, key=_ext_key)]
-    for t in _type_order(schema):
-        sql = _domain_sql(t) if isinstance(t, Domain) else composite_sql(t)
-        out.append(_ddl("Base.metadata", "before_create", sql))
-    return out
+    needs = uses.graph(schema)
+    items: list[tuple[uses.Node, str]] = [
+        (uses.type_node(t.schema, t.name), _domain_sql(t) if isinstance(t, Domain) else composite_sql(t))
+        for t in _type_order(schema)
+    ] + list(routines)
+    ordered = uses.dependency_first(
+        items, lambda x: [x[0]], lambda x: needs.get(x[0], ()), lambda node: needs.get(node, ())
+    )
+    return out + [_ddl("Base.metadata", "before_create", sql) for _, sql in ordered]
 
 
 def _ext_key(x: Extension) -> str:
@@ -186,12 +194,13 @@ def _table(schema: str, name: str) -> str:
     return f"Base.metadata.tables[{_table_key(schema, name)!r}]"
 
 
-def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[str], list[str]]:
+def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[tuple[uses.Node, str]], list[str], list[str]]:
     """Functions, procedures, views and materialized views (with their indexes), each after what it needs by
-    the dependency graph (`schema/uses.py`): (events before the tables, events after them).
+    the dependency graph (`schema/uses.py`): (routines created with the types before the tables, as (node,
+    statement) for `before_tables`; events on the tables before they are created; events after the tables).
 
-    A routine a written table's default, check, index or partition key calls (or one such a routine calls)
-    must exist before that table: one that reads no table is a `before_create` event on the MetaData; one
+    A routine a written table's default, check, index or partition key, or a domain's check, calls (or one such
+    a routine calls) must exist before that table: one that reads no table goes with the types; one
     whose SQL body reads tables is a `before_create` event on the first table needing it, which is made to
     depend (`add_is_dependent_on`) on the tables the routine reads, and every other table needing it on that
     one, so `create_all` creates them in that order. The rest come after the tables, routines and views in
@@ -214,6 +223,10 @@ def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[str], 
         for ref in sorted(needs.get(uses.relation_node("table", *t), ())):
             if ref[0] == "routine" and ref in by_node:
                 users.setdefault(ref, []).append(t)
+    for d in sorted(schema.domains, key=lambda d: d.key):
+        for ref in sorted(needs.get(uses.type_node(d.schema, d.name), ())):
+            if ref[0] == "routine" and ref in by_node:
+                users.setdefault(ref, [])
     pending = list(users)
     while pending:  # what those routines call is needed as early
         for ref in sorted(needs.get(pending.pop(), ())):
@@ -226,6 +239,7 @@ def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[str], 
         called = [home[r] for r in needs.get(n, ()) if r in home]
         if n in users and (reads[n] or called):
             home[n] = (users[n] or called or reads[n])[0]
+    with_types: list[tuple[uses.Node, str]] = []
     before: list[str] = []
     depends: dict[tuple[str, str], set[tuple[str, str]]] = {}
     after: list[str] = []
@@ -237,7 +251,7 @@ def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[str], 
         elif n not in users:
             after.append(_ddl("Base.metadata", "after_create", routine_sql(x)))
         elif n not in home:
-            before.append(_ddl("Base.metadata", "before_create", routine_sql(x)))
+            with_types.append((n, routine_sql(x)))
         else:
             at = home[n]
             before.append(_ddl(_table(*at), "before_create", routine_sql(x)))
@@ -248,7 +262,7 @@ def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[str], 
                     depends.setdefault(other, set()).add(at)
     for t, others in sorted(depends.items()):
         before += [f"{_table(*t)}.add_is_dependent_on({_table(*o)})" for o in sorted(others)]
-    return before, after
+    return with_types, before, after
 
 
 def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> list[str]:
@@ -287,15 +301,17 @@ def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> lis
 
 def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> str:
     """The module's tail: every DDL event above, grouped under comments saying what manages them."""
-    early, late = routines_and_views(schema, tables) if with_views else ([], [])
+    with_types, early, late = routines_and_views(schema, tables) if with_views else ([], [], [])
     sections = [
         (
-            "Extensions, domains and composite types, created before the tables (README: Schema changes).",
-            before_tables(schema),
+            "Extensions, domains, composite types and the functions tables and domains call, created before the "
+            "tables (README: Schema changes).",
+            before_tables(schema, with_types),
         ),
         ("Partitions, created with their partitioned table (README: partitioned tables).", partitions(tables)),
         (
-            "Functions and procedures the tables' defaults, checks and indexes call, created before those tables.",
+            "Functions and procedures the tables' defaults, checks and indexes call (and read tables), created "
+            "before those tables.",
             early,
         ),
         (

@@ -90,17 +90,18 @@ def order(changes: list[c.Change], current: Schema, desired: Schema | None = Non
 
 Edges = dict[tuple[str, str], set[tuple[str, str]]]
 
-# From new tables to new indexes: what the phases above create, reordered by the models' dependency graph.
+# From new types to new indexes: what the phases above create, reordered by the models' dependency graph.
 _CREATING = frozenset(
-    kind for kinds in PHASES[_PHASE_OF[c.CreateTable] : _PHASE_OF[c.CreateIndex] + 1] for kind in kinds
+    kind for kinds in PHASES[_PHASE_OF[c.CreateEnum] : _PHASE_OF[c.CreateIndex] + 1] for kind in kinds
 )
 
 
 def _creation_order(changes: list[c.Change], desired: Schema) -> list[c.Change]:
     """The creations, each after what it needs by the models' dependency graph (`schema/uses.py`), else in
-    phase order: a function a new table's default, check or generated column calls is created before the
-    table (and the relations its SQL body reads before it), a SQL function reading a new view after the
-    view, a view calling a new function after the function. Only moves a change earlier to serve another."""
+    phase order: a function a new table's default, check or generated column, or a domain's check, calls is
+    created before the table or domain (and the relations and types it uses before it), a SQL function
+    reading a new view after the view, a view calling a new function after the function. Only moves a
+    change earlier to serve another."""
     at = [i for i, x in enumerate(changes) if type(x) in _CREATING]
     if not at:
         return changes
@@ -115,6 +116,14 @@ def _creation_order(changes: list[c.Change], desired: Schema) -> list[c.Change]:
 def _provides(change: c.Change) -> list[uses.Node]:
     """What a change makes exist for others to use: a table (or its new columns), a view, a routine."""
     match change:
+        case c.CreateEnum(enum=t) | c.RecreateEnum(enum=t):
+            return [uses.type_node(t.schema, t.name)]
+        case c.CreateDomain(domain=t) | c.RecreateDomain(domain=t):
+            return [uses.type_node(t.schema, t.name)]
+        case c.CreateComposite(type=t) | c.RecreateComposite(type=t):
+            return [uses.type_node(t.schema, t.name)]
+        case c.AlterComposite() | c.AlterDomainDefault():
+            return [uses.type_node(change.schema, change.name)]
         case c.CreateTable(table=t):
             return [uses.relation_node("table", *t.key)]
         case c.AddColumn() | c.AlterColumnType() | c.AlterColumnGenerated():
@@ -128,8 +137,12 @@ def _provides(change: c.Change) -> list[uses.Node]:
 
 def _wants(change: c.Change, needs: uses.Graph) -> set[uses.Node]:
     """What a change needs to exist: a view's or routine's own uses; for what builds a table's columns,
-    constraints and indexes, the functions the table uses."""
+    constraints and indexes, or a domain, the functions it uses."""
     match change:
+        case c.CreateDomain(domain=t) | c.RecreateDomain(domain=t):
+            return {n for n in needs.get(uses.type_node(t.schema, t.name), ()) if n[0] == "routine"}
+        case c.AlterDomainDefault() | c.AddDomainCheck():
+            return {n for n in needs.get(uses.type_node(change.schema, change.name), ()) if n[0] == "routine"}
         case c.CreateView(view=v) | c.ReplaceView(view=v):
             return needs.get(uses.relation_node("view", *v.key), set())
         case c.CreateRoutine(routine=r) | c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):

@@ -256,11 +256,11 @@ class Dependency:
 @dataclass(frozen=True, slots=True)
 class Use:
     """One edge of what must exist before an object is created (`pg_depend`, `sql/uses.sql`): the `kind`
-    ("table", "view" or "routine") `schema.name` uses the `ref_kind` `ref_schema.ref_name`.
+    ("table", "view", "routine" or "type") `schema.name` uses the `ref_kind` `ref_schema.ref_name`.
 
     A routine is named with its argument types (`arguments`, `Routine.arguments`); a relation's are "".
-    A table uses the functions its defaults, checks, indexes and partition key call; a view and a routine
-    the relations and routines they read or call. `schema/uses.py` orders creations by these edges.
+    A table uses the functions its defaults, checks, indexes and partition key call, a domain those its
+    default and checks call; a view and a routine the relations, routines and types they read or call. `schema/uses.py` orders creations by these edges.
     """
 
     kind: str

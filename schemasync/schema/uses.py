@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from schemasync.schema.model import Routine, Schema, Use
 
-Node = tuple[str, str, str, str]  # (kind: "table" | "view" | "routine", schema, name, arguments)
+Node = tuple[str, str, str, str]  # (kind: "table" | "view" | "routine" | "type", schema, name, arguments)
 Graph = dict[Node, set[Node]]
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -33,12 +33,17 @@ def routine_node(r: Routine) -> Node:
     return ("routine", r.schema, r.name, r.arguments)
 
 
+def type_node(schema: str, name: str) -> Node:
+    """A domain, enum or composite type."""
+    return ("type", schema, name, "")
+
+
 def relation_node(kind: str, schema: str, name: str) -> Node:
     return ("view" if kind in ("view", "materialized view") else "table", schema, name, "")
 
 
 def graph(schema: Schema) -> Graph:
-    """Each table, view and routine -> what it needs to exist before it is created."""
+    """Each table, view, routine and domain -> what it needs to exist before it is created."""
     out: Graph = {}
     for u in (*schema.uses, *body_uses(schema)):
         if u.node != u.ref:

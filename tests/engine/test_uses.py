@@ -30,6 +30,10 @@ CREATE VIEW "v $$" AS SELECT id, name FROM "it's t";
 CREATE FUNCTION reads() RETURNS bigint LANGUAGE sql STABLE AS $b$ SELECT count(*) FROM "v $$" WHERE norm(name) <> '' $b$;
 CREATE VIEW calls AS SELECT reads() AS n;
 CREATE FUNCTION std() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT n FROM calls; END;
+CREATE FUNCTION "ok mail"(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT t LIKE '%@%' $$;
+CREATE DOMAIN "e-mail" AS text CHECK ("ok mail"(VALUE));
+CREATE TYPE mood AS ENUM ('calm');
+CREATE FUNCTION "of mail"(m "e-mail", moods mood[]) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(m)';
 CREATE FUNCTION later() RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM nowhere); END $$;
 '''
 
@@ -49,6 +53,11 @@ def test_the_graph_has_what_each_object_needs_created_first(pg: TestDB) -> None:
     assert graph[("routine", "public", "reads", "")] == {view, ("routine", "public", "norm", "text")}  # parsed body
     assert graph[("view", "public", "calls", "")] == {("routine", "public", "reads", "")}
     assert graph[("routine", "public", "std", "")] == {("view", "public", "calls", "")}  # pg_depend
+    assert graph[uses.type_node("public", "e-mail")] == {("routine", "public", "ok mail", "text")}  # its CHECK
+    assert graph[("routine", "public", "of mail", 'public."e-mail", public.mood[]')] == {
+        uses.type_node("public", "e-mail"),
+        uses.type_node("public", "mood"),
+    }  # argument types, an array by its element type
     assert ("routine", "public", "later", "") not in graph  # plpgsql: not read (not checked at creation)
     order = [uses.routine_node(r)[2] for r in _routine_order(schema)]
     assert order.index("norm") < order.index("reads")

@@ -226,13 +226,15 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
 
 
 # Functions the tables need before they exist (a default, a CHECK, an index expression, a default whose SQL
-# function reads another table), a SQL function reading a view, a view calling that function and a
+# function reads another table, a domain's CHECK), a SQL function reading a view, a view calling that function and a
 # SQL-standard function reading that view: each must be written, and synced, in dependency order.
 ORDERED = r'''
 CREATE FUNCTION public.next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'C-' || md5(random()::text); END $$;
 CREATE FUNCTION "is ""ok"" $$"(v integer) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN v > 0;
 CREATE FUNCTION "norm'd"(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
 CREATE FUNCTION "norm'd twice"(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT "norm''d"("norm''d"(t))';
+CREATE FUNCTION "ok mail"(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT t LIKE '%@%' $$;
+CREATE DOMAIN "e-mail" AS text CONSTRAINT "e-mail ok" CHECK ("ok mail"(VALUE));
 CREATE TABLE "zz code's source" (prefix text);
 CREATE FUNCTION "prefix of"() RETURNS text LANGUAGE sql STABLE
     AS $b$ SELECT coalesce(max(prefix), '$$') FROM "zz code's source" $b$;
@@ -241,7 +243,8 @@ CREATE TABLE "it's items" (
     code text NOT NULL DEFAULT public.next_code(),
     label text DEFAULT "prefix of"(),
     qty integer CONSTRAINT "qty ""ok""" CHECK ("is ""ok"" $$"(qty)),
-    name text
+    name text,
+    mail "e-mail"
 );
 CREATE INDEX "items by norm'd name" ON "it's items" ("norm'd twice"(name));
 CREATE VIEW "a view" AS SELECT id, name FROM "it's items";
