@@ -202,7 +202,9 @@ def same_as_create_all(
     assert differing == expected, (
         "pg_dump of the synced database differs from create_all's twin (+ only synced, - only the twin); "
         "fix the engine, or list a legitimate difference with its reason in dump_differences:\n"
-        + "\n".join(sorted(differing.elements()))
+        + "\n".join(sorted((differing - expected).elements()))
+        + "\nlisted in dump_differences but no longer differing (remove them):\n"
+        + "\n".join(sorted((expected - differing).elements()))
     )
     # every other line in the same statement (a column in its table): statements compared as a set, since
     # pg_dump orders them by name and a listed difference may be a name
