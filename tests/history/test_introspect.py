@@ -226,7 +226,7 @@ def test_introspect_writes_back_every_kind_the_engine_manages(cli, pg: TestDB, r
 
 
 # Functions the tables need before they exist (a default, a CHECK, an index expression, a default whose SQL
-# function reads another table, a domain's CHECK), a SQL function reading a view, a view calling that function and a
+# function reads another table, a domain's CHECK, an index calling a function of the domain), a SQL function reading a view, a view calling that function and a
 # SQL-standard function reading that view: each must be written, and synced, in dependency order.
 ORDERED = r'''
 CREATE FUNCTION public.next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'C-' || md5(random()::text); END $$;
@@ -235,6 +235,7 @@ CREATE FUNCTION "norm'd"(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELEC
 CREATE FUNCTION "norm'd twice"(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT "norm''d"("norm''d"(t))';
 CREATE FUNCTION "ok mail"(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT t LIKE '%@%' $$;
 CREATE DOMAIN "e-mail" AS text CONSTRAINT "e-mail ok" CHECK ("ok mail"(VALUE));
+CREATE FUNCTION "domain of"(m "e-mail") RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(m)';
 CREATE TABLE "zz code's source" (prefix text);
 CREATE FUNCTION "prefix of"() RETURNS text LANGUAGE sql STABLE
     AS $b$ SELECT coalesce(max(prefix), '$$') FROM "zz code's source" $b$;
@@ -247,6 +248,7 @@ CREATE TABLE "it's items" (
     mail "e-mail"
 );
 CREATE INDEX "items by norm'd name" ON "it's items" ("norm'd twice"(name));
+CREATE INDEX "items by mail" ON "it's items" ("domain of"(mail));
 CREATE VIEW "a view" AS SELECT id, name FROM "it's items";
 CREATE FUNCTION "reads view"() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM "a view" $$;
 CREATE VIEW "calls fn" AS SELECT "reads view"() AS n;
