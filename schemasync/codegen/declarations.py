@@ -11,11 +11,13 @@ types, views or partitions as schemasync manages them. Each is written here from
   of a composite type uses a `UserDefinedType` whose `get_col_spec()` is the type's name;
 - partitions: `CREATE TABLE name PARTITION OF parent <bound>` after their parent is created, exactly the
   form the engine manages (name, parent, bound);
-- functions and procedures (`pg_get_functiondef`, the planner's statement) after the tables, each after the
-  routines its definition names; then the views and materialized views with their indexes (dependencies
-  first, after the functions they may call); then triggers, row-level security (`ENABLE` / `FORCE`),
-  policies, grants and default privileges, all on the MetaData, so each comes after the functions and objects
-  it names (a table's own after_create events would run before the MetaData's functions);
+- functions and procedures (`pg_get_functiondef`, the planner's statement), views and materialized views
+  with their indexes, in one order by the dependency graph (`schema/uses.py`: pg_depend, and the string
+  bodies of SQL functions read): a SQL function reading a view after it, a view calling a function after
+  that. A function a table's default, check, index or partition key calls is created before the table
+  (`before_create`, see `routines_and_views`); the rest after the tables. Then triggers, row-level security
+  (`ENABLE` / `FORCE`), policies, grants and default privileges, all on the MetaData, so each comes after
+  the functions and objects it names (a table's own after_create events would run before the MetaData's functions);
 - comments on all of these (`COMMENT ON ...`, the planner's statement), last.
 
 Every SQL text is a Python literal (`repr`) with `%` doubled for DDL's own formatting, so no name or body
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from schemasync.diff import changes as c
 from schemasync.diff.comments import commented, key_of
@@ -41,7 +44,8 @@ from schemasync.plan.routines import create_sql as routine_sql
 from schemasync.plan.security import policy_sql, row_security_sql
 from schemasync.plan.sql import ident, literal
 from schemasync.plan.views import view_sql
-from schemasync.schema.model import CompositeType, Domain, Extension, RangeType, Schema, Table
+from schemasync.schema import uses
+from schemasync.schema.model import CompositeType, Domain, Extension, RangeType, Routine, Schema, Table, View
 
 DEFAULT_SCHEMA = "public"
 log = logging.getLogger(__name__)
@@ -155,14 +159,21 @@ def composite_classes(classes: dict[tuple[str, str], str]) -> str:
     return "\n".join(lines[:-2]) + "\n"
 
 
-def before_tables(schema: Schema) -> list[str]:
-    """Extensions, range types, then domains and composite types: what the tables' columns may use."""
+def before_tables(schema: Schema, routines: Sequence[tuple[uses.Node, str]] = ()) -> list[str]:
+    """Extensions, range types, then domains and composite types, what the tables' columns may use, with the `routines`
+    (node, statement) created before the tables: a function a domain's check calls before the domain, one
+    taking a domain or composite argument after it (`schema/uses.py`)."""
     out = [_ddl("Base.metadata", "before_create", extension_sql(x)) for x in sorted(schema.extensions, key=_ext_key)]
     out += [_ddl("Base.metadata", "before_create", range_sql(r)) for r in sorted(schema.ranges, key=lambda r: r.key)]
-    for t in _type_order(schema):
-        sql = _domain_sql(t) if isinstance(t, Domain) else composite_sql(t)
-        out.append(_ddl("Base.metadata", "before_create", sql))
-    return out
+    needs = uses.graph(schema)
+    items: list[tuple[uses.Node, str]] = [
+        (uses.type_node(t.schema, t.name), _domain_sql(t) if isinstance(t, Domain) else composite_sql(t))
+        for t in _type_order(schema)
+    ] + list(routines)
+    ordered = uses.dependency_first(
+        items, lambda x: [x[0]], lambda x: needs.get(x[0], ()), lambda node: needs.get(node, ())
+    )
+    return out + [_ddl("Base.metadata", "before_create", sql) for _, sql in ordered]
 
 
 def _ext_key(x: Extension) -> str:
@@ -180,18 +191,84 @@ def partitions(tables: list[Table]) -> list[str]:
     return out
 
 
-def views(schema: Schema) -> list[str]:
-    """Views and materialized views with their indexes, dependencies first."""
-    out = []
-    for view in creation_order(list(schema.views), schema, schema):
-        texts = [view_sql(view)] + [index_sql(view.schema, view.name, i) for i in view.indexes]
-        out += [_ddl("Base.metadata", "after_create", t) for t in texts]
-    return out
+def _table_key(schema: str, name: str) -> str:
+    """The `Base.metadata.tables` key of a table."""
+    return name if schema == DEFAULT_SCHEMA else f"{schema}.{name}"
 
 
-def routines(schema: Schema) -> list[str]:
-    """Functions and procedures as PostgreSQL prints them, after the tables their bodies may read."""
-    return [_ddl("Base.metadata", "after_create", routine_sql(r)) for r in routine_order(schema.routines)]
+def _table(schema: str, name: str) -> str:
+    return f"Base.metadata.tables[{_table_key(schema, name)!r}]"
+
+
+def routines_and_views(schema: Schema, tables: list[Table]) -> tuple[list[tuple[uses.Node, str]], list[str], list[str]]:
+    """Functions, procedures, views and materialized views (with their indexes), each after what it needs by
+    the dependency graph (`schema/uses.py`): (routines created with the types before the tables, as (node,
+    statement) for `before_tables`; events on the tables before they are created; events after the tables).
+
+    A routine a written table's default, check, index or partition key, or a domain's check, calls (or one such
+    a routine calls) must exist before that table: one that reads no table goes with the types; one
+    whose SQL body reads tables is a `before_create` event on the first table needing it, which is made to
+    depend (`add_is_dependent_on`) on the tables the routine reads, and every other table needing it on that
+    one, so `create_all` creates them in that order. The rest come after the tables, routines and views in
+    one order: a SQL function reading a view after the view, a view calling a function after the function."""
+    needs = uses.graph(schema)
+    items: list[Routine | View] = [
+        *routine_order(schema.routines, schema),
+        *creation_order(list(schema.views), schema, schema),
+    ]
+    node = {
+        id(x): (uses.routine_node(x) if isinstance(x, Routine) else uses.relation_node(x.kind, *x.key)) for x in items
+    }
+    ordered = uses.dependency_first(
+        items, lambda x: [node[id(x)]], lambda x: needs.get(node[id(x)], ()), lambda n: needs.get(n, ())
+    )
+    by_node = {node[id(x)]: x for x in ordered}
+    written = sorted((t.schema, t.name) for t in tables)
+    users: dict[uses.Node, list[tuple[str, str]]] = {}  # routine -> the written tables that need it first
+    for t in written:
+        for ref in sorted(needs.get(uses.relation_node("table", *t), ())):
+            if ref[0] == "routine" and ref in by_node:
+                users.setdefault(ref, []).append(t)
+    for d in sorted(schema.domains, key=lambda d: d.key):
+        for ref in sorted(needs.get(uses.type_node(d.schema, d.name), ())):
+            if ref[0] == "routine" and ref in by_node:
+                users.setdefault(ref, [])
+    pending = list(users)
+    while pending:  # what those routines call is needed as early
+        for ref in sorted(needs.get(pending.pop(), ())):
+            if ref[0] == "routine" and ref in by_node and ref not in users:
+                users[ref] = []
+                pending.append(ref)
+    reads = {n: sorted(r[1:3] for r in needs.get(n, ()) if r[0] == "table" and r[1:3] in written) for n in users}
+    home: dict[uses.Node, tuple[str, str]] = {}  # a routine reading tables -> the table it is created with
+    for n in [uses.routine_node(r) for r in ordered if isinstance(r, Routine)]:
+        called = [home[r] for r in needs.get(n, ()) if r in home]
+        if n in users and (reads[n] or called):
+            home[n] = (users[n] or called or reads[n])[0]
+    with_types: list[tuple[uses.Node, str]] = []
+    before: list[str] = []
+    depends: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    after: list[str] = []
+    for x in ordered:
+        n = node[id(x)]
+        if isinstance(x, View):
+            texts = [view_sql(x)] + [index_sql(x.schema, x.name, i) for i in x.indexes]
+            after += [_ddl("Base.metadata", "after_create", t) for t in texts]
+        elif n not in users:
+            after.append(_ddl("Base.metadata", "after_create", routine_sql(x)))
+        elif n not in home:
+            with_types.append((n, routine_sql(x)))
+        else:
+            at = home[n]
+            before.append(_ddl(_table(*at), "before_create", routine_sql(x)))
+            wanted = {*reads[n], *(home[r] for r in needs.get(n, ()) if r in home)}
+            depends.setdefault(at, set()).update(wanted - {at})
+            for other in users[n]:
+                if other != at:
+                    depends.setdefault(other, set()).add(at)
+    for t, others in sorted(depends.items()):
+        before += [f"{_table(*t)}.add_is_dependent_on({_table(*o)})" for o in sorted(others)]
+    return with_types, before, after
 
 
 def security(schema: Schema, tables: list[Table], *, with_routines: bool) -> list[str]:
@@ -255,19 +332,23 @@ def comments(schema: Schema, tables: list[Table], *, with_views: bool) -> list[s
 
 def events_source(schema: Schema, tables: list[Table], *, with_views: bool) -> str:
     """The module's tail: every DDL event above, grouped under comments saying what manages them."""
+    with_types, early, late = routines_and_views(schema, tables) if with_views else ([], [], [])
     sections = [
         (
-            "Extensions, range types, domains and composite types, created before the tables (README: Schema changes).",
-            before_tables(schema),
+            "Extensions, range types, domains, composite types and the functions tables and domains call, created before the "
+            "tables (README: Schema changes).",
+            before_tables(schema, with_types),
         ),
         ("Partitions, created with their partitioned table (README: partitioned tables).", partitions(tables)),
         (
-            "Functions and procedures, after the tables their bodies read (README: functions, procedures...).",
-            routines(schema) if with_views else [],
+            "Functions and procedures the tables' defaults, checks and indexes call (and read tables), created "
+            "before those tables.",
+            early,
         ),
         (
-            "Views and materialized views: DDL events that schemasync creates and compares (README: views).",
-            views(schema) if with_views else [],
+            "Functions, procedures, views and materialized views, each after what it reads or calls "
+            "(README: functions, procedures...; views).",
+            late,
         ),
         (
             "Triggers, row-level security, policies and grants, after what they name (README: privileges).",

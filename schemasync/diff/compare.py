@@ -96,7 +96,7 @@ def analyse(current: Schema, desired: Schema, options: CompareOptions | None = N
     found = only_freed(found, after)
     lost = {(x.schema, x.table, x.name) for x in found if isinstance(x, c.DropForeignKey) and x.lost}
     return Diff(
-        changes=tuple(order(found, after)),
+        changes=tuple(order(found, after, des)),
         unmanaged=tuple(
             u
             for u in left_alone(after, des, options, equal=equal)

@@ -18,6 +18,7 @@ import graphlib
 from typing import get_args
 
 from schemasync.diff import changes as c
+from schemasync.schema import uses
 from schemasync.schema.model import Schema
 
 PHASES: tuple[tuple[type, ...], ...] = (
@@ -133,15 +134,16 @@ def phase_of(change: c.Change, uses: dict[Node, set[Node]] | None = None) -> int
     return _PHASE_OF[type(change)]
 
 
-def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
-    """`current` is the database before the plan (after renames), used for dependencies among dropped tables."""
+def order(changes: list[c.Change], current: Schema, desired: Schema | None = None) -> list[c.Change]:
+    """`current` is the database before the plan (after renames), used for dependencies among dropped tables;
+    `desired` the models' schema, whose dependency graph orders what is created (`_creation_order`)."""
     changes = _break_drop_cycles(changes, current)
     dropped_fks = {(x.schema, x.table, x.name) for x in changes if isinstance(x, c.DropForeignKey)}
     new_fks = [x for x in changes if isinstance(x, c.AddForeignKey)]
     by_phase: dict[int, list[c.Change]] = {}
-    uses = _uses(current)
+    graph = _uses(current)
     for change in changes:
-        by_phase.setdefault(phase_of(change, uses), []).append(change)
+        by_phase.setdefault(phase_of(change, graph), []).append(change)
     out: list[c.Change] = []
     for n in sorted(by_phase):
         batch = by_phase[n]
@@ -152,9 +154,9 @@ def order(changes: list[c.Change], current: Schema) -> list[c.Change]:
         elif n in (_PHASE_OF[c.DropView], _PHASE_OF[c.CreateView]) and any(
             isinstance(x, c.DropRoutine | c.DropPolicy | c.CreateRoutine) for x in batch
         ):  # views alone come in the order diff/views.py gave them
-            batch = _graph_order(batch, uses, users_first=n == _PHASE_OF[c.DropView])
+            batch = _graph_order(batch, graph, users_first=n == _PHASE_OF[c.DropView])
         out.extend(batch)
-    return out
+    return out if desired is None else _creation_order(out, desired)
 
 
 def _graph_order(batch: list[c.Change], uses: dict[Node, set[Node]], *, users_first: bool) -> list[c.Change]:
@@ -185,6 +187,71 @@ def _graph_order(batch: list[c.Change], uses: dict[Node, set[Node]], *, users_fi
 
 
 Edges = dict[tuple[str, str], set[tuple[str, str]]]
+
+# From new types to new indexes: what the phases above create, reordered by the models' dependency graph.
+_CREATING = frozenset(
+    kind for kinds in PHASES[_PHASE_OF[c.CreateEnum] : _PHASE_OF[c.CreateIndex] + 1] for kind in kinds
+)
+
+
+def _creation_order(changes: list[c.Change], desired: Schema) -> list[c.Change]:
+    """The creations, each after what it needs by the models' dependency graph (`schema/uses.py`), else in
+    phase order: a function a new table's default, check or generated column, or a domain's check, calls is
+    created before the table or domain (and the relations and types it uses before it), a SQL function
+    reading a new view after the view, a view calling a new function after the function. Only moves a
+    change earlier to serve another."""
+    at = [i for i, x in enumerate(changes) if type(x) in _CREATING]
+    if not at:
+        return changes
+    start, end = at[0], at[-1] + 1
+    needs = uses.graph(desired)
+    block = uses.dependency_first(
+        changes[start:end], _provides, lambda x: _wants(x, needs), lambda node: needs.get(node, ())
+    )
+    return changes[:start] + block + changes[end:]
+
+
+def _provides(change: c.Change) -> list[uses.Node]:
+    """What a change makes exist for others to use: a table (or its new columns), a view, a routine."""
+    match change:
+        case c.CreateEnum(enum=t) | c.RecreateEnum(enum=t):
+            return [uses.type_node(t.schema, t.name)]
+        case c.CreateDomain(domain=t) | c.RecreateDomain(domain=t):
+            return [uses.type_node(t.schema, t.name)]
+        case c.CreateComposite(type=t) | c.RecreateComposite(type=t):
+            return [uses.type_node(t.schema, t.name)]
+        case c.AlterComposite() | c.AlterDomainDefault():
+            return [uses.type_node(change.schema, change.name)]
+        case c.CreateTable(table=t):
+            return [uses.relation_node("table", *t.key)]
+        case c.AddColumn() | c.AlterColumnType() | c.AlterColumnGenerated():
+            return [uses.relation_node("table", change.schema, change.table)]
+        case c.CreateView(view=v) | c.ReplaceView(view=v):
+            return [uses.relation_node("view", *v.key)]
+        case c.CreateRoutine(routine=r) | c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):
+            return [uses.routine_node(r)]
+    return []
+
+
+def _wants(change: c.Change, needs: uses.Graph) -> set[uses.Node]:
+    """What a change needs to exist: a view's or routine's own uses; for what builds a table's columns,
+    constraints and indexes, or a domain, the functions it uses."""
+    match change:
+        case c.CreateDomain(domain=t) | c.RecreateDomain(domain=t):
+            return {n for n in needs.get(uses.type_node(t.schema, t.name), ()) if n[0] == "routine"}
+        case c.AlterDomainDefault() | c.AddDomainCheck():
+            return {n for n in needs.get(uses.type_node(change.schema, change.name), ()) if n[0] == "routine"}
+        case c.CreateView(view=v) | c.ReplaceView(view=v):
+            return needs.get(uses.relation_node("view", *v.key), set())
+        case c.CreateRoutine(routine=r) | c.ReplaceRoutine(routine=r) | c.RecreateRoutine(routine=r):
+            return needs.get(uses.routine_node(r), set())
+    table = c.table_of(change)
+    if table is None:
+        return set()
+    wanted = needs.get(uses.relation_node("table", *table), set()) | needs.get(
+        uses.relation_node("view", *table), set()
+    )
+    return {n for n in wanted if n[0] == "routine"}
 
 
 def _drop_edges(drops: set[tuple[str, str]], current: Schema, dropped_fks: set[tuple[str, str, str]]) -> Edges:

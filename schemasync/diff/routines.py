@@ -7,7 +7,7 @@ plan runs `CREATE OR REPLACE`, which keeps everything that depends on it; otherw
 it. A live routine whose name the models declare only with other argument types is the previous version
 of a declared one: it is dropped even without prune (the models say what that name is). Other live
 routines are left alone unless prune; extension-owned ones never reach the value at all.
-New routines are created each after the routines its definition names (`creation_order`).
+New routines are created each after the routines and relations they need (`creation_order`, `schema/uses.py`).
 
 A trigger is known by its table and name and compared by `pg_get_triggerdef`; a changed one is dropped
 and created again in the same transaction. Triggers on a table the plan drops go with it.
@@ -15,17 +15,16 @@ and created again in the same transaction. Triggers on a table the plan drops go
 
 from __future__ import annotations
 
-import re
-
 from schemasync.diff import changes as c
 from schemasync.diff.scope import CompareOptions
+from schemasync.schema import uses
 from schemasync.schema.model import Routine, Schema, Trigger
 
 
 def compare_routines(current: Schema, desired: Schema, options: CompareOptions) -> list[c.Change]:
     out: list[c.Change] = []
     have = {r.key: r for r in current.routines}
-    for routine in creation_order(desired.routines):
+    for routine in creation_order(desired.routines, desired):
         old = have.get(routine.key)
         if old is None:
             out.append(c.CreateRoutine(routine))
@@ -42,21 +41,17 @@ def compare_routines(current: Schema, desired: Schema, options: CompareOptions) 
     return out
 
 
-def creation_order(routines: tuple[Routine, ...]) -> list[Routine]:
-    """Routines, each after those whose name its definition mentions (a SQL body is checked when created, so
-    a routine it calls must exist), else in key order; a cycle (plpgsql may recurse) keeps key order.
-    The plan creates them so, and `introspect` writes them so."""
-    pending = sorted(routines, key=lambda r: r.key)
-    words = {r.key: set(re.findall(r"\w+", r.definition)) for r in pending}
-    ordered: list[Routine] = []
-    while pending:
-        ready = next(
-            (r for r in pending if not any(o.name in words[r.key] for o in pending if o.name != r.name)),
-            pending[0],
-        )
-        ordered.append(ready)
-        pending.remove(ready)
-    return ordered
+def creation_order(routines: tuple[Routine, ...], schema: Schema) -> list[Routine]:
+    """Routines, each after the routines it needs by `schema`'s dependency graph (`schema/uses.py`: what a
+    SQL body reads and calls must exist when it is created), else in key order. The plan creates them so
+    (and `diff/order.py` puts them among the tables and views they need or serve), `introspect` writes them so."""
+    needs = uses.graph(schema)
+    return uses.dependency_first(
+        sorted(routines, key=lambda r: r.key),
+        lambda r: [uses.routine_node(r)],
+        lambda r: needs.get(uses.routine_node(r), ()),
+        lambda node: needs.get(node, ()),
+    )
 
 
 def replaceable(old: Routine, new: Routine) -> bool:

@@ -134,6 +134,7 @@ def merge(parts: list[tuple[Schema, frozenset[tuple[str, str]]]]) -> Schema:
         server_version=parts[0][0].server_version if parts else 0,
         views=once([v for p, _ in parts for v in p.views]),
         dependencies=tuple(d for p, _ in parts for d in p.dependencies),
+        uses=tuple(u for p, _ in parts for u in p.uses),
         extensions=once([x for p, _ in parts for x in p.extensions]),
         domains=once([d for p, _ in parts for d in p.domains]),
         composites=once([t for p, _ in parts for t in p.composites]),

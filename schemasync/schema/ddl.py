@@ -105,6 +105,8 @@ def compile_models(metadata: MetaData) -> ModelDDL:
         if managed is not None:
             text = managed.text
             roles.update(dict.fromkeys(managed.roles))
+            if managed.implied is not None:
+                objects.add(managed.implied)
             if managed.name is not None:
                 created, what, creates = managed.name, managed.describe(), (managed.kind, *managed.name)
         if created is not None:
@@ -595,6 +597,9 @@ class ManagedDDL:
     text: str
     name: tuple[str, str] | None = None
     roles: tuple[str, ...] = ()  # the roles a GRANT or a policy names (PUBLIC aside): they must exist where it runs
+    # an unqualified domain or composite type: (`public`, name), so that the models' text naming it qualified
+    # (a routine's argument `public.email`, as pg_get_functiondef prints it) points at the models' type too
+    implied: tuple[str, str] | None = None
 
     def describe(self) -> str:
         return self.kind if self.name is None else f"{self.kind} {self.name[0]}.{self.name[1]}"
@@ -697,8 +702,10 @@ def _type_ddl(kind: str, text: str, after: int) -> ManagedDDL:
     scratch schema standing for `app`, not beside (or on top of) the live type. An unqualified one is created
     where the search path puts it (the scratch schema first) and named by the inspector."""
     match = _CREATED_NAME.match(text, code_start(text, after))
-    if match is None or not match.group("schema"):
+    if match is None:
         return ManagedDDL(kind, text)
+    if not match.group("schema"):
+        return ManagedDDL(kind, text, implied=(DEFAULT_SCHEMA, _unquote(match.group("name"))))
     return ManagedDDL(kind, text, (_unquote(match.group("schema").rstrip(" .\t\n")), _unquote(match.group("name"))))
 
 

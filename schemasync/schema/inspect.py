@@ -62,6 +62,7 @@ from schemasync.schema.model import (
     Table,
     Trigger,
     UniqueConstraint,
+    Use,
     View,
 )
 from schemasync.schema.model import Sequence as SequenceValue
@@ -77,6 +78,7 @@ QUERIES = (
     "reported",
     "views",  # issue 17: views and materialized views (their indexes come with the tables'), the dependency graph
     "dependencies",
+    "uses",
     "extensions",
     "domains",
     "composites",
@@ -325,6 +327,7 @@ def build(rows: dict[str, list[tuple[Any, ...]]], *, server_version: int) -> Sch
         server_version=server_version,
         views=tuple(commented(v, v.kind) for v in views),
         dependencies=tuple(dependencies),
+        uses=tuple(Use(*row) for row in rows.get("uses", ())),
         extensions=tuple(
             Extension(
                 name,

@@ -259,6 +259,34 @@ class Dependency:
 
 
 @dataclass(frozen=True, slots=True)
+class Use:
+    """One edge of what must exist before an object is created (`pg_depend`, `sql/uses.sql`): the `kind`
+    ("table", "view", "routine" or "type") `schema.name` uses the `ref_kind` `ref_schema.ref_name`.
+
+    A routine is named with its argument types (`arguments`, `Routine.arguments`); a relation's are "".
+    A table uses the functions its defaults, checks, indexes and partition key call, a domain those its
+    default and checks call; a view and a routine the relations, routines and types they read or call. `schema/uses.py` orders creations by these edges.
+    """
+
+    kind: str
+    schema: str
+    name: str
+    arguments: str
+    ref_kind: str
+    ref_schema: str
+    ref_name: str
+    ref_arguments: str
+
+    @property
+    def node(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.schema, self.name, self.arguments)
+
+    @property
+    def ref(self) -> tuple[str, str, str, str]:
+        return (self.ref_kind, self.ref_schema, self.ref_name, self.ref_arguments)
+
+
+@dataclass(frozen=True, slots=True)
 class Extension:
     """An installed extension. Database-wide: one of a name, whichever schema holds its objects.
 
@@ -574,6 +602,9 @@ class Schema:
     # The catalog's dependency graph (issue 17): what the plan must drop and re-create around a change to
     # what it depends on. A fact about the objects above, not schema of its own: neither compared nor hashed.
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False, repr=False)
+    # What each table, view and routine needs to exist before it is created (`Use`), for the creation order:
+    # a fact like `dependencies`, neither compared nor hashed.
+    uses: tuple[Use, ...] = field(default=(), compare=False, repr=False)
     # Extensions (issue 17): every installed one but plpgsql on the live side; on the models' side those
     # their DDL creates and those whose types, functions or operator classes they name.
     extensions: tuple[Extension, ...] = ()
@@ -648,6 +679,7 @@ class Schema:
             dependencies=tuple(
                 sorted(set(self.dependencies), key=lambda d: tuple("" if x is None else x for x in _fields_of(d)))
             ),
+            uses=tuple(sorted(set(self.uses), key=lambda u: (u.node, u.ref))),
             extensions=tuple(sorted(self.extensions, key=lambda x: x.name)),
             domains=tuple(
                 sorted(

@@ -491,6 +491,16 @@ def map_schema_names(schema: Schema, names: dict[str, str], quoted: dict[str, st
         dependencies=tuple(
             replace(d, schema=name(d.schema), ref_schema=name(d.ref_schema)) for d in schema.dependencies
         ),
+        uses=tuple(
+            replace(
+                u,
+                schema=name(u.schema),
+                arguments=sub(u.arguments),
+                ref_schema=name(u.ref_schema),
+                ref_arguments=sub(u.ref_arguments),
+            )
+            for u in schema.uses
+        ),
         routines=tuple(
             replace(
                 r,
