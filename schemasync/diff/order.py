@@ -145,8 +145,11 @@ def order(changes: list[c.Change], current: Schema, desired: Schema | None = Non
     for change in changes:
         by_phase.setdefault(phase_of(change, graph), []).append(change)
     out: list[c.Change] = []
+    creating: list[int] = []  # where the creation phases start and end in `out`
     for n in sorted(by_phase):
         batch = by_phase[n]
+        if n in _CREATING:
+            creating += [len(out), len(out) + len(by_phase[n])]
         if PHASES[n] == (c.DropTable,):
             batch = _drop_order(batch, current, dropped_fks)
         elif PHASES[n] == (c.CreateTable,):
@@ -156,7 +159,9 @@ def order(changes: list[c.Change], current: Schema, desired: Schema | None = Non
         ):  # views alone come in the order diff/views.py gave them
             batch = _graph_order(batch, graph, users_first=n == _PHASE_OF[c.DropView])
         out.extend(batch)
-    return out if desired is None else _creation_order(out, desired)
+    if desired is None or not creating:
+        return out
+    return _creation_order(out, (creating[0], creating[-1]), desired, current)
 
 
 def _graph_order(batch: list[c.Change], uses: dict[Node, set[Node]], *, users_first: bool) -> list[c.Change]:
@@ -189,26 +194,29 @@ def _graph_order(batch: list[c.Change], uses: dict[Node, set[Node]], *, users_fi
 Edges = dict[tuple[str, str], set[tuple[str, str]]]
 
 # From new types to new indexes: what the phases above create, reordered by the models' dependency graph.
-_CREATING = frozenset(
-    kind for kinds in PHASES[_PHASE_OF[c.CreateEnum] : _PHASE_OF[c.CreateIndex] + 1] for kind in kinds
-)
+_CREATING = range(_PHASE_OF[c.CreateEnum], _PHASE_OF[c.CreateIndex] + 1)
 
 
-def _creation_order(changes: list[c.Change], desired: Schema) -> list[c.Change]:
+def _creation_order(
+    changes: list[c.Change], block: tuple[int, int], desired: Schema, current: Schema
+) -> list[c.Change]:
     """The creations, each after what it needs by the models' dependency graph (`schema/uses.py`), else in
     phase order: a function a new table's default, check or generated column, or a domain's check, calls is
     created before the table or domain (and the relations and types it uses before it), a SQL function
     reading a new view after the view, a view calling a new function after the function. Only moves a
-    change earlier to serve another."""
-    at = [i for i, x in enumerate(changes) if type(x) in _CREATING]
-    if not at:
-        return changes
-    start, end = at[0], at[-1] + 1
-    needs = uses.graph(desired)
-    block = uses.dependency_first(
+    change earlier to serve another. What the models do not declare but the plan re-creates from the database
+    (a hand-made function dropped around a column change, `diff/dependents.py`) needs what the database's
+    own graph says it does; a table's needs are the models' only, since the database's are what the plan
+    is changing (a column retyped under a function must be retyped before that function is created again).
+    `block` is where the creation phases lie in `changes`: by phase, not by type, since a default taken off
+    or a routine dropped to make way for a change is of a creating type but runs among the drops."""
+    start, end = block
+    wanted = uses.graph(desired)
+    needs = {n: refs for n, refs in uses.graph(current).items() if n[0] != "table" and n not in wanted} | wanted
+    ordered = uses.dependency_first(
         changes[start:end], _provides, lambda x: _wants(x, needs), lambda node: needs.get(node, ())
     )
-    return changes[:start] + block + changes[end:]
+    return changes[:start] + ordered + changes[end:]
 
 
 def _provides(change: c.Change) -> list[uses.Node]:

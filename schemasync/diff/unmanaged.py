@@ -25,7 +25,7 @@ from schemasync.diff.scope import CompareOptions
 from schemasync.diff.security import left_alone_security
 from schemasync.diff.tableprops import kept_properties
 from schemasync.diff.tables import relation_names
-from schemasync.schema.model import Schema, Table, Trigger
+from schemasync.schema.model import Grant, Schema, Table, Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +94,7 @@ def left_alone(
             Unmanaged(f"{kind} comment", schema, name, table, _value("comment", comment, None))
             for kind, schema, name, table, comment in kept_comments(current, desired)
         ]
-        out += [
-            Unmanaged(
-                "privilege",
-                g.schema,
-                f"{g.privilege}{f' ({g.column})' if g.column else ''} on {g.kind} {g.name or g.schema} to {g.grantee}",
-            )
-            for g in left_alone_grants(current, desired)
-        ]
+        out += [Unmanaged("privilege", g.schema, grant_text(g)) for g in left_alone_grants(current, desired)]
         out += [
             Unmanaged("default privilege", d.schema, default_text(d))
             for d in left_alone_default_privileges(current, desired)
@@ -151,3 +144,8 @@ def _value(kind: str, comment: str | None, collation: str | None) -> str:
     if kind == "comment" and comment is not None:
         return repr(comment if len(comment) <= 40 else comment[:37] + "...")
     return collation or "" if kind == "collation" else ""
+
+
+def grant_text(g: Grant) -> str:
+    """How a left-alone privilege is named: `SELECT (email) on table users to analyst`."""
+    return f"{g.privilege}{f' ({g.column})' if g.column else ''} on {g.kind} {g.name or g.schema} to {g.grantee}"

@@ -29,8 +29,12 @@ from schemasync import db, engine
 from schemasync.apply import apply
 from schemasync.codegen.declarations import split_type
 from schemasync.config import Settings, load_settings
-from schemasync.diff.unmanaged import Unmanaged
+from schemasync.diff import changes as c
+from schemasync.diff.grants import default_text
+from schemasync.diff.unmanaged import Unmanaged, grant_text
 from schemasync.plan import HazardKind
+from schemasync.plan.comments import comment_target
+from schemasync.plan.grants import plan_revoke, plan_revoke_default
 from schemasync.plan.sql import ident
 from schemasync.schema.model import Schema
 from tests.conftest import TestDB, drop_database, make_database, url_for
@@ -277,8 +281,12 @@ def _metadata(models: Path) -> MetaData:
 
 
 def _undo_rank(u: Unmanaged) -> int:
-    """Users before what they use: triggers, policies and views before the functions and tables they name."""
-    return {"trigger": 0, "policy": 0, "view": 1, "materialized view": 1, "function": 2, "procedure": 2}.get(u.kind, 3)
+    """Users before what they use: comments and privileges first, then triggers and policies, then views,
+    indexes and constraints (which may call functions), then functions, then tables and types."""
+    if u.kind.endswith((" comment", "privilege")):
+        return 0
+    ranks = {"trigger": 1, "policy": 1, "view": 2, "materialized view": 2, "function": 4, "procedure": 4}
+    return ranks.get(u.kind, 3 if u.kind == "index" or u.kind.endswith("constraint") else 5)
 
 
 def _undo(u: Unmanaged, schema: Schema) -> str:
@@ -320,4 +328,19 @@ def _undo(u: Unmanaged, schema: Schema) -> str:
             return f"DROP {u.kind.upper()} {ident(u.schema, name)}({arguments}"
         case "trigger" | "policy":
             return f"DROP {u.kind.upper()} {ident(u.name)} ON {table}"
+        case "row security":
+            on = ident(u.schema, u.name)
+            return f"ALTER TABLE {on} NO FORCE ROW LEVEL SECURITY; ALTER TABLE {on} DISABLE ROW LEVEL SECURITY"
+        case "range type":
+            return f"DROP TYPE {ident(u.schema, u.name)}"
+        case "privilege":
+            (grant,) = [g for g in schema.grants if g.schema == u.schema and grant_text(g) == u.name]
+            return plan_revoke(c.RevokePrivilege(grant, restores=True), None)[0].sql  # type: ignore[arg-type]
+        case "default privilege":
+            (default,) = [d for d in schema.default_privileges if d.schema == u.schema and default_text(d) == u.name]
+            return plan_revoke_default(c.RevokeDefaultPrivilege(default), None)[0].sql  # type: ignore[arg-type]
+        case kind if kind.endswith(" comment"):
+            kind = kind.removesuffix(" comment")
+            name, _, arguments = u.name.partition("(")
+            return f"COMMENT ON {comment_target(kind, u.schema, name, u.table or '', arguments[:-1])} IS NULL"
     raise AssertionError(f"no way to remove a left-alone {u.kind} from the synced copy: add one to _undo")
