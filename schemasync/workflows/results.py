@@ -23,6 +23,7 @@ import hashlib
 from pathlib import Path
 
 from prefect._internal.compatibility.async_dispatch import async_dispatch
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import LocalFileSystem
 
 from schemasync.backups.format import ensure_dir
@@ -61,5 +62,12 @@ def local_result_storage(path: Path | str) -> str:
     ensure_dir(root.parent)
     ensure_dir(root)
     name = "schemasync-results-" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    PrivateFileSystem(basepath=str(root)).save(name, overwrite=True)
+    block = PrivateFileSystem(basepath=str(root))
+    try:
+        block.save(name, overwrite=True)
+    except ObjectAlreadyExists:
+        # Two runs starting together on a server that has never seen the block type (or this block) both
+        # create it, and the second gets a 409 (seen in CI: two deployments of one database). Saved again,
+        # the type exists and the document is overwritten.
+        block.save(name, overwrite=True)
     return f"{PrivateFileSystem.get_block_type_slug()}/{name}"
