@@ -35,8 +35,6 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from schemasync import cycles
-from schemasync.db import lock_table
-from schemasync.errors import ConfigError
 from schemasync.schema.model import (
     Attribute,
     CheckConstraint,
@@ -149,28 +147,15 @@ def _inspect(conn: psycopg.Connection, schemas: Sequence[str] | None) -> Schema:
     params = {"schemas": None if schemas is None else list(schemas)}
     outermost = conn.info.transaction_status == TransactionStatus.IDLE
     rows: dict[str, list[tuple[Any, ...]]] = {}
-    try:
-        with conn.transaction(force_rollback=True):
-            cur = conn.cursor(row_factory=tuple_row)
-            setup = "SET LOCAL search_path = ''"
-            if outermost:
-                setup = f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; {setup}"
-            cur.execute(setup)
-            for name in QUERIES:
-                cur.execute(catalog_query(name, version), params)  # type: ignore[arg-type]
-                rows[name] = cur.fetchall()
-    except psycopg.errors.OutOfMemory as error:
-        # every catalog a look reads stays locked until it ends: with the server's lock table full (other
-        # sessions holding many locks), the look itself runs out, and says how to make room
-        if "max_locks_per_transaction" not in str(error):
-            raise
-        table = lock_table(conn)
-        raise ConfigError(
-            f"The database {conn.info.dbname!r} could not be read: the server ran out of lock table space "
-            f"({str(error).splitlines()[0]}); its lock table holds about {table.describe()}, shared by every session.",
-            "Wait for the sessions holding many locks to finish, or raise max_locks_per_transaction in "
-            "postgresql.conf (a restart is needed); nothing was changed in the database.",
-        ) from None
+    with conn.transaction(force_rollback=True):
+        cur = conn.cursor(row_factory=tuple_row)
+        setup = "SET LOCAL search_path = ''"
+        if outermost:
+            setup = f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; {setup}"
+        cur.execute(setup)
+        for name in QUERIES:
+            cur.execute(catalog_query(name, version), params)  # type: ignore[arg-type]
+            rows[name] = cur.fetchall()
     return build(rows, server_version=version)
 
 
